@@ -1,0 +1,26 @@
+#!/bin/sh
+# Installs every Debian package that building slicevm, building its guest and
+# lab, and running its tests need. Idempotent: does nothing when all are there.
+set -eu
+
+PACKAGES="make gcc clang pkg-config
+libjson-c-dev libsqlite3-dev libhwloc-dev libnuma-dev liburing-dev
+libseccomp-dev libcmocka-dev
+qemu-system-x86 busybox-static cpio zstd xz-utils valgrind file"
+
+missing=""
+for p in $PACKAGES; do
+	dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+		missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "install-deps: missing packages:$missing; run this script as root" >&2
+	exit 1
+fi
+echo "install-deps: installing$missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >&2
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >&2

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_CLI_CLI_H
+#define SLICEVM_CLI_CLI_H
+
+/*
+ * Subcommands. Each takes argv with argv[0] naming the subcommand itself
+ * ("run", "probe", ...), prints its own errors as one line on stderr
+ * through cli_error(), and returns the process exit status.
+ */
+int cmd_run(int argc, char **argv);
+int cmd_host(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+int cmd_host_probe(int argc, char **argv);
+int cmd_host_plan(int argc, char **argv);
+int cmd_host_apply(int argc, char **argv);
+int cmd_host_release(int argc, char **argv);
+int cmd_host_bootargs(int argc, char **argv);
+int cmd_host_status(int argc, char **argv);
+
+/* "slicevm: <message>" on stderr; returns 1, the exit status for errors. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The same, with err_msg() as the message. */
+int cli_fail(void);
+
+#endif

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * slicevm: carve a KVM host into slices and run one VM in each.
+ * Subcommands are dispatched git-style: `slicevm run ...`, `slicevm host ...`.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "lib/err.h"
+
+#ifndef SLICEVM_VERSION
+#define SLICEVM_VERSION "0.1.0"
+#endif
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{ "run", cmd_run, "boot a Linux guest, optionally inside a slice" },
+	{ "host", cmd_host, "discover, plan, apply and release slices" },
+	{ "version", cmd_version, "print the version" },
+};
+
+int cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("slicevm: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int cli_fail(void)
+{
+	return cli_error("%s", err_msg());
+}
+
+int cmd_version(int argc, char **argv)
+{
+	printf("slicevm %s\n", SLICEVM_VERSION);
+	return 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: slicevm <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'slicevm <command> --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(argc - 1, argv + 1);
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+
+	return cli_error("unknown command '%s': see 'slicevm --help'", argv[1]);
+}

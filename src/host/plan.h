@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_HOST_PLAN_H
+#define SLICEVM_HOST_PLAN_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "lib/cpumask.h"
+
+/*
+ * A plan: how the host is carved into slices. Resolved from a configuration
+ * against a topology (plan.c), stored in the ledger as JSON, made real by
+ * apply.c, and read by `slicevm run --slice`.
+ */
+
+#define SLICE_NAME_MAX	32
+#define SLICE_MAX	64
+#define SLICE_DEV_MAX	16
+#define PCI_ADDR_MAX	16	/* "0000:00:1f.3" and its NUL */
+
+struct slice {
+	char name[SLICE_NAME_MAX];
+	struct cpumask cpus;		/* whole cores */
+	int node;			/* NUMA node of CPUs and memory; -1 when spanning */
+	uint64_t memory;		/* bytes */
+	int ndevices;
+	char devices[SLICE_DEV_MAX][PCI_ADDR_MAX];
+};
+
+struct plan {
+	struct cpumask housekeeping;	/* CPUs the host keeps for itself */
+	int nslices;
+	struct slice slices[SLICE_MAX];
+};
+
+json_object *plan_to_json(const struct plan *plan);
+int plan_from_json(json_object *obj, struct plan *plan);
+const struct slice *plan_find_slice(const struct plan *plan, const char *name);
+
+#endif

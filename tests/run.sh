@@ -1,0 +1,57 @@
+#!/bin/sh
+# Runs the test suites and ends with one line "N passed, N failed".
+#   tests/run.sh [--unit DIR] [--lab SLICEVM_BINARY]
+# Unit tests are cmocka binaries in DIR, run with TAP output; the lab runner
+# (tests/lab/run.sh) prints TAP lines too. Every "ok" and "not ok" counts, and
+# a binary that dies without reporting a failure counts as one failure.
+set -u
+
+unit_dir=""
+lab_bin=""
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--unit) unit_dir=$2; shift 2 ;;
+	--lab) lab_bin=$2; shift 2 ;;
+	*) echo "usage: tests/run.sh [--unit DIR] [--lab BINARY]" >&2; exit 2 ;;
+	esac
+done
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+passed=0
+failed=0
+
+count() {	# count OUTPUT-FILE EXIT-STATUS NAME
+	p=$(grep -c '^ok ' "$1")
+	f=$(grep -c '^not ok ' "$1")
+	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
+		echo "not ok - $3 exited with status $2"
+		f=1
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
+if [ -n "$unit_dir" ]; then
+	for t in "$unit_dir"/test_*; do
+		[ -x "$t" ] || continue
+		echo "# unit: $(basename "$t")"
+		CMOCKA_MESSAGE_OUTPUT=TAP "$t" >"$log" 2>&1
+		rc=$?
+		sed 's/^/  /; s/^  \(ok \|not ok \)/\1/' "$log"
+		count "$log" "$rc" "$(basename "$t")"
+	done
+fi
+
+if [ -n "$lab_bin" ]; then
+	echo "# lab"
+	tests/lab/run.sh "$lab_bin" 2>&1 | tee "$log"
+	count "$log" 0 "lab"
+	grep -q '^lab-complete$' "$log" || {
+		echo "not ok - the lab run did not complete"
+		failed=$((failed + 1))
+	}
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
