@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI configuration mechanism #1 and bus 0. Configuration cycles are rare
+ * (boot-time enumeration, BAR sizing), so one lock covers the address
+ * register and every device's configuration space.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/pci.h"
+#include "lib/err.h"
+
+#define PORT_ADDR	0	/* 0xCF8, dword */
+#define PORT_RESET	1	/* 0xCF9, byte */
+#define PORT_DATA	4	/* 0xCFC-0xCFF */
+
+#define ADDR_ENABLE	0x80000000u
+#define ADDR_BUS(a)	(((a) >> 16) & 0xFF)
+#define ADDR_DEVFN(a)	(((a) >> 8) & 0xFF)
+#define ADDR_REG(a)	((a) & 0xFC)
+/*
+ * AMD's extension for registers 256-4095 (bits 27-24 = register bits 11-8),
+ * which Linux uses on AMD family 10h+ CPUs. Our devices have 256 bytes of
+ * config space: those registers must read all ones, not alias 0-255.
+ */
+#define ADDR_EXT_REG	0x0F000000u
+
+#define RCR_SYS_RST	0x02	/* hard reset when RST_CPU is set */
+#define RCR_RST_CPU	0x04
+#define RCR_FULL_RST	0x08
+#define RCR_STORED	(RCR_SYS_RST | RCR_FULL_RST)
+
+#define MAX_DEVFN	256
+#define SLOTS		32
+#define FUNCS		8
+
+#define CMD_WRITABLE	0x0547	/* I/O, memory, bus master, parity, SERR, INTx off */
+#define STATUS_W1C	0xF900	/* error bits 8 and 11-15 */
+#define HOST_REVISION	0x02
+
+struct pci_bus {
+	pthread_mutex_t lock;
+	uint32_t addr;
+	uint8_t rcr;
+	struct pci_device *devs[MAX_DEVFN];
+	struct pci_device host;
+	vm_event_fn event;
+	void *event_ctx;
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v);
+	put16(p + 2, v >> 16);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void pci_device_init(struct pci_device *pdev, uint16_t vendor, uint16_t device,
+		     uint32_t class_code, uint8_t revision)
+{
+	memset(pdev, 0, sizeof(*pdev));
+	put16(pdev->config + PCI_CFG_VENDOR_ID, vendor);
+	put16(pdev->config + PCI_CFG_DEVICE_ID, device);
+	pdev->config[PCI_CFG_REVISION] = revision;
+	pdev->config[PCI_CFG_CLASS] = class_code;
+	pdev->config[PCI_CFG_CLASS + 1] = class_code >> 8;
+	pdev->config[PCI_CFG_CLASS + 2] = class_code >> 16;
+	put16(pdev->wmask + PCI_CFG_COMMAND, CMD_WRITABLE);
+	put16(pdev->w1cmask + PCI_CFG_STATUS, STATUS_W1C);
+	pdev->wmask[PCI_CFG_CACHE_LINE] = 0xFF;
+	pdev->wmask[PCI_CFG_LATENCY] = 0xFF;
+	pdev->wmask[PCI_CFG_INT_LINE] = 0xFF;
+	pdev->devfn = PCI_DEVFN_AUTO;
+}
+
+static bool is_pow2(uint32_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+int pci_device_set_bar(struct pci_device *pdev, int bar, uint32_t size, bool io)
+{
+	unsigned int reg = PCI_CFG_BAR0 + 4 * bar;
+	uint32_t min = io ? 4 : 16;
+	uint32_t flags = io ? PCI_BAR_IO : 0;
+
+	if (bar < 0 || bar >= PCI_BARS)
+		return err_set("PCI BAR %d does not exist: use BAR 0 to %d",
+			       bar, PCI_BARS - 1);
+	if (!is_pow2(size) || size < min)
+		return err_set("PCI BAR size %u is invalid: use a power of two of at least %u",
+			       size, min);
+	put32(pdev->config + reg, flags);
+	put32(pdev->wmask + reg, ~(size - 1));	/* size >= min keeps the flag bits */
+	return 0;
+}
+
+int pci_register_device(struct pci_bus *bus, struct pci_device *pdev)
+{
+	int devfn = pdev->devfn;
+
+	pthread_mutex_lock(&bus->lock);
+	if (devfn == PCI_DEVFN_AUTO) {
+		for (int slot = 1; slot < SLOTS; slot++) {
+			if (!bus->devs[PCI_DEVFN(slot, 0)]) {
+				devfn = PCI_DEVFN(slot, 0);
+				break;
+			}
+		}
+		if (devfn == PCI_DEVFN_AUTO) {
+			pthread_mutex_unlock(&bus->lock);
+			return err_set("PCI bus 0 has no free slot: remove a PCI device");
+		}
+	} else if (devfn < 0 || devfn >= MAX_DEVFN || bus->devs[devfn]) {
+		pthread_mutex_unlock(&bus->lock);
+		return err_set("PCI slot %02x.%x is taken or invalid: "
+			       "pick a free one or PCI_DEVFN_AUTO",
+			       (devfn >> 3) & 0x1F, devfn & 7);
+	}
+	pdev->devfn = devfn;
+	bus->devs[devfn] = pdev;
+	pthread_mutex_unlock(&bus->lock);
+	return 0;
+}
+
+/* The device the address register selects, or NULL (reads all ones). */
+static struct pci_device *selected(struct pci_bus *bus)
+{
+	if (!(bus->addr & ADDR_ENABLE) || ADDR_BUS(bus->addr) != 0 ||
+	    (bus->addr & ADDR_EXT_REG))
+		return NULL;
+	return bus->devs[ADDR_DEVFN(bus->addr)];
+}
+
+static void config_write_byte(struct pci_device *pdev, unsigned int reg, uint8_t val)
+{
+	uint8_t old = pdev->config[reg];
+	uint8_t mask = pdev->wmask[reg];
+
+	pdev->config[reg] = ((old & ~mask) | (val & mask)) & ~(val & pdev->w1cmask[reg]);
+}
+
+/* An access to the data window, bytes [offset, offset + size) of 0xCF8. */
+static void data_access(struct pci_bus *bus, unsigned int offset, uint8_t *bytes,
+			int size, bool is_write)
+{
+	struct pci_device *pdev = selected(bus);
+	unsigned int first = ADDR_REG(bus->addr) + offset - PORT_DATA;
+	int n = 0;
+
+	for (int i = 0; i < size; i++) {
+		bool inside = offset + i < PCI_PORTS;
+
+		if (!is_write) {
+			bytes[i] = pdev && inside ? pdev->config[first + i] : 0xFF;
+		} else if (pdev && inside) {
+			config_write_byte(pdev, first + i, bytes[i]);
+			n++;
+		}
+	}
+	if (n && pdev->config_written)
+		pdev->config_written(pdev, first, n);
+}
+
+/* Returns true when the guest asked for a reset. */
+static bool reset_control(struct pci_bus *bus, uint8_t *val, bool is_write)
+{
+	if (!is_write) {
+		*val = bus->rcr;
+		return false;
+	}
+	bus->rcr = *val & RCR_STORED;
+	return *val & RCR_RST_CPU;
+}
+
+void pci_pio(void *dev, uint16_t offset, void *data, int size, bool is_write)
+{
+	struct pci_bus *bus = dev;
+	uint8_t *bytes = data;
+	bool reset = false;
+
+	pthread_mutex_lock(&bus->lock);
+	if (offset == PORT_ADDR && size == 4) {
+		if (is_write)
+			bus->addr = get32(bytes);
+		else
+			put32(bytes, bus->addr);
+	} else if (offset == PORT_RESET && size == 1) {
+		reset = reset_control(bus, bytes, is_write);
+	} else if (offset >= PORT_DATA && offset < PCI_PORTS) {
+		data_access(bus, offset, bytes, size, is_write);
+	} else if (!is_write) {
+		memset(bytes, 0xFF, size);
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (reset && bus->event)
+		bus->event(bus->event_ctx, VM_EVENT_RESET);
+}
+
+struct pci_bus *pci_create(vm_event_fn event, void *event_ctx)
+{
+	struct pci_bus *bus = calloc(1, sizeof(*bus));
+
+	if (!bus) {
+		err_set("out of memory for the PCI bus: free some host memory");
+		return NULL;
+	}
+	pthread_mutex_init(&bus->lock, NULL);
+	bus->event = event;
+	bus->event_ctx = event_ctx;
+	pci_device_init(&bus->host, PCI_HOST_VENDOR, PCI_HOST_DEVICE,
+			PCI_HOST_CLASS, HOST_REVISION);
+	/* A host bridge has no interrupt: keep its interrupt line read-only. */
+	bus->host.wmask[PCI_CFG_INT_LINE] = 0;
+	bus->host.devfn = PCI_DEVFN(0, 0);
+	bus->devs[0] = &bus->host;
+	return bus;
+}
+
+void pci_destroy(struct pci_bus *bus)
+{
+	if (!bus)
+		return;
+	pthread_mutex_destroy(&bus->lock);
+	free(bus);
+}
