@@ -8,27 +8,35 @@
 
 static __thread char err_buf[512];
 
+/*
+ * Messages are formatted aside and then copied, so a new message may quote
+ * the current one: err_set("--memory: %s", err_msg()).
+ */
 int err_set(const char *fmt, ...)
 {
+	char msg[sizeof(err_buf)];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	memcpy(err_buf, msg, sizeof(err_buf));
 	return -1;
 }
 
 int err_set_errno(const char *fmt, ...)
 {
+	char msg[sizeof(err_buf)];
 	int saved = errno;
 	size_t len;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(err_buf, sizeof(err_buf), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	len = strlen(err_buf);
-	snprintf(err_buf + len, sizeof(err_buf) - len, ": %s", strerror(saved));
+	len = strlen(msg);
+	snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));
+	memcpy(err_buf, msg, sizeof(err_buf));
 	errno = saved;
 	return -1;
 }
