@@ -32,6 +32,7 @@ struct kernel_image {
 	enum kernel_format format;
 	uint8_t *data;			/* the whole file */
 	size_t size;
+	char *path;			/* copy of the file name, for messages */
 
 	/* From the bzImage setup header (for ELF: sane protocol values). */
 	uint16_t protocol;		/* e.g. 0x020f */
@@ -58,9 +59,59 @@ struct boot_config {
 	size_t initrd_size;
 	int ncpus;
 	bool use_pvh;			/* ELF only: enter via the PVH note */
+	const char *initrd_path;	/* names the initrd in messages; may be NULL */
 };
 
-/* Register state the boot CPU starts with. */
+/* CPUs the ACPI tables can describe (xAPIC ids 0..253; 254 is the IOAPIC). */
+#define BOOT_MAX_CPUS		254
+
+/*
+ * The GDT at BOOT_GDT_ADDR (the same for both entry modes):
+ *   0x00 null
+ *   0x08 flat 32-bit code (PVH entry)
+ *   0x10 flat 64-bit code (Linux's __BOOT_CS)
+ *   0x18 flat data, 4 GiB, read/write (Linux's __BOOT_DS)
+ *   0x20 TSS, base 0 limit 0x67, busy (16 bytes: 0x20 and 0x28)
+ */
+#define BOOT_SEL_CODE32		0x08
+#define BOOT_SEL_CODE64		0x10
+#define BOOT_SEL_DATA		0x18
+#define BOOT_SEL_TSS		0x20
+
+/*
+ * One segment register as the CPU holds it after loading the descriptor:
+ * exactly the fields of KVM's struct kvm_segment, so the vCPU code copies
+ * them one by one without decoding the GDT.
+ */
+struct boot_segment {
+	uint64_t base;
+	uint32_t limit;		/* in bytes, already scaled by g: 0xffffffff when flat */
+	uint16_t selector;
+	uint8_t type;		/* 4-bit descriptor type, accessed/busy bit set */
+	uint8_t present, dpl, db, s, l, g;
+};
+
+/*
+ * Register state the boot CPU starts with. Applying it with KVM (after
+ * KVM_SET_CPUID2, since KVM refuses EFER.LME without long mode in CPUID):
+ *
+ *   KVM_GET_SREGS, then set
+ *     sregs.cs                          from cs
+ *     sregs.ds, es, fs, gs, ss          from ds
+ *     sregs.tr                          from tr
+ *       (every kvm_segment field from the boot_segment field of the same
+ *        name; avl = 0, unusable = 0)
+ *     sregs.ldt    selector 0, type 2, present 0, unusable 1
+ *     sregs.gdt    base = gdt_base, limit = gdt_limit
+ *     sregs.idt    base 0, limit 0
+ *     sregs.cr0, cr3, cr4, efer         from the fields of the same name
+ *   KVM_SET_SREGS; then KVM_SET_REGS with every register 0 except rip,
+ *   rsp, rsi, rbx and rflags from here.
+ *
+ * 64-bit entry: cs = 64-bit code (l = 1, db = 0), paging on with the identity
+ * map at cr3, rsi = boot_params. PVH entry: cs = 32-bit code (db = 1), cr0 =
+ * PE | ET only, cr3 = cr4 = efer = 0, rbx = hvm_start_info.
+ */
 struct boot_cpu_state {
 	bool long_mode;		/* false: PVH 32-bit protected mode, paging off */
 	uint64_t rip, rsp, rsi, rbx;
@@ -68,6 +119,14 @@ struct boot_cpu_state {
 	uint64_t gdt_base;
 	uint16_t gdt_limit;
 	uint16_t code_sel, data_sel, tss_sel;	/* descriptors in the GDT */
+	uint64_t rflags;	/* 0x2: interrupts off */
+
+	/*
+	 * The segment registers, matching the GDT descriptors: load cs into
+	 * CS, ds into DS, ES, FS, GS and SS, tr into TR; LDTR is unusable
+	 * (kvm_segment.unusable = 1, type 2, present 0); IDT base 0, limit 0.
+	 */
+	struct boot_segment cs, ds, tr;
 };
 
 /*

@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ACPI tables of a slicevm guest (ACPI 6.3), packed into the BIOS area
+ * MEM_BIOS_START..MEM_BIOS_END that the e820 map reserves:
+ *
+ *   RSDP (revision 2) -> RSDT and XSDT -> FADT -> DSDT (_S5_, COM1, RTC)
+ *                                     -> MADT (LAPICs, IOAPIC, overrides)
+ *
+ * The platform is hardware-reduced: no PM1 blocks, no PM timer, no FACS.
+ * Power off and reset go through the FADT's sleep control and reset
+ * registers, which are I/O ports the device model implements.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/internal.h"
+#include "lib/err.h"
+#include "vmm/platform.h"
+
+#define ACPI_HDR_SIZE		36
+#define ACPI_OEM_ID		"SLICVM"
+#define ACPI_OEM_TABLE_ID	"SLICEVM "
+#define ACPI_CREATOR_ID		"SLVM"
+
+#define RSDP_SIZE		36
+#define RSDP_V1_SIZE		20
+
+#define FADT_SIZE		276	/* ACPI 6.x */
+#define FADT_REVISION		6
+#define FADT_MINOR		3
+#define FADT_DSDT		40
+#define FADT_SCI_INT		46
+#define FADT_IAPC_BOOT_ARCH	109
+#define FADT_FLAGS		112
+#define FADT_RESET_REG		116
+#define FADT_RESET_VALUE	128
+#define FADT_MINOR_VERSION	131
+#define FADT_X_DSDT		140
+#define FADT_SLEEP_CONTROL	244
+#define FADT_SLEEP_STATUS	256
+#define FADT_HYPERVISOR_ID	268
+
+#define IAPC_VGA_NOT_PRESENT	(1 << 2)
+#define FADT_F_RESET_REG_SUP	(1 << 10)
+#define FADT_F_HW_REDUCED_ACPI	(1 << 20)
+
+#define GAS_SYSTEM_IO		1
+#define GAS_ACCESS_BYTE		1
+
+#define MADT_REVISION		5
+#define MADT_PCAT_COMPAT	1
+#define MADT_LAPIC		0
+#define MADT_IOAPIC		1
+#define MADT_ISO		2
+#define MADT_LAPIC_NMI		4
+#define MADT_LAPIC_ENABLED	1
+#define MPS_ACTIVE_HIGH		0x1
+#define MPS_LEVEL		(0x3 << 2)
+#define ACPI_ALL_PROCESSORS	0xFF
+
+/* Where each table goes and how long it is. */
+struct acpi_layout {
+	uint64_t rsdp, rsdt, xsdt, fadt, dsdt, madt, end;
+	uint32_t madt_len;
+};
+
+/* AML opcodes and resource descriptors used by the DSDT (ACPI 6.3, 20.2 and 6.4). */
+#define AML_ZERO		0x00
+#define AML_ONE			0x01
+#define AML_NAME		0x08
+#define AML_BYTE		0x0A
+#define AML_DWORD		0x0C
+#define AML_SCOPE		0x10
+#define AML_BUFFER		0x11
+#define AML_PACKAGE		0x12
+#define AML_EXT			0x5B
+#define AML_DEVICE		0x82	/* after AML_EXT */
+#define AML_ROOT		'\\'
+#define RES_IO16		0x47	/* small item 0x08, 7 bytes */
+#define RES_IRQ			0x22	/* small item 0x04, 2 bytes: edge, active high */
+#define RES_END			0x79	/* small item 0x0F, 1 byte */
+#define DSDT_AML_MAX		256
+
+struct aml {
+	uint8_t buf[DSDT_AML_MAX];
+	size_t len;
+};
+
+static void aml_bytes(struct aml *a, const void *p, size_t n)
+{
+	memcpy(a->buf + a->len, p, n);
+	a->len += n;
+}
+
+static void aml_byte(struct aml *a, uint8_t b)
+{
+	aml_bytes(a, &b, 1);
+}
+
+/*
+ * Op, PkgLength, body. PkgLength counts its own bytes too: one byte up to
+ * 63, else a lead byte (count of extra bytes in bits 7:6, length bits 3:0)
+ * and then length bits 11:4.
+ */
+static void aml_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struct aml *body)
+{
+	size_t len = body->len + 1;
+
+	aml_bytes(a, op, oplen);
+	if (len <= 63) {
+		aml_byte(a, (uint8_t)len);
+	} else {
+		len++;
+		aml_byte(a, (uint8_t)(0x40 | (len & 0xF)));
+		aml_byte(a, (uint8_t)(len >> 4));
+	}
+	aml_bytes(a, body->buf, body->len);
+}
+
+/* EISA id "PNPxxxx": three 5-bit letters and four hex digits, stored big-endian. */
+static void aml_name_eisaid(struct aml *a, const char *name, const char *id)
+{
+	unsigned int c1 = id[0] - 0x40, c2 = id[1] - 0x40, c3 = id[2] - 0x40;
+	unsigned long product = strtoul(id + 3, NULL, 16);
+	uint8_t v[4] = {
+		(uint8_t)(c1 << 2 | c2 >> 3), (uint8_t)((c2 & 7) << 5 | c3),
+		(uint8_t)(product >> 8), (uint8_t)product,
+	};
+
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, name, 4);
+	aml_byte(a, AML_DWORD);
+	aml_bytes(a, v, 4);
+}
+
+/* Name (_CRS, ResourceTemplate () { IO (Decode16, port, port, 1, len) IRQNoFlags () {irq} }) */
+static void aml_name_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
+{
+	const uint8_t res[] = {
+		RES_IO16, 0x01, (uint8_t)port, (uint8_t)(port >> 8),
+		(uint8_t)port, (uint8_t)(port >> 8), 0x01, len,
+		RES_IRQ, (uint8_t)(1u << irq), (uint8_t)((1u << irq) >> 8),
+		RES_END, 0x00,		/* checksum 0: "valid" */
+	};
+	const uint8_t op = AML_BUFFER;
+	struct aml body = { .len = 0 };
+
+	aml_byte(&body, AML_BYTE);
+	aml_byte(&body, sizeof(res));
+	aml_bytes(&body, res, sizeof(res));
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, "_CRS", 4);
+	aml_pkg(a, &op, 1, &body);
+}
+
+/* Device (NAME) { _HID, optionally _UID, _CRS }: a legacy ISA device and its IRQ. */
+static void aml_isa_device(struct aml *a, const char *name, const char *hid, int uid,
+			   uint16_t port, uint8_t len, uint8_t irq)
+{
+	const uint8_t op[] = { AML_EXT, AML_DEVICE };
+	struct aml body = { .len = 0 };
+
+	aml_bytes(&body, name, 4);
+	aml_name_eisaid(&body, "_HID", hid);
+	if (uid >= 0) {
+		aml_byte(&body, AML_NAME);
+		aml_bytes(&body, "_UID", 4);
+		aml_byte(&body, uid ? AML_ONE : AML_ZERO);
+	}
+	aml_name_crs_io_irq(&body, port, len, irq);
+	aml_pkg(a, op, sizeof(op), &body);
+}
+
+/*
+ * The DSDT body:
+ *
+ *   Name (_S5_, Package () { 5, 0, 0, 0 })
+ *   Scope (\_SB_) {
+ *       Device (COM1) { _HID PNP0501, _UID 1, _CRS { IO 0x3F8/8, IRQ 4 } }
+ *       Device (RTC_) { _HID PNP0B00, _CRS { IO 0x70/2, IRQ 8 } }
+ *   }
+ *
+ * Linux reads SLP_TYPa from _S5_ element 0 and powers off by writing
+ * (SLP_TYPa << 2) | SLP_EN (bit 5) to the sleep control register.
+ * A hardware-reduced platform has no legacy PIC for Linux, which then maps
+ * ISA interrupts only for devices ACPI declares: without COM1 here the
+ * serial port would get no interrupt (output works, input does not).
+ */
+static void dsdt_build(struct aml *a)
+{
+	static const uint8_t s5[] = {
+		AML_NAME, '_', 'S', '5', '_',
+		AML_PACKAGE, 0x07, 0x04,	/* PkgLength 7, 4 elements */
+		AML_BYTE, ACPI_S5_SLP_TYP, AML_ZERO, AML_ZERO, AML_ZERO,
+	};
+	const uint8_t scope = AML_SCOPE;
+	struct aml sb = { .len = 0 };
+
+	a->len = 0;
+	aml_bytes(a, s5, sizeof(s5));
+	aml_byte(&sb, AML_ROOT);
+	aml_bytes(&sb, "_SB_", 4);
+	aml_isa_device(&sb, "COM1", "PNP0501", 1, PORT_COM1, 8, IRQ_COM1);
+	aml_isa_device(&sb, "RTC_", "PNP0B00", -1, PORT_RTC_INDEX, 2, IRQ_RTC);
+	aml_pkg(a, &scope, 1, &sb);
+}
+
+static uint64_t align16(uint64_t v)
+{
+	return (v + 15) & ~15ULL;
+}
+
+static uint32_t madt_length(int ncpus)
+{
+	return ACPI_HDR_SIZE + 8 + 8 * (uint32_t)ncpus + 12 + 2 * 10 + 6;
+}
+
+static void acpi_plan(struct acpi_layout *l, int ncpus, size_t dsdt_aml_len)
+{
+	l->rsdp = ACPI_TABLES_ADDR;
+	l->rsdt = align16(l->rsdp + RSDP_SIZE);
+	l->xsdt = align16(l->rsdt + ACPI_HDR_SIZE + 2 * 4);
+	l->fadt = align16(l->xsdt + ACPI_HDR_SIZE + 2 * 8);
+	l->dsdt = align16(l->fadt + FADT_SIZE);
+	l->madt = align16(l->dsdt + ACPI_HDR_SIZE + dsdt_aml_len);
+	l->madt_len = madt_length(ncpus);
+	l->end = l->madt + l->madt_len;
+}
+
+static uint8_t checksum(const uint8_t *p, size_t len)
+{
+	uint8_t sum = 0;
+
+	while (len--)
+		sum = (uint8_t)(sum + *p++);
+	return (uint8_t)-sum;
+}
+
+static uint8_t *table_start(uint8_t *base, uint64_t addr, const char *sig,
+			    uint32_t len, uint8_t rev)
+{
+	uint8_t *t = base + (addr - ACPI_TABLES_ADDR);
+
+	memcpy(t, sig, 4);
+	put_le32(t + 4, len);
+	t[8] = rev;
+	memcpy(t + 10, ACPI_OEM_ID, 6);
+	memcpy(t + 16, ACPI_OEM_TABLE_ID, 8);
+	put_le32(t + 24, 1);
+	memcpy(t + 28, ACPI_CREATOR_ID, 4);
+	put_le32(t + 32, 1);
+	return t;
+}
+
+static void table_finish(uint8_t *t)
+{
+	t[9] = 0;
+	t[9] = checksum(t, get_le32(t + 4));
+}
+
+/* Generic Address Structure for a one-byte I/O port. */
+static void gas_io8(uint8_t *g, uint16_t port)
+{
+	g[0] = GAS_SYSTEM_IO;
+	g[1] = 8;		/* bit width */
+	g[2] = 0;		/* bit offset */
+	g[3] = GAS_ACCESS_BYTE;
+	put_le64(g + 4, port);
+}
+
+static void write_fadt(uint8_t *base, const struct acpi_layout *l)
+{
+	uint8_t *t = table_start(base, l->fadt, "FACP", FADT_SIZE, FADT_REVISION);
+
+	put_le32(t + FADT_DSDT, (uint32_t)l->dsdt);
+	put_le16(t + FADT_SCI_INT, ACPI_SCI_IRQ);
+	/*
+	 * No 8042 flag: the i8042 here only resets the machine (reboot=k
+	 * writes its command port without asking ACPI). Declaring it makes
+	 * Linux probe it for a keyboard, seconds of timeouts at every boot.
+	 */
+	put_le16(t + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT);
+	put_le32(t + FADT_FLAGS, FADT_F_RESET_REG_SUP | FADT_F_HW_REDUCED_ACPI);
+	gas_io8(t + FADT_RESET_REG, PORT_ACPI_RESET);
+	t[FADT_RESET_VALUE] = ACPI_RESET_VALUE;
+	t[FADT_MINOR_VERSION] = FADT_MINOR;
+	put_le64(t + FADT_X_DSDT, l->dsdt);
+	gas_io8(t + FADT_SLEEP_CONTROL, PORT_ACPI_SLEEP_CONTROL);
+	gas_io8(t + FADT_SLEEP_STATUS, PORT_ACPI_SLEEP_STATUS);
+	memcpy(t + FADT_HYPERVISOR_ID, "SLICEVM", 8);
+	table_finish(t);
+}
+
+static void write_dsdt(uint8_t *base, const struct acpi_layout *l, const struct aml *aml)
+{
+	uint8_t *t = table_start(base, l->dsdt, "DSDT",
+				 (uint32_t)(ACPI_HDR_SIZE + aml->len), 2);
+
+	memcpy(t + ACPI_HDR_SIZE, aml->buf, aml->len);
+	table_finish(t);
+}
+
+static uint8_t *madt_iso(uint8_t *e, uint8_t irq, uint32_t gsi, uint16_t flags)
+{
+	e[0] = MADT_ISO;
+	e[1] = 10;
+	e[2] = 0;		/* bus: ISA */
+	e[3] = irq;
+	put_le32(e + 4, gsi);
+	put_le16(e + 8, flags);
+	return e + 10;
+}
+
+static void write_madt(uint8_t *base, const struct acpi_layout *l, int ncpus)
+{
+	uint8_t *t = table_start(base, l->madt, "APIC", l->madt_len, MADT_REVISION);
+	uint8_t *e = t + ACPI_HDR_SIZE + 8;
+	int i;
+
+	put_le32(t + ACPI_HDR_SIZE, (uint32_t)LAPIC_ADDR);
+	put_le32(t + ACPI_HDR_SIZE + 4, MADT_PCAT_COMPAT);
+	for (i = 0; i < ncpus; i++, e += 8) {
+		e[0] = MADT_LAPIC;
+		e[1] = 8;
+		e[2] = (uint8_t)i;	/* ACPI processor UID */
+		e[3] = (uint8_t)i;	/* APIC id */
+		put_le32(e + 4, MADT_LAPIC_ENABLED);
+	}
+	e[0] = MADT_IOAPIC;
+	e[1] = 12;
+	e[2] = (uint8_t)ncpus;	/* the first id after the CPUs' */
+	e[3] = 0;
+	put_le32(e + 4, (uint32_t)IOAPIC_ADDR);
+	put_le32(e + 8, 0);	/* GSI base */
+	e += 12;
+	/* The PIT's IRQ 0 is wired to IOAPIC pin 2, as on PCs. */
+	e = madt_iso(e, 0, 2, 0);
+	e = madt_iso(e, ACPI_SCI_IRQ, ACPI_SCI_IRQ, MPS_ACTIVE_HIGH | MPS_LEVEL);
+	e[0] = MADT_LAPIC_NMI;
+	e[1] = 6;
+	e[2] = ACPI_ALL_PROCESSORS;
+	put_le16(e + 3, 0);	/* MPS INTI flags: bus defaults */
+	e[5] = 1;		/* LINT1 */
+	table_finish(t);
+}
+
+static void write_roots(uint8_t *base, const struct acpi_layout *l)
+{
+	uint8_t *rsdp = base + (l->rsdp - ACPI_TABLES_ADDR);
+	uint8_t *rsdt = table_start(base, l->rsdt, "RSDT", ACPI_HDR_SIZE + 2 * 4, 1);
+	uint8_t *xsdt = table_start(base, l->xsdt, "XSDT", ACPI_HDR_SIZE + 2 * 8, 1);
+
+	put_le32(rsdt + ACPI_HDR_SIZE, (uint32_t)l->fadt);
+	put_le32(rsdt + ACPI_HDR_SIZE + 4, (uint32_t)l->madt);
+	table_finish(rsdt);
+	put_le64(xsdt + ACPI_HDR_SIZE, l->fadt);
+	put_le64(xsdt + ACPI_HDR_SIZE + 8, l->madt);
+	table_finish(xsdt);
+
+	memcpy(rsdp, "RSD PTR ", 8);
+	memcpy(rsdp + 9, ACPI_OEM_ID, 6);
+	rsdp[15] = 2;		/* revision: has XSDT */
+	put_le32(rsdp + 16, (uint32_t)l->rsdt);
+	put_le32(rsdp + 20, RSDP_SIZE);
+	put_le64(rsdp + 24, l->xsdt);
+	rsdp[8] = checksum(rsdp, RSDP_V1_SIZE);
+	rsdp[32] = checksum(rsdp, RSDP_SIZE);
+}
+
+uint64_t acpi_build(struct guest_mem *mem, int ncpus)
+{
+	uint64_t len = MEM_BIOS_END - ACPI_TABLES_ADDR;
+	struct acpi_layout l;
+	struct aml dsdt;
+	uint8_t *base;
+
+	if (ncpus < 1 || ncpus > BOOT_MAX_CPUS) {
+		err_set("%d CPUs requested; the ACPI tables describe 1 to %d",
+			ncpus, BOOT_MAX_CPUS);
+		return 0;
+	}
+	base = guest_ptr(mem, ACPI_TABLES_ADDR, len);
+	if (!base) {
+		err_set("guest memory ends below 1M, where the ACPI tables go: give --memory 64M or more");
+		return 0;
+	}
+	dsdt_build(&dsdt);
+	acpi_plan(&l, ncpus, dsdt.len);
+	if (l.end > MEM_BIOS_END) {	/* cannot happen: 254 CPUs need about 3 KiB of 128 */
+		err_set("the ACPI tables for %d CPUs do not fit below 1M", ncpus);
+		return 0;
+	}
+	memset(base, 0, len);
+	write_fadt(base, &l);
+	write_dsdt(base, &l, &dsdt);
+	write_madt(base, &l, ncpus);
+	write_roots(base, &l);
+	return l.rsdp;
+}

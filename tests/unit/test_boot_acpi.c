@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * acpi_build(): the tables are found the way Linux finds them (RSDP in the
+ * BIOS area -> XSDT -> FADT/MADT, FADT -> DSDT), every checksum is right and
+ * the contents describe the slicevm platform.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "boot/boot.h"
+#include "lib/err.h"
+#include "vmm/platform.h"
+#include "test_boot_images.h"
+
+#define LOW_SIZE	(2 * TB_MiB)
+
+struct tables {
+	struct guest_mem mem;
+	const uint8_t *rsdp, *rsdt, *xsdt, *fadt, *dsdt, *madt;
+};
+
+static uint8_t sum(const uint8_t *p, size_t len)
+{
+	uint8_t s = 0;
+
+	while (len--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* A table at @addr: inside the BIOS area, the signature expected, checksum 0. */
+static const uint8_t *table(struct tables *t, uint64_t addr, const char *sig)
+{
+	const uint8_t *p;
+	uint32_t len;
+
+	assert_true(addr >= MEM_BIOS_START && addr + 36 <= MEM_BIOS_END);
+	p = guest_ptr(&t->mem, addr, 36);
+	assert_non_null(p);
+	assert_memory_equal(p, sig, 4);
+	len = tb_get32(p + 4);
+	assert_true(len >= 36 && addr + len <= MEM_BIOS_END);
+	if (sum(p, len) != 0)
+		fail_msg("%s checksum wrong", sig);
+	return p;
+}
+
+static void build(struct tables *t, int ncpus)
+{
+	uint64_t rsdp;
+	uint32_t n, i;
+
+	memset(t, 0, sizeof(*t));
+	t->mem.low = calloc(1, LOW_SIZE);
+	t->mem.low_size = LOW_SIZE;
+	rsdp = acpi_build(&t->mem, ncpus);
+	if (!rsdp)
+		fail_msg("acpi_build(%d): %s", ncpus, err_msg());
+	assert_int_equal(rsdp, ACPI_TABLES_ADDR);
+	t->rsdp = t->mem.low + rsdp;
+	assert_memory_equal(t->rsdp, "RSD PTR ", 8);
+	assert_int_equal(sum(t->rsdp, 20), 0);
+	assert_int_equal(t->rsdp[15], 2);
+	assert_int_equal(tb_get32(t->rsdp + 20), 36);
+	assert_int_equal(sum(t->rsdp, 36), 0);
+	t->xsdt = table(t, tb_get64(t->rsdp + 24), "XSDT");
+	t->rsdt = table(t, tb_get32(t->rsdp + 16), "RSDT");
+
+	n = (tb_get32(t->xsdt + 4) - 36) / 8;
+	assert_int_equal(n, 2);
+	assert_int_equal((tb_get32(t->rsdt + 4) - 36) / 4, n);
+	for (i = 0; i < n; i++) {
+		uint64_t a = tb_get64(t->xsdt + 36 + 8 * i);
+
+		assert_int_equal(tb_get32(t->rsdt + 36 + 4 * i), a);
+		if (!memcmp(t->mem.low + a, "FACP", 4))
+			t->fadt = table(t, a, "FACP");
+		else
+			t->madt = table(t, a, "APIC");
+	}
+	assert_non_null(t->fadt);
+	assert_non_null(t->madt);
+	t->dsdt = table(t, tb_get64(t->fadt + 140), "DSDT");
+}
+
+static void release(struct tables *t)
+{
+	free(t->mem.low);
+}
+
+/* A one-byte System I/O Generic Address Structure at @port. */
+static void assert_gas_io8(const uint8_t *g, uint16_t port)
+{
+	assert_int_equal(g[0], 1);
+	assert_int_equal(g[1], 8);
+	assert_int_equal(g[2], 0);
+	assert_int_equal(g[3], 1);
+	assert_int_equal(tb_get64(g + 4), port);
+}
+
+static void test_fadt(void **state)
+{
+	struct tables t;
+	uint32_t flags;
+
+	build(&t, 2);
+	assert_int_equal(tb_get32(t.fadt + 4), 276);
+	assert_int_equal(t.fadt[8], 6);
+	assert_int_equal(tb_get32(t.fadt + 40), t.dsdt - t.mem.low);	/* DSDT */
+	assert_int_equal(tb_get64(t.fadt + 140), t.dsdt - t.mem.low);	/* X_DSDT */
+	assert_int_equal(tb_get16(t.fadt + 46), ACPI_SCI_IRQ);
+	assert_int_equal(tb_get16(t.fadt + 109), 0x4);	/* no VGA, no 8042 probe */
+	flags = tb_get32(t.fadt + 112);
+	assert_true(flags & (1 << 20));			/* HW_REDUCED_ACPI */
+	assert_true(flags & (1 << 10));			/* RESET_REG_SUP */
+	assert_gas_io8(t.fadt + 116, PORT_ACPI_RESET);
+	assert_int_equal(t.fadt[128], ACPI_RESET_VALUE);
+	assert_gas_io8(t.fadt + 244, PORT_ACPI_SLEEP_CONTROL);
+	assert_gas_io8(t.fadt + 256, PORT_ACPI_SLEEP_STATUS);
+	/* No PM1 blocks, no FACS: hardware-reduced. */
+	assert_int_equal(tb_get32(t.fadt + 36), 0);
+	assert_int_equal(tb_get32(t.fadt + 56), 0);
+	assert_int_equal(tb_get32(t.fadt + 64), 0);
+	release(&t);
+}
+
+/*
+ * A small AML reader, just enough for the DSDT slicevm writes: Name, Scope
+ * and Device, with byte/dword/zero/one/package/buffer values. Every
+ * PkgLength must end exactly where its contents end, and the top level must
+ * end exactly at the table's end. Names are recorded as "\_SB_.COM1._HID".
+ */
+struct aml_name {
+	char path[64];
+	const uint8_t *value;		/* the data object after the name */
+};
+
+struct aml_names {
+	struct aml_name n[32];
+	int count;
+};
+
+static uint32_t pkg_length(const uint8_t *p, const uint8_t *end, int *bytes)
+{
+	int extra = p[0] >> 6, i;
+	uint32_t v;
+
+	if (!extra) {
+		*bytes = 1;
+		return p[0] & 0x3F;
+	}
+	assert_true(p + extra < end);
+	assert_int_equal(p[0] & 0x30, 0);
+	v = p[0] & 0xF;
+	for (i = 1; i <= extra; i++)
+		v |= (uint32_t)p[i] << (4 + 8 * (i - 1));
+	*bytes = extra + 1;
+	return v;
+}
+
+static size_t data_object_len(const uint8_t *p, const uint8_t *end)
+{
+	int n;
+
+	switch (p[0]) {
+	case 0x00: case 0x01:
+		return 1;
+	case 0x0A:
+		return 2;
+	case 0x0C:
+		return 5;
+	case 0x11: case 0x12:
+		return 1 + pkg_length(p + 1, end, &n);
+	default:
+		fail_msg("unexpected AML data object 0x%02x", p[0]);
+	}
+	return 0;
+}
+
+static void aml_walk(const uint8_t *p, const uint8_t *end, const char *scope,
+		     struct aml_names *names)
+{
+	char path[64];
+	uint32_t len;
+	int n;
+
+	while (p < end) {
+		if (p[0] == 0x08) {			/* Name */
+			struct aml_name *e = &names->n[names->count++];
+
+			snprintf(e->path, sizeof(e->path), "%s%s%.4s", scope,
+				 *scope ? "." : "", (const char *)p + 1);
+			e->value = p + 5;
+			p += 5 + data_object_len(p + 5, end);
+		} else if (p[0] == 0x10 || (p[0] == 0x5B && p[1] == 0x82)) {
+			const uint8_t *start = p + (p[0] == 0x10 ? 1 : 2);
+			const uint8_t *name, *body_end;
+
+			len = pkg_length(start, end, &n);
+			body_end = start + len;
+			assert_true(body_end <= end);
+			name = start + n;
+			if (name[0] == '\\')
+				snprintf(path, sizeof(path), "\\%.4s", (const char *)name + 1);
+			else
+				snprintf(path, sizeof(path), "%s.%.4s", scope,
+					 (const char *)name);
+			aml_walk(name + (name[0] == '\\' ? 5 : 4), body_end, path, names);
+			p = body_end;
+		} else {
+			fail_msg("unexpected AML opcode 0x%02x", p[0]);
+		}
+	}
+	assert_ptr_equal(p, end);
+}
+
+static const uint8_t *aml_find(const struct aml_names *names, const char *path)
+{
+	int i;
+
+	for (i = 0; i < names->count; i++)
+		if (!strcmp(names->n[i].path, path))
+			return names->n[i].value;
+	fail_msg("AML name %s missing", path);
+	return NULL;
+}
+
+/* _CRS of a legacy device: one 16-bit I/O range and one IRQ, then the end tag. */
+static void assert_crs(const uint8_t *v, uint16_t port, uint8_t len, int irq)
+{
+	int n;
+	uint32_t pkg;
+
+	assert_int_equal(v[0], 0x11);				/* Buffer */
+	pkg = pkg_length(v + 1, v + 64, &n);
+	v += 1 + n;
+	assert_int_equal(v[0], 0x0A);				/* BufferSize */
+	assert_int_equal(v[1] + 2 + n, pkg);
+	v += 2;
+	assert_int_equal(v[0], 0x47);				/* I/O port, 16-bit */
+	assert_int_equal(v[1], 1);
+	assert_int_equal(tb_get16(v + 2), port);
+	assert_int_equal(tb_get16(v + 4), port);
+	assert_int_equal(v[7], len);
+	assert_int_equal(v[8], 0x22);				/* IRQ, no flags */
+	assert_int_equal(tb_get16(v + 9), 1u << irq);
+	assert_int_equal(v[11], 0x79);				/* end tag */
+}
+
+static void test_dsdt(void **state)
+{
+	struct aml_names names = { .count = 0 };
+	const uint8_t *v;
+	struct tables t;
+
+	build(&t, 1);
+	aml_walk(t.dsdt + 36, t.dsdt + tb_get32(t.dsdt + 4), "", &names);
+
+	/* Name (_S5_, Package () { 5, ... }): SLP_TYPa = 5 for power off. */
+	v = aml_find(&names, "_S5_");
+	assert_int_equal(v[0], 0x12);
+	assert_int_equal(v[1], 7);
+	assert_true(v[2] >= 1);
+	assert_int_equal(v[3], 0x0A);
+	assert_int_equal(v[4], ACPI_S5_SLP_TYP);
+
+	/* COM1: EisaId ("PNP0501") = 0x0105D041, IRQ 4. */
+	v = aml_find(&names, "\\_SB_.COM1._HID");
+	assert_int_equal(v[0], 0x0C);
+	assert_int_equal(tb_get32(v + 1), 0x0105D041);
+	assert_crs(aml_find(&names, "\\_SB_.COM1._CRS"), PORT_COM1, 8, IRQ_COM1);
+	v = aml_find(&names, "\\_SB_.RTC_._HID");
+	assert_int_equal(tb_get32(v + 1), 0x000BD041);		/* PNP0B00 */
+	assert_crs(aml_find(&names, "\\_SB_.RTC_._CRS"), PORT_RTC_INDEX, 2, IRQ_RTC);
+	release(&t);
+}
+
+static void check_madt(int ncpus)
+{
+	struct tables t;
+	const uint8_t *e, *end;
+	int lapics = 0, ioapics = 0, nmis = 0;
+	bool irq0 = false, sci = false;
+
+	build(&t, ncpus);
+	assert_int_equal(tb_get32(t.madt + 36), LAPIC_ADDR);
+	assert_int_equal(tb_get32(t.madt + 40) & 1, 1);	/* PCAT_COMPAT */
+	e = t.madt + 44;
+	end = t.madt + tb_get32(t.madt + 4);
+	while (e < end) {
+		assert_true(e[1] >= 2 && e + e[1] <= end);
+		switch (e[0]) {
+		case 0:
+			assert_int_equal(e[1], 8);
+			assert_int_equal(e[3], lapics);		/* APIC id = index */
+			assert_int_equal(tb_get32(e + 4) & 1, 1);	/* enabled */
+			lapics++;
+			break;
+		case 1:
+			assert_int_equal(e[1], 12);
+			assert_int_equal(e[2], ncpus);
+			assert_int_equal(tb_get32(e + 4), IOAPIC_ADDR);
+			assert_int_equal(tb_get32(e + 8), 0);
+			ioapics++;
+			break;
+		case 2:
+			assert_int_equal(e[1], 10);
+			assert_int_equal(e[2], 0);
+			if (e[3] == 0) {
+				assert_int_equal(tb_get32(e + 4), 2);
+				irq0 = true;
+			} else {
+				assert_int_equal(e[3], ACPI_SCI_IRQ);
+				assert_int_equal(tb_get32(e + 4), ACPI_SCI_IRQ);
+				assert_int_equal(tb_get16(e + 8), 0xD);	/* level, high */
+				sci = true;
+			}
+			break;
+		case 4:
+			assert_int_equal(e[1], 6);
+			assert_int_equal(e[2], 0xFF);
+			assert_int_equal(e[5], 1);		/* LINT1 */
+			nmis++;
+			break;
+		default:
+			fail_msg("unexpected MADT entry type %d", e[0]);
+		}
+		e += e[1];
+	}
+	assert_int_equal(lapics, ncpus);
+	assert_int_equal(ioapics, 1);
+	assert_int_equal(nmis, 1);
+	assert_true(irq0 && sci);
+	release(&t);
+}
+
+static void test_madt(void **state)
+{
+	check_madt(1);
+	check_madt(4);
+	check_madt(64);
+	check_madt(BOOT_MAX_CPUS);
+}
+
+static void test_refused(void **state)
+{
+	struct guest_mem mem = { 0 };
+	uint8_t *low = calloc(1, LOW_SIZE);
+
+	mem.low = low;
+	mem.low_size = LOW_SIZE;
+	assert_int_equal(acpi_build(&mem, 0), 0);
+	assert_non_null(strstr(err_msg(), "CPUs"));
+	assert_int_equal(acpi_build(&mem, BOOT_MAX_CPUS + 1), 0);
+	assert_non_null(strstr(err_msg(), "1 to 254"));
+	mem.low_size = 0x80000;
+	assert_int_equal(acpi_build(&mem, 1), 0);
+	assert_non_null(strstr(err_msg(), "below 1M"));
+	/* Nothing was written by the refused calls. */
+	assert_int_equal(memcmp(low, low + 1, LOW_SIZE - 1), 0);
+	assert_int_equal(low[0], 0);
+	free(low);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fadt),
+		cmocka_unit_test(test_dsdt),
+		cmocka_unit_test(test_madt),
+		cmocka_unit_test(test_refused),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
