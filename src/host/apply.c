@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `slicevm host apply` and `release`: making a plan real, and undoing it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/apply.h"
+#include "host/cpuset.h"
+#include "host/irq.h"
+#include "host/journal.h"
+#include "host/planner.h"
+#include "host/procstat.h"
+#include "lib/err.h"
+
+static char *plan_text(const struct plan *plan)
+{
+	json_object *obj = plan_to_json(plan);
+	char *text;
+
+	if (!obj)
+		return NULL;
+	text = strdup(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN));
+	json_object_put(obj);
+	if (!text)
+		err_set("out of memory");
+	return text;
+}
+
+/* The plan already applied is @plan: do its partitions still hold? */
+static int check_still_applied(const struct host_paths *hp, const struct plan *plan)
+{
+	char state[256];
+
+	for (int i = 0; i < plan->nslices; i++) {
+		const char *name = plan->slices[i].name;
+
+		if (cpuset_partition(hp, name, state, sizeof(state)))
+			return err_set("the applied plan no longer holds (slice %s: %s): run 'slicevm host release', then apply again",
+				       name, err_msg());
+		if (!cpuset_partition_valid(state))
+			return err_set("the applied plan no longer holds (slice %s's partition reads '%s'): run 'slicevm host release', then apply again",
+				       name, state);
+	}
+	return 0;
+}
+
+/*
+ * Something is recorded already. Returns 0 when it is @plan and still in
+ * place (nothing to do), 1 when apply may go on (the record was from an
+ * earlier boot and is forgotten), -1 to refuse.
+ */
+static int recorded_plan(struct ledger *l, const struct host_paths *hp,
+			 const struct plan *plan, const struct ledger_applied *a,
+			 const char *boot, FILE *out)
+{
+	char *text;
+	int same;
+
+	if (strcmp(a->boot_id, boot)) {
+		fprintf(out, "note: forgetting the plan applied before the host rebooted\n");
+		return ledger_forget(l) ? -1 : 1;
+	}
+	if (a->state == LEDGER_APPLYING) {
+		if (procstat_alive(hp->proc, a->pid, a->pid_start))
+			return err_set("another apply is running (pid %d): wait for it",
+				       (int)a->pid);
+		return err_set("an earlier apply (pid %d) stopped half way: run 'slicevm host release' to undo it, then apply again",
+			       (int)a->pid);
+	}
+	text = plan_text(plan);
+	if (!text)
+		return -1;
+	same = !strcmp(text, a->plan_json);
+	free(text);
+	if (!same)
+		return err_set("a different plan is applied: run 'slicevm host release' first");
+	if (check_still_applied(hp, plan))
+		return -1;
+	fprintf(out, "this plan is already applied: nothing changed\n");
+	return 0;
+}
+
+/* Undoes a failed apply; keeps its error, saying what became of the host. */
+static int roll_back(struct journal *j, FILE *out)
+{
+	char why[512];
+	int r;
+
+	snprintf(why, sizeof(why), "%s", err_msg());
+	r = journal_undo(j, out);
+	if (r == 0 && ledger_forget(j->ledger) == 0)
+		return err_set("%s (apply undone: nothing changed)", why);
+	if (r > 0)
+		return err_set("%s (apply partly undone: run 'slicevm host release')", why);
+	return err_set("%s (undoing apply failed too: %s)", why, err_msg());
+}
+
+static int snapshot_interrupts(const struct host_paths *hp, char **text)
+{
+	char path[4096];
+
+	if (hostfs_path(path, sizeof(path), "%s/interrupts", hp->proc))
+		return -1;
+	*text = hostfs_read_all(path);
+	return *text ? 0 : -1;
+}
+
+static void print_notes(const struct notes *notes, FILE *out)
+{
+	const char *p = notes_text(notes);
+
+	while (*p) {
+		const char *end = strchr(p, '\n');
+
+		fprintf(out, "note: %.*s\n", (int)(end - p), p);
+		p = end + 1;
+	}
+}
+
+static int make_real(struct journal *j, const struct plan *plan, struct notes *notes,
+		     FILE *out)
+{
+	char *snap = NULL;
+	int ret;
+
+	/* Workqueues first: they must be read before partitions exist. */
+	if (workqueue_apply(j, &plan->housekeeping, notes, out) ||
+	    irq_apply(j, &plan->housekeeping, notes, out) ||
+	    cpuset_apply(j, plan, notes, out) ||
+	    snapshot_interrupts(j->hp, &snap))
+		return -1;
+	ret = ledger_finish_apply(j->ledger, snap, notes_text(notes));
+	free(snap);
+	return ret;
+}
+
+int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan *plan,
+	       FILE *out)
+{
+	struct journal j = { .ledger = l, .hp = hp };
+	struct notes notes = { 0 };
+	struct ledger_applied a;
+	char boot[64];
+	uint64_t start;
+	int r;
+
+	if (cpuset_check_v2(hp) || procstat_boot_id(hp->proc, boot, sizeof(boot)))
+		return -1;
+	if (ledger_get_applied(l, &a))
+		return -1;
+	r = a.state == LEDGER_NONE ? 1 : recorded_plan(l, hp, plan, &a, boot, out);
+	ledger_applied_free(&a);
+	if (r <= 0)
+		return r;
+	if (cpuset_validate(hp, plan))
+		return -1;
+	if (procstat_start_time(hp->proc, getpid(), &start))
+		return err_set("cannot read this process's start time under %s", hp->proc);
+	if (ledger_begin_apply(l, plan, boot, getpid(), start))
+		return -1;
+	if (make_real(&j, plan, &notes, out)) {
+		notes_free(&notes);
+		return roll_back(&j, out);
+	}
+	print_notes(&notes, out);
+	notes_free(&notes);
+	fprintf(out, "applied %d slice%s (%d host values changed), recorded in %s\n",
+		plan->nslices, plan->nslices == 1 ? "" : "s", j.changes, ledger_path(l));
+	return 0;
+}
+
+/* Refuses while a live VM holds a slice (unless forced). */
+static int check_holders(struct ledger *l, bool force, FILE *out)
+{
+	struct ledger_holder *h;
+	int n, ret = 0;
+
+	if (ledger_holders(l, &h, &n))
+		return -1;
+	for (int i = 0; i < n && !ret; i++) {
+		if (!h[i].alive)
+			continue;
+		if (!force)
+			ret = err_set("slice %s is held by VM %s (pid %d): stop it first, or give --force",
+				      h[i].name, h[i].vm, (int)h[i].pid);
+		else
+			fprintf(out, "note: releasing slice %s under running VM %s (pid %d)\n",
+				h[i].name, h[i].vm, (int)h[i].pid);
+	}
+	free(h);
+	return ret;
+}
+
+int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE *out)
+{
+	struct journal j = { .ledger = l, .hp = hp };
+	struct ledger_applied a;
+	char boot[64];
+	int r;
+
+	if (procstat_boot_id(hp->proc, boot, sizeof(boot)) || ledger_get_applied(l, &a))
+		return -1;
+	if (a.state == LEDGER_NONE) {
+		fprintf(out, "nothing is applied: nothing to release\n");
+		return 0;
+	}
+	if (strcmp(a.boot_id, boot)) {
+		ledger_applied_free(&a);
+		/* The recorded values belong to the earlier boot: never write them back. */
+		if (ledger_forget(l))
+			return -1;
+		fprintf(out, "the plan was applied before the host rebooted, which reset what apply changed: forgot it\n");
+		return 0;
+	}
+	if (a.state == LEDGER_APPLYING && procstat_alive(hp->proc, a.pid, a.pid_start)) {
+		err_set("an apply is running (pid %d): wait for it, then release", (int)a.pid);
+		ledger_applied_free(&a);
+		return -1;
+	}
+	ledger_applied_free(&a);
+	if (check_holders(l, force, out))
+		return -1;
+	r = journal_undo(&j, out);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return err_set("release is incomplete (see 'kept' above): stop the VMs in those slices and run 'slicevm host release' again");
+	if (ledger_forget(l))
+		return -1;
+	fprintf(out, "released: %d changes undone, the plan forgotten\n", j.undone);
+	return 0;
+}
+
+int host_resolve_plan(const char *config, const char *source, struct plan *plan)
+{
+	struct topology *topo;
+	int ret;
+
+	if (topology_load(&topo, source))
+		return -1;
+	ret = plan_resolve_file(config, topo, plan);
+	topology_free(topo);
+	return ret;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_HOST_APPLY_H
+#define SLICEVM_HOST_APPLY_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "host/hostfs.h"
+#include "host/ledger.h"
+#include "host/plan.h"
+
+/*
+ * `slicevm host apply`: makes @plan real on the host @hp describes and
+ * records it in @l. In order: the unbound workqueue cpumask and the IRQ
+ * affinities are narrowed to the housekeeping CPUs, then each slice gets
+ * its cpuset partition (cpuset.h), then /proc/interrupts is snapshotted for
+ * status. Every change is journaled first (journal.h); a failure half way
+ * undoes what was done and leaves the ledger as it was.
+ *
+ * Applying the plan that is already applied changes nothing (returns 0,
+ * after checking the partitions still hold). A different plan is refused
+ * until release. A ledger from an earlier boot is forgotten: the reboot
+ * already reset what it recorded.
+ */
+int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan *plan,
+	       FILE *out);
+
+/*
+ * `slicevm host release`: undoes everything apply recorded (newest first)
+ * and forgets the plan. Refused while a live VM holds a slice, unless
+ * @force. Nothing applied is not an error. A cgroup that cannot be removed
+ * yet (a forced release under a running VM) stays in the ledger and the
+ * release fails; running it again later finishes it.
+ */
+int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE *out);
+
+/*
+ * Resolves configuration file @config against topology @source (NULL: this
+ * host) into @plan, as `slicevm host plan` does.
+ */
+int host_resolve_plan(const char *config, const char *source, struct plan *plan);
+
+#endif

@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Moving device interrupts to housekeeping CPUs (see irq.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host/irq.h"
+#include "lib/err.h"
+
+void irq_narrow(const struct cpumask *old, const struct cpumask *hk, struct cpumask *out)
+{
+	cpumask_and(out, old, hk);
+	if (cpumask_empty(out))
+		*out = *hk;
+}
+
+/*
+ * Narrows the hex mask in @path. Returns 1 when the kernel refused (@why
+ * filled), 0 when done or nothing to do, -1 on errors that must stop apply.
+ */
+static int narrow_file(struct journal *j, const char *path, const struct cpumask *hk,
+		       const char *what, char *why, size_t len, int *moved)
+{
+	struct cpumask old, new;
+	char buf[4096], hex[1100];
+
+	if (hostfs_read(path, buf, sizeof(buf)) || cpumask_parse_hex(buf, &old)) {
+		snprintf(why, len, "unreadable: %s", err_msg());
+		return 1;
+	}
+	irq_narrow(&old, hk, &new);
+	if (cpumask_equal(&old, &new))
+		return 0;
+	cpumask_format_hex(&new, hex, sizeof(hex));
+	/* The recorded old value is the file's own text, restored verbatim. */
+	if (journal_write(j, path, hex, buf, what)) {
+		if (!j->refused)
+			return -1;
+		snprintf(why, len, "%s", strerror(errno));
+		return 1;
+	}
+	(*moved)++;
+	return 0;
+}
+
+static int is_number(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static int by_number(const struct dirent **a, const struct dirent **b)
+{
+	long x = atol((*a)->d_name), y = atol((*b)->d_name);
+
+	return (x > y) - (x < y);
+}
+
+static int numbered(const struct dirent *d)
+{
+	return is_number(d->d_name);
+}
+
+static void note_refused(struct notes *notes, const char *irq, const char *path,
+			 const char *why)
+{
+	char buf[4096];
+
+	if (hostfs_read(path, buf, sizeof(buf)))
+		snprintf(buf, sizeof(buf), "?");
+	notes_add(notes, "irq %s: stays on CPU mask %s (the kernel refused the move: %s)",
+		  irq, buf, why);
+}
+
+int irq_apply(struct journal *j, const struct cpumask *housekeeping, struct notes *notes,
+	      FILE *out)
+{
+	char dir[4096], path[4400], why[256], what[300];
+	struct dirent **list;
+	int n, moved = 0, refused = 0, r = 0;
+
+	if (hostfs_path(dir, sizeof(dir), "%s/irq", j->hp->proc) ||
+	    hostfs_path(path, sizeof(path), "%s/default_smp_affinity", dir))
+		return -1;
+	r = narrow_file(j, path, housekeeping, "default IRQ affinity", why, sizeof(why),
+			&moved);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return err_set("cannot set %s: %s", path, why);
+	n = scandir(dir, &list, numbered, by_number);
+	if (n < 0)
+		return err_set_errno("cannot list %s", dir);
+	for (int i = 0; i < n; i++) {
+		if (hostfs_path(path, sizeof(path), "%s/%s/smp_affinity", dir,
+				list[i]->d_name)) {
+			r = -1;
+			break;
+		}
+		snprintf(what, sizeof(what), "irq %s affinity", list[i]->d_name);
+		r = narrow_file(j, path, housekeeping, what, why, sizeof(why), &moved);
+		if (r > 0) {
+			note_refused(notes, list[i]->d_name, path, why);
+			refused++;
+		}
+		if (r < 0)
+			break;
+	}
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+	if (r < 0)
+		return -1;
+	fprintf(out, "irqs: %d moved to housekeeping CPUs, %d refused by the kernel%s\n",
+		moved, refused, refused ? " (listed below)" : "");
+	return 0;
+}
+
+int workqueue_apply(struct journal *j, const struct cpumask *housekeeping,
+		    struct notes *notes, FILE *out)
+{
+	char path[4096], why[256], list[1024];
+	int moved = 0, r;
+
+	if (hostfs_path(path, sizeof(path), "%s/devices/virtual/workqueue/cpumask",
+			j->hp->sys))
+		return -1;
+	if (access(path, F_OK) < 0) {
+		notes_add(notes, "no %s on this kernel: unbound kernel work may run on slice CPUs",
+			  path);
+		return 0;
+	}
+	r = narrow_file(j, path, housekeeping, "unbound workqueue CPUs", why, sizeof(why),
+			&moved);
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return err_set("cannot limit unbound workqueues to CPUs %s (%s): %s",
+			       cpumask_format_list(housekeeping, list, sizeof(list)), path, why);
+	fprintf(out, "workqueues: unbound work %s\n",
+		moved ? "limited to housekeeping CPUs" : "already on housekeeping CPUs");
+	return 0;
+}

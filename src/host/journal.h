@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_HOST_JOURNAL_H
+#define SLICEVM_HOST_JOURNAL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "host/hostfs.h"
+#include "host/ledger.h"
+
+/*
+ * Every change apply makes to the host goes through here: the value it
+ * replaces is recorded in the ledger BEFORE the change is made (a crash
+ * leaves an undoable record, never an unrecorded change), and forgotten
+ * again when the kernel refuses the change. Undo (release, or rolling back
+ * a failed apply) replays the records newest first.
+ */
+struct journal {
+	struct ledger *ledger;
+	const struct host_paths *hp;
+	bool refused;	/* the last failure was the kernel refusing the change */
+	int changes;	/* changes made through this journal */
+	int undone;	/* changes undone by journal_undo() */
+};
+
+/* What apply could not do, to print and to keep in the ledger. */
+struct notes {
+	char *text;	/* lines, each ending in '\n'; NULL when empty */
+	size_t len;
+};
+
+void notes_add(struct notes *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void notes_free(struct notes *n);
+static inline const char *notes_text(const struct notes *n)
+{
+	return n->text ? n->text : "";
+}
+
+/*
+ * Writes @val to @path, first recording what undoes it: @undo, or when NULL
+ * the file's current value. A file that already reads @val is left alone
+ * (returns 0, nothing recorded). On failure j->refused tells a refusal by
+ * the kernel (errno kept, nothing recorded) from a ledger failure.
+ */
+int journal_write(struct journal *j, const char *path, const char *val, const char *undo,
+		  const char *what);
+
+/* Creates directory @path, recording that undo removes it. */
+int journal_mkdir(struct journal *j, const char *path, const char *what);
+
+/*
+ * Undoes every recorded change, newest first, forgetting each one done.
+ * A file or directory that no longer exists counts as undone; a value the
+ * kernel refuses to take back is reported on @out and forgotten; a directory
+ * that cannot be removed (tasks still in it) is kept for a later attempt.
+ * Returns 0 when everything was undone, 1 when something was kept, -1 on a
+ * ledger error.
+ */
+int journal_undo(struct journal *j, FILE *out);
+
+#endif

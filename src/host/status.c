@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `slicevm host status` (see status.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "host/cpuset.h"
+#include "host/interrupts.h"
+#include "host/procstat.h"
+#include "host/status.h"
+#include "lib/err.h"
+
+/* Lines shown per slice in the table; JSON has them all. */
+#define STATUS_TOP_IRQS	5
+
+static json_object *mask_json(const struct cpumask *m)
+{
+	char buf[1024];
+
+	return json_object_new_string(cpumask_format_list(m, buf, sizeof(buf)));
+}
+
+static json_object *notes_json(const char *notes)
+{
+	json_object *arr = json_object_new_array();
+
+	while (notes && *notes) {
+		const char *end = strchr(notes, '\n');
+		size_t n = end ? (size_t)(end - notes) : strlen(notes);
+
+		json_object_array_add(arr, json_object_new_string_len(notes, (int)n));
+		notes += n + (end ? 1 : 0);
+	}
+	return arr;
+}
+
+static json_object *holder_json(const struct ledger_holder *h)
+{
+	json_object *o;
+
+	if (!h || !h->held)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "vm", json_object_new_string(h->vm));
+	json_object_object_add(o, "pid", json_object_new_int(h->pid));
+	json_object_object_add(o, "alive", json_object_new_boolean(h->alive));
+	json_object_object_add(o, "claimed_at", json_object_new_int64(h->claimed_at));
+	return o;
+}
+
+static void add_interrupts(json_object *o, const struct irq_table *then,
+			   const struct irq_table *now, const struct cpumask *cpus)
+{
+	struct irq_delta *d;
+	json_object *arr;
+	uint64_t total = 0;
+	int n;
+
+	if (!then || !now || interrupts_diff(then, now, cpus, &d, &n))
+		return;
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "irq", json_object_new_string(d[i].label));
+		json_object_object_add(e, "desc", json_object_new_string(d[i].desc));
+		json_object_object_add(e, "count", json_object_new_int64((int64_t)d[i].count));
+		json_object_array_add(arr, e);
+		total += d[i].count;
+	}
+	free(d);
+	json_object_object_add(o, "interrupts_since_apply", json_object_new_int64((int64_t)total));
+	json_object_object_add(o, "interrupts", arr);
+}
+
+static json_object *slice_json(const struct host_paths *hp, const struct slice *s,
+			       const struct ledger_holder *h, const struct irq_table *then,
+			       const struct irq_table *now)
+{
+	json_object *o = json_object_new_object();
+	char dir[4096], state[256];
+
+	json_object_object_add(o, "name", json_object_new_string(s->name));
+	json_object_object_add(o, "cpus", mask_json(&s->cpus));
+	json_object_object_add(o, "node", json_object_new_int(s->node));
+	if (cpuset_slice_dir(hp->cgroup, s->name, dir, sizeof(dir)) == 0)
+		json_object_object_add(o, "cgroup", json_object_new_string(dir));
+	if (cpuset_partition(hp, s->name, state, sizeof(state)))
+		snprintf(state, sizeof(state), "missing");
+	json_object_object_add(o, "partition", json_object_new_string(state));
+	json_object_object_add(o, "holder", holder_json(h));
+	add_interrupts(o, then, now, &s->cpus);
+	return o;
+}
+
+static const struct ledger_holder *holder_of(const struct ledger_holder *h, int n,
+					     const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(h[i].name, name))
+			return &h[i];
+	return NULL;
+}
+
+/* Both interrupt tables, or neither (status still works without them). */
+static void load_tables(const struct host_paths *hp, const char *snapshot,
+			struct irq_table *then, struct irq_table *now, bool *ok)
+{
+	char path[4096];
+	char *text;
+
+	*ok = false;
+	if (!snapshot || interrupts_parse(snapshot, then))
+		return;
+	if (hostfs_path(path, sizeof(path), "%s/interrupts", hp->proc) ||
+	    !(text = hostfs_read_all(path))) {
+		interrupts_free(then);
+		return;
+	}
+	if (interrupts_parse(text, now) == 0)
+		*ok = true;
+	else
+		interrupts_free(then);
+	free(text);
+}
+
+static int fill_applied(json_object *st, struct ledger *l, const struct host_paths *hp,
+			const struct ledger_applied *a, const struct plan *plan)
+{
+	struct irq_table then, now;
+	struct ledger_holder *h;
+	json_object *slices;
+	bool tables;
+	int n;
+
+	if (ledger_holders(l, &h, &n))
+		return -1;
+	load_tables(hp, a->interrupts, &then, &now, &tables);
+	json_object_object_add(st, "applied_at", json_object_new_int64(a->applied_at));
+	json_object_object_add(st, "housekeeping", mask_json(&plan->housekeeping));
+	json_object_object_add(st, "notes", notes_json(a->notes));
+	slices = json_object_new_array();
+	for (int i = 0; i < plan->nslices; i++)
+		json_object_array_add(slices, slice_json(hp, &plan->slices[i],
+					holder_of(h, n, plan->slices[i].name),
+					tables ? &then : NULL, tables ? &now : NULL));
+	json_object_object_add(st, "slices", slices);
+	if (tables) {
+		interrupts_free(&then);
+		interrupts_free(&now);
+	}
+	free(h);
+	return 0;
+}
+
+json_object *host_status(struct ledger *l, const struct host_paths *hp)
+{
+	static const char *const names[] = { "none", "applying", "applied" };
+	json_object *st = json_object_new_object();
+	struct ledger_applied a;
+	struct plan *plan = NULL;
+	char boot[64];
+	const char *state;
+
+	if (ledger_get_applied(l, &a))
+		goto fail;
+	json_object_object_add(st, "ledger", json_object_new_string(ledger_path(l)));
+	state = names[a.state];
+	if (a.state != LEDGER_NONE && procstat_boot_id(hp->proc, boot, sizeof(boot)) == 0 &&
+	    strcmp(boot, a.boot_id))
+		state = "stale";	/* applied before the last reboot */
+	json_object_object_add(st, "state", json_object_new_string(state));
+	if (a.state != LEDGER_NONE) {
+		plan = malloc(sizeof(*plan));
+		if (!plan) {
+			err_set("out of memory");
+			goto fail_applied;
+		}
+		if (ledger_applied_plan(l, plan) || fill_applied(st, l, hp, &a, plan))
+			goto fail_applied;
+	}
+	free(plan);
+	ledger_applied_free(&a);
+	return st;
+fail_applied:
+	free(plan);
+	ledger_applied_free(&a);
+fail:
+	json_object_put(st);
+	return NULL;
+}
+
+static const char *str(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
+}
+
+static void print_slice(json_object *s, FILE *out)
+{
+	json_object *holder, *irqs, *total;
+
+	fprintf(out, "  %-12s cpus %-8s partition %-10s ", str(s, "name"), str(s, "cpus"),
+		str(s, "partition"));
+	if (json_object_object_get_ex(s, "holder", &holder) && holder)
+		fprintf(out, "held by VM %s (pid %s, %s)\n", str(holder, "vm"),
+			str(holder, "pid"),
+			!strcmp(str(holder, "alive"), "true") ? "running" : "gone: stale");
+	else
+		fprintf(out, "free\n");
+	if (!json_object_object_get_ex(s, "interrupts_since_apply", &total))
+		return;
+	fprintf(out, "    interrupts on its CPUs since apply: %s\n",
+		json_object_get_string(total));
+	json_object_object_get_ex(s, "interrupts", &irqs);
+	for (size_t i = 0; i < json_object_array_length(irqs) && i < STATUS_TOP_IRQS; i++) {
+		json_object *e = json_object_array_get_idx(irqs, i);
+
+		fprintf(out, "      %8s  %-5s %s\n", str(e, "count"), str(e, "irq"),
+			str(e, "desc"));
+	}
+}
+
+void host_status_print(json_object *st, FILE *out)
+{
+	json_object *slices, *notes;
+	const char *state = str(st, "state");
+
+	fprintf(out, "ledger: %s\n", str(st, "ledger"));
+	if (!strcmp(state, "none")) {
+		fprintf(out, "no plan is applied\n");
+		return;
+	}
+	if (!strcmp(state, "stale"))
+		fprintf(out, "state: stale (applied before the last reboot): run 'slicevm host release'\n");
+	else if (!strcmp(state, "applying"))
+		fprintf(out, "state: applying (or an apply died half way: run 'slicevm host release')\n");
+	else {
+		time_t t = (time_t)json_object_get_int64(json_object_object_get(st, "applied_at"));
+		char when[64];
+
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		fprintf(out, "state: applied at %s\n", when);
+	}
+	fprintf(out, "housekeeping cpus: %s\nslices:\n", str(st, "housekeeping"));
+	if (json_object_object_get_ex(st, "slices", &slices))
+		for (size_t i = 0; i < json_object_array_length(slices); i++)
+			print_slice(json_object_array_get_idx(slices, i), out);
+	if (json_object_object_get_ex(st, "notes", &notes))
+		for (size_t i = 0; i < json_object_array_length(notes); i++)
+			fprintf(out, "note: %s\n",
+				json_object_get_string(json_object_array_get_idx(notes, i)));
+}

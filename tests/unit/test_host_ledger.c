@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ledger: schema creation and version checks, claims (a race between
+ * two processes, dead holders, reused pids), unclaim, transaction rollback,
+ * the journal of host changes, and process identity from /proc/PID/stat.
+ * Every ledger lives in a temporary directory.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "host/ledger.h"
+#include "host/procstat.h"
+#include "lib/err.h"
+
+struct fixture {
+	char dir[64];
+	char path[192];
+	char boot[64];
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	assert_non_null(f);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/slicevm-ledger-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	/* A directory that does not exist yet: ledger_open must create it. */
+	snprintf(f->path, sizeof(f->path), "%s/lib/ledger.db", f->dir);
+	assert_int_equal(procstat_boot_id("/proc", f->boot, sizeof(f->boot)), 0);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", f->dir);
+	free(f);
+	return 0;
+}
+
+static void make_plan(struct plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	cpumask_parse_list("0-1", &p->housekeeping);
+	p->nslices = 2;
+	snprintf(p->slices[0].name, SLICE_NAME_MAX, "db");
+	cpumask_parse_list("2-3", &p->slices[0].cpus);
+	p->slices[0].node = 0;
+	p->slices[0].memory = 1ULL << 30;
+	snprintf(p->slices[1].name, SLICE_NAME_MAX, "web");
+	cpumask_parse_list("4-5", &p->slices[1].cpus);
+	p->slices[1].node = 0;
+	p->slices[1].memory = 512ULL << 20;
+	p->slices[1].ndevices = 1;
+	snprintf(p->slices[1].devices[0], PCI_ADDR_MAX, "0000:03:00.0");
+}
+
+static struct ledger *open_ok(const char *path)
+{
+	struct ledger *l = NULL;
+
+	if (ledger_open(&l, path))
+		fail_msg("ledger_open(%s): %s", path ? path : "default", err_msg());
+	return l;
+}
+
+/* A ledger at @path with the test plan applied (as far as the ledger knows). */
+static struct ledger *applied_ledger(const struct fixture *f)
+{
+	struct ledger *l = open_ok(f->path);
+	struct plan plan;
+	uint64_t start;
+
+	make_plan(&plan);
+	assert_int_equal(procstat_start_time("/proc", getpid(), &start), 0);
+	if (ledger_begin_apply(l, &plan, f->boot, getpid(), start) ||
+	    ledger_finish_apply(l, "           CPU0\n  0:  1  timer\n", ""))
+		fail_msg("recording the plan: %s", err_msg());
+	return l;
+}
+
+/* Runs SQL straight on the database, as another tool (or a bug) would. */
+static void raw_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+static int raw_int(const char *path, const char *sql)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	int v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void test_open_creates_schema(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_applied a;
+	struct ledger *l;
+	struct stat sb;
+	char dir[128];
+
+	l = open_ok(f->path);
+	snprintf(dir, sizeof(dir), "%s/lib", f->dir);
+	assert_int_equal(stat(dir, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0755);
+	assert_string_equal(ledger_path(l), f->path);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_NONE);
+	ledger_close(l);
+
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
+	assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+				 "AND name IN ('applied', 'slices', 'changes')"), 3);
+	/* WAL is a property of the file: a fresh connection sees it. */
+	{
+		sqlite3 *db;
+		sqlite3_stmt *st;
+
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL),
+				 SQLITE_OK);
+		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+		assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+		sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	/* Opening again keeps it. */
+	l = open_ok(f->path);
+	ledger_close(l);
+}
+
+static void test_open_env_and_missing_parent(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = NULL;
+	char path[160];
+
+	setenv(LEDGER_ENV, f->path, 1);
+	assert_string_equal(ledger_resolve_path(NULL), f->path);
+	assert_string_equal(ledger_resolve_path(""), f->path);
+	l = open_ok(NULL);
+	assert_string_equal(ledger_path(l), f->path);
+	ledger_close(l);
+	unsetenv(LEDGER_ENV);
+	assert_string_equal(ledger_resolve_path(NULL), LEDGER_DEFAULT_PATH);
+
+	/* Only the ledger's own directory is created, not a whole tree. */
+	snprintf(path, sizeof(path), "%s/a/b/ledger.db", f->dir);
+	assert_int_equal(ledger_open(&l, path), -1);
+	assert_non_null(strstr(err_msg(), "cannot create ledger directory"));
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = NULL;
+
+	ledger_close(open_ok(f->path));
+	raw_sql(f->path, "PRAGMA user_version = 7");
+	assert_int_equal(ledger_open(&l, f->path), -1);
+	assert_non_null(strstr(err_msg(), "schema version 7"));
+	assert_non_null(strstr(err_msg(), "newer"));
+	/* Refusing changed nothing. */
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 7);
+}
+
+static void test_foreign_database_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = NULL;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	raw_sql(path, "CREATE TABLE accounts (id INTEGER)");
+	assert_int_equal(ledger_open(&l, path), -1);
+	assert_non_null(strstr(err_msg(), "is not a slicevm ledger"));
+	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+}
+
+static void test_claim_without_plan(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = open_ok(f->path);
+	struct cpumask hk;
+	struct slice s;
+
+	assert_int_equal(ledger_claim(l, "db", "vm1", getpid(), &s, &hk), -1);
+	assert_non_null(strstr(err_msg(), "no plan is applied"));
+	ledger_close(l);
+}
+
+static void test_claim_and_unclaim(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct ledger_holder *h;
+	struct cpumask hk, want;
+	struct slice s;
+	int n;
+
+	assert_int_equal(ledger_claim(l, "nosuch", "vm1", getpid(), &s, &hk), -1);
+	assert_non_null(strstr(err_msg(), "slice 'nosuch' is not in the applied plan"));
+
+	if (ledger_claim(l, "web", "vm1", getpid(), &s, &hk))
+		fail_msg("claim: %s", err_msg());
+	assert_string_equal(s.name, "web");
+	cpumask_parse_list("4-5", &want);
+	assert_true(cpumask_equal(&s.cpus, &want));
+	assert_int_equal(s.ndevices, 1);
+	assert_string_equal(s.devices[0], "0000:03:00.0");
+	cpumask_parse_list("0-1", &want);
+	assert_true(cpumask_equal(&hk, &want));
+	assert_string_equal(ledger_note(l), "");
+
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(h[0].name, "db");
+	assert_false(h[0].held);
+	assert_string_equal(h[1].name, "web");
+	assert_true(h[1].held);
+	assert_true(h[1].alive);
+	assert_string_equal(h[1].vm, "vm1");
+	assert_int_equal(h[1].pid, getpid());
+	free(h);
+
+	/* The same process claiming again is fine (a retry). */
+	assert_int_equal(ledger_claim(l, "web", "vm1", getpid(), &s, &hk), 0);
+	/* Only the holder frees it. */
+	assert_int_equal(ledger_unclaim(l, "web", getpid() + 1), 1);
+	assert_int_equal(ledger_unclaim(l, "web", getpid()), 0);
+	assert_int_equal(ledger_unclaim(l, "web", getpid()), 1);
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_false(h[1].held);
+	free(h);
+	ledger_close(l);
+}
+
+/* A child that stays alive until we write to (or close) @hold. */
+static pid_t sleeper(int *hold)
+{
+	int p[2];
+	pid_t pid;
+
+	assert_int_equal(pipe(p), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char c;
+
+		close(p[1]);
+		if (read(p[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	*hold = p[1];
+	return pid;
+}
+
+static void reap(pid_t pid, int hold)
+{
+	int status;
+
+	close(hold);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+}
+
+static void test_claim_held_by_live_process(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct cpumask hk;
+	struct slice s;
+	char want[128];
+	int hold;
+	pid_t vm = sleeper(&hold);
+
+	if (ledger_claim(l, "db", "web", vm, &s, &hk))
+		fail_msg("claim for the child: %s", err_msg());
+	assert_int_equal(ledger_claim(l, "db", "other", getpid(), &s, &hk), -1);
+	snprintf(want, sizeof(want), "slice db is held by VM web (pid %d); stop it first",
+		 (int)vm);
+	assert_string_equal(err_msg(), want);
+	/* The refused claim left the holder as it was. */
+	assert_int_equal(ledger_unclaim(l, "db", getpid()), 1);
+
+	/* Once the holder is dead (and reaped), the slice is taken over. */
+	reap(vm, hold);
+	if (ledger_claim(l, "db", "other", getpid(), &s, &hk))
+		fail_msg("takeover: %s", err_msg());
+	assert_non_null(strstr(ledger_note(l), "which is gone"));
+	ledger_close(l);
+}
+
+static void test_claim_dead_zombie_holder(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct cpumask hk;
+	struct slice s;
+	int hold, status;
+	pid_t vm = sleeper(&hold);
+
+	assert_int_equal(ledger_claim(l, "db", "web", vm, &s, &hk), 0);
+	close(hold);
+	/* Exited but not reaped: /proc/PID still exists, in state Z. */
+	for (int i = 0; i < 200; i++) {
+		char path[64], buf[256];
+		FILE *fp;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)vm);
+		fp = fopen(path, "r");
+		assert_non_null(fp);
+		assert_non_null(fgets(buf, sizeof(buf), fp));
+		fclose(fp);
+		if (strstr(buf, ") Z "))
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(ledger_claim(l, "db", "other", getpid(), &s, &hk), 0);
+	assert_non_null(strstr(ledger_note(l), "which is gone"));
+	assert_int_equal(waitpid(vm, &status, 0), vm);
+	ledger_close(l);
+}
+
+static void test_claim_reused_pid(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct ledger_holder *h;
+	struct cpumask hk;
+	struct slice s;
+	int n, hold;
+	pid_t other;
+
+	assert_int_equal(ledger_claim(l, "db", "old", getpid(), &s, &hk), 0);
+	/*
+	 * The recorded holder had our pid but started at another time: the
+	 * process that claimed is gone and its pid was reused (by us).
+	 */
+	raw_sql(f->path, "UPDATE slices SET pid_start = pid_start + 1 WHERE name = 'db'");
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_true(h[0].held);
+	assert_false(h[0].alive);
+	free(h);
+	other = sleeper(&hold);
+	if (ledger_claim(l, "db", "new", other, &s, &hk))
+		fail_msg("claim over a reused pid: %s", err_msg());
+	assert_non_null(strstr(ledger_note(l), "taking it over"));
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_string_equal(h[0].vm, "new");
+	assert_int_equal(h[0].pid, other);
+	assert_true(h[0].alive);
+	free(h);
+	reap(other, hold);
+
+	/* The same for the claimer's own pid recorded with another start time. */
+	raw_sql(f->path, "UPDATE slices SET pid = 0, pid_start = 0 WHERE name = 'db'");
+	{
+		char sql[128];
+
+		snprintf(sql, sizeof(sql),
+			 "UPDATE slices SET pid = %d, pid_start = 1 WHERE name = 'db'",
+			 (int)getpid());
+		raw_sql(f->path, sql);
+	}
+	assert_int_equal(ledger_claim(l, "db", "me", getpid(), &s, &hk), 0);
+	assert_non_null(strstr(ledger_note(l), "taking it over"));
+	ledger_close(l);
+}
+
+/* In a child: wait for "go", claim, report 1/0 on @res, stay alive until @done closes. */
+static void racer(const char *path, int go, int res, int done, const char *vm)
+{
+	struct ledger *l = NULL;
+	struct cpumask hk;
+	struct slice s;
+	char c = 0, r;
+
+	if (ledger_open(&l, path))
+		_exit(2);
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	r = ledger_claim(l, "db", vm, getpid(), &s, &hk) == 0 ? '1' :
+	    strstr(err_msg(), "is held by VM") ? '0' : 'E';
+	if (write(res, &r, 1) != 1)
+		_exit(4);
+	if (read(done, &c, 1) < 0)
+		_exit(5);
+	ledger_close(l);
+	_exit(0);
+}
+
+static void test_claim_race(void **state)
+{
+	struct fixture *f = *state;
+
+	for (int round = 0; round < 8; round++) {
+		int go[2], res[2], done[2], wins = 0, losses = 0, status;
+		pid_t kids[2];
+		struct ledger *l;
+		char path[160];
+
+		snprintf(path, sizeof(path), "%s/race%d.db", f->dir, round);
+		snprintf(f->path, sizeof(f->path), "%s", path);
+		l = applied_ledger(f);
+		assert_int_equal(pipe(go), 0);
+		assert_int_equal(pipe(res), 0);
+		assert_int_equal(pipe(done), 0);
+		for (int k = 0; k < 2; k++) {
+			kids[k] = fork();
+			assert_true(kids[k] >= 0);
+			if (kids[k] == 0) {
+				close(go[1]);
+				close(res[0]);
+				close(done[1]);
+				racer(path, go[0], res[1], done[0], k ? "b" : "a");
+			}
+		}
+		close(go[0]);
+		close(res[1]);
+		close(done[0]);
+		/* Both start claiming at once. */
+		assert_int_equal(write(go[1], "gg", 2), 2);
+		for (int k = 0; k < 2; k++) {
+			char r;
+
+			assert_int_equal(read(res[0], &r, 1), 1);
+			if (r == '1')
+				wins++;
+			else if (r == '0')
+				losses++;
+			else
+				fail_msg("a racer failed for another reason");
+		}
+		assert_int_equal(wins, 1);
+		assert_int_equal(losses, 1);
+		close(done[1]);
+		for (int k = 0; k < 2; k++) {
+			assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+			assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		}
+		close(go[1]);
+		close(res[0]);
+		ledger_close(l);
+	}
+}
+
+static void test_claim_while_applying_or_stale(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = open_ok(f->path);
+	struct cpumask hk;
+	struct plan plan;
+	struct slice s;
+
+	make_plan(&plan);
+	assert_int_equal(ledger_begin_apply(l, &plan, f->boot, getpid(), 1), 0);
+	assert_int_equal(ledger_claim(l, "db", "vm", getpid(), &s, &hk), -1);
+	assert_non_null(strstr(err_msg(), "still being applied"));
+	assert_int_equal(ledger_forget(l), 0);
+
+	/* A plan applied in another boot: its cgroups are gone. */
+	assert_int_equal(ledger_begin_apply(l, &plan, "not-this-boot", getpid(), 1), 0);
+	assert_int_equal(ledger_finish_apply(l, "", ""), 0);
+	assert_int_equal(ledger_claim(l, "db", "vm", getpid(), &s, &hk), -1);
+	assert_non_null(strstr(err_msg(), "before the host rebooted"));
+	ledger_close(l);
+}
+
+static void test_begin_apply_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = open_ok(f->path);
+	struct ledger_applied a;
+	struct ledger_holder *h;
+	struct plan plan;
+	int n;
+
+	/*
+	 * The second slice row violates the primary key, after the applied
+	 * row and the first slice went in: the whole transaction must go.
+	 */
+	make_plan(&plan);
+	snprintf(plan.slices[1].name, SLICE_NAME_MAX, "db");
+	assert_int_equal(ledger_begin_apply(l, &plan, f->boot, getpid(), 1), -1);
+	assert_non_null(strstr(err_msg(), "cannot record slice 'db'"));
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_NONE);
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_int_equal(n, 0);
+	free(h);
+
+	/* A second plan on top of one is refused, leaving the first. */
+	make_plan(&plan);
+	assert_int_equal(ledger_begin_apply(l, &plan, f->boot, getpid(), 1), 0);
+	snprintf(plan.slices[0].name, SLICE_NAME_MAX, "other");
+	assert_int_equal(ledger_begin_apply(l, &plan, f->boot, getpid(), 1), -1);
+	assert_non_null(strstr(err_msg(), "already records a plan"));
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_APPLYING);
+	assert_non_null(strstr(a.plan_json, "\"db\""));
+	assert_null(strstr(a.plan_json, "\"other\""));
+	ledger_applied_free(&a);
+	/* finish_apply without a plan being applied fails and changes nothing. */
+	assert_int_equal(ledger_forget(l), 0);
+	assert_int_equal(ledger_finish_apply(l, "", ""), -1);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_NONE);
+	ledger_close(l);
+}
+
+static void test_journal_records(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct ledger_change *c;
+	int64_t s1, s2, s3;
+	int n;
+
+	assert_int_equal(ledger_record(l, CHANGE_WRITE, "/x/a", "f", "first", &s1), 0);
+	assert_int_equal(ledger_record(l, CHANGE_MKDIR, "/x/dir", NULL, "second", &s2), 0);
+	assert_int_equal(ledger_record(l, CHANGE_WRITE, "/x/b", "", "third", &s3), 0);
+	assert_true(s1 < s2 && s2 < s3);
+	assert_int_equal(ledger_drop_change(l, s3), 0);
+	assert_int_equal(ledger_changes(l, &c, &n), 0);
+	assert_int_equal(n, 2);
+	/* Newest first: the order to undo them. */
+	assert_int_equal(c[0].kind, CHANGE_MKDIR);
+	assert_string_equal(c[0].path, "/x/dir");
+	assert_null(c[0].old);
+	assert_int_equal(c[1].kind, CHANGE_WRITE);
+	assert_string_equal(c[1].old, "f");
+	assert_string_equal(c[1].what, "first");
+	ledger_changes_free(c, n);
+
+	/* A write without an old value breaks the schema's rule: refused. */
+	assert_int_equal(ledger_record(l, CHANGE_WRITE, "/x/c", NULL, "bad", &s3), -1);
+	assert_int_equal(ledger_changes(l, &c, &n), 0);
+	assert_int_equal(n, 2);
+	ledger_changes_free(c, n);
+
+	assert_int_equal(ledger_forget(l), 0);
+	assert_int_equal(ledger_changes(l, &c, &n), 0);
+	assert_int_equal(n, 0);
+	ledger_changes_free(c, n);
+	ledger_close(l);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_procstat(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t start, again;
+	char path[160], buf[128];
+
+	assert_int_equal(procstat_start_time("/proc", getpid(), &start), 0);
+	assert_true(start > 0);
+	assert_int_equal(procstat_start_time("/proc", getpid(), &again), 0);
+	assert_true(start == again);
+	assert_true(procstat_alive("/proc", getpid(), start));
+	assert_false(procstat_alive("/proc", getpid(), start + 1));
+	assert_int_equal(procstat_start_time("/proc", 0, &again), 1);
+
+	/* A command name with spaces and parentheses, in a fake /proc. */
+	snprintf(path, sizeof(path), "%s/proc/4242", f->dir);
+	snprintf(buf, sizeof(buf), "%s/proc", f->dir);
+	assert_int_equal(mkdir(buf, 0755), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	strcat(path, "/stat");
+	write_file(path, "4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 "
+			 "20 0 1 0 987654 1000 10\n");
+	assert_int_equal(procstat_start_time(buf, 4242, &start), 0);
+	assert_true(start == 987654);
+	write_file(path, "4242 (vm) Z 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 "
+			 "20 0 1 0 987654 0 0\n");
+	assert_int_equal(procstat_start_time(buf, 4242, &start), 1);
+	write_file(path, "4242 (vm) S 1 2 3\n");
+	assert_int_equal(procstat_start_time(buf, 4242, &start), -1);
+	assert_int_equal(procstat_start_time(buf, 4243, &start), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_creates_schema, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_env_and_missing_parent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_database_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_without_plan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_and_unclaim, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_held_by_live_process, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_dead_zombie_holder, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_reused_pid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_while_applying_or_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_begin_apply_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_records, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_procstat, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
