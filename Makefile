@@ -70,17 +70,16 @@ deps:
 
 check: deps
 	$(MAKE) all unit
-	tests/run.sh --unit $(BUILD)/tests --lab $(BUILD)/slicevm
+	tests/run.sh --unit "$(UNIT_BINS)" --lab $(BUILD)/slicevm
 
 check-unit: unit
-	tests/run.sh --unit $(BUILD)/tests
+	tests/run.sh --unit "$(UNIT_BINS)"
 
 check-lab: all
 	tests/run.sh --lab $(BUILD)/slicevm
 
 asan:
-	$(MAKE) BUILD=build/asan SANITIZE=1 CC=$(CC) all unit
-	tests/run.sh --unit build/asan/tests
+	$(MAKE) BUILD=build/asan SANITIZE=1 CC=$(CC) check-unit
 
 guest: deps
 	tests/lab/guest.sh

@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "lib/err.h"
+#include "lib/size.h"
+#include "vmm/config.h"
+
+void config_init(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+void config_free(struct vm_config *cfg)
+{
+	free(cfg->name);
+	free(cfg->kernel);
+	free(cfg->initrd);
+	free(cfg->cmdline);
+	free(cfg->slice);
+	config_init(cfg);
+}
+
+void config_set_str(char **field, const char *value)
+{
+	char *copy = value ? strdup(value) : NULL;
+
+	if (value && !copy)
+		abort();	/* out of memory for a short string: nothing sane to do */
+	free(*field);
+	*field = copy;
+}
+
+/* Paths in a config file are relative to the file, not to the caller's cwd. */
+static void set_path(char **field, const char *value, const char *config_path)
+{
+	char *dir_copy, *joined;
+
+	if (value[0] == '/' || !strchr(config_path, '/')) {
+		config_set_str(field, value);
+		return;
+	}
+	dir_copy = strdup(config_path);
+	if (!dir_copy || asprintf(&joined, "%s/%s", dirname(dir_copy), value) < 0)
+		abort();
+	free(dir_copy);
+	free(*field);
+	*field = joined;
+}
+
+static void offset_to_line_col(const char *text, size_t offset, int *line, int *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < offset && text[i]; i++) {
+		if (text[i] == '\n') {
+			(*line)++;
+			*col = 1;
+		} else {
+			(*col)++;
+		}
+	}
+}
+
+static char *read_text_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = NULL;
+	size_t len = 0;
+
+	if (!f) {
+		err_set_errno("cannot read VM config %s", path);
+		return NULL;
+	}
+	if (getdelim(&text, &len, '\0', f) < 0 && ferror(f)) {
+		err_set_errno("cannot read VM config %s", path);
+		free(text);
+		text = NULL;
+	} else if (!text) {
+		text = strdup("");
+	}
+	fclose(f);
+	return text;
+}
+
+static json_object *parse_json(const char *path)
+{
+	struct json_tokener *tok = json_tokener_new();
+	enum json_tokener_error jerr;
+	json_object *obj;
+	char *text;
+	int line, col;
+
+	if (!tok)
+		abort();
+	text = read_text_file(path);
+	if (!text) {
+		json_tokener_free(tok);
+		return NULL;
+	}
+	obj = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
+	jerr = json_tokener_get_error(tok);
+	if (!obj || jerr != json_tokener_success) {
+		offset_to_line_col(text, json_tokener_get_parse_end(tok), &line, &col);
+		err_set("VM config %s: line %d, column %d: %s: fix the JSON syntax",
+			path, line, col,
+			jerr == json_tokener_success ? "empty document" :
+			json_tokener_error_desc(jerr));
+		json_object_put(obj);
+		obj = NULL;
+	}
+	free(text);
+	json_tokener_free(tok);
+	return obj;
+}
+
+static int want_type(const char *path, const char *key, json_object *val,
+		     json_type type, const char *what)
+{
+	if (json_object_is_type(val, type))
+		return 0;
+	return err_set("VM config %s: \"%s\" must be %s", path, key, what);
+}
+
+static int load_memory(struct vm_config *cfg, const char *path, json_object *val)
+{
+	if (json_object_is_type(val, json_type_int)) {
+		int64_t bytes = json_object_get_int64(val);
+
+		if (bytes < 0)
+			return err_set("VM config %s: \"memory\" is negative", path);
+		cfg->memory = (uint64_t)bytes;
+	} else if (json_object_is_type(val, json_type_string)) {
+		if (size_parse(json_object_get_string(val), &cfg->memory))
+			return err_set("VM config %s: \"memory\": %s", path, err_msg());
+	} else {
+		return err_set("VM config %s: \"memory\" must be a size like \"512M\" or a number of bytes",
+			       path);
+	}
+	cfg->memory_set = true;
+	return 0;
+}
+
+static int load_key(struct vm_config *cfg, const char *path, const char *key,
+		    json_object *val)
+{
+	static const struct {
+		const char *key;
+		size_t field;
+		bool is_path;
+	} strings[] = {
+		{ "name", offsetof(struct vm_config, name), false },
+		{ "kernel", offsetof(struct vm_config, kernel), true },
+		{ "initrd", offsetof(struct vm_config, initrd), true },
+		{ "cmdline", offsetof(struct vm_config, cmdline), false },
+		{ "slice", offsetof(struct vm_config, slice), false },
+	};
+
+	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
+		char **field = (char **)((char *)cfg + strings[i].field);
+
+		if (strcmp(key, strings[i].key))
+			continue;
+		if (want_type(path, key, val, json_type_string, "a string"))
+			return -1;
+		if (strings[i].is_path)
+			set_path(field, json_object_get_string(val), path);
+		else
+			config_set_str(field, json_object_get_string(val));
+		return 0;
+	}
+	if (!strcmp(key, "cpus")) {
+		if (want_type(path, key, val, json_type_int, "a whole number"))
+			return -1;
+		int64_t n = json_object_get_int64(val);
+
+		cfg->cpus = n < 0 || n > 1000000 ? -1 : (int)n;
+		cfg->cpus_set = true;
+		return 0;
+	}
+	if (!strcmp(key, "memory"))
+		return load_memory(cfg, path, val);
+	if (!strcmp(key, "pvh")) {
+		if (want_type(path, key, val, json_type_boolean, "true or false"))
+			return -1;
+		cfg->pvh = json_object_get_boolean(val);
+		return 0;
+	}
+	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh",
+		       path, key);
+}
+
+int config_load(struct vm_config *cfg, const char *path)
+{
+	json_object *root = parse_json(path);
+	int ret = 0;
+
+	if (!root)
+		return -1;
+	if (!json_object_is_type(root, json_type_object)) {
+		json_object_put(root);
+		return err_set("VM config %s: the top level must be a JSON object", path);
+	}
+	json_object_object_foreach(root, key, val) {
+		ret = load_key(cfg, path, key, val);
+		if (ret)
+			break;
+	}
+	json_object_put(root);
+	return ret;
+}
+
+int config_finish(struct vm_config *cfg)
+{
+	char buf[32];
+
+	if (!cfg->kernel || !*cfg->kernel)
+		return err_set("no kernel given: use --kernel BZIMAGE or \"kernel\" in the VM config");
+	if (!cfg->name)
+		config_set_str(&cfg->name, "vm");
+	if (!cfg->cmdline)
+		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
+	if (!cfg->cpus_set)
+		cfg->cpus = 1;
+	if (cfg->cpus < 1)
+		return err_set("cpus must be at least 1: give --cpus 1 or more");
+	if (cfg->cpus > VM_MAX_CPUS)
+		return err_set("cpus %d is more than slicevm supports (%d): give fewer --cpus",
+			       cfg->cpus, VM_MAX_CPUS);
+	if (!cfg->memory_set)
+		cfg->memory = VM_DEFAULT_MEMORY;
+	if (cfg->memory < VM_MIN_MEMORY)
+		return err_set("memory %s is too small: give --memory %s or more",
+			       size_format(cfg->memory, buf, sizeof(buf)), "32M");
+	if (cfg->memory & 0xFFF)
+		return err_set("memory %llu is not a multiple of 4K: give a size like 512M",
+			       (unsigned long long)cfg->memory);
+	return 0;
+}

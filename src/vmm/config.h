@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_VMM_CONFIG_H
+#define SLICEVM_VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/*
+ * What `slicevm run` is asked to boot. Filled from a JSON file (config_load)
+ * and then from the command line, which overrides the file field by field.
+ */
+
+#define VM_DEFAULT_MEMORY	(512ULL << 20)
+#define VM_MIN_MEMORY		(32ULL << 20)
+#define VM_MAX_CPUS		254	/* xAPIC ids; the IOAPIC takes id ncpus */
+#define VM_DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=-1"
+
+struct vm_config {
+	char *name;		/* for the ledger and thread names; default "vm" */
+	char *kernel;
+	char *initrd;
+	char *cmdline;		/* NULL: VM_DEFAULT_CMDLINE */
+	int cpus;		/* 0: not given */
+	uint64_t memory;	/* 0: not given */
+	bool memory_set;	/* given explicitly (so 0 is refused, not defaulted) */
+	bool cpus_set;
+	char *slice;		/* run inside this slice (ledger claim) */
+	bool pvh;		/* ELF vmlinux: enter through the PVH note */
+};
+
+void config_init(struct vm_config *cfg);
+void config_free(struct vm_config *cfg);
+
+/*
+ * Reads a JSON VM description into @cfg. Keys: name, kernel, initrd,
+ * cmdline, cpus, memory ("512M" or a number of bytes), slice, pvh. Relative
+ * paths are taken relative to the file's directory. Unknown keys, wrong
+ * types and malformed JSON (with line and column) are errors.
+ */
+int config_load(struct vm_config *cfg, const char *path);
+
+/* Fills defaults and checks what can be checked without KVM or files. */
+int config_finish(struct vm_config *cfg);
+
+/* Replaces a string field, freeing the old value. */
+void config_set_str(char **field, const char *value);
+
+#endif

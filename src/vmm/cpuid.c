@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdint.h>
+
+#include "vmm/cpuid.h"
+
+#define CPUID_1_ECX_HYPERVISOR	(1U << 31)
+#define CPUID_1_EDX_HTT		(1U << 28)
+#define CPUID_EXT1_ECX_CMPLEGACY (1U << 1)
+
+/* x2APIC topology level types (leaf 0xB/0x1F ECX[15:8]). */
+#define TOPO_LEVEL_SMT	1
+#define TOPO_LEVEL_CORE	2
+
+/* Bits of APIC id needed to number @n things. */
+static uint32_t id_bits(int n)
+{
+	uint32_t bits = 0;
+
+	while ((1 << bits) < n)
+		bits++;
+	return bits;
+}
+
+static void fill_ext_topology(struct kvm_cpuid_entry2 *e, int index, int ncpus)
+{
+	/* One thread per core: the SMT level is 1 wide, the core level holds all. */
+	switch (e->index) {
+	case 0:
+		e->eax = 0;
+		e->ebx = 1;
+		e->ecx = TOPO_LEVEL_SMT << 8;
+		break;
+	case 1:
+		e->eax = id_bits(ncpus);
+		e->ebx = ncpus;
+		e->ecx = (TOPO_LEVEL_CORE << 8) | 1;
+		break;
+	default:
+		e->eax = 0;
+		e->ebx = 0;
+		e->ecx = e->index;
+		break;
+	}
+	e->edx = index;
+}
+
+void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus)
+{
+	for (uint32_t i = 0; i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		switch (e->function) {
+		case 1:
+			/* APIC id, and how many logical CPUs share the package. */
+			e->ebx = (e->ebx & 0xFFFF) | ((uint32_t)index << 24) |
+				 ((uint32_t)(ncpus & 0xFF) << 16);
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (ncpus > 1)
+				e->edx |= CPUID_1_EDX_HTT;
+			else
+				e->edx &= ~CPUID_1_EDX_HTT;
+			break;
+		case 4:
+			/* Intel: cores per package - 1 in EAX[31:26]. */
+			if (e->eax & 0x1F)
+				e->eax = (e->eax & 0x3FFFFFF) |
+					 ((uint32_t)(ncpus - 1) << 26);
+			break;
+		case 0xB:
+		case 0x1F:
+			fill_ext_topology(e, index, ncpus);
+			break;
+		case 0x80000001:
+			if (ncpus > 1)
+				e->ecx |= CPUID_EXT1_ECX_CMPLEGACY;
+			break;
+		case 0x80000008:
+			/* AMD: cores per package - 1, and the APIC id bits they use. */
+			e->ecx = (e->ecx & ~0xF0FFU) | (id_bits(ncpus) << 12) |
+				 (uint32_t)(ncpus - 1);
+			break;
+		case 0x8000001E:
+			/* AMD: extended APIC id, core id, one thread per core, node 0. */
+			e->eax = index;
+			e->ebx = index & 0xFF;
+			e->ecx = 0;
+			break;
+		}
+	}
+}

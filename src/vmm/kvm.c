@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "vmm/kvm.h"
+
+/* A nested, page-table-based KVM that emulates guest kernel code. */
+#define KVM_PVM_MODULE	"/sys/module/kvm_pvm"
+
+static const struct {
+	int cap;
+	const char *name;
+} required_caps[] = {
+	{ KVM_CAP_IRQCHIP, "in-kernel irqchip" },
+	{ KVM_CAP_PIT2, "in-kernel PIT" },
+	{ KVM_CAP_USER_MEMORY, "user memory slots" },
+	{ KVM_CAP_SET_TSS_ADDR, "TSS address" },
+	{ KVM_CAP_EXT_CPUID, "KVM_GET_SUPPORTED_CPUID" },
+	{ KVM_CAP_IMMEDIATE_EXIT, "immediate exit" },
+	{ KVM_CAP_MP_STATE, "MP state" },
+};
+
+const char *kvm_device_path(void)
+{
+	const char *path = getenv("SLICEVM_KVM_DEVICE");
+
+	return path && *path ? path : "/dev/kvm";
+}
+
+int kvm_ioctl(int fd, unsigned long request, void *arg)
+{
+	int ret;
+
+	do
+		ret = ioctl(fd, request, arg);
+	while (ret < 0 && errno == EINTR);
+	return ret;
+}
+
+static int open_device(void)
+{
+	const char *path = kvm_device_path();
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return err_set("%s does not exist: load KVM (modprobe kvm_intel or kvm_amd) and enable virtualization in the firmware",
+			       path);
+	if (errno == EACCES || errno == EPERM)
+		return err_set("%s: permission denied: run as root or join the group that owns %s (usually kvm)",
+			       path, path);
+	return err_set_errno("cannot open %s", path);
+}
+
+static struct kvm_cpuid2 *get_supported_cpuid(int fd)
+{
+	for (int n = 64; n <= 4096; n *= 2) {
+		struct kvm_cpuid2 *cpuid;
+
+		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			return NULL;
+		cpuid->nent = n;
+		if (!ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid))
+			return cpuid;
+		free(cpuid);
+		if (errno != E2BIG)
+			break;
+	}
+	err_set_errno("KVM_GET_SUPPORTED_CPUID failed");
+	return NULL;
+}
+
+static int check_caps(struct kvm_host *kvm)
+{
+	int ver = ioctl(kvm->fd, KVM_GET_API_VERSION, 0);
+
+	if (ver != KVM_API_VERSION)
+		return err_set("%s speaks KVM API %d; slicevm needs %d",
+			       kvm_device_path(), ver, KVM_API_VERSION);
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++)
+		if (ioctl(kvm->fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0)
+			return err_set("this host's KVM lacks %s (capability %d): use a newer kernel",
+				       required_caps[i].name, required_caps[i].cap);
+
+	kvm->max_vcpus = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (kvm->max_vcpus <= 0)
+		kvm->max_vcpus = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (kvm->max_vcpus <= 0)
+		kvm->max_vcpus = 4;	/* what the API promises without the caps */
+	kvm->vcpu_mmap_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (kvm->vcpu_mmap_size <= 0)
+		return err_set_errno("KVM_GET_VCPU_MMAP_SIZE failed");
+	return 0;
+}
+
+int kvm_host_open(struct kvm_host *kvm)
+{
+	memset(kvm, 0, sizeof(*kvm));
+	kvm->fd = -1;
+
+	if (!access(KVM_PVM_MODULE, F_OK))
+		return err_set("this host's KVM is kvm_pvm, which emulates guest kernel code and cannot boot a stock Linux guest: boot it in the nested lab instead ('make boot')");
+	kvm->fd = open_device();
+	if (kvm->fd < 0)
+		return -1;
+	if (check_caps(kvm))
+		goto fail;
+	kvm->supported_cpuid = get_supported_cpuid(kvm->fd);
+	if (!kvm->supported_cpuid)
+		goto fail;
+	return 0;
+fail:
+	kvm_host_close(kvm);
+	return -1;
+}
+
+void kvm_host_close(struct kvm_host *kvm)
+{
+	if (kvm->fd >= 0)
+		close(kvm->fd);
+	free(kvm->supported_cpuid);
+	kvm->fd = -1;
+	kvm->supported_cpuid = NULL;
+}

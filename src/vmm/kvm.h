@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_VMM_KVM_H
+#define SLICEVM_VMM_KVM_H
+
+#include <linux/kvm.h>
+
+/*
+ * The KVM system device: opening it with clear errors, refusing KVMs that
+ * cannot run a stock Linux guest, and the capabilities slicevm relies on.
+ */
+struct kvm_host {
+	int fd;
+	int max_vcpus;
+	int vcpu_mmap_size;
+	struct kvm_cpuid2 *supported_cpuid;	/* KVM_GET_SUPPORTED_CPUID */
+};
+
+/* Path of the KVM device; SLICEVM_KVM_DEVICE overrides it (for tests). */
+const char *kvm_device_path(void);
+
+int kvm_host_open(struct kvm_host *kvm);
+void kvm_host_close(struct kvm_host *kvm);
+
+/* ioctl() retried on EINTR, for calls that may be interrupted. */
+int kvm_ioctl(int fd, unsigned long request, void *arg);
+
+#endif

@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A VM's life: check the inputs, map guest RAM and lay the kernel out in
+ * it, then create the KVM VM, its devices and vCPUs, run until the guest or
+ * the user ends it, and tear everything down in reverse order.
+ *
+ * Everything the user can get wrong is checked before /dev/kvm is opened,
+ * so bad input fails the same way on every host.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/size.h"
+#include "vmm/console.h"
+#include "vmm/platform.h"
+#include "vmm/slice.h"
+#include "vmm/vm.h"
+#include "vmm/vm_devices.h"
+
+void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
+{
+	uint64_t one = 1;
+	va_list ap;
+
+	pthread_mutex_lock(&vm->exit_lock);
+	if (!atomic_load(&vm->stopping)) {
+		vm->exit_status = status;
+		if (fmt) {
+			va_start(ap, fmt);
+			vsnprintf(vm->exit_msg, sizeof(vm->exit_msg), fmt, ap);
+			va_end(ap);
+		}
+		atomic_store(&vm->stopping, true);
+		if (write(vm->wake_fd, &one, sizeof(one)) < 0) {
+			/* The counter cannot overflow with one write; nothing to do. */
+		}
+	}
+	pthread_mutex_unlock(&vm->exit_lock);
+}
+
+static int read_initrd(struct vm *vm, const char *path)
+{
+	struct stat st;
+	ssize_t got = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_set_errno("cannot open initrd %s", path);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return err_set("initrd %s is not a regular file", path);
+	}
+	vm->initrd_size = st.st_size;
+	vm->initrd = malloc(vm->initrd_size ? vm->initrd_size : 1);
+	if (!vm->initrd) {
+		close(fd);
+		return err_set("initrd %s (%zu bytes) does not fit in the VMM's memory",
+			       path, vm->initrd_size);
+	}
+	while ((size_t)got < vm->initrd_size) {
+		ssize_t n = read(fd, (char *)vm->initrd + got, vm->initrd_size - got);
+
+		if (n <= 0) {
+			close(fd);
+			return err_set_errno("cannot read initrd %s", path);
+		}
+		got += n;
+	}
+	close(fd);
+	return 0;
+}
+
+static int check_memory_size(const struct vm_config *cfg)
+{
+	char want[32], have[32];
+	uint64_t total;
+
+	if (host_memory_total(&total))
+		return -1;
+	if (cfg->memory > total)
+		return err_set("memory %s is more than this host has (%s): give less --memory",
+			       size_format(cfg->memory, want, sizeof(want)),
+			       size_format(total & ~((1ULL << 20) - 1), have, sizeof(have)));
+	return 0;
+}
+
+/* Everything that depends only on the inputs: no KVM yet. */
+static int vm_prepare(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+	struct boot_config boot = {
+		.cmdline = cfg->cmdline,
+		.ncpus = cfg->cpus,
+		.use_pvh = cfg->pvh,
+	};
+
+	if (kernel_open(cfg->kernel, &vm->kernel))
+		return -1;
+	if (cfg->initrd && read_initrd(vm, cfg->initrd))
+		return -1;
+	if (cfg->pvh && !vm->kernel.has_pvh)
+		return err_set("kernel %s has no PVH entry note: drop --pvh", cfg->kernel);
+	if (check_memory_size(cfg))
+		return -1;
+	if (guest_ram_map(&vm->ram, &mem_backend_anon, cfg->memory, vm->numa_node))
+		return -1;
+	boot.initrd = vm->initrd;
+	boot.initrd_size = vm->initrd_size;
+	if (boot_setup(&vm->ram.layout, &vm->kernel, &boot, &vm->boot_cpu))
+		return -1;
+	/* The guest has its own copy now. */
+	free(vm->initrd);
+	vm->initrd = NULL;
+	return 0;
+}
+
+static int set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
+			   void *host, uint64_t size)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region))
+		return err_set_errno("cannot give KVM guest memory at %#llx",
+				     (unsigned long long)gpa);
+	return 0;
+}
+
+static int vm_create_kvm(struct vm *vm)
+{
+	const struct guest_mem *mem = &vm->ram.layout;
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t identity_map = KVM_IDENTITY_MAP_ADDR;
+
+	if (kvm_host_open(&vm->kvm))
+		return -1;
+	if (vm->cfg->cpus > vm->kvm.max_vcpus)
+		return err_set("cpus %d is more than this host's KVM allows (%d): give fewer --cpus",
+			       vm->cfg->cpus, vm->kvm.max_vcpus);
+	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		return err_set_errno("KVM_CREATE_VM failed");
+	/* Intel needs these pages for real-mode emulation; harmless on AMD. */
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
+	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity_map))
+		return err_set_errno("cannot place KVM's TSS and identity map");
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0))
+		return err_set_errno("KVM_CREATE_IRQCHIP failed");
+	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
+		return err_set_errno("KVM_CREATE_PIT2 failed");
+	if (set_memory_slot(vm, 0, 0, mem->low, mem->low_size))
+		return -1;
+	if (mem->high_size &&
+	    set_memory_slot(vm, 1, MEM_HIGH_START, mem->high, mem->high_size))
+		return -1;
+	return 0;
+}
+
+static int vm_create_vcpus(struct vm *vm)
+{
+	vm->vcpus = calloc(vm->cfg->cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return err_set("out of memory for %d vCPUs", vm->cfg->cpus);
+	for (int i = 0; i < vm->cfg->cpus; i++) {
+		if (vcpu_create(vm, &vm->vcpus[i], i)) {
+			vm->nvcpus = i + 1;	/* destroy what was made, this one too */
+			return -1;
+		}
+		vm->nvcpus = i + 1;
+	}
+	return vcpu_setup_boot(&vm->vcpus[0], &vm->boot_cpu);
+}
+
+/*
+ * KVM starts per-VM worker threads (NX huge page recovery) at the first
+ * KVM_RUN, as children of the calling thread: its cgroup, its CPUs. Make
+ * that call here, on a housekeeping CPU, and not from a vCPU thread already
+ * moved into a slice. With immediate_exit set, KVM_RUN returns before it
+ * enters the guest.
+ */
+static int vm_start_kvm_workers(struct vm *vm)
+{
+	struct vcpu *vcpu = &vm->vcpus[0];
+	int ret;
+
+	vcpu->run->immediate_exit = 1;
+	ret = ioctl(vcpu->fd, KVM_RUN, 0);
+	vcpu->run->immediate_exit = 0;
+	if (ret == 0 || errno != EINTR)
+		return err_set_errno("first KVM_RUN did not return as expected");
+	return 0;
+}
+
+/* Signals that end the VM arrive on a signalfd, so only the main thread sees them. */
+static int block_signals(sigset_t *ending, sigset_t *old)
+{
+	sigset_t blocked;
+
+	sigemptyset(ending);
+	sigaddset(ending, SIGINT);
+	sigaddset(ending, SIGTERM);
+	sigaddset(ending, SIGHUP);
+	blocked = *ending;
+	/* vCPU threads unblock the kick signal for themselves. */
+	sigaddset(&blocked, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &blocked, old))
+		return err_set("cannot block signals");
+	return vcpu_install_kick_handler();
+}
+
+struct input {
+	uint8_t buf[257];	/* console_filter() may return one byte more than read */
+	size_t len;		/* filtered bytes the UART has not taken yet */
+};
+
+/* Moves terminal input to the guest's serial port, as fast as the guest drains it. */
+static void pump_input(struct vm *vm, struct console *con, struct input *in,
+		       bool readable)
+{
+	size_t space = vm_devices_console_space(vm);
+	uint8_t raw[256];
+	ssize_t n;
+
+	if (!in->len && readable && space) {
+		n = read(con->in_fd, raw, space < sizeof(raw) ? space : sizeof(raw));
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			return;
+		if (n <= 0) {
+			con->eof = true;
+			return;
+		}
+		in->len = console_filter(con, raw, (size_t)n, in->buf);
+		if (con->quit) {
+			vm_request_exit(vm, VM_EXIT_POWEROFF, NULL);
+			return;
+		}
+	}
+	if (in->len) {
+		size_t taken = vm_devices_console_input(vm, in->buf, in->len);
+
+		memmove(in->buf, in->buf + taken, in->len - taken);
+		in->len -= taken;
+	}
+}
+
+static void main_loop(struct vm *vm, struct console *con, int sig_fd)
+{
+	struct input in = { .len = 0 };
+
+	while (!atomic_load(&vm->stopping)) {
+		struct pollfd fds[4] = {
+			{ .fd = vm->wake_fd, .events = POLLIN },
+			{ .fd = sig_fd, .events = POLLIN },
+			{ .fd = vm_devices_console_wait_fd(vm), .events = POLLIN },
+			{ .fd = con->in_fd, .events = POLLIN },
+		};
+		/* Read the terminal only when the guest can take what we read. */
+		bool want_input = !con->eof && !in.len && vm_devices_console_space(vm);
+		uint64_t count;
+
+		if (poll(fds, want_input ? 4 : 3, -1) < 0 && errno != EINTR) {
+			vm_request_exit(vm, VM_EXIT_ERROR, "poll failed: %s", strerror(errno));
+			break;
+		}
+		if (fds[1].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
+				vm_request_exit(vm, VM_EXIT_SIGNAL_BASE + (int)si.ssi_signo,
+						NULL);
+		}
+		if ((fds[2].revents & POLLIN) &&
+		    read(fds[2].fd, &count, sizeof(count)) < 0) {
+			/* Non-blocking and just signalled: a spurious wake-up at worst. */
+		}
+		pump_input(vm, con, &in,
+			   want_input && (fds[3].revents & (POLLIN | POLLHUP | POLLERR)));
+	}
+}
+
+static int vm_start_and_wait(struct vm *vm)
+{
+	struct console con;
+	sigset_t ending, old;
+	int sig_fd, ret = 0;
+
+	if (block_signals(&ending, &old))
+		return -1;
+	sig_fd = signalfd(-1, &ending, SFD_CLOEXEC);
+	if (sig_fd < 0) {
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		return err_set_errno("signalfd failed");
+	}
+	console_open(&con, STDIN_FILENO);
+	for (int i = 0; i < vm->nvcpus && !ret; i++)
+		ret = vcpu_start(&vm->vcpus[i]);
+	if (ret)
+		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
+	else
+		main_loop(vm, &con, sig_fd);
+
+	for (int i = 0; i < vm->nvcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (int i = 0; i < vm->nvcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	console_close(&con);
+	close(sig_fd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm)
+{
+	for (int i = 0; i < vm->nvcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	vm_devices_destroy(vm);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	kvm_host_close(&vm->kvm);
+	guest_ram_unmap(&vm->ram);
+	kernel_close(&vm->kernel);
+	free(vm->initrd);
+	if (vm->wake_fd >= 0)
+		close(vm->wake_fd);
+	slice_leave(vm);
+	pthread_mutex_destroy(&vm->exit_lock);
+}
+
+static int report(struct vm *vm)
+{
+	if (vm->exit_msg[0])
+		fprintf(stderr, "slicevm: %s\n", vm->exit_msg);
+	return vm->exit_status;
+}
+
+int vm_run(const struct vm_config *cfg)
+{
+	struct vm vm = {
+		.cfg = cfg,
+		.fd = -1,
+		.wake_fd = -1,
+		.numa_node = -1,
+		.kvm = { .fd = -1 },
+	};
+	int status;
+
+	/* A closed terminal or pipe must end writes with EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	pthread_mutex_init(&vm.exit_lock, NULL);
+	vm.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm.wake_fd < 0) {
+		err_set_errno("eventfd failed");
+		goto fail;
+	}
+	if (slice_enter(&vm) || vm_prepare(&vm) || vm_create_kvm(&vm) ||
+	    vm_devices_create(&vm) || vm_create_vcpus(&vm) ||
+	    vm_start_kvm_workers(&vm) ||
+	    vm_start_and_wait(&vm))
+		goto fail;
+	status = report(&vm);
+	vm_teardown(&vm);
+	return status;
+fail:
+	fprintf(stderr, "slicevm: %s\n", err_msg());
+	vm_teardown(&vm);
+	return VM_EXIT_ERROR;
+}

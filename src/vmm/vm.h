@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_VMM_VM_H
+#define SLICEVM_VMM_VM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "boot/boot.h"
+#include "lib/cpumask.h"
+#include "vmm/config.h"
+#include "vmm/iobus.h"
+#include "vmm/kvm.h"
+#include "vmm/memory.h"
+
+/*
+ * How `slicevm run` ends: its process exit status. Documented in
+ * docs/slicevm-run.md; the lab tests check each one.
+ */
+enum vm_exit_status {
+	VM_EXIT_POWEROFF = 0,	/* guest powered off, or Ctrl-A x */
+	VM_EXIT_ERROR = 1,	/* bad input or a VMM/KVM failure */
+	VM_EXIT_REBOOT = 2,	/* guest asked for a reset */
+	VM_EXIT_CRASH = 3,	/* guest triple fault or KVM internal error */
+	VM_EXIT_SIGNAL_BASE = 128,	/* + signal number, for SIGINT/SIGTERM/SIGHUP */
+};
+
+struct vm;
+
+struct vcpu {
+	struct vm *vm;
+	int index;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct vm_devices;
+struct ledger;
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm_host kvm;
+	int fd;
+
+	struct guest_ram ram;
+	struct kernel_image kernel;
+	void *initrd;
+	size_t initrd_size;
+	struct boot_cpu_state boot_cpu;
+
+	struct iobus pio;
+	struct vm_devices *devices;
+
+	int nvcpus;
+	struct vcpu *vcpus;
+
+	/* Placement in a slice: vCPU i on vcpu_cpus' i-th CPU, the rest on housekeeping. */
+	struct ledger *ledger;
+	bool in_slice;
+	struct cpumask vcpu_cpus;
+	struct cpumask housekeeping;
+	int numa_node;
+
+	/* Ending: the first request wins; the main thread then stops the vCPUs. */
+	atomic_bool stopping;
+	pthread_mutex_t exit_lock;
+	int exit_status;
+	char exit_msg[256];
+	int wake_fd;		/* eventfd: wakes the main loop */
+};
+
+/* Boots and runs the VM described by @cfg; returns the process exit status. */
+int vm_run(const struct vm_config *cfg);
+
+/* Asks the VM to end with @status (first caller wins); thread-safe. */
+void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, struct vcpu *vcpu, int index);
+int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_cpu_state *boot);
+int vcpu_start(struct vcpu *vcpu);
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_destroy(struct vcpu *vcpu);
+int vcpu_install_kick_handler(void);
+
+#endif

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The guest's legacy platform: COM1, the i8042 (for reboot=k), the CMOS
+ * RTC, PCI configuration space with a host bridge, and the ACPI power
+ * registers. KVM itself emulates the PIC, IOAPIC, LAPICs and PIT.
+ */
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "devices/acpi_pm.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/rtc.h"
+#include "devices/uart.h"
+#include "lib/err.h"
+#include "vmm/platform.h"
+#include "vmm/vm.h"
+#include "vmm/vm_devices.h"
+
+struct vm_devices {
+	struct uart *uart;
+	struct i8042 *i8042;
+	struct rtc *rtc;
+	struct pci_bus *pci;
+	struct acpi_pm *acpi_pm;
+};
+
+static void set_irq_line(void *ctx, int irq, int level)
+{
+	struct vm *vm = ctx;
+	struct kvm_irq_level line = { .irq = irq, .level = level };
+
+	if (ioctl(vm->fd, KVM_IRQ_LINE, &line))
+		vm_request_exit(vm, VM_EXIT_ERROR, "cannot drive IRQ %d", irq);
+}
+
+static void guest_event(void *ctx, enum vm_event event)
+{
+	struct vm *vm = ctx;
+
+	vm_request_exit(vm, event == VM_EVENT_POWEROFF ? VM_EXIT_POWEROFF :
+			VM_EXIT_REBOOT, NULL);
+}
+
+static int register_ports(struct vm *vm)
+{
+	struct vm_devices *d = vm->devices;
+	struct iobus *bus = &vm->pio;
+
+	return iobus_register(bus, PORT_COM1, UART_PORTS, uart_pio, d->uart, "COM1") ||
+	       iobus_register(bus, PORT_I8042_DATA, 1, i8042_data_pio, d->i8042, "i8042 data") ||
+	       iobus_register(bus, PORT_I8042_CMD, 1, i8042_cmd_pio, d->i8042, "i8042 command") ||
+	       iobus_register(bus, PORT_RTC_INDEX, 2, rtc_pio, d->rtc, "CMOS RTC") ||
+	       iobus_register(bus, PORT_PCI_CONFIG_ADDR, PCI_PORTS, pci_pio, d->pci, "PCI config") ||
+	       iobus_register(bus, PORT_ACPI_SLEEP_CONTROL, ACPI_PM_PORTS, acpi_pm_pio,
+			      d->acpi_pm, "ACPI PM") ? -1 : 0;
+}
+
+int vm_devices_create(struct vm *vm)
+{
+	struct vm_devices *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return err_set("out of memory for devices");
+	vm->devices = d;
+	d->uart = uart_create(STDOUT_FILENO, IRQ_COM1, set_irq_line, vm);
+	d->i8042 = i8042_create(guest_event, vm);
+	d->rtc = rtc_create(NULL, NULL);
+	d->pci = pci_create(guest_event, vm);
+	d->acpi_pm = acpi_pm_create(guest_event, vm);
+	if (!d->uart || !d->i8042 || !d->rtc || !d->pci || !d->acpi_pm)
+		return -1;
+	return register_ports(vm);
+}
+
+void vm_devices_destroy(struct vm *vm)
+{
+	struct vm_devices *d = vm->devices;
+
+	if (!d)
+		return;
+	if (d->uart)
+		uart_destroy(d->uart);
+	if (d->i8042)
+		i8042_destroy(d->i8042);
+	if (d->rtc)
+		rtc_destroy(d->rtc);
+	if (d->pci)
+		pci_destroy(d->pci);
+	if (d->acpi_pm)
+		acpi_pm_destroy(d->acpi_pm);
+	free(d);
+	vm->devices = NULL;
+}
+
+size_t vm_devices_console_input(struct vm *vm, const uint8_t *buf, size_t len)
+{
+	return uart_receive(vm->devices->uart, buf, len);
+}
+
+size_t vm_devices_console_space(struct vm *vm)
+{
+	return uart_rx_space(vm->devices->uart);
+}
+
+int vm_devices_console_wait_fd(struct vm *vm)
+{
+	return uart_rx_wait_fd(vm->devices->uart);
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef SLICEVM_VMM_VM_DEVICES_H
+#define SLICEVM_VMM_VM_DEVICES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+
+/*
+ * The guest's devices, wired to the VM: the port I/O bus, KVM interrupt
+ * lines, the terminal, and the VM's end (power-off, reset).
+ */
+int vm_devices_create(struct vm *vm);
+void vm_devices_destroy(struct vm *vm);
+
+/* Offers terminal input to the serial port; returns how many bytes it took. */
+size_t vm_devices_console_input(struct vm *vm, const uint8_t *buf, size_t len);
+
+/* Room for input in the serial port now; 0 arms the wait fd. */
+size_t vm_devices_console_space(struct vm *vm);
+
+/* Readable once the guest has drained the serial port's input (see uart.h). */
+int vm_devices_console_wait_fd(struct vm *vm);
+
+#endif

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "lib/err.h"
+#include "vmm/config.h"
+
+static char dir[] = "/tmp/slicevm-config-XXXXXX";
+
+static const char *write_config(const char *name, const char *text)
+{
+	static char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static int setup(void **state)
+{
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static void loads_every_key(void **state)
+{
+	struct vm_config cfg;
+	char expect[300];
+	const char *path = write_config("full.json",
+		"{ \"name\": \"db\", \"kernel\": \"bzImage\", \"initrd\": \"/abs/initrd\",\n"
+		"  \"cmdline\": \"console=ttyS0\", \"cpus\": 2, \"memory\": \"3584M\",\n"
+		"  \"slice\": \"s0\", \"pvh\": true }\n");
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, path), 0);
+	snprintf(expect, sizeof(expect), "%s/bzImage", dir);
+	assert_string_equal(cfg.kernel, expect);	/* relative to the file */
+	assert_string_equal(cfg.initrd, "/abs/initrd");
+	assert_string_equal(cfg.name, "db");
+	assert_string_equal(cfg.cmdline, "console=ttyS0");
+	assert_string_equal(cfg.slice, "s0");
+	assert_int_equal(cfg.cpus, 2);
+	assert_int_equal(cfg.memory, 3584ULL << 20);
+	assert_true(cfg.pvh);
+	assert_int_equal(config_finish(&cfg), 0);
+	config_free(&cfg);
+}
+
+static void memory_as_bytes(void **state)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, write_config("bytes.json",
+		"{\"kernel\": \"/k\", \"memory\": 268435456}")), 0);
+	assert_int_equal(cfg.memory, 256ULL << 20);
+	config_free(&cfg);
+}
+
+static void defaults(void **state)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	config_set_str(&cfg.kernel, "/k");
+	assert_int_equal(config_finish(&cfg), 0);
+	assert_int_equal(cfg.cpus, 1);
+	assert_int_equal(cfg.memory, VM_DEFAULT_MEMORY);
+	assert_string_equal(cfg.cmdline, VM_DEFAULT_CMDLINE);
+	assert_string_equal(cfg.name, "vm");
+	config_free(&cfg);
+}
+
+static void expect_load_error(const char *text, const char *needle)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, write_config("bad.json", text)), -1);
+	if (!strstr(err_msg(), needle))
+		fail_msg("error '%s' lacks '%s'", err_msg(), needle);
+	assert_null(strchr(err_msg(), '\n'));
+	config_free(&cfg);
+}
+
+static void refuses_bad_files(void **state)
+{
+	expect_load_error("{\"kernel\": \"k\", \"colour\": 1}", "unknown key \"colour\"");
+	expect_load_error("{\"kernel\": \"k\",\n  \"cpus\": 2,,\n}", "line 2, column");
+	expect_load_error("", "line 1, column 1");
+	expect_load_error("[1, 2]", "must be a JSON object");
+	expect_load_error("{\"cpus\": \"two\"}", "\"cpus\" must be a whole number");
+	expect_load_error("{\"memory\": \"lots\"}", "\"memory\"");
+	expect_load_error("{\"memory\": -5}", "negative");
+	expect_load_error("{\"kernel\": 5}", "\"kernel\" must be a string");
+	expect_load_error("{\"pvh\": 1}", "true or false");
+
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, "/nonexistent/vm.json"), -1);
+	assert_non_null(strstr(err_msg(), "/nonexistent/vm.json"));
+	config_free(&cfg);
+}
+
+static void expect_finish_error(int cpus, uint64_t memory, const char *kernel,
+				const char *needle)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	config_set_str(&cfg.kernel, kernel);
+	cfg.cpus = cpus;
+	cfg.cpus_set = true;
+	cfg.memory = memory;
+	cfg.memory_set = true;
+	assert_int_equal(config_finish(&cfg), -1);
+	if (!strstr(err_msg(), needle))
+		fail_msg("error '%s' lacks '%s'", err_msg(), needle);
+	config_free(&cfg);
+}
+
+static void refuses_bad_values(void **state)
+{
+	expect_finish_error(0, 512 << 20, "/k", "cpus must be at least 1");
+	expect_finish_error(-1, 512 << 20, "/k", "cpus must be at least 1");
+	expect_finish_error(VM_MAX_CPUS + 1, 512 << 20, "/k", "more than slicevm supports");
+	expect_finish_error(1, 0, "/k", "memory 0 is too small");
+	expect_finish_error(1, 1 << 20, "/k", "memory 1M is too small");
+	expect_finish_error(1, (512 << 20) + 1, "/k", "multiple of 4K");
+	expect_finish_error(1, 512 << 20, NULL, "no kernel given");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(loads_every_key),
+		cmocka_unit_test(memory_as_bytes),
+		cmocka_unit_test(defaults),
+		cmocka_unit_test(refuses_bad_files),
+		cmocka_unit_test(refuses_bad_values),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

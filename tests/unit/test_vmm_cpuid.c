@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "vmm/cpuid.h"
+
+static struct kvm_cpuid2 *make_cpuid(void)
+{
+	static const struct { uint32_t fn, idx; } leaves[] = {
+		{ 1, 0 }, { 4, 0 }, { 4, 1 }, { 0xB, 0 }, { 0xB, 1 }, { 0xB, 2 },
+		{ 0x80000001, 0 }, { 0x80000008, 0 }, { 0x8000001E, 0 },
+	};
+	const size_t n = sizeof(leaves) / sizeof(leaves[0]);
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+
+	c->nent = n;
+	for (size_t i = 0; i < n; i++) {
+		c->entries[i].function = leaves[i].fn;
+		c->entries[i].index = leaves[i].idx;
+		c->entries[i].ebx = 0xFFFFFFFF;
+		c->entries[i].eax = leaves[i].fn == 4 ? 0x121 : 0;
+	}
+	c->entries[0].ebx = 0x00000800;	/* CLFLUSH line size 8 qwords */
+	return c;
+}
+
+static struct kvm_cpuid_entry2 *leaf(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+{
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == fn && c->entries[i].index == idx)
+			return &c->entries[i];
+	fail_msg("leaf %#x.%u missing", fn, idx);
+	return NULL;
+}
+
+static void apic_ids_and_topology(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	cpuid_for_vcpu(c, 3, 4);
+	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 3);
+	assert_int_equal((leaf(c, 1, 0)->ebx >> 16) & 0xFF, 4);
+	assert_int_equal(leaf(c, 1, 0)->ebx & 0xFFFF, 0x800);	/* kept */
+	assert_true(leaf(c, 1, 0)->ecx & (1U << 31));		/* hypervisor */
+	assert_true(leaf(c, 1, 0)->edx & (1U << 28));		/* HTT */
+	assert_int_equal(leaf(c, 0xB, 0)->ebx, 1);
+	assert_int_equal(leaf(c, 0xB, 0)->edx, 3);
+	assert_int_equal(leaf(c, 0xB, 1)->eax, 2);		/* 4 CPUs: 2 bits */
+	assert_int_equal(leaf(c, 0xB, 1)->ebx, 4);
+	assert_int_equal((leaf(c, 0xB, 1)->ecx >> 8) & 0xFF, 2);
+	assert_int_equal(leaf(c, 0xB, 2)->ebx, 0);		/* end of levels */
+	assert_int_equal(leaf(c, 0xB, 2)->edx, 3);
+	assert_int_equal(leaf(c, 4, 1)->eax >> 26, 3);
+	assert_int_equal(leaf(c, 0x80000008, 0)->ecx & 0xFF, 3);
+	assert_int_equal((leaf(c, 0x80000008, 0)->ecx >> 12) & 0xF, 2);
+	assert_int_equal(leaf(c, 0x8000001E, 0)->eax, 3);
+	assert_true(leaf(c, 0x80000001, 0)->ecx & 2);
+	free(c);
+}
+
+static void single_cpu(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	c->entries[0].edx = 1U << 28;
+	cpuid_for_vcpu(c, 0, 1);
+	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 0);
+	assert_false(leaf(c, 1, 0)->edx & (1U << 28));
+	assert_int_equal(leaf(c, 0xB, 1)->eax, 0);
+	assert_int_equal(leaf(c, 0x80000008, 0)->ecx & 0xFF, 0);
+	free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(apic_ids_and_topology),
+		cmocka_unit_test(single_cpu),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
