@@ -1,0 +1,160 @@
+#!/bin/sh
+# Builds the default slicevm guest and the ingredients of the nested lab.
+#
+#   tests/lab/guest.sh            (make guest)
+#
+# Into $SLICEVM_CACHE (default: <repo>/cache):
+#   debs/linux-image-<ver>_*.deb    the Debian 6.12 kernel package (downloaded once)
+#   guest/bzImage                   its bzImage
+#   guest/vmlinux                   the ELF vmlinux unpacked from the bzImage payload
+#   guest/initrd.cpio.gz            busybox-static + tests/lab/guest-init as /init
+#   guest/modules/*.ko              kvm modules for the lab's L1 (decompressed)
+#   guest/modules/load-order        their insmod order, dependencies first
+#   guest/version                   the kernel version
+# A re-run with nothing changed only checks the stamp and returns.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cache=$(realpath -m "${SLICEVM_CACHE:-$top/cache}")
+guest=$cache/guest
+# L1 needs these to run KVM guests on the SVM that QEMU TCG emulates.
+L1_MODULES="irqbypass kvm ccp kvm-amd"
+
+say() { echo "guest.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+for tool in apt-cache apt-get dpkg-deb zstd xz cpio gzip od; do
+	command -v "$tool" >/dev/null ||
+		die "$tool is missing: run scripts/install-deps.sh (as root)"
+done
+
+# The newest linux-image-6.12.N+deb12-amd64; the number moves with security
+# updates, so look it up rather than pinning it.
+newest_kernel() {
+	apt-cache search --names-only '^linux-image-6\.12\.[0-9]+\+deb12-amd64$' 2>/dev/null |
+		sed 's/ .*//; s/^linux-image-//' | sort -V | tail -n 1
+}
+
+ver=$(newest_kernel)
+if [ -z "$ver" ]; then
+	if [ -s "$guest/version" ]; then
+		# Offline and no package lists, but a guest is already built: keep it.
+		ver=$(cat "$guest/version")
+		say "apt-cache knows no 6.12 kernel; keeping the cached $ver"
+	elif [ "$(id -u)" -eq 0 ]; then
+		say "apt-cache knows no 6.12 kernel: running apt-get update"
+		apt-get update -q >&2
+		ver=$(newest_kernel)
+	fi
+fi
+[ -n "$ver" ] ||
+	die "no linux-image-6.12.*+deb12-amd64 package found: run 'apt-get update' as root (Debian 12 sources needed)"
+
+busybox=$(dpkg -L busybox-static 2>/dev/null | grep '/busybox$' | head -n 1 || true)
+[ -n "$busybox" ] && [ -x "$busybox" ] ||
+	die "busybox-static is not installed: run scripts/install-deps.sh (as root)"
+
+# Everything the result depends on; a match means the cache is current.
+stamp="kernel=$ver
+busybox=$(cksum <"$busybox")
+init=$(cksum <"$here/guest-init")
+script=$(cksum <"$0")"
+if [ -f "$guest/stamp" ] && [ "$(cat "$guest/stamp")" = "$stamp" ]; then
+	exit 0
+fi
+
+# --- download (cached) ---------------------------------------------------
+mkdir -p "$cache/debs"
+deb=$(ls "$cache/debs/linux-image-${ver}_"*.deb 2>/dev/null | head -n 1 || true)
+if [ -z "$deb" ]; then
+	say "downloading linux-image-$ver"
+	# As root apt wants to drop to _apt, which cannot write the cache dir;
+	# the download is a plain file fetch, so root is fine here.
+	sandbox=""
+	[ "$(id -u)" -eq 0 ] && sandbox="-o APT::Sandbox::User=root"
+	# shellcheck disable=SC2086
+	(cd "$cache/debs" && apt-get download -q $sandbox "linux-image-$ver" >&2)
+	deb=$(ls "$cache/debs/linux-image-${ver}_"*.deb 2>/dev/null | head -n 1 || true)
+	[ -n "$deb" ] || die "apt-get download linux-image-$ver produced no .deb"
+	# Older kernels' packages are not needed any more.
+	for old in "$cache/debs"/linux-image-*.deb; do
+		[ "$old" = "$deb" ] || rm -f "$old"
+	done
+fi
+
+# --- unpack into a scratch dir, build into guest.new, then swap ------------
+work=$(mktemp -d "$cache/guest-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+say "building the guest from $(basename "$deb")"
+dpkg-deb -x "$deb" "$work/pkg"
+new=$work/guest
+mkdir -p "$new/modules"
+
+bz=$work/pkg/boot/vmlinuz-$ver
+[ -f "$bz" ] || die "$(basename "$deb") has no boot/vmlinuz-$ver"
+cp "$bz" "$new/bzImage"
+
+# Little-endian integer of N bytes at OFFSET of FILE.
+le() {
+	od -An -tu1 -j "$2" -N "$3" "$1" |
+		awk '{ for (i = NF; i >= 1; i--) v = v * 256 + $i } END { printf "%d\n", v }'
+}
+
+# vmlinux: the protected-mode part starts after (setup_sects + 1) sectors;
+# payload_offset (0x248) and payload_length (0x24c) locate the compressed
+# kernel inside it. The payload ends with a 4-byte decompressed size that is
+# not part of the zstd frame, so it is cut off.
+setup_sects=$(le "$bz" $((0x1f1)) 1)
+[ "$setup_sects" -eq 0 ] && setup_sects=4
+poff=$(( (setup_sects + 1) * 512 + $(le "$bz" $((0x248)) 4) ))
+plen=$(le "$bz" $((0x24c)) 4)
+magic=$(od -An -tx1 -j "$poff" -N 4 "$bz" | tr -d ' ')
+[ "$magic" = "28b52ffd" ] ||
+	die "bzImage payload at $poff is not zstd (magic $magic): cannot unpack vmlinux"
+tail -c +$((poff + 1)) "$bz" | head -c $((plen - 4)) | zstd -dcq >"$new/vmlinux"
+[ "$(od -An -tx1 -N 4 "$new/vmlinux" | tr -d ' ')" = "7f454c46" ] ||
+	die "the unpacked vmlinux is not an ELF file"
+
+# Modules: decompress (busybox insmod cannot read .ko.xz) and follow the
+# depends= field of .modinfo so dependencies load first.
+kdir=$work/pkg/lib/modules/$ver/kernel
+: >"$new/modules/load-order"
+# (local: dash and busybox sh have it; the recursion needs it.)
+add_module() {
+	local name=$1 file deps dep
+	grep -qx "$name" "$new/modules/load-order" && return 0
+	file=$(find "$kdir" \( -name "$name.ko.xz" -o -name "$(echo "$name" | tr _ -).ko.xz" \
+		-o -name "$(echo "$name" | tr - _).ko.xz" \) | head -n 1)
+	[ -n "$file" ] || die "module $name not found in linux-image-$ver"
+	xz -dc "$file" >"$new/modules/$name.ko"
+	deps=$(tr '\0' '\n' <"$new/modules/$name.ko" | sed -n 's/^depends=//p' | head -n 1)
+	for dep in $(echo "$deps" | tr , ' '); do
+		add_module "$dep"
+	done
+	echo "$name" >>"$new/modules/load-order"
+}
+for m in $L1_MODULES; do
+	add_module "$m"
+done
+
+# The guest initramfs: static busybox with a link per applet, and our /init.
+root=$work/initrd
+mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" \
+	"$root/tmp" "$root/root" "$root/etc"
+cp "$busybox" "$root/bin/busybox"
+for applet in $("$busybox" --list); do
+	[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+done
+cp "$here/guest-init" "$root/init"
+chmod 0755 "$root/init"
+echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
+(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$new/initrd.cpio.gz"
+
+echo "$ver" >"$new/version"
+printf '%s\n' "$stamp" >"$new/stamp"
+# Swap with two renames so a lab running meanwhile sees no missing files
+# for longer than a moment.
+[ -d "$guest" ] && mv "$guest" "$work/old"
+mv "$new" "$guest"
+say "guest ready in $guest (Linux $ver)"

@@ -1,0 +1,155 @@
+# shellcheck shell=bash
+# l0.sh: building and booting the lab's L1, on the development machine (L0).
+# Sourced by tests/lab/run.sh and scripts/boot-default-guest.sh.
+#
+# The L1 initramfs is uncompressed cpio (QEMU copies it, the L1 kernel only
+# memcpys it: no slow decompression under TCG) made of concatenated parts:
+#   cache/lab/l1-base.cpio  busybox, kvm modules, /guest (cached, ~75 MB)
+#   overlay                 /init, /bin/slicevm + its libraries, /lab/lib.sh,
+#                           /lab/cases/*.sh (rebuilt every run, small)
+#   tail                    /lab/cases.list or /lab/boot (what this boot does)
+# The kernel unpacks concatenated archives in order, later files win.
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_TOP=$(cd "$LAB_DIR/../.." && pwd)
+LAB_CACHE=$(realpath -m "${SLICEVM_CACHE:-$LAB_TOP/cache}")
+# Known before QEMU starts, so lab_kill works even when lab_qemu ran in a
+# subshell (a pipeline or a background job) of the caller.
+LAB_QEMU_PIDFILE=${TMPDIR:-/tmp}/slicevm-lab-qemu.$$.pid
+
+lab_say() { echo "lab: $*" >&2; }
+
+# lab_guest: build (or check) the default guest and the L1 kernel + modules.
+lab_guest() {
+	"$LAB_DIR/guest.sh"
+}
+
+# _lab_cpio DIR OUT: an uncompressed newc archive of DIR, owned by root.
+_lab_cpio() {
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"
+}
+
+# lab_base: print the path of the cached base archive, rebuilding it when
+# the guest or busybox changed.
+lab_base() {
+	local base=$LAB_CACHE/lab/l1-base.cpio busybox stamp root
+	busybox=$(dpkg -L busybox-static 2>/dev/null | grep '/busybox$' | head -n 1)
+	[ -x "$busybox" ] || { lab_say "busybox-static is not installed"; return 1; }
+	stamp="$(cat "$LAB_CACHE/guest/stamp")
+l0=$(cksum <"$LAB_DIR/l0.sh")"
+	if [ -f "$base" ] && [ "$(cat "$base.stamp" 2>/dev/null)" = "$stamp" ]; then
+		echo "$base"
+		return 0
+	fi
+	mkdir -p "$LAB_CACHE/lab"
+	root=$(mktemp -d "$LAB_CACHE/lab/base.XXXXXX")
+	mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,run,root,mnt,guest,lab/modules,home/lab}
+	cp "$busybox" "$root/bin/busybox"
+	local a
+	for a in $("$busybox" --list); do
+		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
+	done
+	cp "$LAB_CACHE"/guest/{bzImage,vmlinux,initrd.cpio.gz} "$root/guest/"
+	cp "$LAB_CACHE"/guest/modules/* "$root/lab/modules/"
+	# root, and an unprivileged user for the permission cases.
+	printf 'root:x:0:0:root:/root:/bin/sh\nlab:x:1000:1000:lab:/home/lab:/bin/sh\n' \
+		>"$root/etc/passwd"
+	printf 'root:x:0:\nkvm:x:100:\nlab:x:1000:\n' >"$root/etc/group"
+	printf '/bin/sh\n' >"$root/etc/shells"
+	chmod 0755 "$root" "$root"/{guest,lab,home}
+	chmod 0644 "$root"/guest/*
+	chown 1000:1000 "$root/home/lab"
+	_lab_cpio "$root" "$base.new.$$" && mv "$base.new.$$" "$base" &&
+		printf '%s\n' "$stamp" >"$base.stamp"
+	local rc=$?
+	rm -rf "$root"
+	[ $rc -eq 0 ] && echo "$base"
+}
+
+# lab_overlay SLICEVM OUT: /init, the binary with every library ldd lists,
+# the lab lib and all cases.
+lab_overlay() {
+	local bin=$1 out=$2 root lib
+	root=$(mktemp -d)
+	mkdir -p "$root/bin" "$root/lab/cases" "$root/lib64"
+	cp "$LAB_DIR/l1-init" "$root/init"
+	cp "$bin" "$root/bin/slicevm"
+	# Absolute paths in ldd's output (the "=> /path" ones and the loader).
+	for lib in $(ldd "$bin" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+		mkdir -p "$root$(dirname "$lib")"
+		cp -L "$lib" "$root$lib"
+	done
+	[ -e "$root/lib64/ld-linux-x86-64.so.2" ] ||
+		cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+	cp "$LAB_DIR/lib.sh" "$root/lab/"
+	lab_kvm_hold "$root/bin/kvm-hold" || { rm -rf "$root"; return 1; }
+	cp "$LAB_DIR"/cases/*.sh "$root/lab/cases/" 2>/dev/null
+	# The archive's "." entry sets the mode of / in L1: mktemp made it 0700.
+	chmod 0755 "$root" "$root/init" "$root/bin/slicevm" "$root/lab" "$root/lab/cases"
+	find "$root" -type d -exec chmod 0755 {} +
+	_lab_cpio "$root" "$out"
+	local rc=$?
+	rm -rf "$root"
+	return $rc
+}
+
+# lab_kvm_hold OUT: compile kvm-hold.c (static: L1 has no compiler and it
+# must not depend on what ldd finds for slicevm), cached by source checksum.
+lab_kvm_hold() {
+	local bin=$LAB_CACHE/lab/kvm-hold sum
+	sum=$(cksum <"$LAB_DIR/kvm-hold.c")
+	if [ ! -x "$bin" ] || [ "$(cat "$bin.sum" 2>/dev/null)" != "$sum" ]; then
+		mkdir -p "$LAB_CACHE/lab"
+		${CC:-cc} -O2 -Wall -Wextra -Werror -static -o "$bin.$$" "$LAB_DIR/kvm-hold.c" ||
+			{ lab_say "cannot compile tests/lab/kvm-hold.c"; return 1; }
+		mv "$bin.$$" "$bin"
+		echo "$sum" >"$bin.sum"
+	fi
+	cp "$bin" "$1"
+}
+
+# lab_tail OUT NAME CONTENT: a one-file archive holding /lab/NAME.
+lab_tail() {
+	local root
+	root=$(mktemp -d)
+	mkdir -p "$root/lab"
+	chmod 0755 "$root" "$root/lab"
+	printf '%s\n' "$3" >"$root/lab/$2"
+	_lab_cpio "$root" "$1"
+	rm -rf "$root"
+}
+
+# lab_qemu SECS SMP MEM APPEND INITRD [interactive]: boot L1; console on
+# stdout. Without "interactive" stdin is /dev/null. Returns qemu's status
+# (124 when timeout stopped it). The pid file lets lab_kill stop it.
+lab_qemu() {
+	local secs=$1 smp=$2 mem=$3 append=$4 initrd=$5 mode=${6:-}
+	rm -f "$LAB_QEMU_PIDFILE"
+	local cmd=(qemu-system-x86_64
+		-accel tcg,thread=multi -cpu EPYC,+svm,+npt -smp "$smp" -m "$mem"
+		-nographic -no-reboot -nic none -pidfile "$LAB_QEMU_PIDFILE"
+		-kernel "$LAB_CACHE/guest/bzImage" -initrd "$initrd"
+		-append "console=ttyS0 panic=-1 quiet $append")
+	if [ "$mode" = interactive ]; then
+		# A person at the console: no time limit, and QEMU must stay in the
+		# terminal's foreground process group (timeout would move it out).
+		"${cmd[@]}"
+	else
+		timeout -k 10 "$secs" "${cmd[@]}" </dev/null
+	fi
+}
+
+# lab_kill: stop the L1 QEMU started by lab_qemu, if it still runs.
+lab_kill() {
+	local pid
+	[ -s "$LAB_QEMU_PIDFILE" ] || return 0
+	pid=$(cat "$LAB_QEMU_PIDFILE")
+	# Only if that pid is still a QEMU (comm is cut to 15 characters).
+	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = qemu-system-x86 ]; then
+		kill -TERM "$pid" 2>/dev/null
+		sleep 1
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = qemu-system-x86 ] &&
+			kill -KILL "$pid" 2>/dev/null
+	fi
+	rm -f "$LAB_QEMU_PIDFILE"
+}

@@ -1,0 +1,357 @@
+# shellcheck shell=sh
+# lib.sh: helpers for lab cases. Sourced by every tests/lab/cases/<name>.sh
+# inside L1 (busybox sh, root, Debian 6.12 kernel with kvm-amd loaded).
+#
+# A case file:
+#
+#   #!/bin/sh
+#   # lab: smp=2 mem=5G append="isolcpus=1"
+#   # timeout: 300
+#   . /lab/lib.sh
+#   vmm_run 120 run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" --cmdline "$CMDLINE_POWEROFF"
+#   want_rc 0
+#   want_marker
+#   report "the default guest boots and powers off"
+#
+# Header lines (optional, defaults shown) are read on the host by run.sh:
+#   # lab: smp=2 mem=5G append=""   the L1 to boot: vCPUs, memory, extra kernel
+#                                    parameters. Cases with equal headers share
+#                                    one L1 boot, run in name order.
+#   # timeout: 300                   seconds before the runner kills the case
+#                                    (its whole process group) and reports it.
+# A case prints TAP lines only through ok/not_ok/skip/report (they carry the
+# "@lab " prefix the host looks for); other output goes to the L1 console log.
+# A case that exits non-zero without a "not ok", or reports nothing, fails.
+#
+# Environment given to a case:
+#   SLICEVM         the binary under test (/bin/slicevm)
+#   GUEST_BZIMAGE   GUEST_VMLINUX  GUEST_INITRD   the default guest
+#   LAB_CASE        the case name;  LAB_TMP  its scratch dir (cwd, 0755, in /tmp)
+#   LAB_USER        an unprivileged user (uid 1000) for permission cases
+#   LAB_HOLD_PID    pid of kvm-hold, which keeps one idle VM (no memory, one
+#                   never-run vCPU) open in L1 all the time; its debugfs dir
+#                   /sys/kernel/debug/kvm/$LAB_HOLD_PID-* is not a test VM.
+#                   kvm_vms lists the other VMs.
+#   CMDLINE_POWEROFF / CMDLINE_REBOOT / CMDLINE_SHELL  guest command lines
+# The guest prints "SLICEVM-GUEST-READY cpus=N memtotal_kb=N" once its init runs,
+# and "SLICEVM-GUEST-RAM start-end ..." (its System RAM ranges, hex) before it.
+#
+# Running the VMM (console = stdout of the VMM, captured in files):
+#   vmm_start ARGS...     start "$SLICEVM" ARGS (ARGS start with the command: run ...) in the background; sets VMM_PID,
+#                         VMM_CONSOLE, VMM_STDERR. Stdin: $VMM_STDIN (default
+#                         /dev/null). Runs as $VMM_AS when that is set (a user).
+#   vmm_wait SECS         wait for it; VMM_RC = exit status, or "timeout" after
+#                         SECS (then it is killed). Returns 0 unless timeout.
+#                         VMM_CS = how long it ran, in centiseconds.
+#   vmm_run SECS ARGS...  both; the usual way.
+#   wait_console SECS RE  wait until the console shows a line matching RE.
+#   guest_marker          parse the marker: GUEST_CPUS, GUEST_MEMTOTAL_KB.
+#
+# Checks add a reason to $WHY when they fail; report DESC then prints
+# "ok - DESC" or "not ok - DESC: <reasons>" with the console/stderr tails:
+#   want_rc N             want_marker          want_cpus N
+#   want_memtotal MIB PCT (MemTotal within PCT% below MIB MiB)
+#   want_ram_above_4g     want_no_vmm (no slicevm process, no KVM VM left)
+#   want_error_line [RE]  (stderr is exactly one line "slicevm: ..." [matching RE])
+#   want_same_state FILE  (compare with a lab_state snapshot taken before)
+#   want TEXT CMD...      (CMD must succeed, else TEXT is the reason)
+# Direct TAP: ok DESC, not_ok DESC REASON, skip DESC REASON, diag TEXT.
+# Others: expect_bad_input DESC ARGS... (one call = one bad-input test),
+#   lab_state (snapshot of files, cgroups and KVM VMs), as_user CMD...,
+#   kvm_hide / kvm_restore (move /dev/kvm aside and back).
+
+: "${SLICEVM:=/bin/slicevm}"
+: "${GUEST_BZIMAGE:=/guest/bzImage}"
+: "${GUEST_VMLINUX:=/guest/vmlinux}"
+: "${GUEST_INITRD:=/guest/initrd.cpio.gz}"
+: "${LAB_CASE:=$(basename "$0" .sh)}"
+: "${LAB_TMP:=/tmp/lab-$LAB_CASE}"
+: "${LAB_USER:=lab}"
+: "${LAB_RESULTS:=$LAB_TMP/.results}"
+export SLICEVM GUEST_BZIMAGE GUEST_VMLINUX GUEST_INITRD LAB_CASE LAB_TMP LAB_USER
+
+# quiet keeps the guest's serial output (one exit per byte, slow when nested) short.
+CMDLINE_BASE="console=ttyS0 reboot=k panic=-1 quiet"
+CMDLINE_POWEROFF="$CMDLINE_BASE slicevm.test=poweroff"
+CMDLINE_REBOOT="$CMDLINE_BASE slicevm.test=reboot"
+CMDLINE_SHELL="$CMDLINE_BASE"
+
+MARKER='SLICEVM-GUEST-READY'
+WHY=""
+VMM_RC=""
+_lab_vm_n=0
+
+# The VMM runs in cwd/ so files it might leave there show in lab_state.
+mkdir -p "$LAB_TMP/cwd"
+chmod 0755 "$LAB_TMP" "$LAB_TMP/cwd"
+VMM_DIR=""
+
+# --- TAP ------------------------------------------------------------------
+ok() {
+	echo "@lab ok - $1"
+	echo ok >>"$LAB_RESULTS"
+}
+
+not_ok() {
+	echo "@lab not ok - $1: $2"
+	echo fail >>"$LAB_RESULTS"
+}
+
+skip() {
+	echo "@lab ok - $1 # skip $2"
+	echo ok >>"$LAB_RESULTS"
+}
+
+diag() {
+	echo "@lab # $*"
+}
+
+# diag_file LABEL FILE [LINES]: the tail of a file as TAP comments.
+diag_file() {
+	[ -s "$2" ] || { diag "$1: (empty)"; return 0; }
+	diag "$1 (last ${3:-15} lines):"
+	tail -n "${3:-15}" "$2" | tr -d '\r' | sed 's/^/@lab #   /'
+}
+
+# --- checks ---------------------------------------------------------------
+fail() {
+	WHY="${WHY:+$WHY; }$*"
+}
+
+want() {
+	_text=$1
+	shift
+	"$@" || fail "$_text"
+}
+
+# report DESC: one TAP line for the checks made since the last report.
+report() {
+	if [ -z "$WHY" ]; then
+		ok "$1"
+		# How long guests take in the lab, for whoever tunes timeouts.
+		[ -n "$VMM_DIR" ] && [ "${VMM_CS:-0}" -ge 100 ] &&
+			diag "slicevm ran $((VMM_CS / 100)).$((VMM_CS / 10 % 10)) s"
+	else
+		not_ok "$1" "$WHY"
+		if [ -n "$VMM_DIR" ]; then
+			diag "command: slicevm $(cat "$VMM_DIR/args")"
+			diag_file "stderr" "$VMM_STDERR" 5
+			diag_file "console" "$VMM_CONSOLE"
+		fi
+	fi
+	WHY=""
+	VMM_DIR=""
+	return 0
+}
+
+want_rc() {
+	[ "$VMM_RC" = "$1" ] || fail "exit status $VMM_RC, expected $1"
+}
+
+want_marker() {
+	guest_marker || fail "the guest never printed $MARKER"
+}
+
+want_cpus() {
+	guest_marker || { fail "no $MARKER line, cannot count CPUs"; return; }
+	[ "$GUEST_CPUS" = "$1" ] || fail "the guest sees $GUEST_CPUS CPUs, expected $1"
+}
+
+# MemTotal is RAM minus what the guest kernel keeps for itself (its image,
+# struct pages, swiotlb), so it must lie below the size asked for and within
+# PCT percent of it.
+want_memtotal() {
+	guest_marker || { fail "no $MARKER line, cannot read MemTotal"; return; }
+	_want_kb=$(($1 * 1024))
+	_low_kb=$((_want_kb * (100 - $2) / 100))
+	if [ "$GUEST_MEMTOTAL_KB" -gt "$_want_kb" ] || [ "$GUEST_MEMTOTAL_KB" -lt "$_low_kb" ]; then
+		fail "MemTotal ${GUEST_MEMTOTAL_KB} kB is not within $2% below $_want_kb kB"
+	fi
+}
+
+# The guest lists its System RAM ranges; one must end above 4 GiB.
+want_ram_above_4g() {
+	_ranges=$(tr -d '\r' <"$VMM_CONSOLE" | sed -n 's/^SLICEVM-GUEST-RAM //p' | tail -n 1)
+	[ -n "$_ranges" ] || { fail "the guest printed no SLICEVM-GUEST-RAM line"; return; }
+	for _r in $_ranges; do
+		_end=${_r#*-}
+		# 9 or more hex digits, without leading zeros, is >= 4 GiB.
+		_end=$(echo "$_end" | sed 's/^0*//')
+		[ ${#_end} -gt 8 ] && return 0
+	done
+	fail "no guest RAM above 4 GiB (ranges: $_ranges)"
+}
+
+# No slicevm process alive and no KVM VM (debugfs keeps one dir per VM).
+want_no_vmm() {
+	_left=$(vmm_pids)
+	[ -z "$_left" ] || fail "slicevm process(es) left: $_left"
+	_vms=$(kvm_vms | tr '\n' ' ')
+	[ -z "$_vms" ] || fail "KVM VM(s) left: $_vms"
+}
+
+# want_error_line [RE]: stderr is exactly one line, starting "slicevm: ".
+want_error_line() {
+	_n=$(wc -l <"$VMM_STDERR")
+	_lines=$(awk 'END { print NR }' "$VMM_STDERR")
+	if [ "$_n" -ne 1 ] || [ "$_lines" -ne 1 ]; then
+		fail "stderr has $_lines line(s), expected exactly one"
+		return
+	fi
+	grep -q '^slicevm: .' "$VMM_STDERR" ||
+		fail "stderr line does not start with 'slicevm: '"
+	if [ -n "${1:-}" ] && ! grep -Eq -- "$1" "$VMM_STDERR"; then
+		fail "stderr line does not match /$1/"
+	fi
+}
+
+# want_same_state BEFORE-FILE: nothing created or removed since the snapshot.
+want_same_state() {
+	lab_state >"$1.after"
+	if ! cmp -s "$1" "$1.after"; then
+		fail "left behind or removed: $(diff "$1" "$1.after" | grep '^[-+]/' |
+			head -n 5 | tr '\n' ' ')"
+	fi
+}
+
+# --- the VMM --------------------------------------------------------------
+vmm_pids() {
+	for _d in /proc/[0-9]*; do
+		[ "$(cat "$_d/comm" 2>/dev/null)" = slicevm ] || continue
+		_alive "${_d#/proc/}" && echo "${_d#/proc/}"
+	done | tr '\n' ' ' | sed 's/ $//'
+}
+
+# Alive = has a /proc entry and is not a zombie (a zombie child stays in
+# /proc until the shell reaps it).
+_alive() {
+	_st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null) || return 1
+	case "$_st" in
+	"" | Z* | X*) return 1 ;;
+	esac
+	return 0
+}
+
+vmm_start() {
+	_lab_vm_n=$((_lab_vm_n + 1))
+	VMM_DIR=$LAB_TMP/vm.$_lab_vm_n
+	mkdir -p "$VMM_DIR"
+	VMM_CONSOLE=$VMM_DIR/console
+	VMM_STDERR=$VMM_DIR/stderr
+	echo "$*" >"$VMM_DIR/args"
+	VMM_RC=""
+	# The subshell execs, so $! is the VMM itself (su and sh -c exec too).
+	if [ -n "${VMM_AS:-}" ]; then
+		(cd "$LAB_TMP/cwd" && export POSIXLY_CORRECT=1 && exec su -s /bin/sh "$VMM_AS" \
+			-c 'unset POSIXLY_CORRECT; exec "$0" "$@"' "$SLICEVM" "$@") \
+			<"${VMM_STDIN:-/dev/null}" >"$VMM_CONSOLE" 2>"$VMM_STDERR" &
+	else
+		(cd "$LAB_TMP/cwd" && exec "$SLICEVM" "$@") \
+			<"${VMM_STDIN:-/dev/null}" >"$VMM_CONSOLE" 2>"$VMM_STDERR" &
+	fi
+	VMM_PID=$!
+	VMM_CS=0
+	_vmm_t0=$(uptime_cs)
+}
+
+# Seconds (and centiseconds) since L1 booted: deadlines must not drift with
+# a slow loop.
+uptime_s() {
+	cut -d. -f1 /proc/uptime
+}
+
+uptime_cs() {
+	cut -d' ' -f1 /proc/uptime | tr -d . | sed 's/^0*\(.\)/\1/'
+}
+
+vmm_wait() {
+	_deadline=$(($(uptime_s) + $1))
+	while _alive "$VMM_PID"; do
+		if [ "$(uptime_s)" -ge "$_deadline" ]; then
+			kill -KILL "$VMM_PID" 2>/dev/null
+			wait "$VMM_PID" 2>/dev/null
+			VMM_RC=timeout
+			return 1
+		fi
+		sleep 0.1
+	done
+	wait "$VMM_PID"
+	VMM_RC=$?
+	VMM_CS=$(($(uptime_cs) - _vmm_t0))
+	return 0
+}
+
+vmm_run() {
+	_secs=$1
+	shift
+	vmm_start "$@"
+	vmm_wait "$_secs"
+}
+
+# wait_console SECS RE: the console has a line matching RE (0) or not (1).
+wait_console() {
+	_deadline=$(($(uptime_s) + $1))
+	while ! tr -d '\r' <"$VMM_CONSOLE" | grep -Eq -- "$2"; do
+		[ "$(uptime_s)" -ge "$_deadline" ] && return 1
+		# A VMM that died will not print it any more.
+		_alive "$VMM_PID" || { tr -d '\r' <"$VMM_CONSOLE" | grep -Eq -- "$2"; return; }
+		sleep 0.2
+	done
+}
+
+guest_marker() {
+	_m=$(tr -d '\r' <"$VMM_CONSOLE" | grep "^$MARKER " | tail -n 1)
+	[ -n "$_m" ] || return 1
+	GUEST_CPUS=$(echo "$_m" | sed -n 's/.* cpus=\([0-9]*\).*/\1/p')
+	GUEST_MEMTOTAL_KB=$(echo "$_m" | sed -n 's/.* memtotal_kb=\([0-9]*\).*/\1/p')
+	[ -n "$GUEST_CPUS" ] && [ -n "$GUEST_MEMTOTAL_KB" ]
+}
+
+# --- state and privileges -------------------------------------------------
+# Files on every writable file system, cgroups, and KVM VMs: what a failed
+# run must leave as it found. The VMM's own output files are excluded.
+lab_state() {
+	for _fs in / /tmp /run /dev/shm /sys/fs/cgroup; do
+		find "$_fs" -xdev 2>/dev/null
+	done | grep -v "^$LAB_TMP/vm\.[0-9]" | grep -v "^$LAB_TMP/state" | sort -u
+	ls /dev | sed 's|^|/dev/|'
+	kvm_vms | sed 's|^|kvm-vm:|'
+}
+
+# KVM VMs alive in L1 (debugfs names them PID-FD), but for the one that
+# l1-init keeps open all the time (LAB_HOLD_PID, see kvm-hold.c).
+kvm_vms() {
+	ls /sys/kernel/debug/kvm 2>/dev/null | grep -- '^[0-9]*-[0-9]*$' |
+		grep -v "^${LAB_HOLD_PID:-none}-"
+}
+
+# expect_bad_input DESC ARGS...: slicevm ARGS must fail with status 1, one
+# stderr line "slicevm: ...", and leave no process, VM or file behind.
+# BAD_RE (optional) is a regex the stderr line must match.
+expect_bad_input() {
+	_desc=$1
+	shift
+	lab_state >"$LAB_TMP/state"
+	vmm_run 60 "$@"
+	want_rc 1
+	want_error_line "${BAD_RE:-}"
+	want_no_vmm
+	want_same_state "$LAB_TMP/state"
+	report "$_desc"
+}
+
+# su's getopt would take options meant for CMD as its own, unless told to
+# stop at the first operand; the shell unsets that again for CMD.
+as_user() {
+	POSIXLY_CORRECT=1 su -s /bin/sh "$LAB_USER" -c 'unset POSIXLY_CORRECT; exec "$0" "$@"' "$@"
+}
+
+# The runner puts /dev/kvm back after every case, should a case die between.
+kvm_hide() {
+	mv /dev/kvm /dev/.kvm-hidden
+}
+
+kvm_restore() {
+	[ -e /dev/.kvm-hidden ] && mv /dev/.kvm-hidden /dev/kvm
+	return 0
+}

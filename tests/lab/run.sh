@@ -1,0 +1,168 @@
+#!/bin/bash
+# Runs the lab: the local tests (tests/local), then every lab case
+# (tests/lab/cases/*.sh) inside a QEMU TCG L1 with nested SVM.
+#
+#   tests/lab/run.sh SLICEVM_BINARY [NAME...]
+#
+# NAMEs (case file names without .sh, e.g. run_exit or test_run_pvm) select a
+# subset. Builds the guest and L1 when missing, boots one L1 per group of
+# cases with the same "# lab:" header, and prints TAP lines ("ok - ...",
+# "not ok - ...: reason"), "# ..." comments, and "lab-complete" last.
+# L1 console logs stay in cache/lab/logs/<run>/.
+set -u
+
+if [ $# -lt 1 ]; then
+	echo "usage: tests/lab/run.sh SLICEVM_BINARY [CASE...]" >&2
+	exit 2
+fi
+bin=$1
+shift
+filter=("$@")
+
+. "$(dirname "$0")/l0.sh"
+
+# Seconds an L1 needs besides its cases: boot, module loading, power off.
+L1_OVERHEAD=180
+DEFAULT_CASE_TIMEOUT=300
+
+tmp=$(mktemp -d)
+tail_pid=""
+cleanup() {
+	lab_kill
+	[ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+tap=$tmp/tap
+: >"$tap"
+emit() {
+	echo "$*" | tee -a "$tap"
+}
+
+selected() {
+	[ ${#filter[@]} -eq 0 ] && return 0
+	local f
+	for f in "${filter[@]}"; do
+		[ "$f" = "$1" ] && return 0
+	done
+	return 1
+}
+
+finish() {
+	echo "lab-complete"
+	grep -q '^not ok ' "$tap" && exit 1
+	exit 0
+}
+
+t0=$SECONDS
+if ! lab_guest >"$tmp/guest.log" 2>&1; then
+	sed 's/^/# /' "$tmp/guest.log"
+	emit "not ok - lab: building the guest failed (tests/lab/guest.sh)"
+	finish
+fi
+
+# --- local tests (this machine, no VM of its own) --------------------------
+SLICEVM_CACHE=$LAB_CACHE "$LAB_TOP/tests/local/run.sh" "$bin" "${filter[@]}" |
+	tee -a "$tap"
+
+# --- which cases, in which L1 ---------------------------------------------
+declare -A group_cases group_secs
+groups=()
+for f in "$LAB_DIR"/cases/*.sh; do
+	[ -e "$f" ] || continue
+	name=$(basename "$f" .sh)
+	selected "$name" || continue
+	header=$(sed -n 's/^# lab:\(.*\)$/\1/p' "$f" | head -n 1)
+	smp=$(echo "$header" | sed -n 's/.*smp=\([0-9][0-9]*\).*/\1/p')
+	mem=$(echo "$header" | sed -n 's/.*mem=\([0-9][0-9]*[KMGT]\{0,1\}\).*/\1/p')
+	append=$(echo "$header" | sed -n 's/.*append="\([^"]*\)".*/\1/p')
+	secs=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$f" | head -n 1)
+	key="${smp:-2}|${mem:-5G}|$append"
+	if [ -z "${group_cases[$key]+set}" ]; then
+		groups+=("$key")
+		group_cases[$key]=""
+		group_secs[$key]=$L1_OVERHEAD
+	fi
+	group_cases[$key]+="$name "
+	group_secs[$key]=$((group_secs[$key] + ${secs:-$DEFAULT_CASE_TIMEOUT}))
+done
+[ ${#groups[@]} -eq 0 ] && finish
+
+if [ ! -x "$bin" ]; then
+	emit "not ok - lab: the slicevm binary '$bin' is missing; build it with make"
+	finish
+fi
+
+base=$(lab_base) || { emit "not ok - lab: building the L1 base initramfs failed"; finish; }
+lab_overlay "$bin" "$tmp/overlay.cpio" ||
+	{ emit "not ok - lab: building the L1 overlay failed"; finish; }
+# Logs of this run in their own dir (other lab runs may share the cache);
+# only the newest few runs are kept.
+logdir=$LAB_CACHE/lab/logs/$(date +%Y%m%d-%H%M%S)-$$
+mkdir -p "$logdir"
+ls -1d "$LAB_CACHE"/lab/logs/*/ 2>/dev/null | sort | head -n -10 | xargs -r rm -rf
+echo "# lab: guest and L1 ready in $((SECONDS - t0)) s; ${#groups[@]} L1 boot(s)"
+
+# --- one L1 boot per group --------------------------------------------------
+n=0
+for key in "${groups[@]}"; do
+	n=$((n + 1))
+	IFS='|' read -r smp mem append <<<"$key"
+	cases=${group_cases[$key]}
+	secs=${group_secs[$key]}
+	log=$logdir/l1-$n.log
+	echo "# L1 $n: smp=$smp mem=$mem append=\"$append\" cases: $cases(limit ${secs}s)"
+
+	lab_tail "$tmp/tail.cpio" cases.list "$(printf '%s\n' $cases)"
+	cat "$base" "$tmp/overlay.cpio" "$tmp/tail.cpio" >"$tmp/l1.cpio"
+
+	g0=$SECONDS
+	: >"$log"
+	lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
+	qemu_job=$!
+	# Stream the lines L1 meant for us as they come.
+	tail -n +1 -F --pid="$qemu_job" "$log" 2>/dev/null |
+		sed -un 's/\r$//
+			s/^.*@lab-ready \(.*\)$/# L1 up (Linux \1)/p
+			s/^.*@lab-end \([^ ]*\) rc=[0-9]* secs=\([0-9]*\)$/# case \1: \2 s/p
+			s/^.*@lab \(.*\)$/\1/p' | tee -a "$tap" &
+	tail_pid=$!
+	wait "$qemu_job"
+	qrc=$?
+	wait "$tail_pid"
+	tail_pid=""
+	lab_kill
+
+	# Every case must have ended; say why the others did not.
+	tr -d '\r' <"$log" >"$tmp/log"
+	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+		why="L1 timed out after ${secs}s"
+	elif grep -q 'Kernel panic' "$tmp/log"; then
+		why="L1 kernel panicked ($(grep -m1 -o 'Kernel panic.*' "$tmp/log"))"
+	elif ! grep -q '@lab-ready' "$tmp/log"; then
+		why="L1 never reached its init (QEMU status $qrc)"
+	else
+		why="L1 stopped early (QEMU status $qrc)"
+	fi
+	failed=0
+	for name in $cases; do
+		if grep -q "@lab-end $name " "$tmp/log"; then
+			continue
+		elif grep -q "@lab-begin $name\$" "$tmp/log"; then
+			emit "not ok - lab case $name: did not finish: $why"
+		else
+			emit "not ok - lab case $name: did not run: $why"
+		fi
+		failed=1
+	done
+	if [ $failed -eq 1 ] || grep -q '@lab not ok' "$tmp/log"; then
+		echo "# L1 console log: $log"
+	fi
+	echo "# L1 $n took $((SECONDS - g0)) s"
+done
+
+echo "# lab took $((SECONDS - t0)) s"
+finish
