@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdint.h>
 
+#include <asm/kvm_para.h>
+
 #include "vmm/cpuid.h"
 
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
@@ -44,7 +46,8 @@ static void fill_ext_topology(struct kvm_cpuid_entry2 *e, int index, int ncpus)
 	e->edx = index;
 }
 
-void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus)
+void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
+		    bool dedicated)
 {
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
@@ -78,6 +81,16 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus)
 			/* AMD: cores per package - 1, and the APIC id bits they use. */
 			e->ecx = (e->ecx & ~0xF0FFU) | (id_bits(ncpus) << 12) |
 				 (uint32_t)(ncpus - 1);
+			break;
+		case KVM_CPUID_FEATURES:
+			/*
+			 * Never preempted: the guest drops paravirtual
+			 * spinlocks and polls in idle instead of yielding.
+			 */
+			if (dedicated)
+				e->edx |= 1U << KVM_HINTS_REALTIME;
+			else
+				e->edx &= ~(1U << KVM_HINTS_REALTIME);
 			break;
 		case 0x8000001E:
 			/* AMD: extended APIC id, core id, one thread per core, node 0. */

@@ -4,11 +4,16 @@
 
 #include <linux/kvm.h>
 
+#include <stdbool.h>
+
 /*
  * Per-vCPU CPUID: KVM's supported CPUID with the APIC id and the topology
  * leaves filled in for vCPU @index of @ncpus (one thread per core, one
- * package), and the hypervisor bit set. Pure: unit tested without KVM.
+ * package), and the hypervisor bit set. @dedicated says each vCPU has a
+ * host CPU of its own (a slice): the guest is told its vCPUs are never
+ * preempted (KVM_HINTS_REALTIME). Pure: unit tested without KVM.
  */
-void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus);
+void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
+		    bool dedicated);
 
 #endif

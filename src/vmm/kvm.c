@@ -94,6 +94,10 @@ static int check_caps(struct kvm_host *kvm)
 		kvm->max_vcpus = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
 	if (kvm->max_vcpus <= 0)
 		kvm->max_vcpus = 4;	/* what the API promises without the caps */
+	kvm->disable_exits = ioctl(kvm->fd, KVM_CHECK_EXTENSION,
+				   KVM_CAP_X86_DISABLE_EXITS);
+	if (kvm->disable_exits < 0)
+		kvm->disable_exits = 0;
 	kvm->vcpu_mmap_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size <= 0)
 		return err_set_errno("KVM_GET_VCPU_MMAP_SIZE failed");

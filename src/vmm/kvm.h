@@ -12,6 +12,7 @@ struct kvm_host {
 	int fd;
 	int max_vcpus;
 	int vcpu_mmap_size;
+	int disable_exits;	/* KVM_X86_DISABLE_EXITS_* this KVM can turn off */
 	struct kvm_cpuid2 *supported_cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 };
 

@@ -143,6 +143,24 @@ static int set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
 	return 0;
 }
 
+/*
+ * A vCPU alone on a tickless host CPU gains nothing from exiting to KVM
+ * when it idles or spins: keep HLT, PAUSE, MWAIT and C-state exits in the
+ * guest (slice_enter() decides when). KVM wants this before any vCPU exists.
+ */
+static int vm_disable_exits(struct vm *vm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_DISABLE_EXITS };
+
+	if (!vm->exitless || !vm->kvm.disable_exits)
+		return 0;
+	cap.args[0] = vm->kvm.disable_exits & KVM_X86_DISABLE_VALID_EXITS;
+	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap))
+		return err_set_errno("cannot keep idle exits in the guest (KVM_CAP_X86_DISABLE_EXITS %#llx)",
+				     (unsigned long long)cap.args[0]);
+	return 0;
+}
+
 static int vm_create_kvm(struct vm *vm)
 {
 	const struct guest_mem *mem = &vm->ram.layout;
@@ -165,6 +183,8 @@ static int vm_create_kvm(struct vm *vm)
 		return err_set_errno("KVM_CREATE_IRQCHIP failed");
 	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
 		return err_set_errno("KVM_CREATE_PIT2 failed");
+	if (vm_disable_exits(vm))
+		return -1;
 	if (set_memory_slot(vm, 0, 0, mem->low, mem->low_size))
 		return -1;
 	if (mem->high_size &&

@@ -63,6 +63,7 @@ struct vm {
 	struct cpumask vcpu_cpus;
 	struct cpumask housekeeping;
 	int numa_node;
+	bool exitless;		/* idle and spin exits stay in the guest */
 
 	/* Ending: the first request wins; the main thread then stops the vCPUs. */
 	atomic_bool stopping;

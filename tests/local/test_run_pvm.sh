@@ -4,9 +4,10 @@
 # points at the lab, and start nothing. Skipped on other hosts.
 #   tests/local/test_run_pvm.sh SLICEVM_BINARY
 set -u
-bin=$1
+# Absolute paths: the VMM runs in a scratch directory, to see what it leaves.
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 desc="slicevm run on a kvm_pvm host refuses with one line pointing at the lab"
-kernel=${SLICEVM_CACHE:-cache}/guest/bzImage
+kernel=$(cd "${SLICEVM_CACHE:-cache}" 2>/dev/null && pwd)/guest/bzImage
 
 if [ ! -d /sys/module/kvm_pvm ]; then
 	echo "ok - $desc # skip this host has no kvm_pvm"

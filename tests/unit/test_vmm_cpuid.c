@@ -13,6 +13,7 @@ static struct kvm_cpuid2 *make_cpuid(void)
 	static const struct { uint32_t fn, idx; } leaves[] = {
 		{ 1, 0 }, { 4, 0 }, { 4, 1 }, { 0xB, 0 }, { 0xB, 1 }, { 0xB, 2 },
 		{ 0x80000001, 0 }, { 0x80000008, 0 }, { 0x8000001E, 0 },
+		{ 0x40000001, 0 },
 	};
 	const size_t n = sizeof(leaves) / sizeof(leaves[0]);
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -41,7 +42,7 @@ static void apic_ids_and_topology(void **state)
 {
 	struct kvm_cpuid2 *c = make_cpuid();
 
-	cpuid_for_vcpu(c, 3, 4);
+	cpuid_for_vcpu(c, 3, 4, false);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 3);
 	assert_int_equal((leaf(c, 1, 0)->ebx >> 16) & 0xFF, 4);
 	assert_int_equal(leaf(c, 1, 0)->ebx & 0xFFFF, 0x800);	/* kept */
@@ -67,11 +68,23 @@ static void single_cpu(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	c->entries[0].edx = 1U << 28;
-	cpuid_for_vcpu(c, 0, 1);
+	cpuid_for_vcpu(c, 0, 1, false);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 0);
 	assert_false(leaf(c, 1, 0)->edx & (1U << 28));
 	assert_int_equal(leaf(c, 0xB, 1)->eax, 0);
 	assert_int_equal(leaf(c, 0x80000008, 0)->ecx & 0xFF, 0);
+	free(c);
+}
+
+static void realtime_hint_only_when_dedicated(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	leaf(c, 0x40000001, 0)->edx = 0;
+	cpuid_for_vcpu(c, 0, 2, true);
+	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 1);	/* KVM_HINTS_REALTIME */
+	cpuid_for_vcpu(c, 0, 2, false);
+	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 0);
 	free(c);
 }
 
@@ -80,6 +93,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(apic_ids_and_topology),
 		cmocka_unit_test(single_cpu),
+		cmocka_unit_test(realtime_hint_only_when_dedicated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
