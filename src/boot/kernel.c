@@ -15,6 +15,7 @@
 
 #include "boot/internal.h"
 #include "lib/err.h"
+#include "lib/file.h"
 #include "lib/size.h"
 #include "vmm/platform.h"
 
@@ -24,74 +25,6 @@
 const char *kernel_name(const struct kernel_image *k)
 {
 	return k->path ? k->path : "kernel";
-}
-
-static int read_whole(int fd, const char *path, uint8_t *buf, size_t size)
-{
-	size_t done = 0;
-
-	while (done < size) {
-		ssize_t n = read(fd, buf + done, size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_set_errno("cannot read kernel %s", path);
-		if (n == 0)
-			return err_set("kernel %s shrank while being read: try again", path);
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int read_file(const char *path, uint8_t **data, size_t *size)
-{
-	struct stat st;
-	char buf[32];
-	uint8_t *p;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return err_set("kernel %s does not exist: give the path of a bzImage or vmlinux",
-				       path);
-		return err_set_errno("cannot open kernel %s", path);
-	}
-	if (fstat(fd, &st) < 0) {
-		err_set_errno("cannot stat kernel %s", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		err_set("kernel %s is not a regular file: give the path of a bzImage or vmlinux",
-			path);
-		goto fail;
-	}
-	if (st.st_size == 0) {
-		err_set("kernel %s is empty: give a bzImage or vmlinux", path);
-		goto fail;
-	}
-	if ((uint64_t)st.st_size > KERNEL_FILE_MAX) {
-		err_set("kernel %s is %s; slicevm loads kernels of at most %s",
-			path, size_format((uint64_t)st.st_size, buf, sizeof(buf)), "512M");
-		goto fail;
-	}
-	p = malloc((size_t)st.st_size);
-	if (!p) {
-		err_set("out of memory reading kernel %s", path);
-		goto fail;
-	}
-	if (read_whole(fd, path, p, (size_t)st.st_size) < 0) {
-		free(p);
-		goto fail;
-	}
-	close(fd);
-	*data = p;
-	*size = (size_t)st.st_size;
-	return 0;
-fail:
-	close(fd);
-	return -1;
 }
 
 /* ---- bzImage ---- */
@@ -345,7 +278,8 @@ int kernel_open(const char *path, struct kernel_image *k)
 	img.path = strdup(path);
 	if (!img.path)
 		return err_set("out of memory opening kernel %s", path);
-	if (read_file(path, &img.data, &img.size) < 0) {
+	if (file_read_all("kernel", path, "give the path of a bzImage or vmlinux",
+			  KERNEL_FILE_MAX, &img.data, &img.size) < 0) {
 		free(img.path);
 		return -1;
 	}

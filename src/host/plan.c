@@ -64,6 +64,7 @@
 
 #include "host/planner.h"
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/size.h"
 
 #define LIST_BUF	4096
@@ -969,133 +970,12 @@ out:
 	return ret;
 }
 
-/* Offset -> "LINE:COLUMN", both from 1; a tab counts as one column. */
-static void line_col(const char *text, size_t off, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < off && text[i]; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
-json_object *plan_parse_text(const char *text, const char *name)
-{
-	struct json_tokener *tok = json_tokener_new();
-	size_t len = strlen(text), end;
-	enum json_tokener_error e;
-	json_object *obj;
-	int line, col;
-
-	if (!tok) {
-		err_set("out of memory parsing %s", name);
-		return NULL;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	obj = json_tokener_parse_ex(tok, text, (int)len);
-	e = json_tokener_get_error(tok);
-	end = json_tokener_get_parse_end(tok);
-	if (e == json_tokener_continue) {
-		/* A bare number needs its end; anything else is cut short. */
-		obj = json_tokener_parse_ex(tok, "", 1);
-		e = json_tokener_get_error(tok);
-		end = len;
-	}
-	if (obj && e == json_tokener_success) {
-		size_t i = end;
-
-		while (i < len && isspace((unsigned char)text[i]))
-			i++;
-		if (i < len) {
-			json_object_put(obj);
-			obj = NULL;
-			end = i;
-			line_col(text, end, &line, &col);
-			err_set("%s:%d:%d: text after the JSON value: remove it", name, line, col);
-		}
-		json_tokener_free(tok);
-		return obj;
-	}
-	json_object_put(obj);
-	json_tokener_free(tok);
-	line_col(text, end, &line, &col);
-	if (!len || e == json_tokener_error_parse_eof)
-		err_set("%s:%d:%d: the JSON ends too early: close every { [ and \"",
-			name, line, col);
-	else
-		err_set("%s:%d:%d: malformed JSON (%s): fix the text there", name, line,
-			col, json_tokener_error_desc(e));
-	return NULL;
-}
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-
-	if (!f) {
-		err_set_errno("cannot open configuration %s", path);
-		return NULL;
-	}
-	for (;;) {
-		size_t n;
-
-		if (cap - len < 4096) {
-			char *bigger;
-
-			cap = cap ? 2 * cap : 8192;
-			if (cap > (16u << 20)) {
-				err_set("configuration %s is larger than 16M: give a real "
-					"configuration file", path);
-				goto fail;
-			}
-			bigger = realloc(buf, cap);
-			if (!bigger) {
-				err_set("out of memory reading %s", path);
-				goto fail;
-			}
-			buf = bigger;
-		}
-		n = fread(buf + len, 1, cap - len - 1, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	if (ferror(f)) {
-		err_set_errno("cannot read configuration %s", path);
-		goto fail;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	if (strlen(buf) != len) {
-		err_set("configuration %s contains a NUL byte: give a JSON text file", path);
-		free(buf);
-		return NULL;
-	}
-	return buf;
-fail:
-	fclose(f);
-	free(buf);
-	return NULL;
-}
-
 int plan_resolve_file(const char *config_path, const struct topology *topo,
 		      struct plan *plan)
 {
-	char *text = read_file(config_path);
-	json_object *cfg;
+	json_object *cfg = json_parse_file(config_path, "configuration");
 	int ret;
 
-	if (!text)
-		return -1;
-	cfg = plan_parse_text(text, config_path);
-	free(text);
 	if (!cfg)
 		return -1;
 	ret = plan_resolve_json(cfg, topo, plan);

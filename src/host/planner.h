@@ -28,11 +28,6 @@ int plan_resolve_json(json_object *config, const struct topology *topo,
  */
 int plan_check(const struct plan *plan, const struct topology *topo);
 
-/*
- * Parses JSON text; malformed text fails with "PATH:LINE:COLUMN: ..." (line
- * and column count from 1). @name labels the message (a path, "<stdin>").
- */
-json_object *plan_parse_text(const char *text, const char *name);
 
 /* Human-readable plan: housekeeping and one line per slice. */
 void plan_print_table(const struct plan *plan, FILE *out);

@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "lib/err.h"
+#include "lib/json.h"
 #include "lib/size.h"
 #include "vmm/config.h"
 
@@ -51,72 +52,6 @@ static void set_path(char **field, const char *value, const char *config_path)
 	free(dir_copy);
 	free(*field);
 	*field = joined;
-}
-
-static void offset_to_line_col(const char *text, size_t offset, int *line, int *col)
-{
-	*line = 1;
-	*col = 1;
-	for (size_t i = 0; i < offset && text[i]; i++) {
-		if (text[i] == '\n') {
-			(*line)++;
-			*col = 1;
-		} else {
-			(*col)++;
-		}
-	}
-}
-
-static char *read_text_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *text = NULL;
-	size_t len = 0;
-
-	if (!f) {
-		err_set_errno("cannot read VM config %s", path);
-		return NULL;
-	}
-	if (getdelim(&text, &len, '\0', f) < 0 && ferror(f)) {
-		err_set_errno("cannot read VM config %s", path);
-		free(text);
-		text = NULL;
-	} else if (!text) {
-		text = strdup("");
-	}
-	fclose(f);
-	return text;
-}
-
-static json_object *parse_json(const char *path)
-{
-	struct json_tokener *tok = json_tokener_new();
-	enum json_tokener_error jerr;
-	json_object *obj;
-	char *text;
-	int line, col;
-
-	if (!tok)
-		abort();
-	text = read_text_file(path);
-	if (!text) {
-		json_tokener_free(tok);
-		return NULL;
-	}
-	obj = json_tokener_parse_ex(tok, text, (int)strlen(text) + 1);
-	jerr = json_tokener_get_error(tok);
-	if (!obj || jerr != json_tokener_success) {
-		offset_to_line_col(text, json_tokener_get_parse_end(tok), &line, &col);
-		err_set("VM config %s: line %d, column %d: %s: fix the JSON syntax",
-			path, line, col,
-			jerr == json_tokener_success ? "empty document" :
-			json_tokener_error_desc(jerr));
-		json_object_put(obj);
-		obj = NULL;
-	}
-	free(text);
-	json_tokener_free(tok);
-	return obj;
 }
 
 static int want_type(const char *path, const char *key, json_object *val,
@@ -197,7 +132,7 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 
 int config_load(struct vm_config *cfg, const char *path)
 {
-	json_object *root = parse_json(path);
+	json_object *root = json_parse_file(path, "VM config");
 	int ret = 0;
 
 	if (!root)

@@ -22,12 +22,16 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/file.h"
 #include "lib/size.h"
 #include "vmm/console.h"
 #include "vmm/platform.h"
 #include "vmm/slice.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
+
+/* Larger than any guest's low memory could hold anyway. */
+#define INITRD_FILE_MAX		(4ULL << 30)
 
 void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 {
@@ -50,39 +54,6 @@ void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 	pthread_mutex_unlock(&vm->exit_lock);
 }
 
-static int read_initrd(struct vm *vm, const char *path)
-{
-	struct stat st;
-	ssize_t got = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_set_errno("cannot open initrd %s", path);
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return err_set("initrd %s is not a regular file", path);
-	}
-	vm->initrd_size = st.st_size;
-	vm->initrd = malloc(vm->initrd_size ? vm->initrd_size : 1);
-	if (!vm->initrd) {
-		close(fd);
-		return err_set("initrd %s (%zu bytes) does not fit in the VMM's memory",
-			       path, vm->initrd_size);
-	}
-	while ((size_t)got < vm->initrd_size) {
-		ssize_t n = read(fd, (char *)vm->initrd + got, vm->initrd_size - got);
-
-		if (n <= 0) {
-			close(fd);
-			return err_set_errno("cannot read initrd %s", path);
-		}
-		got += n;
-	}
-	close(fd);
-	return 0;
-}
-
 static int check_memory_size(const struct vm_config *cfg)
 {
 	char want[32], have[32];
@@ -97,7 +68,11 @@ static int check_memory_size(const struct vm_config *cfg)
 	return 0;
 }
 
-/* Everything that depends only on the inputs: no KVM yet. */
+/*
+ * Everything that depends only on the inputs: no KVM yet. The kernel and
+ * initrd files are read, copied into guest RAM and dropped: the guest has
+ * its own copy, and keeping them would multiply the VMM's own memory.
+ */
 static int vm_prepare(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -105,26 +80,31 @@ static int vm_prepare(struct vm *vm)
 		.cmdline = cfg->cmdline,
 		.ncpus = cfg->cpus,
 		.use_pvh = cfg->pvh,
+		.initrd_path = cfg->initrd,
 	};
+	struct kernel_image kernel;
+	uint8_t *initrd = NULL;
+	int ret = -1;
 
-	if (kernel_open(cfg->kernel, &vm->kernel))
+	if (kernel_open(cfg->kernel, &kernel))
 		return -1;
-	if (cfg->initrd && read_initrd(vm, cfg->initrd))
-		return -1;
-	if (cfg->pvh && !vm->kernel.has_pvh)
-		return err_set("kernel %s has no PVH entry note: drop --pvh", cfg->kernel);
-	if (check_memory_size(cfg))
-		return -1;
-	if (guest_ram_map(&vm->ram, &mem_backend_anon, cfg->memory, vm->numa_node))
-		return -1;
-	boot.initrd = vm->initrd;
-	boot.initrd_size = vm->initrd_size;
-	if (boot_setup(&vm->ram.layout, &vm->kernel, &boot, &vm->boot_cpu))
-		return -1;
-	/* The guest has its own copy now. */
-	free(vm->initrd);
-	vm->initrd = NULL;
-	return 0;
+	if (cfg->initrd &&
+	    file_read_all("initrd", cfg->initrd, "give the path of an initramfs",
+			  INITRD_FILE_MAX, &initrd, &boot.initrd_size))
+		goto out;
+	if (cfg->pvh && !kernel.has_pvh) {
+		err_set("kernel %s has no PVH entry note: drop --pvh", cfg->kernel);
+		goto out;
+	}
+	if (check_memory_size(cfg) ||
+	    guest_ram_map(&vm->ram, &mem_backend_anon, cfg->memory, vm->numa_node))
+		goto out;
+	boot.initrd = initrd;
+	ret = boot_setup(&vm->ram.layout, &kernel, &boot, &vm->boot_cpu);
+out:
+	kernel_close(&kernel);
+	free(initrd);
+	return ret;
 }
 
 static int set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
@@ -356,8 +336,6 @@ static void vm_teardown(struct vm *vm)
 		close(vm->fd);
 	kvm_host_close(&vm->kvm);
 	guest_ram_unmap(&vm->ram);
-	kernel_close(&vm->kernel);
-	free(vm->initrd);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	slice_leave(vm);

@@ -46,9 +46,6 @@ struct vm {
 	int fd;
 
 	struct guest_ram ram;
-	struct kernel_image kernel;
-	void *initrd;
-	size_t initrd_size;
 	struct boot_cpu_state boot_cpu;
 
 	struct iobus pio;

@@ -104,8 +104,10 @@ static void expect_load_error(const char *text, const char *needle)
 static void refuses_bad_files(void **state)
 {
 	expect_load_error("{\"kernel\": \"k\", \"colour\": 1}", "unknown key \"colour\"");
-	expect_load_error("{\"kernel\": \"k\",\n  \"cpus\": 2,,\n}", "line 2, column");
-	expect_load_error("", "line 1, column 1");
+	expect_load_error("{\"kernel\": \"k\",\n  \"cpus\": 2,,\n}", "bad.json:2:");
+	expect_load_error("", "is empty");
+	expect_load_error("{\"cpus\": 2} garbage", "bad.json:1:13:");
+	expect_load_error("{\"cpus\": 2}{\"memory\": \"1G\"}", "bad.json:1:12:");
 	expect_load_error("[1, 2]", "must be a JSON object");
 	expect_load_error("{\"cpus\": \"two\"}", "\"cpus\" must be a whole number");
 	expect_load_error("{\"memory\": \"lots\"}", "\"memory\"");

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/err.h"
+#include "lib/file.h"
+#include "lib/size.h"
+
+static int read_whole(int fd, const char *what, const char *path,
+		      uint8_t *buf, size_t size)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = read(fd, buf + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_set_errno("cannot read %s %s", what, path);
+		if (n == 0)
+			return err_set("%s %s shrank while being read: try again",
+				       what, path);
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int open_file(const char *what, const char *path, const char *hint)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return err_set("%s %s does not exist: %s", what, path, hint);
+	if (errno == EACCES)
+		return err_set("%s %s is not readable (permission denied): check its permissions or run as its owner",
+			       what, path);
+	return err_set_errno("cannot open %s %s", what, path);
+}
+
+int file_read_all(const char *what, const char *path, const char *hint,
+		  uint64_t max, uint8_t **data, size_t *size)
+{
+	char limit[32];
+	struct stat st;
+	uint8_t *buf;
+	int fd;
+
+	fd = open_file(what, path, hint);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		err_set_errno("cannot stat %s %s", what, path);
+	else if (!S_ISREG(st.st_mode))
+		err_set("%s %s is not a regular file: %s", what, path, hint);
+	else if (st.st_size == 0)
+		err_set("%s %s is empty: %s", what, path, hint);
+	else if ((uint64_t)st.st_size > max)
+		err_set("%s %s is larger than slicevm loads (%s)", what, path,
+			size_format(max, limit, sizeof(limit)));
+	else if (!(buf = malloc((size_t)st.st_size)))
+		err_set("out of memory reading %s %s", what, path);
+	else if (read_whole(fd, what, path, buf, (size_t)st.st_size))
+		free(buf);
+	else {
+		close(fd);
+		*data = buf;
+		*size = (size_t)st.st_size;
+		return 0;
+	}
+	close(fd);
+	return -1;
+}
