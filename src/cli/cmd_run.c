@@ -36,15 +36,20 @@ struct run_args {
 	const char *config_path;
 };
 
-static int parse_count(const char *arg, int *out)
+static int parse_cpus(const char *arg, int *out)
 {
 	char *end;
-	long n;
+	long long n;
 
 	errno = 0;
-	n = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || n < 0 || n > 1000000)
+	n = strtoll(arg, &end, 10);
+	if (end == arg || *end)
 		return err_set("cpus '%s' is not a whole number: give --cpus 1 or more", arg);
+	if (errno == ERANGE)
+		return err_set("cpus %s is more than slicevm supports (%d): give fewer --cpus",
+			       arg, VM_MAX_CPUS);
+	if (config_check_cpus(n))
+		return -1;
 	*out = (int)n;
 	return 0;
 }
@@ -76,7 +81,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		case 'N': config_set_str(&cli->name, optarg); break;
 		case 'P': cli->pvh = true; break;
 		case 'n':
-			if (parse_count(optarg, &cli->cpus))
+			if (parse_cpus(optarg, &cli->cpus))
 				return -1;
 			cli->cpus_set = true;
 			break;

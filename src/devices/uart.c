@@ -104,6 +104,7 @@ struct uart {
 	pthread_mutex_t tx_lock;	/* serialises writes to out_fd */
 	int out_fd;
 	bool out_broken;
+	atomic_bool stopping;		/* uart_stop(): blocked output gives up */
 	atomic_uint_fast64_t tx_dropped;
 };
 
@@ -232,14 +233,20 @@ static void write_mcr(struct uart *u, uint8_t val)
 
 /* ---- output ---- */
 
-static int wait_writable(int fd)
+/* An interrupted wait or write is retried unless the VM is stopping. */
+static bool retry_after_eintr(struct uart *u)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	return errno == EINTR && !atomic_load(&u->stopping);
+}
+
+static int wait_writable(struct uart *u)
+{
+	struct pollfd pfd = { .fd = u->out_fd, .events = POLLOUT };
 
 	for (;;) {
 		if (poll(&pfd, 1, -1) >= 0)
 			return 0;
-		if (errno != EINTR)
+		if (!retry_after_eintr(u))
 			return -1;
 	}
 }
@@ -252,12 +259,15 @@ static void emit(struct uart *u, uint8_t byte)
 
 		if (n == 1)
 			goto out;
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && retry_after_eintr(u))
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-		    wait_writable(u->out_fd) == 0)
+		    wait_writable(u) == 0)
 			continue;
-		/* The reader is gone or the fd is broken: keep the guest running. */
+		/*
+		 * The reader is gone, the fd is broken, or the VM is stopping
+		 * while the terminal does not drain: drop output, not the VM.
+		 */
 		u->out_broken = true;
 	}
 	atomic_fetch_add(&u->tx_dropped, 1);
@@ -486,6 +496,11 @@ struct uart *uart_create(int out_fd, int irq, irq_line_fn irq_fn, void *irq_ctx)
 	u->rx_trigger = rx_trigger_levels[0];
 	atomic_init(&u->tx_dropped, 0);
 	return u;
+}
+
+void uart_stop(struct uart *uart)
+{
+	atomic_store(&uart->stopping, true);
 }
 
 void uart_destroy(struct uart *u)

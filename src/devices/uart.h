@@ -64,6 +64,13 @@ struct uart *uart_create(int out_fd, int irq, irq_line_fn irq_fn, void *irq_ctx)
 /* Does not close out_fd. */
 void uart_destroy(struct uart *uart);
 
+/*
+ * The VM is stopping: a vCPU blocked writing output to a terminal or pipe
+ * that does not drain gives up (and drops the byte) when a signal
+ * interrupts it, instead of writing again, so it can be joined.
+ */
+void uart_stop(struct uart *uart);
+
 /* The port handler, registered for UART_PORTS ports at the UART's base. */
 void uart_pio(void *dev, uint16_t offset, void *data, int size, bool is_write);
 

@@ -114,7 +114,9 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 			return -1;
 		int64_t n = json_object_get_int64(val);
 
-		cfg->cpus = n < 0 || n > 1000000 ? -1 : (int)n;
+		if (config_check_cpus(n))
+			return err_set("VM config %s: %s", path, err_msg());
+		cfg->cpus = (int)n;
 		cfg->cpus_set = true;
 		return 0;
 	}
@@ -150,6 +152,16 @@ int config_load(struct vm_config *cfg, const char *path)
 	return ret;
 }
 
+int config_check_cpus(long long cpus)
+{
+	if (cpus < 1)
+		return err_set("cpus must be at least 1: give --cpus 1 or more");
+	if (cpus > VM_MAX_CPUS)
+		return err_set("cpus %lld is more than slicevm supports (%d): give fewer --cpus",
+			       cpus, VM_MAX_CPUS);
+	return 0;
+}
+
 int config_finish(struct vm_config *cfg)
 {
 	char buf[32];
@@ -162,11 +174,8 @@ int config_finish(struct vm_config *cfg)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
 	if (!cfg->cpus_set)
 		cfg->cpus = 1;
-	if (cfg->cpus < 1)
-		return err_set("cpus must be at least 1: give --cpus 1 or more");
-	if (cfg->cpus > VM_MAX_CPUS)
-		return err_set("cpus %d is more than slicevm supports (%d): give fewer --cpus",
-			       cfg->cpus, VM_MAX_CPUS);
+	if (config_check_cpus(cfg->cpus))
+		return -1;
 	if (!cfg->memory_set)
 		cfg->memory = VM_DEFAULT_MEMORY;
 	if (cfg->memory < VM_MIN_MEMORY)

@@ -42,6 +42,9 @@ int config_load(struct vm_config *cfg, const char *path);
 /* Fills defaults and checks what can be checked without KVM or files. */
 int config_finish(struct vm_config *cfg);
 
+/* Refuses a vCPU count outside 1..VM_MAX_CPUS, naming it. */
+int config_check_cpus(long long cpus);
+
 /* Replaces a string field, freeing the old value. */
 void config_set_str(char **field, const char *value);
 

@@ -16,6 +16,14 @@ void console_open(struct console *con, int in_fd)
 	con->in_fd = in_fd;
 	if (!isatty(in_fd) || tcgetattr(in_fd, &tio))
 		return;
+	/*
+	 * A background job may neither read the terminal nor change it (the
+	 * kernel would stop it with SIGTTIN/SIGTTOU): run without input.
+	 */
+	if (tcgetpgrp(in_fd) != getpgrp()) {
+		con->eof = true;
+		return;
+	}
 	memcpy(con->saved_termios, &tio, sizeof(tio));
 	/*
 	 * Raw input: every key, Ctrl-C included, goes to the guest. Output

@@ -64,10 +64,10 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
 				e->edx &= ~CPUID_1_EDX_HTT;
 			break;
 		case 4:
-			/* Intel: cores per package - 1 in EAX[31:26]. */
+			/* Intel: cores per package - 1 in EAX[31:26], 6 bits. */
 			if (e->eax & 0x1F)
 				e->eax = (e->eax & 0x3FFFFFF) |
-					 ((uint32_t)(ncpus - 1) << 26);
+					 ((uint32_t)(ncpus > 64 ? 63 : ncpus - 1) << 26);
 			break;
 		case 0xB:
 		case 0x1F:

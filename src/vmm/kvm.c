@@ -64,8 +64,10 @@ static struct kvm_cpuid2 *get_supported_cpuid(int fd)
 		struct kvm_cpuid2 *cpuid;
 
 		cpuid = calloc(1, sizeof(*cpuid) + n * sizeof(cpuid->entries[0]));
-		if (!cpuid)
+		if (!cpuid) {
+			err_set("out of memory for KVM's CPUID list");
 			return NULL;
+		}
 		cpuid->nent = n;
 		if (!ioctl(fd, KVM_GET_SUPPORTED_CPUID, cpuid))
 			return cpuid;

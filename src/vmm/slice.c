@@ -66,8 +66,6 @@ int slice_enter(struct vm *vm)
 			 &vm->housekeeping))
 		return -1;
 	vm->in_slice = true;
-	if (ledger_note(vm->ledger)[0])
-		fprintf(stderr, "slicevm: %s\n", ledger_note(vm->ledger));
 
 	ncpus = cpumask_count(&slice.cpus);
 	if (cfg->cpus > ncpus)
@@ -114,6 +112,12 @@ int slice_place_vcpu(struct vm *vm, int index)
 		return err_set_errno("cannot pin vCPU %d to CPU %d of slice %s",
 				     index, cpu, vm->cfg->slice);
 	return 0;
+}
+
+void slice_report(struct vm *vm)
+{
+	if (vm->in_slice && ledger_note(vm->ledger)[0])
+		fprintf(stderr, "slicevm: %s\n", ledger_note(vm->ledger));
 }
 
 void slice_leave(struct vm *vm)

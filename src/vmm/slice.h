@@ -14,6 +14,12 @@ int slice_enter(struct vm *vm);
 void slice_leave(struct vm *vm);
 
 /*
+ * Says what the claim had to do (take over a dead VM's claim), once the VM
+ * is about to run: a run that fails earlier prints only its error.
+ */
+void slice_report(struct vm *vm);
+
+/*
  * Called by vCPU @index's own thread: moves it into the slice's cgroup and
  * pins it to its CPU. Does nothing outside a slice.
  */

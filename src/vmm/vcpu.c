@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -263,7 +264,7 @@ static void handle_io(struct vcpu *vcpu)
 static void handle_mmio(struct vcpu *vcpu)
 {
 	/* No MMIO devices yet: reads of unbacked addresses float high. */
-	if (!vcpu->vm->devices || !vcpu->run->mmio.is_write)
+	if (!vcpu->run->mmio.is_write)
 		memset(vcpu->run->mmio.data, 0xFF, vcpu->run->mmio.len);
 }
 
@@ -383,11 +384,34 @@ void vcpu_kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
+/*
+ * Joins a kicked vCPU thread. A thread that was between its checks and a
+ * blocking call when the kick landed would sleep through it, so the kick
+ * is repeated until the thread has gone.
+ */
+void vcpu_stop(struct vcpu *vcpu)
+{
+	struct timespec until;
+
+	if (!vcpu->thread_started)
+		return;
+	for (;;) {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 50 * 1000 * 1000;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		if (pthread_timedjoin_np(vcpu->thread, NULL, &until) != ETIMEDOUT)
+			break;
+		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	}
+	vcpu->thread_started = false;
+}
+
 void vcpu_destroy(struct vcpu *vcpu)
 {
-	if (vcpu->thread_started)
-		pthread_join(vcpu->thread, NULL);
-	vcpu->thread_started = false;
+	vcpu_stop(vcpu);
 	if (vcpu->run)
 		munmap(vcpu->run, vcpu->vm->kvm.vcpu_mmap_size);
 	if (vcpu->fd >= 0)

@@ -92,10 +92,6 @@ static int vm_prepare(struct vm *vm)
 	    file_read_all("initrd", cfg->initrd, "give the path of an initramfs",
 			  INITRD_FILE_MAX, &initrd, &boot.initrd_size))
 		goto out;
-	if (cfg->pvh && !kernel.has_pvh) {
-		err_set("kernel %s has no PVH entry note: drop --pvh", cfg->kernel);
-		goto out;
-	}
 	if (check_memory_size(cfg) ||
 	    guest_ram_map(&vm->ram, &mem_backend_anon, cfg->memory, vm->numa_node))
 		goto out;
@@ -203,26 +199,38 @@ static int vm_start_kvm_workers(struct vm *vm)
 	vcpu->run->immediate_exit = 1;
 	ret = ioctl(vcpu->fd, KVM_RUN, 0);
 	vcpu->run->immediate_exit = 0;
-	if (ret == 0 || errno != EINTR)
-		return err_set_errno("first KVM_RUN did not return as expected");
+	if (ret == 0)
+		return err_set("KVM entered the guest despite immediate_exit: this KVM is too old");
+	if (errno != EINTR)
+		return err_set_errno("the first KVM_RUN failed");
 	return 0;
 }
 
 /* Signals that end the VM arrive on a signalfd, so only the main thread sees them. */
-static int block_signals(sigset_t *ending, sigset_t *old)
+/*
+ * From start to teardown the signals that end the VM stay blocked and are
+ * read from a signalfd by the main loop, so a signal arriving at any moment
+ * (a second SIGHUP, Ctrl-C while the kernel loads) never skips the teardown
+ * that releases the slice and restores the terminal.
+ */
+static void ending_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+static int block_signals(sigset_t *old)
 {
 	sigset_t blocked;
 
-	sigemptyset(ending);
-	sigaddset(ending, SIGINT);
-	sigaddset(ending, SIGTERM);
-	sigaddset(ending, SIGHUP);
-	blocked = *ending;
+	ending_signals(&blocked);
 	/* vCPU threads unblock the kick signal for themselves. */
 	sigaddset(&blocked, SIGUSR1);
 	if (pthread_sigmask(SIG_BLOCK, &blocked, old))
 		return err_set("cannot block signals");
-	return vcpu_install_kick_handler();
+	return 0;
 }
 
 struct input {
@@ -298,16 +306,18 @@ static void main_loop(struct vm *vm, struct console *con, int sig_fd)
 static int vm_start_and_wait(struct vm *vm)
 {
 	struct console con;
-	sigset_t ending, old;
+	sigset_t ending;
 	int sig_fd, ret = 0;
 
-	if (block_signals(&ending, &old))
-		return -1;
+	ending_signals(&ending);
 	sig_fd = signalfd(-1, &ending, SFD_CLOEXEC);
-	if (sig_fd < 0) {
-		pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (sig_fd < 0)
 		return err_set_errno("signalfd failed");
+	if (vcpu_install_kick_handler()) {
+		close(sig_fd);
+		return -1;
 	}
+	slice_report(vm);
 	console_open(&con, STDIN_FILENO);
 	for (int i = 0; i < vm->nvcpus && !ret; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
@@ -315,14 +325,15 @@ static int vm_start_and_wait(struct vm *vm)
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
 	else
 		main_loop(vm, &con, sig_fd);
+	/* The user gets the terminal back first, whatever the stop takes. */
+	console_close(&con);
 
+	vm_devices_stop(vm);
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (int i = 0; i < vm->nvcpus; i++)
-		vcpu_destroy(&vm->vcpus[i]);
-	console_close(&con);
+		vcpu_stop(&vm->vcpus[i]);
 	close(sig_fd);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return 0;
 }
 
@@ -358,26 +369,29 @@ int vm_run(const struct vm_config *cfg)
 		.numa_node = -1,
 		.kvm = { .fd = -1 },
 	};
+	sigset_t old_mask;
 	int status;
 
 	/* A closed terminal or pipe must end writes with EPIPE, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	if (block_signals(&old_mask)) {
+		fprintf(stderr, "slicevm: %s\n", err_msg());
+		return VM_EXIT_ERROR;
+	}
 	pthread_mutex_init(&vm.exit_lock, NULL);
 	vm.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (vm.wake_fd < 0) {
+	if (vm.wake_fd < 0)
 		err_set_errno("eventfd failed");
-		goto fail;
+	if (vm.wake_fd < 0 || slice_enter(&vm) || vm_prepare(&vm) ||
+	    vm_create_kvm(&vm) || vm_devices_create(&vm) ||
+	    vm_create_vcpus(&vm) || vm_start_kvm_workers(&vm) ||
+	    vm_start_and_wait(&vm)) {
+		fprintf(stderr, "slicevm: %s\n", err_msg());
+		status = VM_EXIT_ERROR;
+	} else {
+		status = report(&vm);
 	}
-	if (slice_enter(&vm) || vm_prepare(&vm) || vm_create_kvm(&vm) ||
-	    vm_devices_create(&vm) || vm_create_vcpus(&vm) ||
-	    vm_start_kvm_workers(&vm) ||
-	    vm_start_and_wait(&vm))
-		goto fail;
-	status = report(&vm);
 	vm_teardown(&vm);
+	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	return status;
-fail:
-	fprintf(stderr, "slicevm: %s\n", err_msg());
-	vm_teardown(&vm);
-	return VM_EXIT_ERROR;
 }

@@ -82,6 +82,7 @@ int vcpu_create(struct vm *vm, struct vcpu *vcpu, int index);
 int vcpu_setup_boot(struct vcpu *vcpu, const struct boot_cpu_state *boot);
 int vcpu_start(struct vcpu *vcpu);
 void vcpu_kick(struct vcpu *vcpu);
+void vcpu_stop(struct vcpu *vcpu);
 void vcpu_destroy(struct vcpu *vcpu);
 int vcpu_install_kick_handler(void);
 

@@ -4,7 +4,9 @@
  * RTC, PCI configuration space with a host bridge, and the ACPI power
  * registers. KVM itself emulates the PIC, IOAPIC, LAPICs and PIT.
  */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -32,7 +34,8 @@ static void set_irq_line(void *ctx, int irq, int level)
 	struct kvm_irq_level line = { .irq = irq, .level = level };
 
 	if (ioctl(vm->fd, KVM_IRQ_LINE, &line))
-		vm_request_exit(vm, VM_EXIT_ERROR, "cannot drive IRQ %d", irq);
+		vm_request_exit(vm, VM_EXIT_ERROR, "cannot drive IRQ %d: %s", irq,
+				strerror(errno));
 }
 
 static void guest_event(void *ctx, enum vm_event event)
@@ -72,6 +75,11 @@ int vm_devices_create(struct vm *vm)
 	if (!d->uart || !d->i8042 || !d->rtc || !d->pci || !d->acpi_pm)
 		return -1;
 	return register_ports(vm);
+}
+
+void vm_devices_stop(struct vm *vm)
+{
+	uart_stop(vm->devices->uart);
 }
 
 void vm_devices_destroy(struct vm *vm)

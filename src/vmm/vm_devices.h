@@ -14,6 +14,9 @@ struct vm;
 int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 
+/* The VM is stopping: devices must not block a vCPU any longer. */
+void vm_devices_stop(struct vm *vm);
+
 /* Offers terminal input to the serial port; returns how many bytes it took. */
 size_t vm_devices_console_input(struct vm *vm, const uint8_t *buf, size_t len);
 

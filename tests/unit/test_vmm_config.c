@@ -114,6 +114,8 @@ static void refuses_bad_files(void **state)
 	expect_load_error("{\"memory\": -5}", "negative");
 	expect_load_error("{\"kernel\": 5}", "\"kernel\" must be a string");
 	expect_load_error("{\"pvh\": 1}", "true or false");
+	expect_load_error("{\"cpus\": 0}", "cpus must be at least 1");
+	expect_load_error("{\"cpus\": 5000000}", "cpus 5000000 is more than slicevm supports");
 
 	struct vm_config cfg;
 
