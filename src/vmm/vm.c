@@ -27,6 +27,7 @@
 #include "vmm/console.h"
 #include "vmm/platform.h"
 #include "vmm/slice.h"
+#include "vmm/trim.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
 
@@ -321,10 +322,12 @@ static int vm_start_and_wait(struct vm *vm)
 	console_open(&con, STDIN_FILENO);
 	for (int i = 0; i < vm->nvcpus && !ret; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
-	if (ret)
+	if (ret) {
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
-	else
+	} else {
+		vmm_trim_resident();
 		main_loop(vm, &con, sig_fd);
+	}
 	/* The user gets the terminal back first, whatever the stop takes. */
 	console_close(&con);
 
