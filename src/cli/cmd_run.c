@@ -54,6 +54,7 @@ static int parse_cpus(const char *arg, int *out)
 	return 0;
 }
 
+/* Returns -1 to go on, or the exit status to end with (--help, a bad option). */
 static int parse_args(int argc, char **argv, struct run_args *args)
 {
 	static const struct option opts[] = {
@@ -82,31 +83,27 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		case 'P': cli->pvh = true; break;
 		case 'n':
 			if (parse_cpus(optarg, &cli->cpus))
-				return -1;
+				return cli_fail();
 			cli->cpus_set = true;
 			break;
 		case 'm':
 			if (size_parse(optarg, &cli->memory))
-				return err_set("--memory: %s", err_msg());
+				return cli_error("--memory: %s", err_msg());
 			cli->memory_set = true;
 			break;
 		case 'h':
 			fputs(run_usage, stdout);
-			return 1;
-		case ':':
-			return err_set("option %s needs a value: see 'slicevm run --help'",
-				       argv[optind - 1]);
+			return 0;
 		default:
-			return err_set("unknown option '%s': see 'slicevm run --help'",
-				       argv[optind - 1]);
+			return cli_opt_error(c, argv, "run");
 		}
 	}
 	if (optind < argc)
 		args->config_path = argv[optind++];
 	if (optind < argc)
-		return err_set("unexpected argument '%s': give at most one VM config file",
-			       argv[optind]);
-	return 0;
+		return cli_error("unexpected argument '%s': give at most one VM config file",
+				 argv[optind]);
+	return -1;
 }
 
 /* Fields given on the command line win over the file's. */
@@ -143,11 +140,9 @@ int cmd_run(int argc, char **argv)
 	config_init(&args.cli);
 	config_init(&cfg);
 	ret = parse_args(argc, argv, &args);
-	if (ret > 0) {			/* --help */
-		ret = 0;
+	if (ret >= 0)
 		goto out;
-	}
-	if (ret || (args.config_path && config_load(&cfg, args.config_path))) {
+	if (args.config_path && config_load(&cfg, args.config_path)) {
 		ret = cli_fail();
 		goto out;
 	}

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "host/apply.h"
+#include "host/cpuset.h"
 #include "host/planner.h"
 #include "lib/err.h"
 
@@ -39,7 +40,7 @@ int cmd_host_apply(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *source = getenv("SLICEVM_TOPOLOGY"), *ledger = NULL, *config;
+	const char *source = cli_topology_env(), *ledger = NULL, *config;
 	struct host_paths hp;
 	struct ledger *l;
 	struct plan *plan;
@@ -54,12 +55,8 @@ int cmd_host_apply(int argc, char **argv)
 		case 'h':
 			fputs(apply_usage, stdout);
 			return 0;
-		case ':':
-			return cli_error("option %s needs a value: see 'slicevm host apply --help'",
-					 argv[optind - 1]);
 		default:
-			return cli_error("unknown option '%s': see 'slicevm host apply --help'",
-					 argv[optind - 1]);
+			return cli_opt_error(c, argv, "host apply");
 		}
 	}
 	if (optind >= argc)
@@ -68,8 +65,6 @@ int cmd_host_apply(int argc, char **argv)
 	if (optind < argc)
 		return cli_error("unexpected argument '%s': give one configuration file",
 				 argv[optind]);
-	if (source && !*source)
-		source = NULL;
 	plan = calloc(1, sizeof(*plan));
 	if (!plan)
 		return cli_error("out of memory");
@@ -78,12 +73,13 @@ int cmd_host_apply(int argc, char **argv)
 		free(plan);
 		return cli_fail();
 	}
-	if (ledger_open(&l, ledger)) {
+	/* Nor is a host without cgroup v2: no ledger is left behind for it. */
+	host_paths_default(&hp);
+	if (cpuset_check_v2(&hp) || ledger_open(&l, ledger)) {
 		free(plan);
 		return cli_fail();
 	}
 	plan_print_table(plan, stdout);
-	host_paths_default(&hp);
 	if (host_apply(l, &hp, plan, stdout))
 		ret = cli_fail();
 	ledger_close(l);

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "host/apply.h"
@@ -31,13 +30,13 @@ static const char bootargs_usage[] =
 static int plan_from_ledger(const char *ledger, struct plan *plan)
 {
 	struct ledger *l;
-	struct stat sb;
 	int ret;
 
-	if (stat(ledger_resolve_path(ledger), &sb) < 0)
+	ret = ledger_open_existing(&l, ledger);
+	if (ret > 0)
 		return err_set("no plan is applied (no ledger at %s): give CONFIG",
 			       ledger_resolve_path(ledger));
-	if (ledger_open(&l, ledger))
+	if (ret < 0)
 		return -1;
 	ret = ledger_applied_plan(l, plan);
 	ledger_close(l);
@@ -55,7 +54,7 @@ int cmd_host_bootargs(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *source = getenv("SLICEVM_TOPOLOGY"), *ledger = NULL;
+	const char *source = cli_topology_env(), *ledger = NULL;
 	const char *config = NULL, *dropin = NULL;
 	struct plan *plan;
 	int c, ret = 0;
@@ -70,12 +69,8 @@ int cmd_host_bootargs(int argc, char **argv)
 		case 'h':
 			fputs(bootargs_usage, stdout);
 			return 0;
-		case ':':
-			return cli_error("option %s needs a value: see 'slicevm host bootargs --help'",
-					 argv[optind - 1]);
 		default:
-			return cli_error("unknown option '%s': see 'slicevm host bootargs --help'",
-					 argv[optind - 1]);
+			return cli_opt_error(c, argv, "host bootargs");
 		}
 	}
 	if (optind < argc)
@@ -83,8 +78,6 @@ int cmd_host_bootargs(int argc, char **argv)
 	if (optind < argc)
 		return cli_error("unexpected argument '%s': give at most one configuration file",
 				 argv[optind]);
-	if (source && !*source)
-		source = NULL;
 	plan = calloc(1, sizeof(*plan));
 	if (!plan)
 		return cli_error("out of memory");

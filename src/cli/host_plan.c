@@ -35,7 +35,7 @@ static const char plan_usage[] =
 static void print_unassigned(const struct topology *topo, const struct plan *plan)
 {
 	struct cpumask left = topo->cpus;
-	char list[4096];
+	char list[CPULIST_MAX];
 
 	cpumask_andnot(&left, &left, &plan->housekeeping);
 	for (int i = 0; i < plan->nslices; i++)
@@ -53,7 +53,7 @@ int cmd_host_plan(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *source = getenv("SLICEVM_TOPOLOGY"), *config;
+	const char *source = cli_topology_env(), *config;
 	struct topology *topo;
 	struct plan *plan;
 	int c, json = 0, ret = 0;
@@ -67,12 +67,8 @@ int cmd_host_plan(int argc, char **argv)
 		case 'h':
 			fputs(plan_usage, stdout);
 			return 0;
-		case ':':
-			return cli_error("option %s needs a value: see 'slicevm host plan "
-					 "--help'", argv[optind - 1]);
 		default:
-			return cli_error("unknown option '%s': see 'slicevm host plan --help'",
-					 argv[optind - 1]);
+			return cli_opt_error(c, argv, "host plan");
 		}
 	}
 	if (optind >= argc)
@@ -82,8 +78,6 @@ int cmd_host_plan(int argc, char **argv)
 	if (optind < argc)
 		return cli_error("unexpected argument '%s': give one configuration file",
 				 argv[optind]);
-	if (source && !*source)
-		source = NULL;
 	if (topology_load(&topo, source))
 		return cli_fail();
 	plan = calloc(1, sizeof(*plan));

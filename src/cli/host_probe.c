@@ -33,7 +33,7 @@ int cmd_host_probe(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *source = getenv("SLICEVM_TOPOLOGY");
+	const char *source = cli_topology_env();
 	struct topology *topo;
 	int c, json = 0;
 
@@ -46,19 +46,13 @@ int cmd_host_probe(int argc, char **argv)
 		case 'h':
 			fputs(probe_usage, stdout);
 			return 0;
-		case ':':
-			return cli_error("option %s needs a value: see 'slicevm host probe "
-					 "--help'", argv[optind - 1]);
 		default:
-			return cli_error("unknown option '%s': see 'slicevm host probe --help'",
-					 argv[optind - 1]);
+			return cli_opt_error(c, argv, "host probe");
 		}
 	}
 	if (optind < argc)
 		return cli_error("unexpected argument '%s': see 'slicevm host probe --help'",
 				 argv[optind]);
-	if (source && !*source)
-		source = NULL;
 	if (topology_load(&topo, source))
 		return cli_fail();
 	if (json) {

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "host/apply.h"
@@ -40,7 +39,6 @@ int cmd_host_release(int argc, char **argv)
 	struct host_paths hp;
 	bool force = false;
 	struct ledger *l;
-	struct stat sb;
 	int c, ret = 0;
 
 	optind = 0;
@@ -52,25 +50,22 @@ int cmd_host_release(int argc, char **argv)
 		case 'h':
 			fputs(release_usage, stdout);
 			return 0;
-		case ':':
-			return cli_error("option %s needs a value: see 'slicevm host release --help'",
-					 argv[optind - 1]);
 		default:
-			return cli_error("unknown option '%s': see 'slicevm host release --help'",
-					 argv[optind - 1]);
+			return cli_opt_error(c, argv, "host release");
 		}
 	}
 	if (optind < argc)
 		return cli_error("unexpected argument '%s': release takes no arguments",
 				 argv[optind]);
 	/* No ledger, nothing applied: do not create one just to say so. */
-	if (stat(ledger_resolve_path(ledger), &sb) < 0) {
+	ret = ledger_open_existing(&l, ledger);
+	if (ret < 0)
+		return cli_fail();
+	if (ret > 0) {
 		printf("nothing is applied (no ledger at %s): nothing to release\n",
 		       ledger_resolve_path(ledger));
 		return 0;
 	}
-	if (ledger_open(&l, ledger))
-		return cli_fail();
 	host_paths_default(&hp);
 	if (host_release(l, &hp, force, stdout))
 		ret = cli_fail();

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "host/status.h"
@@ -35,8 +34,7 @@ int cmd_host_status(int argc, char **argv)
 	bool json = false;
 	json_object *st;
 	struct ledger *l;
-	struct stat sb;
-	int c;
+	int c, r;
 
 	optind = 0;
 	opterr = 0;
@@ -47,18 +45,17 @@ int cmd_host_status(int argc, char **argv)
 		case 'h':
 			fputs(status_usage, stdout);
 			return 0;
-		case ':':
-			return cli_error("option %s needs a value: see 'slicevm host status --help'",
-					 argv[optind - 1]);
 		default:
-			return cli_error("unknown option '%s': see 'slicevm host status --help'",
-					 argv[optind - 1]);
+			return cli_opt_error(c, argv, "host status");
 		}
 	}
 	if (optind < argc)
 		return cli_error("unexpected argument '%s': status takes no arguments",
 				 argv[optind]);
-	if (stat(ledger_resolve_path(ledger), &sb) < 0) {
+	r = ledger_open_existing(&l, ledger);
+	if (r < 0)
+		return cli_fail();
+	if (r > 0) {
 		if (json)
 			printf("{ \"ledger\": null, \"state\": \"none\" }\n");
 		else
@@ -66,8 +63,6 @@ int cmd_host_status(int argc, char **argv)
 			       ledger_resolve_path(ledger));
 		return 0;
 	}
-	if (ledger_open(&l, ledger))
-		return cli_fail();
 	host_paths_default(&hp);
 	st = host_status(l, &hp);
 	ledger_close(l);

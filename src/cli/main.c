@@ -3,8 +3,11 @@
  * slicevm: carve a KVM host into slices and run one VM in each.
  * Subcommands are dispatched git-style: `slicevm run ...`, `slicevm host ...`.
  */
+#include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -41,6 +44,43 @@ int cli_error(const char *fmt, ...)
 int cli_fail(void)
 {
 	return cli_error("%s", err_msg());
+}
+
+/*
+ * getopt_long() always moves past a long option it stops at (so it is
+ * argv[optind - 1], maybe with "=VALUE"), but not past a short one still
+ * followed by others ("-xh"): the letter is optopt. optopt is also set for
+ * a known long option given a value it does not take, and 0 for an unknown
+ * long option.
+ */
+int cli_opt_error(int c, char **argv, const char *cmd)
+{
+	char letter[3] = { '-', (char)optopt, '\0' };
+	const char *arg = argv[optind - 1];
+	int len = (int)strcspn(arg, "=");
+	bool is_long = !strncmp(arg, "--", 2);
+
+	/* A long option is never both known and wrong without a value: "-x" in "-xh". */
+	if (is_long && c == '?' && optopt && arg[len] != '=')
+		is_long = false;
+	if (!is_long) {
+		arg = letter;
+		len = 2;
+	}
+	if (c == ':')
+		return cli_error("option %.*s needs a value: see 'slicevm %s --help'", len, arg,
+				 cmd);
+	if (is_long && optopt)
+		return cli_error("option %.*s takes no value: see 'slicevm %s --help'", len, arg,
+				 cmd);
+	return cli_error("unknown option '%.*s': see 'slicevm %s --help'", len, arg, cmd);
+}
+
+const char *cli_topology_env(void)
+{
+	const char *source = getenv("SLICEVM_TOPOLOGY");
+
+	return source && *source ? source : NULL;
 }
 
 int cmd_version(int argc, char **argv)

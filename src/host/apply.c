@@ -68,6 +68,13 @@ static int recorded_plan(struct ledger *l, const struct host_paths *hp,
 		return err_set("an earlier apply (pid %d) stopped half way: run 'slicevm host release' to undo it, then apply again",
 			       (int)a->pid);
 	}
+	if (a->state == LEDGER_RELEASING) {
+		if (procstat_alive(hp->proc, a->pid, a->pid_start))
+			return err_set("a release is running (pid %d): wait for it, then apply",
+				       (int)a->pid);
+		return err_set("an earlier release (pid %d) stopped half way: run 'slicevm host release' to finish it, then apply again",
+			       (int)a->pid);
+	}
 	text = plan_text(plan);
 	if (!text)
 		return -1;
@@ -170,26 +177,30 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
 	return 0;
 }
 
-/* Refuses while a live VM holds a slice (unless forced). */
-static int check_holders(struct ledger *l, bool force, FILE *out)
+/*
+ * Marks the plan as being released (claims are refused from then on), in
+ * the same transaction that checks no running VM holds a slice: checking
+ * first and marking later would let a VM claim a slice in between, whose
+ * partition release would then take apart under it. Returns 1 when nothing
+ * is applied any more.
+ */
+static int begin_release(struct ledger *l, const struct host_paths *hp, bool force,
+			 FILE *out)
 {
 	struct ledger_holder *h;
-	int n, ret = 0;
+	uint64_t start;
+	int n, r;
 
-	if (ledger_holders(l, &h, &n))
-		return -1;
-	for (int i = 0; i < n && !ret; i++) {
-		if (!h[i].alive)
-			continue;
-		if (!force)
-			ret = err_set("slice %s is held by VM %s (pid %d): stop it first, or give --force",
-				      h[i].name, h[i].vm, (int)h[i].pid);
-		else
-			fprintf(out, "note: releasing slice %s under running VM %s (pid %d)\n",
-				h[i].name, h[i].vm, (int)h[i].pid);
-	}
+	if (procstat_start_time(hp->proc, getpid(), &start))
+		return err_set("cannot read this process's start time under %s", hp->proc);
+	r = ledger_begin_release(l, getpid(), start, force, &h, &n);
+	if (r)
+		return r;
+	for (int i = 0; i < n; i++)
+		fprintf(out, "note: releasing slice %s under running VM %s (pid %d)\n",
+			h[i].name, h[i].vm, (int)h[i].pid);
 	free(h);
-	return ret;
+	return 0;
 }
 
 int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE *out)
@@ -197,30 +208,28 @@ int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE
 	struct journal j = { .ledger = l, .hp = hp };
 	struct ledger_applied a;
 	char boot[64];
+	bool none, stale;
 	int r;
 
 	if (procstat_boot_id(hp->proc, boot, sizeof(boot)) || ledger_get_applied(l, &a))
 		return -1;
-	if (a.state == LEDGER_NONE) {
-		fprintf(out, "nothing is applied: nothing to release\n");
-		return 0;
-	}
-	if (strcmp(a.boot_id, boot)) {
-		ledger_applied_free(&a);
+	none = a.state == LEDGER_NONE;
+	stale = !none && strcmp(a.boot_id, boot);
+	ledger_applied_free(&a);
+	if (stale) {
 		/* The recorded values belong to the earlier boot: never write them back. */
 		if (ledger_forget(l))
 			return -1;
 		fprintf(out, "the plan was applied before the host rebooted, which reset what apply changed: forgot it\n");
 		return 0;
 	}
-	if (a.state == LEDGER_APPLYING && procstat_alive(hp->proc, a.pid, a.pid_start)) {
-		err_set("an apply is running (pid %d): wait for it, then release", (int)a.pid);
-		ledger_applied_free(&a);
+	r = none ? 1 : begin_release(l, hp, force, out);
+	if (r < 0)
 		return -1;
+	if (r > 0) {
+		fprintf(out, "nothing is applied: nothing to release\n");
+		return 0;
 	}
-	ledger_applied_free(&a);
-	if (check_holders(l, force, out))
-		return -1;
 	r = journal_undo(&j, out);
 	if (r < 0)
 		return -1;

@@ -28,7 +28,9 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
 /*
  * `slicevm host release`: undoes everything apply recorded (newest first)
  * and forgets the plan. Refused while a live VM holds a slice, unless
- * @force. Nothing applied is not an error. A cgroup that cannot be removed
+ * @force; that check and marking the plan 'releasing' (claims are refused
+ * from then on) are one ledger transaction. A release that stopped half
+ * way is finished by running it again. Nothing applied is not an error. A cgroup that cannot be removed
  * yet (a forced release under a running VM) stays in the ledger and the
  * release fails; running it again later finishes it.
  */

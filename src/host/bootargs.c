@@ -20,7 +20,7 @@ static void slice_cpus(const struct plan *plan, struct cpumask *cpus)
 
 int bootargs_format(const struct plan *plan, char *buf, size_t len)
 {
-	char iso[1024], hk[1024];
+	char iso[CPULIST_MAX], hk[CPULIST_MAX];
 	struct cpumask cpus;
 	int n;
 

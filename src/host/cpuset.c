@@ -97,7 +97,7 @@ static int check_slice(const struct host_paths *hp, const struct plan *plan, int
 		       const struct cpumask *cpus, const struct cpumask *mems)
 {
 	const struct slice *s = &plan->slices[i];
-	char list[1024], avail[1024], dir[4096];
+	char list[CPULIST_MAX], avail[CPULIST_MAX], dir[4096];
 	struct stat sb;
 
 	if (check_name(s->name))
@@ -132,7 +132,7 @@ static int check_slice(const struct host_paths *hp, const struct plan *plan, int
 int cpuset_validate(const struct host_paths *hp, const struct plan *plan)
 {
 	struct cpumask cpus, mems;
-	char list[1024];
+	char list[CPULIST_MAX];
 
 	if (plan->nslices < 1)
 		return err_set("the plan has no slices: nothing to apply");
@@ -217,7 +217,7 @@ static int make_partition(struct journal *j, const struct slice *s, const char *
 static int apply_slice(struct journal *j, const struct slice *s, struct notes *notes,
 		       FILE *out)
 {
-	char dir[4096], what[128], list[1024], node[16], state[256];
+	char dir[4096], what[128], list[CPULIST_MAX], node[16], state[256];
 
 	if (cpuset_slice_dir(j->hp->cgroup, s->name, dir, sizeof(dir)))
 		return -1;

@@ -37,17 +37,18 @@ void notes_free(struct notes *n)
 	n->len = 0;
 }
 
-/* The change failed: forget its record, keeping the host's error and errno. */
+/*
+ * The change failed: forget its record, keeping the host's error and errno.
+ * Forgetting succeeds without touching err_msg(); a ledger failure replaces
+ * the error, which is then the one that matters.
+ */
 static int refused(struct journal *j, int64_t seq)
 {
 	int saved = errno;
-	char msg[512];
 
-	snprintf(msg, sizeof(msg), "%s", err_msg());
 	if (ledger_drop_change(j->ledger, seq))
 		return -1;
 	j->refused = true;
-	err_set("%s", msg);
 	errno = saved;
 	return -1;
 }

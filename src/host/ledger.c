@@ -14,6 +14,7 @@
 #include "host/ledger.h"
 #include "host/procstat.h"
 #include "lib/err.h"
+#include "lib/json.h"
 
 /* How long a command waits for another one holding the ledger's write lock. */
 #define LEDGER_BUSY_MS	10000
@@ -26,21 +27,25 @@ struct ledger {
 };
 
 /*
- * Version 1. Every table is small: one applied row, one row per slice, one
+ * Version 2. Every table is small: one applied row, one row per slice, one
  * row per host value apply replaced (a few hundred IRQs at most).
  */
-static const char schema_v1[] =
-	"CREATE TABLE applied ("
-	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
-	"  plan TEXT NOT NULL,"
-	"  state TEXT NOT NULL CHECK (state IN ('applying', 'applied')),"
-	"  pid INTEGER NOT NULL,"
-	"  pid_start INTEGER NOT NULL,"
-	"  boot_id TEXT NOT NULL,"
-	"  applied_at INTEGER NOT NULL,"
-	"  interrupts TEXT,"
-	"  notes TEXT NOT NULL DEFAULT ''"
+#define APPLIED_TABLE(name)						\
+	"CREATE TABLE " name " ("					\
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"			\
+	"  plan TEXT NOT NULL,"						\
+	"  state TEXT NOT NULL"						\
+	"    CHECK (state IN ('applying', 'applied', 'releasing')),"	\
+	"  pid INTEGER NOT NULL,"					\
+	"  pid_start INTEGER NOT NULL,"					\
+	"  boot_id TEXT NOT NULL,"					\
+	"  applied_at INTEGER NOT NULL,"				\
+	"  interrupts TEXT,"						\
+	"  notes TEXT NOT NULL DEFAULT ''"				\
 	");"
+
+static const char schema_v2[] =
+	APPLIED_TABLE("applied")
 	"CREATE TABLE slices ("
 	"  name TEXT PRIMARY KEY,"
 	"  position INTEGER NOT NULL,"
@@ -59,7 +64,21 @@ static const char schema_v1[] =
 	"  old TEXT,"
 	"  what TEXT NOT NULL,"
 	"  CHECK ((kind = 'write') = (old IS NOT NULL))"
-	");";
+	");"
+	"PRAGMA user_version = 2;";
+
+/*
+ * Version 1 differs only in the states the applied table allows, and a
+ * CHECK constraint cannot be altered: the table is copied into a new one.
+ */
+static const char upgrade_v1[] =
+	APPLIED_TABLE("applied_v2")
+	"INSERT INTO applied_v2 (id, plan, state, pid, pid_start, boot_id, applied_at,"
+	"  interrupts, notes) SELECT id, plan, state, pid, pid_start, boot_id,"
+	"  applied_at, interrupts, notes FROM applied;"
+	"DROP TABLE applied;"
+	"ALTER TABLE applied_v2 RENAME TO applied;"
+	"PRAGMA user_version = 2;";
 
 static int db_fail(struct ledger *l, const char *doing)
 {
@@ -182,8 +201,19 @@ static int pragma_int(struct ledger *l, const char *sql, int *val)
 	return rc == SQLITE_ROW ? 0 : db_fail(l, sql);
 }
 
-/* Creates the schema in an empty database, or checks its version. */
-static int check_schema(struct ledger *l)
+static int no_ledger(const char *path)
+{
+	err_set("no plan is applied (no ledger at %s): run 'slicevm host apply CONFIG' first",
+		path);
+	return 1;
+}
+
+/*
+ * Creates the schema in an empty database (unless @existing: then an empty
+ * file means nothing is applied, and stays as it is), upgrades version 1,
+ * or refuses the database. Returns 1 (no_ledger()) for that empty file.
+ */
+static int check_schema(struct ledger *l, bool existing)
 {
 	int version, tables;
 
@@ -199,23 +229,29 @@ static int check_schema(struct ledger *l)
 			l->path, version, LEDGER_SCHEMA_VERSION);
 		return tx_rollback(l);
 	}
+	if (version == 1)
+		return exec(l, upgrade_v1) ? tx_rollback(l) : tx_commit(l);
 	if (version != 0 || tables != 0) {
 		err_set("%s is not a slicevm ledger (schema version %d, %d tables): give another --ledger",
 			l->path, version, tables);
 		return tx_rollback(l);
 	}
-	if (exec(l, schema_v1) || exec(l, "PRAGMA user_version = 1"))
+	if (existing) {
+		/* An empty file (a ledger was never made in it) is no ledger either. */
+		tx_rollback(l);
+		return no_ledger(l->path);
+	}
+	if (exec(l, schema_v2))
 		return tx_rollback(l);
 	return tx_commit(l);
 }
 
-static int configure(struct ledger *l)
+/* Only once check_schema() has said the database is ours. */
+static int use_wal(struct ledger *l)
 {
 	sqlite3_stmt *st;
 	bool wal;
 
-	if (sqlite3_busy_timeout(l->db, LEDGER_BUSY_MS) != SQLITE_OK)
-		return db_fail(l, "setting the busy timeout");
 	/*
 	 * WAL: status readers never block a claim. synchronous=NORMAL may lose
 	 * the last commits on power loss, but so does the host state the
@@ -245,37 +281,61 @@ const char *ledger_resolve_path(const char *path)
 	return path;
 }
 
-int ledger_open(struct ledger **out, const char *path)
+/* Both opens; @existing: never create anything, 1 when there is no ledger. */
+static int open_ledger(struct ledger **out, const char *path, bool existing)
 {
+	int flags = SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE);
 	struct ledger *l;
+	struct stat sb;
+	int ret = -1;
 
 	path = ledger_resolve_path(path);
 	if (strlen(path) >= sizeof(l->path))
-		return err_set("ledger path is too long");
+		return err_set("ledger path is too long: give a shorter --ledger");
+	if (existing && stat(path, &sb) < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return no_ledger(path);
+		return err_set_errno("cannot read ledger %s", path);
+	}
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return err_set("out of memory opening the ledger");
 	snprintf(l->path, sizeof(l->path), "%s", path);
 	snprintf(l->proc_root, sizeof(l->proc_root), "/proc");
-	if (make_parent_dir(path))
+	if (!existing && make_parent_dir(path))
 		goto fail;
-	if (sqlite3_open_v2(path, &l->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
-			    NULL) != SQLITE_OK) {
-		if (!l->db) {
+	if (sqlite3_open_v2(path, &l->db, flags, NULL) != SQLITE_OK) {
+		if (!l->db)
 			err_set("cannot open ledger %s: out of memory", path);
-			goto fail;
-		}
-		db_fail(l, "opening");
+		else if (existing && stat(path, &sb) < 0 && errno == ENOENT)
+			ret = no_ledger(path);	/* removed since the stat() */
+		else
+			db_fail(l, "opening");
 		goto fail;
 	}
-	if (configure(l) || check_schema(l))
+	if (sqlite3_busy_timeout(l->db, LEDGER_BUSY_MS) != SQLITE_OK) {
+		db_fail(l, "setting the busy timeout");
+		goto fail;
+	}
+	ret = check_schema(l, existing);
+	if (ret || (ret = use_wal(l)))
 		goto fail;
 	*out = l;
 	return 0;
 fail:
 	sqlite3_close(l->db);
 	free(l);
-	return -1;
+	return ret;
+}
+
+int ledger_open(struct ledger **out, const char *path)
+{
+	return open_ledger(out, path, false);
+}
+
+int ledger_open_existing(struct ledger **out, const char *path)
+{
+	return open_ledger(out, path, true);
 }
 
 void ledger_close(struct ledger *l)
@@ -325,7 +385,9 @@ static int read_applied(struct ledger *l, struct ledger_applied *a)
 		return db_fail(l, "reading the applied plan");
 	}
 	state = (const char *)sqlite3_column_text(st, 1);
-	a->state = state && !strcmp(state, "applied") ? LEDGER_APPLIED : LEDGER_APPLYING;
+	a->state = !state ? LEDGER_APPLYING :
+		   !strcmp(state, "applied") ? LEDGER_APPLIED :
+		   !strcmp(state, "releasing") ? LEDGER_RELEASING : LEDGER_APPLYING;
 	a->plan_json = dup_col(st, 0);
 	a->pid = (pid_t)sqlite3_column_int64(st, 2);
 	a->pid_start = (uint64_t)sqlite3_column_int64(st, 3);
@@ -356,12 +418,12 @@ void ledger_applied_free(struct ledger_applied *a)
 
 static int parse_plan(struct ledger *l, const char *text, struct plan *plan)
 {
-	json_object *obj = json_tokener_parse(text);
+	json_object *obj = json_parse_text(text, "stored plan");
 	int ret;
 
 	if (!obj)
-		return err_set("ledger %s holds a damaged plan: run 'slicevm host release --force'",
-			       l->path);
+		return err_set("ledger %s holds a damaged plan (%s): run 'slicevm host release --force'",
+			       l->path, err_msg());
 	ret = plan_from_json(obj, plan);
 	json_object_put(obj);
 	return ret;
@@ -386,7 +448,7 @@ static int insert_slices(struct ledger *l, const struct plan *plan)
 	for (int i = 0; i < plan->nslices; i++) {
 		const struct slice *s = &plan->slices[i];
 		sqlite3_stmt *st;
-		char cpus[1024];
+		char cpus[CPULIST_MAX];
 
 		st = prepare(l, "INSERT INTO slices (name, position, cpus, state) "
 				"VALUES (?, ?, ?, 'free')");
@@ -465,6 +527,96 @@ int ledger_finish_apply(struct ledger *l, const char *interrupts, const char *no
 		return tx_rollback(l);
 	}
 	return tx_commit(l);
+}
+
+/*
+ * Inside the release transaction: may (pid, start) take the record over
+ * from the apply or release that owns it?
+ */
+static int check_owner(struct ledger *l, const struct ledger_applied *a, pid_t pid,
+		       uint64_t start)
+{
+	bool alive;
+
+	if (a->state == LEDGER_APPLIED || (a->pid == pid && a->pid_start == start))
+		return 0;
+	alive = procstat_alive(l->proc_root, a->pid, a->pid_start);
+	if (alive && a->state == LEDGER_APPLYING)
+		return err_set("an apply is running (pid %d): wait for it, then release",
+			       (int)a->pid);
+	if (alive)
+		return err_set("another release is running (pid %d): wait for it",
+			       (int)a->pid);
+	return 0;
+}
+
+/* Inside the release transaction: the live holders; refused unless @force. */
+static int live_holders(struct ledger *l, bool force, struct ledger_holder **held,
+			int *nheld)
+{
+	struct ledger_holder *h;
+	int n, live = 0;
+
+	if (ledger_holders(l, &h, &n))
+		return -1;
+	for (int i = 0; i < n; i++) {
+		if (!h[i].alive)
+			continue;
+		if (!force) {
+			err_set("slice %s is held by VM %s (pid %d): stop it first, or give --force",
+				h[i].name, h[i].vm, (int)h[i].pid);
+			free(h);
+			return -1;
+		}
+		if (live != i)
+			h[live] = h[i];
+		live++;
+	}
+	if (!live) {
+		free(h);
+		h = NULL;
+	}
+	*held = h;
+	*nheld = live;
+	return 0;
+}
+
+int ledger_begin_release(struct ledger *l, pid_t pid, uint64_t start, bool force,
+			 struct ledger_holder **held, int *nheld)
+{
+	struct ledger_applied a;
+	sqlite3_stmt *st;
+	int r;
+
+	*held = NULL;
+	*nheld = 0;
+	if (tx_begin(l))
+		return -1;
+	if (read_applied(l, &a))
+		return tx_rollback(l);
+	if (a.state == LEDGER_NONE) {
+		tx_rollback(l);
+		return 1;
+	}
+	r = check_owner(l, &a, pid, start);
+	ledger_applied_free(&a);
+	if (r || live_holders(l, force, held, nheld))
+		return tx_rollback(l);
+	st = prepare(l, "UPDATE applied SET state = 'releasing', pid = ?, pid_start = ? "
+			"WHERE id = 1");
+	if (!st)
+		goto fail;
+	sqlite3_bind_int64(st, 1, pid);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)start);
+	if (step_done(l, st, "marking the plan as being released") || tx_commit(l))
+		goto fail;
+	return 0;
+fail:
+	tx_rollback(l);
+	free(*held);
+	*held = NULL;
+	*nheld = 0;
+	return -1;
 }
 
 int ledger_forget(struct ledger *l)
@@ -670,6 +822,8 @@ static int find_slice(struct ledger *l, const char *name, struct plan *plan)
 		err_set("no plan is applied: run 'slicevm host apply CONFIG' first");
 	} else if (a.state == LEDGER_APPLYING) {
 		err_set("the plan is still being applied, or its apply died: wait, or run 'slicevm host release'");
+	} else if (a.state == LEDGER_RELEASING) {
+		err_set("slice %s is being released: apply a plan again first", name);
 	} else if (!check_boot(l, &a) && !parse_plan(l, a.plan_json, plan)) {
 		if (plan_find_slice(plan, name))
 			ret = 0;

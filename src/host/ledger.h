@@ -19,21 +19,34 @@
  *   - the journal of host changes apply made, with the values they replaced,
  *     so that release (or the rollback of a failed apply) can undo them.
  * The schema is versioned with PRAGMA user_version (LEDGER_SCHEMA_VERSION);
- * a ledger of another version is refused, never migrated blindly.
+ * a ledger of a newer version, or not a slicevm ledger at all, is refused
+ * before anything in it (its journal mode included) is changed. Version 1
+ * ledgers are upgraded in place.
  */
 
 #define LEDGER_DEFAULT_PATH	"/var/lib/slicevm/ledger.db"
 #define LEDGER_ENV		"SLICEVM_LEDGER"
-#define LEDGER_SCHEMA_VERSION	1
+#define LEDGER_SCHEMA_VERSION	2	/* 2: the 'releasing' state */
 #define LEDGER_VM_NAME_MAX	64
 
 struct ledger;
+struct ledger_holder;
 
 /*
  * Opens (creating it, and its parent directory, if missing) the ledger at
  * @path; NULL means $SLICEVM_LEDGER, or LEDGER_DEFAULT_PATH when unset.
  */
 int ledger_open(struct ledger **out, const char *path);
+
+/*
+ * Opens the ledger at @path (NULL as above) only if it exists: the VMM and
+ * the commands that only read or undo use it, so that none of them leaves
+ * a ledger behind. Returns 0 when opened; 1 when there is no ledger file
+ * (nothing is applied: err_msg() says "no plan is applied (no ledger at
+ * PATH): run 'slicevm host apply CONFIG' first"); -1 on any other error.
+ * Never creates a file or directory.
+ */
+int ledger_open_existing(struct ledger **out, const char *path);
 
 /* The path ledger_open() would use for @path (see above). */
 const char *ledger_resolve_path(const char *path);
@@ -44,7 +57,9 @@ const char *ledger_path(const struct ledger *l);
  * Atomically claims slice @name for (vm_name, pid): fills @slice and
  * @housekeeping from the applied plan. Fails with a clear one-line error if
  * no plan is applied, the slice does not exist, or it is held by a live
- * process ("slice db is held by VM web (pid 1234); stop it first"). A holder
+ * process ("slice db is held by VM web (pid 1234); stop it first"), or the
+ * plan is being released ("slice db is being released: apply a plan again
+ * first"). A holder
  * that died (pid gone, or pid reused: its start time differs) is taken over;
  * ledger_note() then says so. Claiming a slice the same process already
  * holds succeeds.
@@ -70,12 +85,13 @@ enum ledger_state {
 	LEDGER_NONE,		/* nothing applied */
 	LEDGER_APPLYING,	/* apply running, or died half way */
 	LEDGER_APPLIED,
+	LEDGER_RELEASING,	/* release running, or died half way */
 };
 
 struct ledger_applied {
 	enum ledger_state state;
 	char *plan_json;	/* plan_to_json() text */
-	pid_t pid;		/* the apply process */
+	pid_t pid;		/* the apply (or release) process */
 	uint64_t pid_start;
 	char boot_id[64];	/* boot the plan was applied in */
 	int64_t applied_at;	/* unix time */
@@ -99,6 +115,20 @@ int ledger_begin_apply(struct ledger *l, const struct plan *plan, const char *bo
 		       pid_t pid, uint64_t pid_start);
 /* Marks the plan applied, with the interrupt snapshot and the notes. */
 int ledger_finish_apply(struct ledger *l, const char *interrupts, const char *notes);
+/*
+ * One transaction (the only safe place for it: a claim may come at any
+ * moment): checks that nothing else owns the record and that no running VM
+ * holds a slice, then marks the plan 'releasing' by (pid, start), after
+ * which claims are refused. Returns 0 when marked; 1 when nothing is
+ * recorded (nothing to release); -1, changing nothing, when an apply or
+ * another release is running, or a live VM holds a slice and !@force.
+ * With @force, *@held (free() it) lists the live holders overridden, *@nheld
+ * how many; otherwise both are NULL/0. A release that died half way left
+ * the state 'releasing' under a dead pid: this takes it over.
+ */
+int ledger_begin_release(struct ledger *l, pid_t pid, uint64_t start, bool force,
+			 struct ledger_holder **held, int *nheld);
+
 /* One transaction: forgets the plan, the slices and the journal. */
 int ledger_forget(struct ledger *l);
 

@@ -67,7 +67,6 @@
 #include "lib/json.h"
 #include "lib/size.h"
 
-#define LIST_BUF	4096
 #define MEM_ALIGN	(2ULL << 20)
 #define GiB		(1ULL << 30)
 #define DEFAULT_RESERVE_MIN	GiB
@@ -96,18 +95,6 @@ struct planner {
 	struct cpumask taken;		/* housekeeping and slices so far */
 	struct plan out;
 };
-
-/*
- * "@prefix: <current error>". The message is copied first: err_set() writes
- * the buffer that err_msg() returns.
- */
-static int err_prefix(const char *prefix)
-{
-	char msg[512];
-
-	snprintf(msg, sizeof(msg), "%s", err_msg());
-	return err_set("%s: %s", prefix, msg);
-}
 
 /* ---- JSON helpers ---- */
 
@@ -163,7 +150,7 @@ static int get_size(json_object *val, const char *what, uint64_t *out)
 		return err_set("%s must be a size like \"8G\", not %s", what,
 			       json_object_to_json_string(val));
 	if (size_parse(json_object_get_string(val), out))
-		return err_prefix(what);
+		return err_set("%s: %s", what, err_msg());
 	if (!*out)
 		return err_set("%s is zero: give a size like \"8G\"", what);
 	return 0;
@@ -173,10 +160,10 @@ static int get_cpulist(const struct topology *topo, json_object *val,
 		       const char *what, struct cpumask *m)
 {
 	struct cpumask unknown;
-	char list[LIST_BUF], known[LIST_BUF];
+	char list[CPULIST_MAX], known[CPULIST_MAX];
 
 	if (cpumask_parse_list(json_object_get_string(val), m))
-		return err_prefix(what);
+		return err_set("%s: %s", what, err_msg());
 	if (cpumask_empty(m))
 		return err_set("%s is an empty CPU list: name CPUs like \"2-5\"", what);
 	cpumask_andnot(&unknown, m, &topo->cpus);
@@ -195,7 +182,7 @@ static int check_whole_cores(const struct topology *topo, const struct cpumask *
 	for (int i = 0; i < topo->ncores; i++) {
 		const struct topo_core *c = &topo->cores[i];
 		struct cpumask missing;
-		char core[LIST_BUF], miss[LIST_BUF];
+		char core[CPULIST_MAX], miss[CPULIST_MAX];
 
 		if (!cpumask_intersects(m, &c->cpus) || cpumask_subset(&c->cpus, m))
 			continue;
@@ -507,7 +494,7 @@ static int place_cpus(struct planner *p, int i, const struct cpumask *cpus)
 {
 	const struct slice_req *r = &p->req[i];
 	struct slice *s = &p->out.slices[i];
-	char list[LIST_BUF], nodes[LIST_BUF];
+	char list[CPULIST_MAX], nodes[CPULIST_MAX];
 
 	if (cpumask_intersects(cpus, &p->out.housekeeping))
 		return err_set("slice %s overlaps housekeeping CPUs %s: give it other CPUs "
@@ -980,7 +967,7 @@ int plan_resolve_file(const char *config_path, const struct topology *topo,
 		return -1;
 	ret = plan_resolve_json(cfg, topo, plan);
 	if (ret)
-		err_prefix(config_path);
+		err_set("%s: %s", config_path, err_msg());
 	json_object_put(cfg);
 	return ret;
 }
@@ -995,7 +982,7 @@ int plan_check(const struct plan *plan, const struct topology *topo)
 	json_object *cfg = json_object_new_object(), *hk = json_object_new_object();
 	json_object *slices = json_object_new_array();
 	struct plan *again = calloc(1, sizeof(*again));
-	char list[LIST_BUF];
+	char list[CPULIST_MAX];
 	bool span = false;
 	int ret = -1;
 
@@ -1048,7 +1035,7 @@ json_object *plan_to_json(const struct plan *plan)
 {
 	json_object *o = json_object_new_object();
 	json_object *slices = json_object_new_array();
-	char list[LIST_BUF];
+	char list[CPULIST_MAX];
 
 	json_object_object_add(o, "housekeeping", json_object_new_string(
 		cpumask_format_list(&plan->housekeeping, list, sizeof(list))));
@@ -1100,7 +1087,7 @@ static int slice_from_json(json_object *js, int idx, struct slice *s)
 		return err_set("%s has a bad name: the stored plan is damaged", what);
 	snprintf(s->name, sizeof(s->name), "%s", json_object_get_string(name));
 	if (cpumask_parse_list(json_object_get_string(cpus), &s->cpus))
-		return err_prefix(what);
+		return err_set("%s: %s", what, err_msg());
 	if (json_object_get_int64(node) < -1 || json_object_get_int64(node) > INT_MAX ||
 	    json_object_get_int64(mem) < 0)
 		return err_set("%s has a bad node or memory: the stored plan is damaged",
@@ -1143,7 +1130,7 @@ int plan_from_json(json_object *obj, struct plan *plan)
 	if (!tmp)
 		return err_set("out of memory reading the stored plan");
 	if (cpumask_parse_list(json_object_get_string(hk), &tmp->housekeeping)) {
-		err_prefix("stored plan housekeeping");
+		err_set("stored plan housekeeping: %s", err_msg());
 		goto out;
 	}
 	tmp->nslices = (int)json_object_array_length(slices);
@@ -1175,7 +1162,7 @@ const struct slice *plan_find_slice(const struct plan *plan, const char *name)
 
 void plan_print_table(const struct plan *plan, FILE *out)
 {
-	char list[LIST_BUF], mem[32];
+	char list[CPULIST_MAX], mem[32];
 
 	fprintf(out, "housekeeping: CPUs %s (%d)\n",
 		cpumask_format_list(&plan->housekeeping, list, sizeof(list)),

@@ -19,6 +19,8 @@
 #define SLICE_MAX	64
 #define SLICE_DEV_MAX	16
 #define PCI_ADDR_MAX	16	/* "0000:00:1f.3" and its NUL */
+/* Room for cpumask_format_list() of any mask ("0,2,4,...,1022" is ~2.6K). */
+#define CPULIST_MAX	4096
 
 struct slice {
 	char name[SLICE_NAME_MAX];

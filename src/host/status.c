@@ -15,7 +15,7 @@
 
 static json_object *mask_json(const struct cpumask *m)
 {
-	char buf[1024];
+	char buf[CPULIST_MAX];
 
 	return json_object_new_string(cpumask_format_list(m, buf, sizeof(buf)));
 }
@@ -155,7 +155,10 @@ static int fill_applied(json_object *st, struct ledger *l, const struct host_pat
 
 json_object *host_status(struct ledger *l, const struct host_paths *hp)
 {
-	static const char *const names[] = { "none", "applying", "applied" };
+	static const char *const names[] = {
+		[LEDGER_NONE] = "none", [LEDGER_APPLYING] = "applying",
+		[LEDGER_APPLIED] = "applied", [LEDGER_RELEASING] = "releasing",
+	};
 	json_object *st = json_object_new_object();
 	struct ledger_applied a;
 	struct plan *plan = NULL;
@@ -236,6 +239,8 @@ void host_status_print(json_object *st, FILE *out)
 		fprintf(out, "state: stale (applied before the last reboot): run 'slicevm host release'\n");
 	else if (!strcmp(state, "applying"))
 		fprintf(out, "state: applying (or an apply died half way: run 'slicevm host release')\n");
+	else if (!strcmp(state, "releasing"))
+		fprintf(out, "state: releasing (or a release stopped half way: run 'slicevm host release')\n");
 	else {
 		time_t t = (time_t)json_object_get_int64(json_object_object_get(st, "applied_at"));
 		char when[64];

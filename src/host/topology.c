@@ -19,7 +19,6 @@
 #include "lib/err.h"
 
 #define SYNTHETIC_PREFIX "synthetic:"
-#define LIST_BUF 4096
 
 void topology_free(struct topology *t)
 {
@@ -509,7 +508,7 @@ static const char *id_or_dash(int id, char *buf, size_t len)
 
 void topology_print_table(const struct topology *t, FILE *out)
 {
-	char list[LIST_BUF], a[16], b[16];
+	char list[CPULIST_MAX], a[16], b[16];
 	uint64_t total = 0;
 
 	for (int i = 0; i < t->nnodes; i++)
@@ -568,7 +567,7 @@ void topology_print_table(const struct topology *t, FILE *out)
 
 static json_object *mask_json(const struct cpumask *m)
 {
-	char list[LIST_BUF];
+	char list[CPULIST_MAX];
 
 	return json_object_new_string(cpumask_format_list(m, list, sizeof(list)));
 }

@@ -37,6 +37,9 @@ struct sim {
 	bool invalid_partition;	/* partitions read back invalid */
 	char busy_dir[64];	/* rmdir of a path ending so fails with EBUSY */
 	int writes, mkdirs, rmdirs;
+	const char *claim_ledger;	/* at the first write, claim slice db through it */
+	int claim_rc;
+	char claim_msg[256];
 };
 
 struct fixture {
@@ -117,11 +120,29 @@ static int sim_rmdir(const char *path, void *arg)
 	return 0;
 }
 
+/* A VM starting in the middle of something: claims db through its own connection. */
+static void late_claim(struct sim *s)
+{
+	struct ledger *l;
+	struct cpumask hk;
+	struct slice sl;
+
+	if (ledger_open_existing(&l, s->claim_ledger))
+		fail_msg("ledger_open_existing: %s", err_msg());
+	s->claim_rc = ledger_claim(l, "db", "late", getpid(), &sl, &hk);
+	snprintf(s->claim_msg, sizeof(s->claim_msg), "%s", s->claim_rc ? err_msg() : "");
+	ledger_close(l);
+}
+
 static int sim_write(const char *path, const char *val, void *arg)
 {
 	struct sim *s = arg;
 
 	s->writes++;
+	if (s->claim_ledger) {
+		late_claim(s);
+		s->claim_ledger = NULL;
+	}
 	if (s->fail_path[0] && ends_with(path, s->fail_path))
 		return -s->fail_errno;
 	/* The timer: an IRQ whose affinity cannot change. */
@@ -623,6 +644,74 @@ static void test_release_refused_while_held(void **state)
 	assert_int_equal(ledger_state(f), LEDGER_NONE);
 }
 
+/*
+ * A VM claiming a slice while release undoes the host changes: refused, so
+ * that no VM runs in a partition release is taking apart.
+ */
+static void test_claim_during_release_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_holder *h;
+	int n;
+
+	apply_ok(f, &f->plan);
+	f->sim.claim_ledger = f->ledger_path;
+	if (host_release(f->l, &f->hp, false, f->out))
+		fail_msg("release: %s", err_msg());
+	assert_null(f->sim.claim_ledger);	/* the claim was tried */
+	assert_int_equal(f->sim.claim_rc, -1);
+	assert_string_equal(f->sim.claim_msg,
+			    "slice db is being released: apply a plan again first");
+	assert_int_equal(ledger_state(f), LEDGER_NONE);
+	assert_int_equal(ledger_holders(f->l, &h, &n), 0);
+	assert_int_equal(n, 0);
+	free(h);
+}
+
+/* A release that died half way: claims stay refused; the next release finishes. */
+static void test_dead_release_finished(void **state)
+{
+	struct fixture *f = *state;
+	char *before = snapshot(f), *after;
+	struct ledger_holder *h;
+	struct ledger_change *c;
+	json_object *st, *v;
+	struct cpumask hk;
+	struct slice s;
+	int n;
+
+	apply_ok(f, &f->plan);
+	/* It marked the plan (as pid 0, never alive) and undid the newest change. */
+	assert_int_equal(ledger_begin_release(f->l, 0, 1, false, &h, &n), 0);
+	assert_int_equal(ledger_changes(f->l, &c, &n), 0);
+	assert_int_equal(c[0].kind, CHANGE_WRITE);
+	assert_int_equal(hostfs_write(&f->hp, c[0].path, c[0].old), 0);
+	assert_int_equal(ledger_drop_change(f->l, c[0].seq), 0);
+	ledger_changes_free(c, n);
+
+	assert_int_equal(ledger_claim(f->l, "db", "vm", getpid(), &s, &hk), -1);
+	assert_string_equal(err_msg(), "slice db is being released: apply a plan again first");
+	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, f->out), -1);
+	assert_string_equal(err_msg(), "an earlier release (pid 0) stopped half way: run 'slicevm host release' to finish it, then apply again");
+	st = host_status(f->l, &f->hp);
+	assert_non_null(st);
+	assert_true(json_object_object_get_ex(st, "state", &v));
+	assert_string_equal(json_object_get_string(v), "releasing");
+	host_status_print(st, f->out);
+	assert_non_null(strstr(output(f), "state: releasing (or a release stopped half way"));
+	json_object_put(st);
+
+	if (host_release(f->l, &f->hp, false, f->out))
+		fail_msg("release: %s", err_msg());
+	assert_int_equal(ledger_state(f), LEDGER_NONE);
+	after = snapshot(f);
+	assert_string_equal(before, after);
+	free(before);
+	free(after);
+	apply_ok(f, &f->plan);
+	assert_int_equal(ledger_claim(f->l, "db", "vm", getpid(), &s, &hk), 0);
+}
+
 static void test_interrupted_apply(void **state)
 {
 	struct fixture *f = *state;
@@ -788,6 +877,8 @@ int main(void)
 		T(test_no_isolated_falls_back_to_root),
 		T(test_bad_input_changes_nothing),
 		T(test_release_refused_while_held),
+		T(test_claim_during_release_refused),
+		T(test_dead_release_finished),
 		T(test_interrupted_apply),
 		T(test_earlier_boot_forgotten),
 		T(test_drift_detected),

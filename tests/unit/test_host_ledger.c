@@ -5,6 +5,7 @@
  * the journal of host changes, and process identity from /proc/PID/stat.
  * Every ledger lives in a temporary directory.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -70,6 +71,16 @@ static void make_plan(struct plan *p)
 	p->slices[1].memory = 512ULL << 20;
 	p->slices[1].ndevices = 1;
 	snprintf(p->slices[1].devices[0], PCI_ADDR_MAX, "0000:03:00.0");
+}
+
+/* The directory of @path (a static buffer). */
+static const char *dirname_of(const char *path)
+{
+	static char dir[192];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	return dir;
 }
 
 static struct ledger *open_ok(const char *path)
@@ -542,6 +553,328 @@ static void test_begin_apply_rolls_back(void **state)
 	ledger_close(l);
 }
 
+static char *raw_text(const char *path, const char *sql)
+{
+	sqlite3_stmt *st;
+	sqlite3 *db;
+	char *v;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	v = strdup((const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void assert_journal_mode(const char *path, const char *want)
+{
+	char *mode = raw_text(path, "PRAGMA journal_mode");
+
+	assert_string_equal(mode, want);
+	free(mode);
+}
+
+/* A database that is not ours is refused before anything in it changes. */
+static void test_refused_database_keeps_journal_mode(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = NULL;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/other.db", f->dir);
+	raw_sql(path, "CREATE TABLE accounts (id INTEGER)");
+	assert_journal_mode(path, "delete");
+	assert_int_equal(ledger_open(&l, path), -1);
+	assert_non_null(strstr(err_msg(), "is not a slicevm ledger"));
+	assert_journal_mode(path, "delete");
+	assert_int_equal(ledger_open_existing(&l, path), -1);
+	assert_journal_mode(path, "delete");
+
+	snprintf(path, sizeof(path), "%s/newer.db", f->dir);
+	raw_sql(path, "PRAGMA user_version = 9");
+	assert_int_equal(ledger_open(&l, path), -1);
+	assert_non_null(strstr(err_msg(), "schema version 9"));
+	assert_journal_mode(path, "delete");
+}
+
+static void test_open_existing(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_applied a;
+	struct ledger *l = NULL;
+	struct stat sb;
+	char want[512], path[160], dir[128];
+
+	/* No ledger: nothing is created, not even its directory. */
+	snprintf(dir, sizeof(dir), "%s/lib", f->dir);
+	assert_int_equal(ledger_open_existing(&l, f->path), 1);
+	snprintf(want, sizeof(want),
+		 "no plan is applied (no ledger at %s): run 'slicevm host apply CONFIG' first",
+		 f->path);
+	assert_string_equal(err_msg(), want);
+	assert_null(l);
+	assert_int_equal(stat(dir, &sb), -1);
+	setenv(LEDGER_ENV, f->path, 1);
+	assert_int_equal(ledger_open_existing(&l, NULL), 1);
+	assert_string_equal(err_msg(), want);
+	unsetenv(LEDGER_ENV);
+	assert_int_equal(stat(dir, &sb), -1);
+
+	/* An empty file is no ledger either, and stays empty. */
+	snprintf(path, sizeof(path), "%s/empty.db", f->dir);
+	close(creat(path, 0644));
+	assert_int_equal(ledger_open_existing(&l, path), 1);
+	assert_non_null(strstr(err_msg(), "no plan is applied (no ledger at "));
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+
+	/* A ledger apply made opens. */
+	ledger_close(open_ok(f->path));
+	assert_int_equal(ledger_open_existing(&l, f->path), 0);
+	assert_non_null(l);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_NONE);
+	ledger_close(l);
+}
+
+/* Version 1 ledgers (no 'releasing' state) are upgraded, keeping their rows. */
+static void test_upgrade_v1(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_holder *h;
+	struct ledger_applied a;
+	struct ledger *l = NULL;
+	char sql[512];
+	int n;
+
+	assert_int_equal(mkdir(dirname_of(f->path), 0755), 0);
+	raw_sql(f->path,
+		"CREATE TABLE applied (id INTEGER PRIMARY KEY CHECK (id = 1),"
+		" plan TEXT NOT NULL,"
+		" state TEXT NOT NULL CHECK (state IN ('applying', 'applied')),"
+		" pid INTEGER NOT NULL, pid_start INTEGER NOT NULL, boot_id TEXT NOT NULL,"
+		" applied_at INTEGER NOT NULL, interrupts TEXT, notes TEXT NOT NULL DEFAULT '');"
+		"CREATE TABLE slices (name TEXT PRIMARY KEY, position INTEGER NOT NULL,"
+		" cpus TEXT NOT NULL, state TEXT NOT NULL CHECK (state IN ('free', 'held')),"
+		" vm TEXT, pid INTEGER, pid_start INTEGER, claimed_at INTEGER,"
+		" CHECK ((state = 'held') = (pid IS NOT NULL)));"
+		"CREATE TABLE changes (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+		" kind TEXT NOT NULL CHECK (kind IN ('write', 'mkdir')), path TEXT NOT NULL,"
+		" old TEXT, what TEXT NOT NULL, CHECK ((kind = 'write') = (old IS NOT NULL)));"
+		"INSERT INTO slices VALUES ('db', 0, '2-3', 'free', NULL, NULL, NULL, NULL);"
+		"INSERT INTO changes (kind, path, old, what) VALUES ('write', '/x', '1', 'x');"
+		"PRAGMA user_version = 1;");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO applied VALUES (1, '{\"housekeeping\":\"0-1\",\"slices\":[{\"name\":\"db\","
+		 "\"cpus\":\"2-3\",\"node\":0,\"memory\":1024,\"devices\":[]}]}', 'applied', 1, 2,"
+		 " '%s', 3, 'snap', 'a note')", f->boot);
+	raw_sql(f->path, sql);
+
+	assert_int_equal(ledger_open_existing(&l, f->path), 0);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_APPLIED);
+	assert_string_equal(a.notes, "a note");
+	assert_string_equal(a.interrupts, "snap");
+	ledger_applied_free(&a);
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_int_equal(n, 1);
+	free(h);
+	assert_int_equal(ledger_begin_release(l, getpid(), 1, false, &h, &n), 0);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_RELEASING);
+	ledger_applied_free(&a);
+	ledger_close(l);
+}
+
+static void test_claim_refused_while_releasing(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct ledger_holder *h;
+	struct ledger_applied a;
+	struct cpumask hk;
+	struct slice s;
+	uint64_t start;
+	char want[160];
+	int n, hold;
+	pid_t vm = sleeper(&hold);
+
+	assert_int_equal(procstat_start_time("/proc", getpid(), &start), 0);
+	/* A running VM holds db: refused in the same transaction, nothing marked. */
+	assert_int_equal(ledger_claim(l, "db", "web", vm, &s, &hk), 0);
+	assert_int_equal(ledger_begin_release(l, getpid(), start, false, &h, &n), -1);
+	snprintf(want, sizeof(want),
+		 "slice db is held by VM web (pid %d): stop it first, or give --force", (int)vm);
+	assert_string_equal(err_msg(), want);
+	assert_null(h);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_APPLIED);
+	ledger_applied_free(&a);
+
+	/* Forced: marked, and the VM overridden is reported. */
+	assert_int_equal(ledger_begin_release(l, getpid(), start, true, &h, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(h[0].name, "db");
+	assert_int_equal(h[0].pid, vm);
+	free(h);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_RELEASING);
+	assert_int_equal(a.pid, getpid());
+	ledger_applied_free(&a);
+
+	/* From now on every claim is refused, whoever asks. */
+	assert_int_equal(ledger_claim(l, "web", "late", getpid(), &s, &hk), -1);
+	assert_string_equal(err_msg(), "slice web is being released: apply a plan again first");
+	assert_int_equal(ledger_claim(l, "db", "web", vm, &s, &hk), -1);
+	assert_non_null(strstr(err_msg(), "slice db is being released"));
+	/* Its holder may still let go of it. */
+	assert_int_equal(ledger_unclaim(l, "db", vm), 0);
+
+	/* The same release marking again (a retry) is fine... */
+	assert_int_equal(ledger_begin_release(l, getpid(), start, false, &h, &n), 0);
+	/* ...another one is refused while the first is alive. */
+	assert_int_equal(procstat_start_time("/proc", vm, &start), 0);
+	assert_int_equal(ledger_begin_release(l, vm, start, false, &h, &n), -1);
+	snprintf(want, sizeof(want), "another release is running (pid %d): wait for it",
+		 (int)getpid());
+	assert_string_equal(err_msg(), want);
+	ledger_close(l);
+	reap(vm, hold);
+}
+
+static void test_dead_release_taken_over(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = open_ok(f->path);
+	struct ledger_holder *h;
+	struct ledger_applied a;
+	struct plan plan;
+	uint64_t start;
+	int n, hold;
+	pid_t other = sleeper(&hold);
+
+	assert_int_equal(procstat_start_time("/proc", other, &start), 0);
+	/* Nothing recorded: nothing to release. */
+	assert_int_equal(ledger_begin_release(l, getpid(), 1, false, &h, &n), 1);
+	/* A live apply owns the record. */
+	make_plan(&plan);
+	assert_int_equal(ledger_begin_apply(l, &plan, f->boot, other, start), 0);
+	assert_int_equal(ledger_begin_release(l, getpid(), 1, false, &h, &n), -1);
+	assert_non_null(strstr(err_msg(), "an apply is running"));
+	/* A release that died (pid 0 never runs) is taken over. */
+	assert_int_equal(ledger_forget(l), 0);
+	assert_int_equal(ledger_begin_apply(l, &plan, f->boot, getpid(), 1), 0);
+	assert_int_equal(ledger_finish_apply(l, "", ""), 0);
+	assert_int_equal(ledger_begin_release(l, 0, 1, false, &h, &n), 0);
+	assert_int_equal(ledger_begin_release(l, other, start, false, &h, &n), 0);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_RELEASING);
+	assert_int_equal(a.pid, other);
+	ledger_applied_free(&a);
+	ledger_close(l);
+	reap(other, hold);
+}
+
+/* In a child: wait for "go", claim db, report 1/0 on @res, stay alive until @done closes. */
+static void release_racer(const char *path, int go, int res, int done)
+{
+	struct ledger *l = NULL;
+	struct cpumask hk;
+	struct slice s;
+	char c = 0, r;
+
+	if (ledger_open(&l, path))
+		_exit(2);
+	if (read(go, &c, 1) != 1)
+		_exit(3);
+	r = ledger_claim(l, "db", "vm", getpid(), &s, &hk) == 0 ? '1' :
+	    strstr(err_msg(), "is being released") ? '0' : 'E';
+	if (write(res, &r, 1) != 1)
+		_exit(4);
+	if (read(done, &c, 1) < 0)
+		_exit(5);
+	ledger_close(l);
+	_exit(0);
+}
+
+/* A claim and a release at once: exactly one of them wins, never both. */
+static void test_claim_release_race(void **state)
+{
+	struct fixture *f = *state;
+	int claims = 0, releases = 0;
+	uint64_t start;
+
+	assert_int_equal(procstat_start_time("/proc", getpid(), &start), 0);
+	for (int round = 0; round < 16; round++) {
+		int go[2], res[2], done[2], status, n, rel;
+		struct ledger_holder *h;
+		struct ledger *l;
+		char r;
+		pid_t kid;
+
+		snprintf(f->path, sizeof(f->path), "%s/rr%d.db", f->dir, round);
+		l = applied_ledger(f);
+		assert_int_equal(pipe(go), 0);
+		assert_int_equal(pipe(res), 0);
+		assert_int_equal(pipe(done), 0);
+		kid = fork();
+		assert_true(kid >= 0);
+		if (kid == 0) {
+			close(go[1]);
+			close(res[0]);
+			close(done[1]);
+			release_racer(f->path, go[0], res[1], done[0]);
+		}
+		close(go[0]);
+		close(res[1]);
+		close(done[0]);
+		assert_int_equal(write(go[1], "g", 1), 1);
+		/* Give the claim a growing head start, so that both orders happen. */
+		usleep((useconds_t)round * 40);
+		rel = ledger_begin_release(l, getpid(), start, false, &h, &n);
+		if (rel)
+			assert_non_null(strstr(err_msg(), "is held by VM vm"));
+		assert_int_equal(read(res[0], &r, 1), 1);
+		if (r == 'E')
+			fail_msg("the claim failed for another reason");
+		/* Claimed, so the release was refused; or released, so the claim was. */
+		assert_int_equal(r == '1', rel != 0);
+		claims += r == '1';
+		releases += rel == 0;
+		close(done[1]);
+		assert_int_equal(waitpid(kid, &status, 0), kid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		close(go[1]);
+		close(res[0]);
+		ledger_close(l);
+	}
+	print_message("claims won %d, releases won %d\n", claims, releases);
+}
+
+/* A slice's CPU list is stored whole, however long it is. */
+static void test_long_cpu_list_stored(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = open_ok(f->path);
+	char list[CPULIST_MAX], *stored;
+	struct plan plan;
+
+	make_plan(&plan);
+	cpumask_clear(&plan.slices[1].cpus);
+	for (int cpu = 6; cpu < CPUMASK_MAX; cpu += 2)
+		cpumask_set(&plan.slices[1].cpus, cpu);
+	cpumask_format_list(&plan.slices[1].cpus, list, sizeof(list));
+	assert_true(strlen(list) > 1024);
+	assert_int_equal(ledger_begin_apply(l, &plan, f->boot, getpid(), 1), 0);
+	stored = raw_text(f->path, "SELECT cpus FROM slices WHERE name = 'web'");
+	assert_string_equal(stored, list);
+	free(stored);
+	ledger_close(l);
+}
+
 static void test_journal_records(void **state)
 {
 	struct fixture *f = *state;
@@ -635,6 +968,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_while_applying_or_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_begin_apply_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_database_keeps_journal_mode, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_open_existing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_refused_while_releasing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dead_release_taken_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_release_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_cpu_list_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procstat, setup, teardown),
 	};

@@ -64,6 +64,29 @@ BAD_RE="unknown option" expect_bad_input "host apply: an unknown option changes 
 	host apply "$CONF" --bogus
 BAD_RE="unexpected argument" expect_bad_input "host release: an extra argument is refused" \
 	host release extra
+BAD_RE="option --ledger needs a value: see 'slicevm host release --help'" \
+	expect_bad_input "host release: an option without its value is refused" \
+	host release --ledger
+BAD_RE="unknown option '-x': see 'slicevm host status --help'" \
+	expect_bad_input "host status: an unknown short option is named as given" \
+	host status -xh
+BAD_RE="option --json takes no value" expect_bad_input "host probe: a flag given a value is refused" \
+	host probe --json=yes
+BAD_RE="option --topology needs a value" expect_bad_input "host plan: --topology without a value is refused" \
+	host plan "$CONF" --topology
+BAD_RE="no plan is applied \(no ledger at $SLICEVM_LEDGER\): give CONFIG" \
+	expect_bad_input "host bootargs: without a plan, no ledger is created" \
+	host bootargs
+
+# Nothing applied yet: status and release say so, and leave no ledger behind.
+host status
+want_host_rc 0
+want_out "no plan is applied \(no ledger at $SLICEVM_LEDGER\)"
+host release
+want_host_rc 0
+want_out "nothing is applied"
+[ ! -e "$SLICEVM_LEDGER" ] || fail "status or release created $SLICEVM_LEDGER"
+report "host status, release: nothing applied, no ledger created"
 
 # Without cgroup v2 at /sys/fs/cgroup (nothing lives there in L1 yet).
 before=$(host_values | grep -v -e '^subtree' -e '^root cpus')
@@ -71,6 +94,7 @@ if umount $CG; then
 	host apply "$CONF"
 	want_host_rc 1
 	want_err "apply needs cgroup v2 mounted at /sys/fs/cgroup"
+	[ ! -e "$SLICEVM_LEDGER" ] || fail "the refused apply created $SLICEVM_LEDGER"
 	mount -t cgroup2 cgroup2 $CG
 	after=$(host_values | grep -v -e '^subtree' -e '^root cpus')
 	[ "$before" = "$after" ] || fail "values changed: $(echo "$after" | head -c 200)"
