@@ -60,7 +60,8 @@ int slice_enter(struct vm *vm)
 
 	if (!cfg->slice)
 		return 0;
-	if (ledger_open(&vm->ledger, NULL))
+	/* No ledger means nothing was applied; a claim must not create one. */
+	if (ledger_open_existing(&vm->ledger, NULL))
 		return -1;
 	if (ledger_claim(vm->ledger, cfg->slice, cfg->name, getpid(), &slice,
 			 &vm->housekeeping))
