@@ -3,6 +3,7 @@
  * slicevm: carve a KVM host into slices and run one VM in each.
  * Subcommands are dispatched git-style: `slicevm run ...`, `slicevm host ...`.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -97,8 +98,21 @@ static void usage(FILE *out)
 	fprintf(out, "\n'slicevm <command> --help' describes a command.\n");
 }
 
+/*
+ * Started with stdin, stdout or stderr closed, the next file opened would
+ * take that number, and guest output or error lines would land in it (a
+ * ledger, a kernel). Park /dev/null there first.
+ */
+static void open_standard_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			exit(1);
+}
+
 int main(int argc, char **argv)
 {
+	open_standard_fds();
 	if (argc < 2) {
 		usage(stderr);
 		return 1;
