@@ -16,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "host/planner.h"
 #include "lib/json.h"
 #include "lib/err.h"
@@ -432,18 +434,6 @@ static void test_unknown_keys(void **state)
 
 /* ---- devices on a fake sysfs ---- */
 
-static void put(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void fake_device(const char *root, const char *addr, const char *class,
 			int node, int group)
 {
@@ -451,11 +441,11 @@ static void fake_device(const char *root, const char *addr, const char *class,
 
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", root, addr);
 	assert_int_equal(mkdir(dir, 0755), 0);
-	put(dir, "vendor", "0x8086\n");
-	put(dir, "device", "0x1572\n");
-	put(dir, "class", class);
+	test_put_file(dir, "vendor", "0x8086\n");
+	test_put_file(dir, "device", "0x1572\n");
+	test_put_file(dir, "class", class);
 	snprintf(num, sizeof(num), "%d\n", node);
-	put(dir, "numa_node", num);
+	test_put_file(dir, "numa_node", num);
 	if (group >= 0) {
 		snprintf(link, sizeof(link), "%s/iommu_group", dir);
 		snprintf(target, sizeof(target), "../../../../kernel/iommu_groups/%d", group);

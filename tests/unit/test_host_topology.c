@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "host/topology.h"
 #include "lib/err.h"
 
@@ -165,18 +167,6 @@ static void test_pci_normalize(void **state)
 
 /* ---- a fake sysfs tree ---- */
 
-static void put(const char *dir, const char *name, const char *text)
-{
-	char path[1024];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
-
 static void fake_device(const char *root, const char *addr, const char *vendor,
 			const char *device, const char *class, const char *node, int group)
 {
@@ -184,11 +174,11 @@ static void fake_device(const char *root, const char *addr, const char *vendor,
 
 	snprintf(dir, sizeof(dir), "%s/bus/pci/devices/%s", root, addr);
 	assert_int_equal(mkdir(dir, 0755), 0);
-	put(dir, "vendor", vendor);
-	put(dir, "device", device);
-	put(dir, "class", class);
+	test_put_file(dir, "vendor", vendor);
+	test_put_file(dir, "device", device);
+	test_put_file(dir, "class", class);
 	if (node)
-		put(dir, "numa_node", node);
+		test_put_file(dir, "numa_node", node);
 	if (group >= 0) {
 		snprintf(link, sizeof(link), "%s/iommu_group", dir);
 		snprintf(target, sizeof(target), "../../../../kernel/iommu_groups/%d", group);
@@ -258,7 +248,7 @@ static void test_pci_from_fake_sysfs(void **state)
 	assert_int_equal(topology_load_pci(t, root), -1);
 	assert_non_null(strstr(err_msg(), "0000:05:00.0/vendor"));
 	assert_int_equal(t->npci, 4);	/* unchanged on failure */
-	put(root, "bus/pci/devices/0000:05:00.0/vendor", "zz\n");
+	test_put_file(root, "bus/pci/devices/0000:05:00.0/vendor", "zz\n");
 	assert_int_equal(topology_load_pci(t, root), -1);
 	assert_non_null(strstr(err_msg(), "not a hex number"));
 	topology_free(t);

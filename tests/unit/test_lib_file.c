@@ -9,13 +9,14 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "lib/err.h"
 #include "lib/file.h"
 
 #define HINT "give the path of an initramfs"
 
 static char dir[] = "/tmp/slicevm-file-XXXXXX";
-static char path[300];
 
 static int setup(void **state)
 {
@@ -28,18 +29,6 @@ static int teardown(void **state)
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	return system(cmd);
-}
-
-static const char *make_file(const char *name, const char *content)
-{
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(content, f);
-	fclose(f);
-	return path;
 }
 
 static void expect_error(const char *p, uint64_t max, const char *needle)
@@ -59,7 +48,7 @@ static void reads_whole_file(void **state)
 	uint8_t *data = NULL;
 	size_t size = 0;
 
-	assert_int_equal(file_read_all("initrd", make_file("ok", "hello"), HINT, 1024,
+	assert_int_equal(file_read_all("initrd", test_put_file(dir, "ok", "hello"), HINT, 1024,
 				       &data, &size), 0);
 	assert_int_equal(size, 5);
 	assert_memory_equal(data, "hello", 5);
@@ -73,8 +62,8 @@ static void refuses_what_cannot_be_loaded(void **state)
 	snprintf(missing, sizeof(missing), "%s/missing", dir);
 	expect_error(missing, 1024, "does not exist: " HINT);
 	expect_error(dir, 1024, "is not a regular file: " HINT);
-	expect_error(make_file("empty", ""), 1024, "is empty: " HINT);
-	expect_error(make_file("big", "0123456789"), 4, "larger than slicevm loads");
+	expect_error(test_put_file(dir, "empty", ""), 1024, "is empty: " HINT);
+	expect_error(test_put_file(dir, "big", "0123456789"), 4, "larger than slicevm loads");
 }
 
 int main(void)

@@ -9,23 +9,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "testutil.h"
+
 #include "lib/err.h"
 #include "vmm/config.h"
 
 static char dir[] = "/tmp/slicevm-config-XXXXXX";
-
-static const char *write_config(const char *name, const char *text)
-{
-	static char path[256];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	return path;
-}
 
 static int setup(void **state)
 {
@@ -44,7 +33,7 @@ static void loads_every_key(void **state)
 {
 	struct vm_config cfg;
 	char expect[300];
-	const char *path = write_config("full.json",
+	const char *path = test_put_file(dir, "full.json",
 		"{ \"name\": \"db\", \"kernel\": \"bzImage\", \"initrd\": \"/abs/initrd\",\n"
 		"  \"cmdline\": \"console=ttyS0\", \"cpus\": 2, \"memory\": \"3584M\",\n"
 		"  \"slice\": \"s0\", \"pvh\": true }\n");
@@ -69,7 +58,7 @@ static void memory_as_bytes(void **state)
 	struct vm_config cfg;
 
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, write_config("bytes.json",
+	assert_int_equal(config_load(&cfg, test_put_file(dir, "bytes.json",
 		"{\"kernel\": \"/k\", \"memory\": 268435456}")), 0);
 	assert_int_equal(cfg.memory, 256ULL << 20);
 	config_free(&cfg);
@@ -94,7 +83,7 @@ static void expect_load_error(const char *text, const char *needle)
 	struct vm_config cfg;
 
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, write_config("bad.json", text)), -1);
+	assert_int_equal(config_load(&cfg, test_put_file(dir, "bad.json", text)), -1);
 	if (!strstr(err_msg(), needle))
 		fail_msg("error '%s' lacks '%s'", err_msg(), needle);
 	assert_null(strchr(err_msg(), '\n'));
