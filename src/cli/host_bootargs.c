@@ -14,7 +14,7 @@ static const char bootargs_usage[] =
 	"                             [--grub-dropin PATH]\n"
 	"\n"
 	"Print the kernel parameters that complete the slices' isolation from boot\n"
-	"(each explained in a comment): isolcpus=managed_irq,domain,<slice CPUs>\n"
+	"(each explained in a comment): isolcpus=managed_irq,<slice CPUs>\n"
 	"nohz_full=<slice CPUs> rcu_nocbs=<slice CPUs> irqaffinity=<housekeeping>.\n"
 	"The plan comes from CONFIG (resolved as 'slicevm host plan' does) or, without\n"
 	"CONFIG, from the plan applied in the ledger.\n"

@@ -29,7 +29,13 @@ int bootargs_format(const struct plan *plan, char *buf, size_t len)
 		return err_set("the plan needs slice CPUs and housekeeping CPUs for boot parameters");
 	cpumask_format_list(&cpus, iso, sizeof(iso));
 	cpumask_format_list(&plan->housekeeping, hk, sizeof(hk));
-	n = snprintf(buf, len, "isolcpus=managed_irq,domain,%s nohz_full=%s rcu_nocbs=%s irqaffinity=%s",
+	/*
+	 * No isolcpus=domain: apply's isolated cpuset partitions take the
+	 * slice CPUs out of load balancing at run time, and Linux (6.12, seen
+	 * in the lab) refuses an isolated partition over CPUs that boot-time
+	 * domain isolation already took ("conflicts with housekeeping setup").
+	 */
+	n = snprintf(buf, len, "isolcpus=managed_irq,%s nohz_full=%s rcu_nocbs=%s irqaffinity=%s",
 		     iso, iso, iso, hk);
 	if (n < 0 || (size_t)n >= len)
 		return err_set("boot parameters do not fit in %zu bytes", len);
@@ -44,13 +50,14 @@ static void comments(const struct plan *plan, FILE *out)
 	for (int i = 0; i < plan->nslices; i++)
 		fprintf(out, "%s%s", i ? ", " : " (", plan->slices[i].name);
 	fprintf(out, ").\n"
-		"# isolcpus=domain: slice CPUs start outside the scheduler's load balancing,\n"
-		"#   so no task lands there before apply creates the (isolated) partitions.\n"
 		"# isolcpus=managed_irq: drivers' managed interrupts (NVMe, virtio queues) avoid\n"
 		"#   slice CPUs; their affinity cannot be changed after boot.\n"
 		"# nohz_full: no periodic timer tick on a slice CPU that runs only its vCPU.\n"
 		"# rcu_nocbs: RCU callbacks of slice CPUs run on housekeeping CPUs.\n"
-		"# irqaffinity: interrupts start on housekeeping CPUs (apply moves them too).\n");
+		"# irqaffinity: interrupts start on housekeeping CPUs (apply moves them too).\n"
+		"# Not isolcpus=domain: 'slicevm host apply' isolates the slice CPUs from the\n"
+		"#   scheduler with cpuset partitions, which the kernel refuses over CPUs\n"
+		"#   isolated that way at boot.\n");
 }
 
 int bootargs_print(const struct plan *plan, FILE *out)
