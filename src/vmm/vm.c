@@ -8,7 +8,6 @@
  * so bad input fails the same way on every host.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -18,7 +17,6 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/err.h"
@@ -207,7 +205,6 @@ static int vm_start_kvm_workers(struct vm *vm)
 	return 0;
 }
 
-/* Signals that end the VM arrive on a signalfd, so only the main thread sees them. */
 /*
  * From start to teardown the signals that end the VM stay blocked and are
  * read from a signalfd by the main loop, so a signal arriving at any moment
