@@ -10,6 +10,7 @@
 
 #include "devices/pci.h"
 #include "lib/err.h"
+#include "lib/le.h"
 
 #define PORT_ADDR	0	/* 0xCF8, dword */
 #define PORT_RESET	1	/* 0xCF9, byte */
@@ -49,35 +50,18 @@ struct pci_bus {
 	void *event_ctx;
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v;
-	p[1] = v >> 8;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 void pci_device_init(struct pci_device *pdev, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint8_t revision)
 {
 	memset(pdev, 0, sizeof(*pdev));
-	put16(pdev->config + PCI_CFG_VENDOR_ID, vendor);
-	put16(pdev->config + PCI_CFG_DEVICE_ID, device);
+	put_le16(pdev->config + PCI_CFG_VENDOR_ID, vendor);
+	put_le16(pdev->config + PCI_CFG_DEVICE_ID, device);
 	pdev->config[PCI_CFG_REVISION] = revision;
 	pdev->config[PCI_CFG_CLASS] = class_code;
 	pdev->config[PCI_CFG_CLASS + 1] = class_code >> 8;
 	pdev->config[PCI_CFG_CLASS + 2] = class_code >> 16;
-	put16(pdev->wmask + PCI_CFG_COMMAND, CMD_WRITABLE);
-	put16(pdev->w1cmask + PCI_CFG_STATUS, STATUS_W1C);
+	put_le16(pdev->wmask + PCI_CFG_COMMAND, CMD_WRITABLE);
+	put_le16(pdev->w1cmask + PCI_CFG_STATUS, STATUS_W1C);
 	pdev->wmask[PCI_CFG_CACHE_LINE] = 0xFF;
 	pdev->wmask[PCI_CFG_LATENCY] = 0xFF;
 	pdev->wmask[PCI_CFG_INT_LINE] = 0xFF;
@@ -101,8 +85,8 @@ int pci_device_set_bar(struct pci_device *pdev, int bar, uint32_t size, bool io)
 	if (!is_pow2(size) || size < min)
 		return err_set("PCI BAR size %u is invalid: use a power of two of at least %u",
 			       size, min);
-	put32(pdev->config + reg, flags);
-	put32(pdev->wmask + reg, ~(size - 1));	/* size >= min keeps the flag bits */
+	put_le32(pdev->config + reg, flags);
+	put_le32(pdev->wmask + reg, ~(size - 1));	/* size >= min keeps the flag bits */
 	return 0;
 }
 
@@ -193,9 +177,9 @@ void pci_pio(void *dev, uint16_t offset, void *data, int size, bool is_write)
 	pthread_mutex_lock(&bus->lock);
 	if (offset == PORT_ADDR && size == 4) {
 		if (is_write)
-			bus->addr = get32(bytes);
+			bus->addr = get_le32(bytes);
 		else
-			put32(bytes, bus->addr);
+			put_le32(bytes, bus->addr);
 	} else if (offset == PORT_RESET && size == 1) {
 		reset = reset_control(bus, bytes, is_write);
 	} else if (offset >= PORT_DATA && offset < PCI_PORTS) {

@@ -46,7 +46,7 @@ static const uint8_t *table(struct tables *t, uint64_t addr, const char *sig)
 	p = guest_ptr(&t->mem, addr, 36);
 	assert_non_null(p);
 	assert_memory_equal(p, sig, 4);
-	len = tb_get32(p + 4);
+	len = get_le32(p + 4);
 	assert_true(len >= 36 && addr + len <= MEM_BIOS_END);
 	if (sum(p, len) != 0)
 		fail_msg("%s checksum wrong", sig);
@@ -69,18 +69,18 @@ static void build(struct tables *t, int ncpus)
 	assert_memory_equal(t->rsdp, "RSD PTR ", 8);
 	assert_int_equal(sum(t->rsdp, 20), 0);
 	assert_int_equal(t->rsdp[15], 2);
-	assert_int_equal(tb_get32(t->rsdp + 20), 36);
+	assert_int_equal(get_le32(t->rsdp + 20), 36);
 	assert_int_equal(sum(t->rsdp, 36), 0);
-	t->xsdt = table(t, tb_get64(t->rsdp + 24), "XSDT");
-	t->rsdt = table(t, tb_get32(t->rsdp + 16), "RSDT");
+	t->xsdt = table(t, get_le64(t->rsdp + 24), "XSDT");
+	t->rsdt = table(t, get_le32(t->rsdp + 16), "RSDT");
 
-	n = (tb_get32(t->xsdt + 4) - 36) / 8;
+	n = (get_le32(t->xsdt + 4) - 36) / 8;
 	assert_int_equal(n, 2);
-	assert_int_equal((tb_get32(t->rsdt + 4) - 36) / 4, n);
+	assert_int_equal((get_le32(t->rsdt + 4) - 36) / 4, n);
 	for (i = 0; i < n; i++) {
-		uint64_t a = tb_get64(t->xsdt + 36 + 8 * i);
+		uint64_t a = get_le64(t->xsdt + 36 + 8 * i);
 
-		assert_int_equal(tb_get32(t->rsdt + 36 + 4 * i), a);
+		assert_int_equal(get_le32(t->rsdt + 36 + 4 * i), a);
 		if (!memcmp(t->mem.low + a, "FACP", 4))
 			t->fadt = table(t, a, "FACP");
 		else
@@ -88,7 +88,7 @@ static void build(struct tables *t, int ncpus)
 	}
 	assert_non_null(t->fadt);
 	assert_non_null(t->madt);
-	t->dsdt = table(t, tb_get64(t->fadt + 140), "DSDT");
+	t->dsdt = table(t, get_le64(t->fadt + 140), "DSDT");
 }
 
 static void release(struct tables *t)
@@ -103,7 +103,7 @@ static void assert_gas_io8(const uint8_t *g, uint16_t port)
 	assert_int_equal(g[1], 8);
 	assert_int_equal(g[2], 0);
 	assert_int_equal(g[3], 1);
-	assert_int_equal(tb_get64(g + 4), port);
+	assert_int_equal(get_le64(g + 4), port);
 }
 
 static void test_fadt(void **state)
@@ -112,13 +112,13 @@ static void test_fadt(void **state)
 	uint32_t flags;
 
 	build(&t, 2);
-	assert_int_equal(tb_get32(t.fadt + 4), 276);
+	assert_int_equal(get_le32(t.fadt + 4), 276);
 	assert_int_equal(t.fadt[8], 6);
-	assert_int_equal(tb_get32(t.fadt + 40), t.dsdt - t.mem.low);	/* DSDT */
-	assert_int_equal(tb_get64(t.fadt + 140), t.dsdt - t.mem.low);	/* X_DSDT */
-	assert_int_equal(tb_get16(t.fadt + 46), ACPI_SCI_IRQ);
-	assert_int_equal(tb_get16(t.fadt + 109), 0x4);	/* no VGA, no 8042 probe */
-	flags = tb_get32(t.fadt + 112);
+	assert_int_equal(get_le32(t.fadt + 40), t.dsdt - t.mem.low);	/* DSDT */
+	assert_int_equal(get_le64(t.fadt + 140), t.dsdt - t.mem.low);	/* X_DSDT */
+	assert_int_equal(get_le16(t.fadt + 46), ACPI_SCI_IRQ);
+	assert_int_equal(get_le16(t.fadt + 109), 0x4);	/* no VGA, no 8042 probe */
+	flags = get_le32(t.fadt + 112);
 	assert_true(flags & (1 << 20));			/* HW_REDUCED_ACPI */
 	assert_true(flags & (1 << 10));			/* RESET_REG_SUP */
 	assert_gas_io8(t.fadt + 116, PORT_ACPI_RESET);
@@ -126,9 +126,9 @@ static void test_fadt(void **state)
 	assert_gas_io8(t.fadt + 244, PORT_ACPI_SLEEP_CONTROL);
 	assert_gas_io8(t.fadt + 256, PORT_ACPI_SLEEP_STATUS);
 	/* No PM1 blocks, no FACS: hardware-reduced. */
-	assert_int_equal(tb_get32(t.fadt + 36), 0);
-	assert_int_equal(tb_get32(t.fadt + 56), 0);
-	assert_int_equal(tb_get32(t.fadt + 64), 0);
+	assert_int_equal(get_le32(t.fadt + 36), 0);
+	assert_int_equal(get_le32(t.fadt + 56), 0);
+	assert_int_equal(get_le32(t.fadt + 64), 0);
 	release(&t);
 }
 
@@ -247,11 +247,11 @@ static void assert_crs(const uint8_t *v, uint16_t port, uint8_t len, int irq)
 	v += 2;
 	assert_int_equal(v[0], 0x47);				/* I/O port, 16-bit */
 	assert_int_equal(v[1], 1);
-	assert_int_equal(tb_get16(v + 2), port);
-	assert_int_equal(tb_get16(v + 4), port);
+	assert_int_equal(get_le16(v + 2), port);
+	assert_int_equal(get_le16(v + 4), port);
 	assert_int_equal(v[7], len);
 	assert_int_equal(v[8], 0x22);				/* IRQ, no flags */
-	assert_int_equal(tb_get16(v + 9), 1u << irq);
+	assert_int_equal(get_le16(v + 9), 1u << irq);
 	assert_int_equal(v[11], 0x79);				/* end tag */
 }
 
@@ -262,7 +262,7 @@ static void test_dsdt(void **state)
 	struct tables t;
 
 	build(&t, 1);
-	aml_walk(t.dsdt + 36, t.dsdt + tb_get32(t.dsdt + 4), "", &names);
+	aml_walk(t.dsdt + 36, t.dsdt + get_le32(t.dsdt + 4), "", &names);
 
 	/* Name (_S5_, Package () { 5, ... }): SLP_TYPa = 5 for power off. */
 	v = aml_find(&names, "_S5_");
@@ -275,10 +275,10 @@ static void test_dsdt(void **state)
 	/* COM1: EisaId ("PNP0501") = 0x0105D041, IRQ 4. */
 	v = aml_find(&names, "\\_SB_.COM1._HID");
 	assert_int_equal(v[0], 0x0C);
-	assert_int_equal(tb_get32(v + 1), 0x0105D041);
+	assert_int_equal(get_le32(v + 1), 0x0105D041);
 	assert_crs(aml_find(&names, "\\_SB_.COM1._CRS"), PORT_COM1, 8, IRQ_COM1);
 	v = aml_find(&names, "\\_SB_.RTC_._HID");
-	assert_int_equal(tb_get32(v + 1), 0x000BD041);		/* PNP0B00 */
+	assert_int_equal(get_le32(v + 1), 0x000BD041);		/* PNP0B00 */
 	assert_crs(aml_find(&names, "\\_SB_.RTC_._CRS"), PORT_RTC_INDEX, 2, IRQ_RTC);
 	release(&t);
 }
@@ -291,36 +291,36 @@ static void check_madt(int ncpus)
 	bool irq0 = false, sci = false;
 
 	build(&t, ncpus);
-	assert_int_equal(tb_get32(t.madt + 36), LAPIC_ADDR);
-	assert_int_equal(tb_get32(t.madt + 40) & 1, 1);	/* PCAT_COMPAT */
+	assert_int_equal(get_le32(t.madt + 36), LAPIC_ADDR);
+	assert_int_equal(get_le32(t.madt + 40) & 1, 1);	/* PCAT_COMPAT */
 	e = t.madt + 44;
-	end = t.madt + tb_get32(t.madt + 4);
+	end = t.madt + get_le32(t.madt + 4);
 	while (e < end) {
 		assert_true(e[1] >= 2 && e + e[1] <= end);
 		switch (e[0]) {
 		case 0:
 			assert_int_equal(e[1], 8);
 			assert_int_equal(e[3], lapics);		/* APIC id = index */
-			assert_int_equal(tb_get32(e + 4) & 1, 1);	/* enabled */
+			assert_int_equal(get_le32(e + 4) & 1, 1);	/* enabled */
 			lapics++;
 			break;
 		case 1:
 			assert_int_equal(e[1], 12);
 			assert_int_equal(e[2], ncpus);
-			assert_int_equal(tb_get32(e + 4), IOAPIC_ADDR);
-			assert_int_equal(tb_get32(e + 8), 0);
+			assert_int_equal(get_le32(e + 4), IOAPIC_ADDR);
+			assert_int_equal(get_le32(e + 8), 0);
 			ioapics++;
 			break;
 		case 2:
 			assert_int_equal(e[1], 10);
 			assert_int_equal(e[2], 0);
 			if (e[3] == 0) {
-				assert_int_equal(tb_get32(e + 4), 2);
+				assert_int_equal(get_le32(e + 4), 2);
 				irq0 = true;
 			} else {
 				assert_int_equal(e[3], ACPI_SCI_IRQ);
-				assert_int_equal(tb_get32(e + 4), ACPI_SCI_IRQ);
-				assert_int_equal(tb_get16(e + 8), 0xD);	/* level, high */
+				assert_int_equal(get_le32(e + 4), ACPI_SCI_IRQ);
+				assert_int_equal(get_le16(e + 8), 0xD);	/* level, high */
 				sci = true;
 			}
 			break;

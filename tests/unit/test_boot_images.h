@@ -17,40 +17,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/le.h"
+
 #define TB_MiB		(1ULL << 20)
-
-static inline void tb_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static inline void tb_le32(uint8_t *p, uint32_t v)
-{
-	tb_le16(p, (uint16_t)v);
-	tb_le16(p + 2, (uint16_t)(v >> 16));
-}
-
-static inline void tb_le64(uint8_t *p, uint64_t v)
-{
-	tb_le32(p, (uint32_t)v);
-	tb_le32(p + 4, (uint32_t)(v >> 32));
-}
-
-static inline uint16_t tb_get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static inline uint32_t tb_get32(const uint8_t *p)
-{
-	return tb_get16(p) | (uint32_t)tb_get16(p + 2) << 16;
-}
-
-static inline uint64_t tb_get64(const uint8_t *p)
-{
-	return tb_get32(p) | (uint64_t)tb_get32(p + 4) << 32;
-}
 
 struct tb_bz {
 	uint16_t version;
@@ -84,23 +53,23 @@ static inline uint8_t *tb_bz_build(const struct tb_bz *b, size_t *size)
 	uint8_t *d = calloc(1, off + b->pm_size);
 
 	d[0x1F1] = b->setup_sects;
-	tb_le32(d + 0x1F4, b->pm_size / 16);
-	tb_le16(d + 0x1FA, 0xFFFF);
-	tb_le16(d + 0x1FE, 0xAA55);
+	put_le32(d + 0x1F4, b->pm_size / 16);
+	put_le16(d + 0x1FA, 0xFFFF);
+	put_le16(d + 0x1FE, 0xAA55);
 	d[0x200] = 0xEB;
 	d[0x201] = 0x6A;			/* header ends at 0x26C */
 	memcpy(d + 0x202, "HdrS", 4);
-	tb_le16(d + 0x206, b->version);
+	put_le16(d + 0x206, b->version);
 	d[0x211] = 0x01;			/* LOADED_HIGH */
-	tb_le32(d + 0x214, 0x100000);
-	tb_le32(d + 0x22C, b->initrd_addr_max);
-	tb_le32(d + 0x230, 0x200000);
+	put_le32(d + 0x214, 0x100000);
+	put_le32(d + 0x22C, b->initrd_addr_max);
+	put_le32(d + 0x230, 0x200000);
 	d[0x234] = 1;				/* relocatable */
 	d[0x235] = 21;
-	tb_le16(d + 0x236, b->xloadflags);
-	tb_le32(d + 0x238, b->cmdline_size);
-	tb_le64(d + 0x258, 0x1000000);		/* pref_address 16M */
-	tb_le32(d + 0x260, b->init_size);
+	put_le16(d + 0x236, b->xloadflags);
+	put_le32(d + 0x238, b->cmdline_size);
+	put_le64(d + 0x258, 0x1000000);		/* pref_address 16M */
+	put_le32(d + 0x260, b->init_size);
 	for (i = 0; i < b->pm_size; i++)
 		d[off + i] = (uint8_t)(i * 7);
 	*size = off + b->pm_size;
@@ -143,9 +112,9 @@ static inline size_t tb_note(uint8_t *p, const char *name, uint32_t type,
 	uint32_t namesz = (uint32_t)strlen(name) + 1;
 	size_t off = 12;
 
-	tb_le32(p, namesz);
-	tb_le32(p + 4, descsz);
-	tb_le32(p + 8, type);
+	put_le32(p, namesz);
+	put_le32(p + 4, descsz);
+	put_le32(p + 8, type);
 	memcpy(p + off, name, namesz);
 	off += (namesz + 3) & ~3U;
 	memcpy(p + off, desc, descsz);

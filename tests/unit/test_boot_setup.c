@@ -139,9 +139,9 @@ static void assert_e820_copied(const uint8_t *table, int n, const struct guest_m
 	for (i = 0; i < n; i++) {
 		const uint8_t *e = table + i * stride;
 
-		assert_int_equal(tb_get64(e), map[i].addr);
-		assert_int_equal(tb_get64(e + 8), map[i].size);
-		assert_int_equal(tb_get32(e + 16), map[i].type);
+		assert_int_equal(get_le64(e), map[i].addr);
+		assert_int_equal(get_le64(e + 8), map[i].size);
+		assert_int_equal(get_le32(e + 16), map[i].type);
 	}
 }
 
@@ -189,26 +189,26 @@ static void test_bz_boot_params(void **state)
 	p = zp(f);
 
 	/* The setup header as the image has it, then the loader's fields. */
-	assert_int_equal(tb_get16(p + 0x1FE), 0xAA55);
+	assert_int_equal(get_le16(p + 0x1FE), 0xAA55);
 	assert_memory_equal(p + 0x202, "HdrS", 4);
-	assert_int_equal(tb_get16(p + 0x206), 0x020F);
-	assert_int_equal(tb_get32(p + 0x260), b.init_size);
+	assert_int_equal(get_le16(p + 0x206), 0x020F);
+	assert_int_equal(get_le32(p + 0x260), b.init_size);
 	assert_int_equal(p[0x210], 0xFF);
 	assert_int_equal(p[0x211] & 0x81, 0x81);
-	assert_int_equal(tb_get16(p + 0x224), 0xFE00 - 0x200);
+	assert_int_equal(get_le16(p + 0x224), 0xFE00 - 0x200);
 	assert_int_equal(p[0x1EF], 0);		/* sentinel */
 
 	/* The command line. */
-	assert_int_equal(tb_get32(p + 0x228), BOOT_CMDLINE_ADDR);
-	assert_int_equal(tb_get32(p + 0xC8), 0);
+	assert_int_equal(get_le32(p + 0x228), BOOT_CMDLINE_ADDR);
+	assert_int_equal(get_le32(p + 0xC8), 0);
 	assert_string_equal((char *)f->mem.low + BOOT_CMDLINE_ADDR, f->cfg.cmdline);
 
 	/* The initrd: page-aligned, as high as it goes, above the kernel. */
-	rd = tb_get32(p + 0x218);
-	rd_size = tb_get32(p + 0x21C);
+	rd = get_le32(p + 0x218);
+	rd_size = get_le32(p + 0x21C);
 	assert_int_equal(rd_size, f->cfg.initrd_size);
-	assert_int_equal(tb_get32(p + 0xC0), 0);
-	assert_int_equal(tb_get32(p + 0xC4), 0);
+	assert_int_equal(get_le32(p + 0xC0), 0);
+	assert_int_equal(get_le32(p + 0xC4), 0);
 	assert_int_equal(rd % 4096, 0);
 	assert_true(rd + rd_size <= LOW_SIZE);
 	assert_true(rd + rd_size + 4096 > LOW_SIZE);
@@ -218,7 +218,7 @@ static void test_bz_boot_params(void **state)
 	/* e820 and ACPI. */
 	assert_int_equal(p[0x1E8], 4);
 	assert_e820_copied(p + 0x2D0, 4, &f->mem, 20);
-	assert_int_equal(tb_get64(p + 0x070), ACPI_TABLES_ADDR);
+	assert_int_equal(get_le64(p + 0x070), ACPI_TABLES_ADDR);
 	assert_memory_equal(f->mem.low + ACPI_TABLES_ADDR, "RSD PTR ", 8);
 
 	/* The protected-mode code at 1M. */
@@ -238,24 +238,24 @@ static void test_gdt_and_page_tables(void **state)
 
 	setup_ok(f);
 	gdt = f->mem.low + BOOT_GDT_ADDR;
-	assert_int_equal(tb_get64(gdt), 0);
-	assert_int_equal(tb_get64(gdt + 0x08), 0x00CF9B000000FFFFULL);	/* code32 */
-	assert_int_equal(tb_get64(gdt + 0x10), 0x00AF9B000000FFFFULL);	/* code64 */
-	assert_int_equal(tb_get64(gdt + 0x18), 0x00CF93000000FFFFULL);	/* data */
-	assert_int_equal(tb_get64(gdt + 0x20), 0x00008B0000000067ULL);	/* busy TSS */
-	assert_int_equal(tb_get64(gdt + 0x28), 0);
+	assert_int_equal(get_le64(gdt), 0);
+	assert_int_equal(get_le64(gdt + 0x08), 0x00CF9B000000FFFFULL);	/* code32 */
+	assert_int_equal(get_le64(gdt + 0x10), 0x00AF9B000000FFFFULL);	/* code64 */
+	assert_int_equal(get_le64(gdt + 0x18), 0x00CF93000000FFFFULL);	/* data */
+	assert_int_equal(get_le64(gdt + 0x20), 0x00008B0000000067ULL);	/* busy TSS */
+	assert_int_equal(get_le64(gdt + 0x28), 0);
 
 	pml4 = f->mem.low + BOOT_PML4_ADDR;
 	pdpt = pml4 + 0x1000;
 	pd = pml4 + 0x2000;
-	assert_int_equal(tb_get64(pml4), (BOOT_PML4_ADDR + 0x1000) | 3);
+	assert_int_equal(get_le64(pml4), (BOOT_PML4_ADDR + 0x1000) | 3);
 	assert_true(all_zero(pml4 + 8, 4096 - 8));
 	for (i = 0; i < 4; i++)
-		assert_int_equal(tb_get64(pdpt + 8 * i),
+		assert_int_equal(get_le64(pdpt + 8 * i),
 				 (BOOT_PML4_ADDR + 0x2000 + 0x1000 * i) | 3);
-	assert_int_equal(tb_get64(pdpt + 32), 0);
+	assert_int_equal(get_le64(pdpt + 32), 0);
 	for (i = 0; i < 2048; i++)
-		assert_int_equal(tb_get64(pd + 8 * i), ((uint64_t)i << 21) | 0x83);
+		assert_int_equal(get_le64(pd + 8 * i), ((uint64_t)i << 21) | 0x83);
 	/* The page tables stay clear of the zero page, the stack and the cmdline. */
 	assert_true(BOOT_PML4_ADDR + 6 * 0x1000 <= BOOT_CMDLINE_ADDR);
 	assert_true(BOOT_STACK_ADDR <= BOOT_PML4_ADDR && BOOT_STACK_ADDR > ZP + 0x1000);
@@ -272,7 +272,7 @@ static void test_initrd_limit(void **state)
 	f = bz_fixture(&b, LOW_SIZE);
 	set_initrd(f, TB_MiB);
 	setup_ok(f);
-	rd = tb_get32(zp(f) + 0x218);
+	rd = get_le32(zp(f) + 0x218);
 	assert_int_equal(rd, 0x2000000 - TB_MiB);
 	fixture_free(f);
 }
@@ -360,7 +360,7 @@ static void test_high_memory(void **state)
 	assert_int_equal(zp(f)[0x1E8], 5);
 	assert_e820_copied(zp(f) + 0x2D0, 5, &f->mem, 20);
 	/* The initrd stays in low memory. */
-	assert_true(tb_get32(zp(f) + 0x218) + TB_MiB <= LOW_SIZE);
+	assert_true(get_le32(zp(f) + 0x218) + TB_MiB <= LOW_SIZE);
 	fixture_free(f);
 }
 
@@ -382,17 +382,17 @@ static void test_elf_boot(void **state)
 	assert_int_equal(f->mem.low[TB_ELF_PCPU_PADDR], 0x5C);
 
 	p = zp(f);
-	assert_int_equal(tb_get16(p + 0x1FE), 0xAA55);
+	assert_int_equal(get_le16(p + 0x1FE), 0xAA55);
 	assert_memory_equal(p + 0x202, "HdrS", 4);
-	assert_int_equal(tb_get16(p + 0x206), 0x020F);
+	assert_int_equal(get_le16(p + 0x206), 0x020F);
 	assert_int_equal(p[0x210], 0xFF);
-	assert_int_equal(tb_get32(p + 0x230), 0x1000000);
-	assert_int_equal(tb_get32(p + 0x238), 2047);
-	assert_int_equal(tb_get32(p + 0x228), BOOT_CMDLINE_ADDR);
-	assert_int_equal(tb_get32(p + 0x218) % 4096, 0);
-	assert_true(tb_get32(p + 0x218) >= TB_ELF_PCPU_PADDR + TB_ELF_PCPU_SIZE);
-	assert_int_equal(tb_get32(p + 0x21C), TB_MiB);
-	assert_int_equal(tb_get64(p + 0x070), ACPI_TABLES_ADDR);
+	assert_int_equal(get_le32(p + 0x230), 0x1000000);
+	assert_int_equal(get_le32(p + 0x238), 2047);
+	assert_int_equal(get_le32(p + 0x228), BOOT_CMDLINE_ADDR);
+	assert_int_equal(get_le32(p + 0x218) % 4096, 0);
+	assert_true(get_le32(p + 0x218) >= TB_ELF_PCPU_PADDR + TB_ELF_PCPU_SIZE);
+	assert_int_equal(get_le32(p + 0x21C), TB_MiB);
+	assert_int_equal(get_le64(p + 0x070), ACPI_TABLES_ADDR);
 	assert_long_mode_state(&f->cpu, TB_ELF_ENTRY);
 	fixture_free(f);
 }
@@ -407,18 +407,18 @@ static void test_pvh_boot(void **state)
 	f->cfg.use_pvh = true;
 	setup_ok(f);
 	si = f->mem.low + BOOT_PVH_INFO_ADDR;
-	assert_int_equal(tb_get32(si), 0x336ec578);
-	assert_int_equal(tb_get32(si + 4), 1);
-	assert_int_equal(tb_get32(si + 12), 1);			/* nr_modules */
-	mod = f->mem.low + tb_get64(si + 16);
-	assert_int_equal(tb_get64(mod), tb_get32(zp(f) + 0x218));
-	assert_int_equal(tb_get64(mod + 8), TB_MiB);
-	assert_memory_equal(f->mem.low + tb_get64(mod), f->initrd, TB_MiB);
-	assert_int_equal(tb_get64(si + 24), BOOT_CMDLINE_ADDR);
-	assert_int_equal(tb_get64(si + 32), ACPI_TABLES_ADDR);
-	assert_int_equal(tb_get32(si + 48), 4);
-	assert_true(tb_get64(si + 40) + 4 * 24 <= BOOT_ZERO_PAGE_ADDR);
-	assert_e820_copied(f->mem.low + tb_get64(si + 40), 4, &f->mem, 24);
+	assert_int_equal(get_le32(si), 0x336ec578);
+	assert_int_equal(get_le32(si + 4), 1);
+	assert_int_equal(get_le32(si + 12), 1);			/* nr_modules */
+	mod = f->mem.low + get_le64(si + 16);
+	assert_int_equal(get_le64(mod), get_le32(zp(f) + 0x218));
+	assert_int_equal(get_le64(mod + 8), TB_MiB);
+	assert_memory_equal(f->mem.low + get_le64(mod), f->initrd, TB_MiB);
+	assert_int_equal(get_le64(si + 24), BOOT_CMDLINE_ADDR);
+	assert_int_equal(get_le64(si + 32), ACPI_TABLES_ADDR);
+	assert_int_equal(get_le32(si + 48), 4);
+	assert_true(get_le64(si + 40) + 4 * 24 <= BOOT_ZERO_PAGE_ADDR);
+	assert_e820_copied(f->mem.low + get_le64(si + 40), 4, &f->mem, 24);
 
 	assert_false(c->long_mode);
 	assert_int_equal(c->rip, TB_ELF_PVH);
@@ -438,7 +438,7 @@ static void test_pvh_boot(void **state)
 	assert_int_equal(c->tr.base, 0);
 	assert_int_equal(c->tr.limit, 0x67);
 	/* The descriptors the selectors name say the same. */
-	assert_int_equal(tb_get64(f->mem.low + BOOT_GDT_ADDR + c->cs.selector),
+	assert_int_equal(get_le64(f->mem.low + BOOT_GDT_ADDR + c->cs.selector),
 			 0x00CF9B000000FFFFULL);
 	fixture_free(f);
 }
@@ -451,9 +451,9 @@ static void test_pvh_without_initrd(void **state)
 	f->cfg.use_pvh = true;
 	setup_ok(f);
 	si = f->mem.low + BOOT_PVH_INFO_ADDR;
-	assert_int_equal(tb_get32(si + 12), 0);
-	assert_int_equal(tb_get64(si + 16), 0);
-	assert_int_equal(tb_get32(zp(f) + 0x218), 0);
+	assert_int_equal(get_le32(si + 12), 0);
+	assert_int_equal(get_le64(si + 16), 0);
+	assert_int_equal(get_le32(zp(f) + 0x218), 0);
 	fixture_free(f);
 }
 
@@ -471,7 +471,7 @@ static void real_kernel(const char *name, bool pvh)
 	set_initrd(f, 8 * TB_MiB);
 	f->cfg.use_pvh = pvh;
 	setup_ok(f);
-	rd = tb_get32(zp(f) + 0x218);
+	rd = get_le32(zp(f) + 0x218);
 	assert_true(rd % 4096 == 0 && rd + 8 * TB_MiB <= 256 * TB_MiB);
 	assert_true(rd >= f->k.load_addr + f->k.init_size);
 	assert_memory_equal(zp(f) + 0x202, "HdrS", 4);
