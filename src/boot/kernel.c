@@ -288,7 +288,8 @@ int kernel_open(const char *path, struct kernel_image *k)
 	else if (is_bzimage(img.data, img.size))
 		ret = bzimage_parse(&img);
 	else
-		ret = err_set("%s is not a Linux bzImage or ELF vmlinux", path);
+		ret = err_set("%s is not a Linux bzImage or ELF vmlinux: give the kernel's bzImage (/boot/vmlinuz-*) or its vmlinux",
+			      path);
 	if (ret < 0) {
 		kernel_close(&img);
 		return -1;

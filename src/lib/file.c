@@ -31,7 +31,12 @@ static int read_whole(int fd, const char *what, const char *path,
 
 static int open_file(const char *what, const char *path, const char *hint)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/*
+	 * Non-blocking, so that a FIFO given by mistake is refused as "not a
+	 * regular file" instead of waiting for a writer; no controlling
+	 * terminal from a tty path either.
+	 */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (fd >= 0)
 		return fd;
@@ -58,11 +63,13 @@ int file_read_all(const char *what, const char *path, const char *hint,
 		err_set_errno("cannot stat %s %s", what, path);
 	else if (!S_ISREG(st.st_mode))
 		err_set("%s %s is not a regular file: %s", what, path, hint);
+	else if (fcntl(fd, F_SETFL, 0) < 0)
+		err_set_errno("cannot read %s %s", what, path);
 	else if (st.st_size == 0)
 		err_set("%s %s is empty: %s", what, path, hint);
 	else if ((uint64_t)st.st_size > max)
-		err_set("%s %s is larger than slicevm loads (%s)", what, path,
-			size_format(max, limit, sizeof(limit)));
+		err_set("%s %s is larger than slicevm loads (%s): give a smaller file",
+			what, path, size_format(max, limit, sizeof(limit)));
 	else if (!(buf = malloc((size_t)st.st_size)))
 		err_set("out of memory reading %s %s", what, path);
 	else if (read_whole(fd, what, path, buf, (size_t)st.st_size))

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,14 +25,34 @@ static void line_col(const char *text, size_t off, int *line, int *col)
 	}
 }
 
+/* Mistakes json-c would only call "unexpected character" or "too early". */
+static bool explain_unusable_text(const char *text, const char *name)
+{
+	size_t blank = strspn(text, " \t\r\n");
+
+	if (!strncmp(text, "\xef\xbb\xbf", 3)) {
+		err_set("%s:1:1: the file starts with a UTF-8 byte-order mark: save it without one",
+			name);
+		return true;
+	}
+	if (!text[blank]) {
+		err_set("%s has no JSON in it: write a JSON object", name);
+		return true;
+	}
+	return false;
+}
+
 json_object *json_parse_text(const char *text, const char *name)
 {
-	struct json_tokener *tok = json_tokener_new();
+	struct json_tokener *tok;
 	size_t len = strlen(text), end;
 	enum json_tokener_error e;
 	json_object *obj;
 	int line, col;
 
+	if (explain_unusable_text(text, name))
+		return NULL;
+	tok = json_tokener_new();
 	if (!tok) {
 		err_set("out of memory parsing %s", name);
 		return NULL;
@@ -52,7 +73,7 @@ json_object *json_parse_text(const char *text, const char *name)
 		return obj;
 	json_object_put(obj);
 	line_col(text, end, &line, &col);
-	if (!len || e == json_tokener_error_parse_eof)
+	if (e == json_tokener_error_parse_eof)
 		err_set("%s:%d:%d: the JSON ends too early: close every { [ and \"",
 			name, line, col);
 	else

@@ -68,7 +68,8 @@ static int load_memory(struct vm_config *cfg, const char *path, json_object *val
 		int64_t bytes = json_object_get_int64(val);
 
 		if (bytes < 0)
-			return err_set("VM config %s: \"memory\" is negative", path);
+			return err_set("VM config %s: \"memory\" is negative: give a size like \"512M\"",
+				       path);
 		cfg->memory = (uint64_t)bytes;
 	} else if (json_object_is_type(val, json_type_string)) {
 		if (size_parse(json_object_get_string(val), &cfg->memory))
@@ -103,6 +104,11 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 			continue;
 		if (want_type(path, key, val, json_type_string, "a string"))
 			return -1;
+		/* json-c keeps "\u0000" inside strings; C would cut them short there. */
+		if (strlen(json_object_get_string(val)) !=
+		    (size_t)json_object_get_string_len(val))
+			return err_set("VM config %s: \"%s\" contains a NUL character: remove it",
+				       path, key);
 		if (strings[i].is_path)
 			set_path(field, json_object_get_string(val), path);
 		else

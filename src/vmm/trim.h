@@ -9,7 +9,8 @@
  * This drops the VMM's read-only file pages from its page tables (they stay
  * in the page cache, and come back as the run loop touches them) and
  * returns free heap to the system, so the VMM's resident memory is close to
- * what it uses while the guest runs.
+ * what it uses while the guest runs. This lowers the VMM's RSS; the host
+ * keeps the pages cached, so it frees little memory by itself.
  */
 void vmm_trim_resident(void);
 

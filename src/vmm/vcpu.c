@@ -384,10 +384,15 @@ void vcpu_kick(struct vcpu *vcpu)
 	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
+#define VCPU_STOP_RETRY_MS	50
+#define VCPU_STOP_GIVE_UP_S	10
+
 /*
  * Joins a kicked vCPU thread. A thread that was between its checks and a
  * blocking call when the kick landed would sleep through it, so the kick
- * is repeated until the thread has gone.
+ * is repeated until the thread has gone. One stuck in the kernel for good
+ * (output to a hung network file system) cannot be joined: the VMM then
+ * exits without the rest of its teardown, which the kernel does for it.
  */
 void vcpu_stop(struct vcpu *vcpu)
 {
@@ -395,15 +400,21 @@ void vcpu_stop(struct vcpu *vcpu)
 
 	if (!vcpu->thread_started)
 		return;
-	for (;;) {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 50 * 1000 * 1000;
+	for (int tries = 0;; tries++) {
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_nsec += VCPU_STOP_RETRY_MS * 1000 * 1000;
 		if (until.tv_nsec >= 1000000000L) {
 			until.tv_sec++;
 			until.tv_nsec -= 1000000000L;
 		}
-		if (pthread_timedjoin_np(vcpu->thread, NULL, &until) != ETIMEDOUT)
+		if (pthread_clockjoin_np(vcpu->thread, NULL, CLOCK_MONOTONIC,
+					 &until) != ETIMEDOUT)
 			break;
+		if (tries == VCPU_STOP_GIVE_UP_S * 1000 / VCPU_STOP_RETRY_MS) {
+			fprintf(stderr, "slicevm: vCPU %d does not stop (stuck in the kernel); exiting\n",
+				vcpu->index);
+			_exit(VM_EXIT_ERROR);
+		}
 		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 	}
 	vcpu->thread_started = false;

@@ -231,6 +231,21 @@ static int block_signals(sigset_t *old)
 	return 0;
 }
 
+/*
+ * A signal that arrived after the main loop stopped reading them (during a
+ * failed start, or the teardown) must not kill the process once they are
+ * unblocked: the exit status already says how the VM ended.
+ */
+static void drain_ending_signals(void)
+{
+	const struct timespec now = { 0, 0 };
+	sigset_t ending;
+
+	ending_signals(&ending);
+	while (sigtimedwait(&ending, NULL, &now) > 0)
+		;
+}
+
 struct input {
 	uint8_t buf[257];	/* console_filter() may return one byte more than read */
 	size_t len;		/* filtered bytes the UART has not taken yet */
@@ -316,15 +331,18 @@ static int vm_start_and_wait(struct vm *vm)
 		return -1;
 	}
 	slice_report(vm);
+	/*
+	 * Before the vCPUs run: dropping pages from the page tables later
+	 * would send TLB shootdowns to the (slice) CPUs running them.
+	 */
+	vmm_trim_resident();
 	console_open(&con, STDIN_FILENO);
 	for (int i = 0; i < vm->nvcpus && !ret; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
-	if (ret) {
+	if (ret)
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
-	} else {
-		vmm_trim_resident();
+	else
 		main_loop(vm, &con, sig_fd);
-	}
 	/* The user gets the terminal back first, whatever the stop takes. */
 	console_close(&con);
 
@@ -392,6 +410,7 @@ int vm_run(const struct vm_config *cfg)
 		status = report(&vm);
 	}
 	vm_teardown(&vm);
+	drain_ending_signals();
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	return status;
 }

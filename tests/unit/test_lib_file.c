@@ -16,20 +16,6 @@
 
 #define HINT "give the path of an initramfs"
 
-static char dir[] = "/tmp/slicevm-file-XXXXXX";
-
-static int setup(void **state)
-{
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
-}
 
 static void expect_error(const char *p, uint64_t max, const char *needle)
 {
@@ -48,7 +34,7 @@ static void reads_whole_file(void **state)
 	uint8_t *data = NULL;
 	size_t size = 0;
 
-	assert_int_equal(file_read_all("initrd", test_put_file(dir, "ok", "hello"), HINT, 1024,
+	assert_int_equal(file_read_all("initrd", test_put_file(test_dir, "ok", "hello"), HINT, 1024,
 				       &data, &size), 0);
 	assert_int_equal(size, 5);
 	assert_memory_equal(data, "hello", 5);
@@ -59,11 +45,11 @@ static void refuses_what_cannot_be_loaded(void **state)
 {
 	char missing[320];
 
-	snprintf(missing, sizeof(missing), "%s/missing", dir);
+	snprintf(missing, sizeof(missing), "%s/missing", test_dir);
 	expect_error(missing, 1024, "does not exist: " HINT);
-	expect_error(dir, 1024, "is not a regular file: " HINT);
-	expect_error(test_put_file(dir, "empty", ""), 1024, "is empty: " HINT);
-	expect_error(test_put_file(dir, "big", "0123456789"), 4, "larger than slicevm loads");
+	expect_error(test_dir, 1024, "is not a regular file: " HINT);
+	expect_error(test_put_file(test_dir, "empty", ""), 1024, "is empty: " HINT);
+	expect_error(test_put_file(test_dir, "big", "0123456789"), 4, "larger than slicevm loads");
 }
 
 int main(void)
@@ -73,5 +59,5 @@ int main(void)
 		cmocka_unit_test(refuses_what_cannot_be_loaded),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }

@@ -14,33 +14,19 @@
 #include "lib/err.h"
 #include "vmm/config.h"
 
-static char dir[] = "/tmp/slicevm-config-XXXXXX";
-
-static int setup(void **state)
-{
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	char cmd[300];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd);
-}
 
 static void loads_every_key(void **state)
 {
 	struct vm_config cfg;
 	char expect[300];
-	const char *path = test_put_file(dir, "full.json",
+	const char *path = test_put_file(test_dir, "full.json",
 		"{ \"name\": \"db\", \"kernel\": \"bzImage\", \"initrd\": \"/abs/initrd\",\n"
 		"  \"cmdline\": \"console=ttyS0\", \"cpus\": 2, \"memory\": \"3584M\",\n"
 		"  \"slice\": \"s0\", \"pvh\": true }\n");
 
 	config_init(&cfg);
 	assert_int_equal(config_load(&cfg, path), 0);
-	snprintf(expect, sizeof(expect), "%s/bzImage", dir);
+	snprintf(expect, sizeof(expect), "%s/bzImage", test_dir);
 	assert_string_equal(cfg.kernel, expect);	/* relative to the file */
 	assert_string_equal(cfg.initrd, "/abs/initrd");
 	assert_string_equal(cfg.name, "db");
@@ -58,7 +44,7 @@ static void memory_as_bytes(void **state)
 	struct vm_config cfg;
 
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(dir, "bytes.json",
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "bytes.json",
 		"{\"kernel\": \"/k\", \"memory\": 268435456}")), 0);
 	assert_int_equal(cfg.memory, 256ULL << 20);
 	config_free(&cfg);
@@ -83,7 +69,7 @@ static void expect_load_error(const char *text, const char *needle)
 	struct vm_config cfg;
 
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(dir, "bad.json", text)), -1);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "bad.json", text)), -1);
 	if (!strstr(err_msg(), needle))
 		fail_msg("error '%s' lacks '%s'", err_msg(), needle);
 	assert_null(strchr(err_msg(), '\n'));
@@ -95,6 +81,9 @@ static void refuses_bad_files(void **state)
 	expect_load_error("{\"kernel\": \"k\", \"colour\": 1}", "unknown key \"colour\"");
 	expect_load_error("{\"kernel\": \"k\",\n  \"cpus\": 2,,\n}", "bad.json:2:");
 	expect_load_error("", "is empty");
+	expect_load_error(" \n\t\n", "has no JSON in it");
+	expect_load_error("\xef\xbb\xbf{}", "byte-order mark");
+	expect_load_error("{\"kernel\": \"/boot/k\\u0000x\"}", "contains a NUL character");
 	expect_load_error("{\"cpus\": 2} garbage", "bad.json:1:13:");
 	expect_load_error("{\"cpus\": 2}{\"memory\": \"1G\"}", "bad.json:1:12:");
 	expect_load_error("[1, 2]", "must be a JSON object");
@@ -152,5 +141,5 @@ int main(void)
 		cmocka_unit_test(refuses_bad_values),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
 }
