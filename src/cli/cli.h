@@ -24,14 +24,18 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same, with err_msg() as the message. */
 int cli_fail(void);
 
+struct option;
+
 /*
  * For a getopt_long() loop using ":" at the start of its optstring: prints
  * "option X needs a value: see 'slicevm CMD --help'" when @c is ':', else
  * "unknown option 'X': see 'slicevm CMD --help'" (or "option --X takes no
  * value" for --X=VALUE on a flag), and returns the exit status (1). @cmd
- * names the command as the user types it: "run", "host apply".
+ * names the command as the user types it: "run", "host apply". @opts is
+ * the loop's long option table, to tell "--flag=VALUE" from an unknown
+ * short option in a cluster after it.
  */
-int cli_opt_error(int c, char **argv, const char *cmd);
+int cli_opt_error(int c, char **argv, const struct option *opts, const char *cmd);
 
 /* $SLICEVM_TOPOLOGY, or NULL when unset or empty (this host). */
 const char *cli_topology_env(void);

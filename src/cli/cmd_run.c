@@ -95,7 +95,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 			fputs(run_usage, stdout);
 			return 0;
 		default:
-			return cli_opt_error(c, argv, "run");
+			return cli_opt_error(c, argv, opts, "run");
 		}
 	}
 	if (optind < argc)

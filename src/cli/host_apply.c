@@ -6,7 +6,6 @@
 
 #include "cli/cli.h"
 #include "host/apply.h"
-#include "host/cpuset.h"
 #include "host/planner.h"
 #include "lib/err.h"
 
@@ -56,7 +55,7 @@ int cmd_host_apply(int argc, char **argv)
 			fputs(apply_usage, stdout);
 			return 0;
 		default:
-			return cli_opt_error(c, argv, "host apply");
+			return cli_opt_error(c, argv, opts, "host apply");
 		}
 	}
 	if (optind >= argc)
@@ -73,9 +72,9 @@ int cmd_host_apply(int argc, char **argv)
 		free(plan);
 		return cli_fail();
 	}
-	/* Nor is a host without cgroup v2: no ledger is left behind for it. */
+	/* Nor is a host it does not fit: no ledger is left behind for it. */
 	host_paths_default(&hp);
-	if (cpuset_check_v2(&hp) || ledger_open(&l, ledger)) {
+	if (host_apply_open(&l, ledger, &hp, plan)) {
 		free(plan);
 		return cli_fail();
 	}

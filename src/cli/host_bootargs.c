@@ -70,7 +70,7 @@ int cmd_host_bootargs(int argc, char **argv)
 			fputs(bootargs_usage, stdout);
 			return 0;
 		default:
-			return cli_opt_error(c, argv, "host bootargs");
+			return cli_opt_error(c, argv, opts, "host bootargs");
 		}
 	}
 	if (optind < argc)

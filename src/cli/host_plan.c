@@ -68,7 +68,7 @@ int cmd_host_plan(int argc, char **argv)
 			fputs(plan_usage, stdout);
 			return 0;
 		default:
-			return cli_opt_error(c, argv, "host plan");
+			return cli_opt_error(c, argv, opts, "host plan");
 		}
 	}
 	if (optind >= argc)

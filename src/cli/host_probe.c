@@ -47,7 +47,7 @@ int cmd_host_probe(int argc, char **argv)
 			fputs(probe_usage, stdout);
 			return 0;
 		default:
-			return cli_opt_error(c, argv, "host probe");
+			return cli_opt_error(c, argv, opts, "host probe");
 		}
 	}
 	if (optind < argc)

@@ -51,7 +51,7 @@ int cmd_host_release(int argc, char **argv)
 			fputs(release_usage, stdout);
 			return 0;
 		default:
-			return cli_opt_error(c, argv, "host release");
+			return cli_opt_error(c, argv, opts, "host release");
 		}
 	}
 	if (optind < argc)

@@ -46,7 +46,7 @@ int cmd_host_status(int argc, char **argv)
 			fputs(status_usage, stdout);
 			return 0;
 		default:
-			return cli_opt_error(c, argv, "host status");
+			return cli_opt_error(c, argv, opts, "host status");
 		}
 	}
 	if (optind < argc)

@@ -48,22 +48,40 @@ int cli_fail(void)
 }
 
 /*
+ * Whether @arg ("--NAME=VALUE") names, maybe abbreviated, a long option of
+ * @opts that takes no value and stands for @val.
+ */
+static bool names_flag(const char *arg, const struct option *opts, int val)
+{
+	size_t len = strcspn(arg, "=");
+
+	if (strncmp(arg, "--", 2) || arg[len] != '=' || len == 2)
+		return false;
+	for (; opts && opts->name; opts++)
+		if (opts->has_arg == no_argument && !opts->flag && opts->val == val &&
+		    !strncmp(opts->name, arg + 2, len - 2))
+			return true;
+	return false;
+}
+
+/*
  * getopt_long() always moves past a long option it stops at (so it is
  * argv[optind - 1], maybe with "=VALUE"), but not past a short one still
- * followed by others ("-xh"): the letter is optopt. optopt is also set for
- * a known long option given a value it does not take, and 0 for an unknown
- * long option.
+ * followed by others ("-xh"): the letter is optopt, and argv[optind - 1]
+ * is whatever came before. optopt is also the option's val for a known
+ * long option given a value it does not take (or missing its value), and
+ * 0 for an unknown long option. A "--NAME=VALUE" before an unknown short
+ * option cannot be such a flag: getopt_long() would have stopped at it.
  */
-int cli_opt_error(int c, char **argv, const char *cmd)
+int cli_opt_error(int c, char **argv, const struct option *opts, const char *cmd)
 {
 	char letter[3] = { '-', (char)optopt, '\0' };
 	const char *arg = argv[optind - 1];
+	bool is_long = !strncmp(arg, "--", 2) && arg[2];
 	int len = (int)strcspn(arg, "=");
-	bool is_long = !strncmp(arg, "--", 2);
 
-	/* A long option is never both known and wrong without a value: "-x" in "-xh". */
-	if (is_long && c == '?' && optopt && arg[len] != '=')
-		is_long = false;
+	if (c == '?' && optopt)
+		is_long = names_flag(arg, opts, optopt);
 	if (!is_long) {
 		arg = letter;
 		len = 2;

@@ -46,21 +46,15 @@ static int check_still_applied(const struct host_paths *hp, const struct plan *p
 }
 
 /*
- * Something is recorded already. Returns 0 when it is @plan and still in
- * place (nothing to do), 1 when apply may go on (the record was from an
- * earlier boot and is forgotten), -1 to refuse.
+ * Something of this boot is recorded already. Returns 0 when it is @plan
+ * and still in place (nothing to do), -1 to refuse.
  */
-static int recorded_plan(struct ledger *l, const struct host_paths *hp,
-			 const struct plan *plan, const struct ledger_applied *a,
-			 const char *boot, FILE *out)
+static int recorded_plan(const struct host_paths *hp, const struct plan *plan,
+			 const struct ledger_applied *a)
 {
 	char *text;
 	int same;
 
-	if (strcmp(a->boot_id, boot)) {
-		fprintf(out, "note: forgetting the plan applied before the host rebooted\n");
-		return ledger_forget(l) ? -1 : 1;
-	}
 	if (a->state == LEDGER_APPLYING) {
 		if (procstat_alive(hp->proc, a->pid, a->pid_start))
 			return err_set("another apply is running (pid %d): wait for it",
@@ -82,10 +76,7 @@ static int recorded_plan(struct ledger *l, const struct host_paths *hp,
 	free(text);
 	if (!same)
 		return err_set("a different plan is applied: run 'slicevm host release' first");
-	if (check_still_applied(hp, plan))
-		return -1;
-	fprintf(out, "this plan is already applied: nothing changed\n");
-	return 0;
+	return check_still_applied(hp, plan);
 }
 
 /* Undoes a failed apply; keeps its error, saying what became of the host. */
@@ -142,6 +133,27 @@ static int make_real(struct journal *j, const struct plan *plan, struct notes *n
 	return ret;
 }
 
+int host_apply_open(struct ledger **l, const char *path, const struct host_paths *hp,
+		    const struct plan *plan)
+{
+	char boot[64];
+	int r;
+
+	if (cpuset_check_v2(hp) || procstat_boot_id(hp->proc, boot, sizeof(boot)))
+		return -1;
+	r = ledger_open_existing(l, path);
+	if (r <= 0)
+		return r;
+	/*
+	 * No ledger yet, so no plan is applied: the plan must fit the host as
+	 * it is. (With a ledger, host_apply() checks once it knows whether
+	 * this plan is the one applied, whose CPUs are no longer free.)
+	 */
+	if (cpuset_validate(hp, plan))
+		return -1;
+	return ledger_open(l, path);
+}
+
 int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan *plan,
 	       FILE *out)
 {
@@ -154,12 +166,22 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
 
 	if (cpuset_check_v2(hp) || procstat_boot_id(hp->proc, boot, sizeof(boot)))
 		return -1;
+	/* Decided and done in one transaction: a concurrent apply's record is safe. */
+	r = ledger_forget_stale(l, boot);
+	if (r < 0)
+		return -1;
+	if (r)
+		fprintf(out, "note: forgetting the plan applied before the host rebooted\n");
 	if (ledger_get_applied(l, &a))
 		return -1;
-	r = a.state == LEDGER_NONE ? 1 : recorded_plan(l, hp, plan, &a, boot, out);
-	ledger_applied_free(&a);
-	if (r <= 0)
+	if (a.state != LEDGER_NONE) {
+		r = recorded_plan(hp, plan, &a);
+		ledger_applied_free(&a);
+		if (!r)
+			fprintf(out, "this plan is already applied: nothing changed\n");
 		return r;
+	}
+	ledger_applied_free(&a);
 	if (cpuset_validate(hp, plan))
 		return -1;
 	if (procstat_start_time(hp->proc, getpid(), &start))
@@ -206,24 +228,20 @@ static int begin_release(struct ledger *l, const struct host_paths *hp, bool for
 int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE *out)
 {
 	struct journal j = { .ledger = l, .hp = hp };
-	struct ledger_applied a;
 	char boot[64];
-	bool none, stale;
 	int r;
 
-	if (procstat_boot_id(hp->proc, boot, sizeof(boot)) || ledger_get_applied(l, &a))
+	if (procstat_boot_id(hp->proc, boot, sizeof(boot)))
 		return -1;
-	none = a.state == LEDGER_NONE;
-	stale = !none && strcmp(a.boot_id, boot);
-	ledger_applied_free(&a);
-	if (stale) {
-		/* The recorded values belong to the earlier boot: never write them back. */
-		if (ledger_forget(l))
-			return -1;
+	/* The recorded values belong to the earlier boot: never write them back. */
+	r = ledger_forget_stale(l, boot);
+	if (r < 0)
+		return -1;
+	if (r) {
 		fprintf(out, "the plan was applied before the host rebooted, which reset what apply changed: forgot it\n");
 		return 0;
 	}
-	r = none ? 1 : begin_release(l, hp, force, out);
+	r = begin_release(l, hp, force, out);
 	if (r < 0)
 		return -1;
 	if (r > 0) {

@@ -22,6 +22,15 @@
  * until release. A ledger from an earlier boot is forgotten: the reboot
  * already reset what it recorded.
  */
+/*
+ * Opens the ledger at @path (NULL: the default) for host_apply(), creating
+ * it only when @plan can be applied on @hp: an apply refused for cgroup v1,
+ * an unreadable boot id or a plan that does not fit leaves no ledger file
+ * (or directory) behind.
+ */
+int host_apply_open(struct ledger **l, const char *path, const struct host_paths *hp,
+		    const struct plan *plan);
+
 int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan *plan,
 	       FILE *out);
 

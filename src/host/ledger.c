@@ -80,8 +80,29 @@ static const char upgrade_v1[] =
 	"ALTER TABLE applied_v2 RENAME TO applied;"
 	"PRAGMA user_version = 2;";
 
+/*
+ * Errors that are the user's to fix, in the user's words: a ledger another
+ * user (root) owns, or a file that is no database. Returns 0 when the last
+ * error was neither.
+ */
+static int user_error(struct ledger *l)
+{
+	int code = sqlite3_errcode(l->db) & 0xff;
+	int sys = sqlite3_system_errno(l->db);
+
+	if (code == SQLITE_READONLY || code == SQLITE_PERM || code == SQLITE_AUTH ||
+	    (code == SQLITE_CANTOPEN && (sys == EACCES || sys == EPERM || sys == EROFS)))
+		return err_set("cannot read ledger %s: run as root (or as the ledger's owner)",
+			       l->path);
+	if (code == SQLITE_NOTADB)
+		return err_set("%s is not a slicevm ledger: give another --ledger", l->path);
+	return 0;
+}
+
 static int db_fail(struct ledger *l, const char *doing)
 {
+	if (user_error(l))
+		return -1;
 	return err_set("ledger %s: %s failed: %s", l->path, doing, sqlite3_errmsg(l->db));
 }
 
@@ -90,7 +111,8 @@ static int exec(struct ledger *l, const char *sql)
 	char *msg = NULL;
 
 	if (sqlite3_exec(l->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		err_set("ledger %s: %s", l->path, msg ? msg : sqlite3_errmsg(l->db));
+		if (!user_error(l))
+			err_set("ledger %s: %s", l->path, msg ? msg : sqlite3_errmsg(l->db));
 		sqlite3_free(msg);
 		return -1;
 	}
@@ -626,6 +648,26 @@ int ledger_forget(struct ledger *l)
 	if (exec(l, "DELETE FROM changes; DELETE FROM slices; DELETE FROM applied"))
 		return tx_rollback(l);
 	return tx_commit(l);
+}
+
+int ledger_forget_stale(struct ledger *l, const char *boot_id)
+{
+	struct ledger_applied a;
+	bool stale;
+
+	if (tx_begin(l))
+		return -1;
+	if (read_applied(l, &a))
+		return tx_rollback(l);
+	stale = a.state != LEDGER_NONE && strcmp(a.boot_id, boot_id);
+	ledger_applied_free(&a);
+	if (!stale) {
+		tx_rollback(l);
+		return 0;
+	}
+	if (exec(l, "DELETE FROM changes; DELETE FROM slices; DELETE FROM applied"))
+		return tx_rollback(l);
+	return tx_commit(l) ? -1 : 1;
 }
 
 /* ---- The journal of host changes ----------------------------------------- */

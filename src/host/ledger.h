@@ -131,6 +131,14 @@ int ledger_begin_release(struct ledger *l, pid_t pid, uint64_t start, bool force
 
 /* One transaction: forgets the plan, the slices and the journal. */
 int ledger_forget(struct ledger *l);
+/*
+ * One transaction: forgets them only if the plan was recorded in a boot
+ * other than @boot_id (the host rebooted since, undoing what apply did).
+ * Deciding and deleting in one transaction keeps a concurrent apply's
+ * fresh record safe. Returns 1 when it forgot a plan, 0 when there was
+ * nothing stale, -1 on error.
+ */
+int ledger_forget_stale(struct ledger *l, const char *boot_id);
 
 /* The journal of host changes. */
 enum ledger_change_kind {

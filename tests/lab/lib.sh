@@ -59,6 +59,10 @@
 # Others: expect_bad_input DESC ARGS... (one call = one bad-input test),
 #   lab_state (snapshot of files, cgroups and KVM VMs), as_user CMD...,
 #   kvm_hide / kvm_restore (move /dev/kvm aside and back).
+# 'slicevm host' commands (run in the foreground, output in files):
+#   host CMD ARGS...      run "$SLICEVM" host CMD ARGS; HOST_RC = its exit
+#                         status, stdout in $LAB_TMP/host.out, stderr in host.err.
+#   want_host_rc N        want_out RE  (host.out has a line matching RE)
 
 : "${SLICEVM:=/bin/slicevm}"
 : "${GUEST_BZIMAGE:=/guest/bzImage}"
@@ -354,4 +358,18 @@ kvm_hide() {
 kvm_restore() {
 	[ -e /dev/.kvm-hidden ] && mv /dev/.kvm-hidden /dev/kvm
 	return 0
+}
+
+# --- slicevm host -----------------------------------------------------------
+host() {
+	"$SLICEVM" host "$@" >"$LAB_TMP/host.out" 2>"$LAB_TMP/host.err"
+	HOST_RC=$?
+}
+
+want_host_rc() {
+	[ "$HOST_RC" = "$1" ] || fail "slicevm host exited $HOST_RC, expected $1: $(head -c 300 "$LAB_TMP/host.err")"
+}
+
+want_out() {
+	grep -Eq -- "$1" "$LAB_TMP/host.out" || fail "output lacks /$1/: $(head -c 300 "$LAB_TMP/host.out")"
 }

@@ -609,6 +609,42 @@ static void test_bad_input_changes_nothing(void **state)
 	check_refused(f, &f->plan, "the cpuset controller is not available");
 }
 
+/* A refused apply leaves no ledger behind; an existing one is reused. */
+static void test_apply_open(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l;
+	char path[320], dir[256];
+	struct plan p;
+
+	snprintf(dir, sizeof(dir), "%s/fresh", f->sim.root);
+	snprintf(path, sizeof(path), "%s/ledger.db", dir);
+	make_plan(&p, "6-7");
+	assert_int_equal(host_apply_open(&l, path, &f->hp, &p), -1);
+	assert_non_null(strstr(err_msg(), "slice web wants CPUs 6-7"));
+	assert_int_not_equal(access(dir, F_OK), 0);
+	fake_file(f, "cg/cgroup.controllers", "cpu io memory\n");
+	assert_int_equal(host_apply_open(&l, path, &f->hp, &f->plan), -1);
+	assert_non_null(strstr(err_msg(), "the cpuset controller is not available"));
+	assert_int_not_equal(access(dir, F_OK), 0);
+	fake_file(f, "cg/cgroup.controllers", "cpuset cpu io memory\n");
+
+	/* A plan that fits: the ledger is made. */
+	if (host_apply_open(&l, path, &f->hp, &f->plan))
+		fail_msg("host_apply_open: %s", err_msg());
+	assert_int_equal(access(path, F_OK), 0);
+	ledger_close(l);
+
+	/* Applied already (its CPUs no longer free): the ledger still opens. */
+	apply_ok(f, &f->plan);
+	fake_file(f, "cg/cpuset.cpus.effective", "0-1\n");
+	if (host_apply_open(&l, f->ledger_path, &f->hp, &f->plan))
+		fail_msg("host_apply_open on the applied ledger: %s", err_msg());
+	assert_int_equal(host_apply(l, &f->hp, &f->plan, f->out), 0);
+	assert_non_null(strstr(output(f), "already applied: nothing changed"));
+	ledger_close(l);
+}
+
 static void test_release_refused_while_held(void **state)
 {
 	struct fixture *f = *state;
@@ -876,6 +912,7 @@ int main(void)
 		T(test_invalid_partition_rolls_back),
 		T(test_no_isolated_falls_back_to_root),
 		T(test_bad_input_changes_nothing),
+		T(test_apply_open),
 		T(test_release_refused_while_held),
 		T(test_claim_during_release_refused),
 		T(test_dead_release_finished),

@@ -212,12 +212,25 @@ static void test_foreign_database_refused(void **state)
 	struct fixture *f = *state;
 	struct ledger *l = NULL;
 	char path[128];
+	FILE *fp;
 
 	snprintf(path, sizeof(path), "%s/other.db", f->dir);
 	raw_sql(path, "CREATE TABLE accounts (id INTEGER)");
 	assert_int_equal(ledger_open(&l, path), -1);
 	assert_non_null(strstr(err_msg(), "is not a slicevm ledger"));
 	assert_int_equal(raw_int(path, "SELECT count(*) FROM sqlite_master"), 1);
+
+	/* Not a database at all: one line naming the file, not SQLite's words. */
+	snprintf(path, sizeof(path), "%s/text.db", f->dir);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs("these are not the pages you are looking for\n", fp);
+	fclose(fp);
+	assert_int_equal(ledger_open(&l, path), -1);
+	assert_non_null(strstr(err_msg(), "text.db is not a slicevm ledger: give another --ledger"));
+	assert_null(strstr(err_msg(), "file is not a database"));
+	assert_int_equal(ledger_open_existing(&l, path), -1);
+	assert_non_null(strstr(err_msg(), "text.db is not a slicevm ledger: give another --ledger"));
 }
 
 static void test_claim_without_plan(void **state)
@@ -508,6 +521,56 @@ static void test_claim_while_applying_or_stale(void **state)
 	assert_int_equal(ledger_finish_apply(l, "", ""), 0);
 	assert_int_equal(ledger_claim(l, "db", "vm", getpid(), &s, &hk), -1);
 	assert_non_null(strstr(err_msg(), "before the host rebooted"));
+	ledger_close(l);
+}
+
+/* Only a plan from an earlier boot is forgotten, with its journal. */
+static void test_forget_stale(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct ledger_change *c;
+	struct ledger_applied a;
+	struct ledger_holder *h;
+	struct plan plan;
+	int64_t seq;
+	int n;
+
+	/* Nothing recorded: nothing to forget. */
+	assert_int_equal(ledger_forget(l), 0);
+	assert_int_equal(ledger_forget_stale(l, f->boot), 0);
+
+	/* This boot's plan (a concurrent apply's fresh record) stays. */
+	ledger_close(l);
+	l = applied_ledger(f);
+	assert_int_equal(ledger_record(l, CHANGE_MKDIR, "/x", NULL, "a slice", &seq), 0);
+	assert_int_equal(ledger_forget_stale(l, f->boot), 0);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_APPLIED);
+	ledger_applied_free(&a);
+	assert_int_equal(ledger_changes(l, &c, &n), 0);
+	assert_int_equal(n, 1);
+	ledger_changes_free(c, n);
+
+	/* Seen from another boot it is stale: plan, slices and journal go. */
+	assert_int_equal(ledger_forget_stale(l, "another-boot"), 1);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_NONE);
+	ledger_applied_free(&a);
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_int_equal(n, 0);
+	free(h);
+	assert_int_equal(ledger_changes(l, &c, &n), 0);
+	assert_int_equal(n, 0);
+	ledger_changes_free(c, n);
+
+	/* A half-done apply of an earlier boot is stale too. */
+	make_plan(&plan);
+	assert_int_equal(ledger_begin_apply(l, &plan, "old-boot", getpid(), 1), 0);
+	assert_int_equal(ledger_forget_stale(l, f->boot), 1);
+	assert_int_equal(ledger_get_applied(l, &a), 0);
+	assert_int_equal(a.state, LEDGER_NONE);
+	ledger_applied_free(&a);
 	ledger_close(l);
 }
 
@@ -968,6 +1031,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_claim_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_claim_while_applying_or_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_begin_apply_rolls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forget_stale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_database_keeps_journal_mode, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_open_existing, setup, teardown),

@@ -22,20 +22,6 @@ cat >"$OTHER" <<'EOF'
  "slices": [{"name": "db", "cpus": "1", "memory": "512M"}]}
 EOF
 
-# host CMD ARGS...: run slicevm host; HOST_RC, $LAB_TMP/host.out, host.err.
-host() {
-	"$SLICEVM" host "$@" >"$LAB_TMP/host.out" 2>"$LAB_TMP/host.err"
-	HOST_RC=$?
-}
-
-want_host_rc() {
-	[ "$HOST_RC" = "$1" ] || fail "slicevm host exited $HOST_RC, expected $1: $(head -c 300 "$LAB_TMP/host.err")"
-}
-
-want_out() {
-	grep -Eq -- "$1" "$LAB_TMP/host.out" || fail "output lacks /$1/: $(head -c 300 "$LAB_TMP/host.out")"
-}
-
 want_err() {
 	[ "$(wc -l <"$LAB_TMP/host.err")" -eq 1 ] || fail "stderr is not one line: $(cat "$LAB_TMP/host.err")"
 	grep -Eq -- "^slicevm: .*$1" "$LAB_TMP/host.err" || fail "stderr lacks /$1/: $(cat "$LAB_TMP/host.err")"

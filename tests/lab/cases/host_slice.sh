@@ -17,19 +17,6 @@ cat >"$CONF" <<'EOF'
             {"name": "web", "cpus": "3", "memory": "256M"}]}
 EOF
 
-host() {
-	"$SLICEVM" host "$@" >"$LAB_TMP/host.out" 2>"$LAB_TMP/host.err"
-	HOST_RC=$?
-}
-
-want_host_rc() {
-	[ "$HOST_RC" = "$1" ] || fail "slicevm host exited $HOST_RC, expected $1: $(head -c 300 "$LAB_TMP/host.err")"
-}
-
-want_out() {
-	grep -Eq -- "$1" "$LAB_TMP/host.out" || fail "output lacks /$1/: $(head -c 300 "$LAB_TMP/host.out")"
-}
-
 # check_threads PID: vcpuI on the slice's I-th CPU (1, 2) in slicevm-db;
 # every other thread on CPU 0 in the root cgroup.
 check_threads() {
