@@ -123,9 +123,13 @@ static void usage(FILE *out)
  */
 static void open_standard_fds(void)
 {
-	for (int fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
-			exit(1);
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || open("/dev/null", O_RDWR) == fd)
+			continue;
+		if (fcntl(2, F_GETFD) >= 0)
+			dprintf(2, "slicevm: cannot open /dev/null for a closed standard descriptor: mount /dev\n");
+		exit(1);
+	}
 }
 
 int main(int argc, char **argv)

@@ -120,33 +120,44 @@ for key in "${groups[@]}"; do
 	cat "$base" "$tmp/overlay.cpio" "$tmp/tail.cpio" >"$tmp/l1.cpio"
 
 	g0=$SECONDS
-	: >"$log"
-	lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
-	qemu_job=$!
-	# Stream the lines L1 meant for us as they come.
-	tail -n +1 -F --pid="$qemu_job" "$log" 2>/dev/null |
-		sed -un 's/\r$//
-			s/^.*@lab-ready \(.*\)$/# L1 up (Linux \1)/p
-			s/^.*@lab-end \([^ ]*\) rc=[0-9]* secs=\([0-9]*\)$/# case \1: \2 s/p
-			s/^.*@lab \(.*\)$/\1/p' | tee -a "$tap" &
-	tail_pid=$!
-	wait "$qemu_job"
-	qrc=$?
-	wait "$tail_pid"
-	tail_pid=""
-	lab_kill
+	# L1 itself runs on TCG, which now and then crashes a kernel that
+	# patches its own code (an int3 Oops) while it boots. An L1 that died
+	# before its first case began is booted once more; a case that started
+	# is never run again.
+	for attempt in 1 2; do
+		: >"$log"
+		lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
+		qemu_job=$!
+		# Stream the lines L1 meant for us as they come.
+		tail -n +1 -F --pid="$qemu_job" "$log" 2>/dev/null |
+			sed -un 's/\r$//
+				s/^.*@lab-ready \(.*\)$/# L1 up (Linux \1)/p
+				s/^.*@lab-end \([^ ]*\) rc=[0-9]* secs=\([0-9]*\)$/# case \1: \2 s/p
+				s/^.*@lab \(.*\)$/\1/p' | tee -a "$tap" &
+		tail_pid=$!
+		wait "$qemu_job"
+		qrc=$?
+		wait "$tail_pid"
+		tail_pid=""
+		lab_kill
 
-	# Every case must have ended; say why the others did not.
-	tr -d '\r' <"$log" >"$tmp/log"
-	if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
-		why="L1 timed out after ${secs}s"
-	elif grep -q 'Kernel panic' "$tmp/log"; then
-		why="L1 kernel panicked ($(grep -m1 -o 'Kernel panic.*' "$tmp/log"))"
-	elif ! grep -q '@lab-ready' "$tmp/log"; then
-		why="L1 never reached its init (QEMU status $qrc)"
-	else
-		why="L1 stopped early (QEMU status $qrc)"
-	fi
+		# Every case must have ended; say why the others did not.
+		tr -d '\r' <"$log" >"$tmp/log"
+		if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+			why="L1 timed out after ${secs}s"
+		elif grep -q 'Kernel panic' "$tmp/log"; then
+			why="L1 kernel panicked ($(grep -m1 -o 'Kernel panic.*' "$tmp/log"))"
+		elif ! grep -q '@lab-ready' "$tmp/log"; then
+			why="L1 never reached its init (QEMU status $qrc)"
+		else
+			why="L1 stopped early (QEMU status $qrc)"
+		fi
+		grep -q '@lab-begin ' "$tmp/log" && break
+		# A timeout already took the group's whole budget: no second one.
+		[ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ] || [ "$attempt" -eq 2 ] && break
+		cp "$log" "$log.first"
+		echo "# L1 $n died before its first case ($why; log $log.first): booting it again"
+	done
 	failed=0
 	for name in $cases; do
 		if grep -q "@lab-end $name " "$tmp/log"; then
