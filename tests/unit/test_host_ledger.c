@@ -425,8 +425,13 @@ static void test_claim_reused_pid(void **state)
 	ledger_close(l);
 }
 
-/* In a child: wait for "go", claim, report 1/0 on @res, stay alive until @done closes. */
-static void racer(const char *path, int go, int res, int done, const char *vm)
+/*
+ * In a child: wait for "go", claim db as @vm, report on @res '1' (claimed),
+ * '0' (refused with a message holding @refused) or 'E', and stay alive
+ * until @done closes.
+ */
+static void racer(const char *path, int go, int res, int done, const char *vm,
+		  const char *refused)
 {
 	struct ledger *l = NULL;
 	struct cpumask hk;
@@ -438,7 +443,7 @@ static void racer(const char *path, int go, int res, int done, const char *vm)
 	if (read(go, &c, 1) != 1)
 		_exit(3);
 	r = ledger_claim(l, "db", vm, getpid(), &s, &hk) == 0 ? '1' :
-	    strstr(err_msg(), "is held by VM") ? '0' : 'E';
+	    strstr(err_msg(), refused) ? '0' : 'E';
 	if (write(res, &r, 1) != 1)
 		_exit(4);
 	if (read(done, &c, 1) < 0)
@@ -470,7 +475,8 @@ static void test_claim_race(void **state)
 				close(go[1]);
 				close(res[0]);
 				close(done[1]);
-				racer(path, go[0], res[1], done[0], k ? "b" : "a");
+				racer(path, go[0], res[1], done[0], k ? "b" : "a",
+				      "is held by VM");
 			}
 		}
 		close(go[0]);
@@ -841,28 +847,6 @@ static void test_dead_release_taken_over(void **state)
 	reap(other, hold);
 }
 
-/* In a child: wait for "go", claim db, report 1/0 on @res, stay alive until @done closes. */
-static void release_racer(const char *path, int go, int res, int done)
-{
-	struct ledger *l = NULL;
-	struct cpumask hk;
-	struct slice s;
-	char c = 0, r;
-
-	if (ledger_open(&l, path))
-		_exit(2);
-	if (read(go, &c, 1) != 1)
-		_exit(3);
-	r = ledger_claim(l, "db", "vm", getpid(), &s, &hk) == 0 ? '1' :
-	    strstr(err_msg(), "is being released") ? '0' : 'E';
-	if (write(res, &r, 1) != 1)
-		_exit(4);
-	if (read(done, &c, 1) < 0)
-		_exit(5);
-	ledger_close(l);
-	_exit(0);
-}
-
 /* A claim and a release at once: exactly one of them wins, never both. */
 static void test_claim_release_race(void **state)
 {
@@ -889,7 +873,7 @@ static void test_claim_release_race(void **state)
 			close(go[1]);
 			close(res[0]);
 			close(done[1]);
-			release_racer(f->path, go[0], res[1], done[0]);
+			racer(f->path, go[0], res[1], done[0], "vm", "is being released");
 		}
 		close(go[0]);
 		close(res[1]);
