@@ -19,10 +19,12 @@
 /* How long a command waits for another one holding the ledger's write lock. */
 #define LEDGER_BUSY_MS	10000
 
+/* Where holders' liveness and the boot id are read. */
+#define LEDGER_PROC "/proc"
+
 struct ledger {
 	sqlite3 *db;
 	char path[4096];
-	char proc_root[256];
 	char note[256];
 };
 
@@ -323,7 +325,6 @@ static int open_ledger(struct ledger **out, const char *path, bool existing)
 	if (!l)
 		return err_set("out of memory opening the ledger");
 	snprintf(l->path, sizeof(l->path), "%s", path);
-	snprintf(l->proc_root, sizeof(l->proc_root), "/proc");
 	if (!existing && make_parent_dir(path))
 		goto fail;
 	if (sqlite3_open_v2(path, &l->db, flags, NULL) != SQLITE_OK) {
@@ -376,11 +377,6 @@ const char *ledger_path(const struct ledger *l)
 const char *ledger_note(const struct ledger *l)
 {
 	return l->note;
-}
-
-void ledger_set_proc_root(struct ledger *l, const char *proc_root)
-{
-	snprintf(l->proc_root, sizeof(l->proc_root), "%s", proc_root);
 }
 
 /* ---- The applied plan ---------------------------------------------------- */
@@ -562,7 +558,7 @@ static int check_owner(struct ledger *l, const struct ledger_applied *a, pid_t p
 
 	if (a->state == LEDGER_APPLIED || (a->pid == pid && a->pid_start == start))
 		return 0;
-	alive = procstat_alive(l->proc_root, a->pid, a->pid_start);
+	alive = procstat_alive(LEDGER_PROC, a->pid, a->pid_start);
 	if (alive && a->state == LEDGER_APPLYING)
 		return err_set("an apply is running (pid %d): wait for it, then release",
 			       (int)a->pid);
@@ -778,7 +774,7 @@ static void read_holder(struct ledger *l, sqlite3_stmt *st, int col, struct ledg
 	h->pid = (pid_t)sqlite3_column_int64(st, col + 2);
 	h->pid_start = (uint64_t)sqlite3_column_int64(st, col + 3);
 	h->claimed_at = sqlite3_column_int64(st, col + 4);
-	h->alive = h->held && procstat_alive(l->proc_root, h->pid, h->pid_start);
+	h->alive = h->held && procstat_alive(LEDGER_PROC, h->pid, h->pid_start);
 }
 
 int ledger_holders(struct ledger *l, struct ledger_holder **out, int *n)
@@ -844,7 +840,7 @@ static int check_boot(struct ledger *l, const struct ledger_applied *a)
 {
 	char boot[64];
 
-	if (procstat_boot_id(l->proc_root, boot, sizeof(boot)))
+	if (procstat_boot_id(LEDGER_PROC, boot, sizeof(boot)))
 		return -1;
 	if (strcmp(boot, a->boot_id))
 		return err_set("the plan in ledger %s was applied before the host rebooted: run 'slicevm host apply CONFIG' again",
@@ -886,7 +882,7 @@ int ledger_claim(struct ledger *l, const char *name, const char *vm_name, pid_t 
 	int rc;
 
 	l->note[0] = '\0';
-	rc = procstat_start_time(l->proc_root, pid, &start);
+	rc = procstat_start_time(LEDGER_PROC, pid, &start);
 	if (rc)
 		return rc < 0 ? -1 : err_set("cannot claim slice %s: process %d is not running",
 					      name, (int)pid);

@@ -76,9 +76,6 @@ int ledger_unclaim(struct ledger *l, const char *name, pid_t pid);
 /* "" or a remark about the last call worth showing the user (a takeover). */
 const char *ledger_note(const struct ledger *l);
 
-/* Where process liveness is read ("/proc"); tests may point it elsewhere. */
-void ledger_set_proc_root(struct ledger *l, const char *proc_root);
-
 /* ---- For apply, release and status ------------------------------------ */
 
 enum ledger_state {

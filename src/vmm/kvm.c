@@ -32,16 +32,6 @@ const char *kvm_device_path(void)
 	return path && *path ? path : "/dev/kvm";
 }
 
-int kvm_ioctl(int fd, unsigned long request, void *arg)
-{
-	int ret;
-
-	do
-		ret = ioctl(fd, request, arg);
-	while (ret < 0 && errno == EINTR);
-	return ret;
-}
-
 static int open_device(void)
 {
 	const char *path = kvm_device_path();

@@ -22,7 +22,4 @@ const char *kvm_device_path(void);
 int kvm_host_open(struct kvm_host *kvm);
 void kvm_host_close(struct kvm_host *kvm);
 
-/* ioctl() retried on EINTR, for calls that may be interrupted. */
-int kvm_ioctl(int fd, unsigned long request, void *arg);
-
 #endif
