@@ -43,7 +43,9 @@
  *  5. memory: per node, what it has minus the host reserve; slices with
  *     "memory" take theirs first; the rest is shared by the others in
  *     proportion to their cores there, rounded down to 2M. A spanning slice
- *     counts on each of its nodes in proportion to its cores there.
+ *     counts on each of its nodes in proportion to its cores there, for an
+ *     explicit size and a default share alike (its default is the largest
+ *     size whose share fits every one of its nodes).
  *
  * Refused: overlapping slices (with each other or housekeeping); CPU lists
  * or counts that split a core; a slice on several nodes without
@@ -134,9 +136,15 @@ static int get_int(json_object *val, const char *what, int min, int max, int *ou
 	return 0;
 }
 
-/* A size: "8G" or a whole number of bytes. Zero is refused. */
+/*
+ * A size: "8G" or a whole number of bytes. Zero is refused, and so is
+ * anything above PLAN_SIZE_MAX: plans are stored as JSON int64, and no sum
+ * of at most SLICE_MAX such sizes can wrap a uint64.
+ */
 static int get_size(json_object *val, const char *what, uint64_t *out)
 {
+	char max[32];
+
 	if (json_object_is_type(val, json_type_int)) {
 		int64_t v = json_object_get_int64(val);
 
@@ -144,15 +152,19 @@ static int get_size(json_object *val, const char *what, uint64_t *out)
 			return err_set("%s is %lld: give a size like \"8G\"", what,
 				       (long long)v);
 		*out = (uint64_t)v;
-		return 0;
-	}
-	if (!json_object_is_type(val, json_type_string))
+	} else if (json_object_is_type(val, json_type_string)) {
+		if (size_parse(json_object_get_string(val), out))
+			return err_set("%s: %s", what, err_msg());
+		if (!*out)
+			return err_set("%s is zero: give a size like \"8G\"", what);
+	} else {
 		return err_set("%s must be a size like \"8G\", not %s", what,
 			       json_object_to_json_string(val));
-	if (size_parse(json_object_get_string(val), out))
-		return err_set("%s: %s", what, err_msg());
-	if (!*out)
-		return err_set("%s is zero: give a size like \"8G\"", what);
+	}
+	if (*out > PLAN_SIZE_MAX)
+		return err_set("%s is larger than any host (%s at most): give the "
+			       "memory the slice really needs", what,
+			       size_format(PLAN_SIZE_MAX, max, sizeof(max)));
 	return 0;
 }
 
@@ -383,8 +395,11 @@ static int read_reserve(struct planner *p, json_object *val)
 		p->reserve = (uint64_t)pct;
 		return 0;
 	}
-	if (json_object_is_type(val, json_type_int) && json_object_get_int64(val) == 0) {
-		p->reserve = 0;	/* a host with nothing kept back: allowed */
+	/* A host with nothing kept back is allowed, however it is spelled. */
+	if ((json_object_is_type(val, json_type_int) && json_object_get_int64(val) == 0) ||
+	    (json_object_is_type(val, json_type_string) &&
+	     !size_parse(s, &p->reserve) && p->reserve == 0)) {
+		p->reserve = 0;
 		return 0;
 	}
 	return get_size(val, "\"host_reserve\"", &p->reserve);
@@ -778,49 +793,78 @@ static uint64_t explicit_share(const struct planner *p, const struct slice *s,
 	return (uint64_t)((unsigned __int128)memory * here / total);
 }
 
+/*
+ * What default slice @s may take of node index @n's @free bytes, which the
+ * default slices there share by cores: its part, scaled to the whole slice.
+ * A spanning slice's memory is carried by its nodes in proportion to its
+ * cores there (explicit_share), so its total is the smallest of these: the
+ * same rule as for an explicit size, which the plan written back as a
+ * configuration must pass.
+ */
+static uint64_t default_limit(const struct planner *p, const struct slice *s, int n,
+			      uint64_t free, int dcores)
+{
+	int here = cores_on(p, s, n), total = cores_of(p, s);
+	unsigned __int128 part = (unsigned __int128)free * here / dcores;
+
+	return (uint64_t)(part * total / here);
+}
+
+/* Sum of the explicit sizes carried by node index @n; UINT64_MAX on overflow. */
+static uint64_t explicit_on_node(const struct planner *p, int n, int *dcores)
+{
+	uint64_t used = 0;
+
+	*dcores = 0;
+	for (int i = 0; i < p->out.nslices; i++) {
+		const struct slice *s = &p->out.slices[i];
+
+		if (!p->req[i].memory)
+			*dcores += cores_on(p, s, n);
+		else if (__builtin_add_overflow(used, explicit_share(p, s, p->req[i].memory, n),
+						&used))
+			return UINT64_MAX;
+	}
+	return used;
+}
+
 static int resolve_memory(struct planner *p)
 {
 	const struct topology *topo = p->topo;
 	char a[32], b[32], c[32];
 
 	for (int i = 0; i < p->out.nslices; i++)
-		p->out.slices[i].memory = 0;
+		p->out.slices[i].memory = p->req[i].memory ? p->req[i].memory : UINT64_MAX;
 	for (int n = 0; n < topo->nnodes; n++) {
 		uint64_t have = topo->nodes[n].memory, reserve = node_reserve(p, have);
-		uint64_t avail = have > reserve ? have - reserve : 0, used = 0;
-		int dcores = 0;
+		uint64_t avail = have > reserve ? have - reserve : 0;
+		int dcores;
+		uint64_t used = explicit_on_node(p, n, &dcores);
 
-		for (int i = 0; i < p->out.nslices; i++) {
-			const struct slice *s = &p->out.slices[i];
-
-			if (p->req[i].memory)
-				used += explicit_share(p, s, p->req[i].memory, n);
-			else
-				dcores += cores_on(p, s, n);
-		}
 		if (used > avail)
 			return err_set("slices on node %d ask for %s of memory but it has %s "
 				       "after the host reserve of %s: give them less \"memory\" "
 				       "or lower \"host_reserve\"", topo->nodes[n].id,
+				       used == UINT64_MAX ? "more than 16E" :
 				       size_format(used, a, sizeof(a)),
 				       size_format(avail, b, sizeof(b)),
 				       size_format(reserve, c, sizeof(c)));
 		for (int i = 0; i < p->out.nslices && dcores; i++) {
 			struct slice *s = &p->out.slices[i];
-			uint64_t part;
+			uint64_t limit;
 
-			if (p->req[i].memory)
+			if (p->req[i].memory || !cores_on(p, s, n))
 				continue;
-			part = (uint64_t)((unsigned __int128)(avail - used) *
-					  cores_on(p, s, n) / dcores);
-			s->memory += part / MEM_ALIGN * MEM_ALIGN;
+			limit = default_limit(p, s, n, avail - used, dcores);
+			if (limit < s->memory)
+				s->memory = limit;
 		}
 	}
 	for (int i = 0; i < p->out.nslices; i++) {
 		struct slice *s = &p->out.slices[i];
 
-		if (p->req[i].memory)
-			s->memory = p->req[i].memory;
+		if (!p->req[i].memory)
+			s->memory = s->memory == UINT64_MAX ? 0 : s->memory / MEM_ALIGN * MEM_ALIGN;
 		if (!s->memory)
 			return err_set("slice %s gets no memory: its node has none left after "
 				       "the host reserve and the other slices: give it "
@@ -1089,7 +1133,8 @@ static int slice_from_json(json_object *js, int idx, struct slice *s)
 	if (cpumask_parse_list(json_object_get_string(cpus), &s->cpus))
 		return err_set("%s: %s", what, err_msg());
 	if (json_object_get_int64(node) < -1 || json_object_get_int64(node) > INT_MAX ||
-	    json_object_get_int64(mem) < 0)
+	    json_object_get_int64(mem) < 0 ||
+	    (uint64_t)json_object_get_int64(mem) > PLAN_SIZE_MAX)
 		return err_set("%s has a bad node or memory: the stored plan is damaged",
 			       what);
 	s->node = (int)json_object_get_int64(node);

@@ -21,6 +21,12 @@
 #define PCI_ADDR_MAX	16	/* "0000:00:1f.3" and its NUL */
 /* Room for cpumask_format_list() of any mask ("0,2,4,...,1022" is ~2.6K). */
 #define CPULIST_MAX	4096
+/*
+ * The largest memory size a plan holds (1 PiB, beyond any NUMA node): small
+ * enough that a sum over SLICE_MAX slices cannot wrap a uint64 and a size
+ * always fits the int64 of the stored JSON.
+ */
+#define PLAN_SIZE_MAX	(1ULL << 50)
 
 struct slice {
 	char name[SLICE_NAME_MAX];

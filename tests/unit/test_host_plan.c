@@ -6,6 +6,7 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -761,6 +762,116 @@ static void test_plan_check(void **state)
 	topology_free(t4);
 }
 
+/* The overflow reports: refused with one line, nothing planned. */
+static void test_memory_overflow(void **state)
+{
+	refused(T2, "{\"slices\":[{\"name\":\"a\",\"cpus\":\"2-3\",\"memory\":\"8388608T\"},"
+		"{\"name\":\"b\",\"cpus\":\"4-5\",\"memory\":\"8388608T\"}]}",
+		"slice a memory is larger than any host (1024T at most)");
+	refused(T2, "{\"slices\":[{\"name\":\"a\",\"cpus\":\"2-3\",\"memory\":6148914691237216256},"
+		"{\"name\":\"b\",\"cpus\":\"4-5\",\"memory\":6148914691237216256},"
+		"{\"name\":\"c\",\"cpus\":\"6-7\",\"memory\":6148914691237216256},"
+		"{\"name\":\"d\",\"cpus\":\"8-9\"}]}",
+		"slice a memory is larger than any host");
+	/* just under the cap: the sum is refused against the node, not wrapped */
+	refused(T2, "{\"slices\":[{\"cpus\":\"2-3\",\"memory\":\"1024T\"},"
+		"{\"cpus\":\"4-5\",\"memory\":\"1024T\"},{\"cpus\":\"6-7\",\"memory\":\"1024T\"}]}",
+		"slices on node 0 ask for 3072T of memory but it has");
+	refused(T2, "{\"host_reserve\": \"1025T\", \"slices\": 1}",
+		"\"host_reserve\" is larger than any host");
+}
+
+/*
+ * The planner's own output, written back as a configuration (every CPU and
+ * size explicit, no host reserve), is accepted and gives the same plan.
+ */
+static void assert_fed_back(const struct topology *t, const struct plan *p)
+{
+	json_object *stored = plan_to_json(p), *cfg = json_object_new_object();
+	json_object *hk = json_object_new_object(), *slices, *hks;
+	struct plan *again = plan_new();
+	bool span = false;
+
+	assert_true(json_object_object_get_ex(stored, "housekeeping", &hks));
+	json_object_object_add(hk, "cpus", json_object_get(hks));
+	json_object_object_add(cfg, "housekeeping", hk);
+	assert_true(json_object_object_get_ex(stored, "slices", &slices));
+	for (size_t i = 0; i < json_object_array_length(slices); i++) {
+		json_object *js = json_object_array_get_idx(slices, i), *node;
+
+		assert_true(json_object_object_get_ex(js, "node", &node));
+		if (json_object_get_int(node) < 0) {
+			span = true;
+			json_object_object_del(js, "node");
+		}
+	}
+	json_object_object_add(cfg, "slices", json_object_get(slices));
+	json_object_object_add(cfg, "allow_spanning", json_object_new_boolean(span));
+	json_object_object_add(cfg, "host_reserve", json_object_new_int(0));
+	if (plan_resolve_json(cfg, t, again))
+		fail_msg("the plan written back as %s is refused on %s: %s",
+			 json_object_to_json_string(cfg), t->source, err_msg());
+	assert_same_plan(p, again);
+	assert_int_equal(plan_check(p, t), 0);
+	json_object_put(cfg);
+	json_object_put(stored);
+	free(again);
+}
+
+static void test_plans_fed_back(void **state)
+{
+	static const char *const sources[] = {
+		T1, T2, T4,
+		"synthetic:pack:4 [numa(memory=4GiB)] core:4 pu:1",
+		"synthetic:pack:2 [numa(memory=3GiB)] core:3 pu:2",
+		"synthetic:pack:8 [numa(memory=1500MiB)] core:2 pu:1",
+	};
+	static const char *const configs[] = {
+		"{\"slices\": 1}", "{\"slices\": 2}", "{\"slices\": 3}", "{\"slices\": 7}",
+		"{\"allow_spanning\": true, \"slices\": [{\"cores\": 4}, {\"name\": \"x\"}]}",
+		"{\"allow_spanning\": true, \"slices\": [{\"cores\": 5}, {}, {}]}",
+		"{\"allow_spanning\": true, \"slices\": [{\"cores\": 3, \"memory\": \"1G\"}, {}]}",
+		"{\"allow_spanning\": true, \"slices\": [{\"cores\": 6}, {\"cores\": 1}]}",
+		"{\"allow_spanning\": true, \"host_reserve\": \"0\", \"slices\": [{\"cores\": 7}]}",
+		"{\"allow_spanning\": true, \"host_reserve\": \"10%\", \"slices\": [{\"cores\": 2}, {}]}",
+		"{\"host_reserve\": \"512M\", \"slices\": [{\"node\": 1}, {\"node\": 1}, {}]}",
+		"{\"housekeeping\": {\"cores_per_node\": 2}, \"slices\": [{\"memory\": \"2M\"}, {}]}",
+		"{\"slices\": [{\"cpus\": 2}, {\"cores\": 1}, {}]}",
+	};
+	int accepted = 0;
+
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		struct topology *t = load(sources[i]);
+
+		for (size_t c = 0; c < sizeof(configs) / sizeof(configs[0]); c++) {
+			struct plan *p = plan_new();
+
+			if (resolve_on(t, configs[c], p) == 0) {
+				assert_fed_back(t, p);
+				accepted++;
+			}
+			free(p);
+		}
+		topology_free(t);
+	}
+	/* most pairs plan; the ones that do not are refusals tested elsewhere */
+	assert_true(accepted >= 40);
+}
+
+/* The report: a spanning slice's default share fits its own rule. */
+static void test_spanning_default_share(void **state)
+{
+	struct plan *p = plan_ok("synthetic:pack:4 [numa(memory=4GiB)] core:4 pu:1",
+				 "{\"allow_spanning\":true,\"slices\":[{\"cores\":4},{\"name\":\"x\"}]}");
+
+	/* 3 cores on node 0 and 1 on node 1, each node has 3G after the reserve:
+	 * node 0 limits it to 3G * 4/3 */
+	assert_int_equal(p->slices[0].node, -1);
+	assert_int_equal(p->slices[0].memory, 4 * GiB);
+	assert_int_equal(p->slices[1].memory, 3 * GiB);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -786,6 +897,9 @@ int main(void)
 		cmocka_unit_test_setup(test_resolve_file, setup),
 		cmocka_unit_test_setup_teardown(test_print_table, setup_sysfs, teardown_sysfs),
 		cmocka_unit_test_setup(test_plan_check, setup),
+		cmocka_unit_test_setup(test_memory_overflow, setup),
+		cmocka_unit_test_setup(test_plans_fed_back, setup),
+		cmocka_unit_test_setup(test_spanning_default_share, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
