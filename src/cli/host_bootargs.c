@@ -32,7 +32,7 @@ static int plan_from_ledger(const char *ledger, struct plan *plan)
 	struct ledger *l;
 	int ret;
 
-	ret = ledger_open_existing(&l, ledger);
+	ret = ledger_open_readonly(&l, ledger);
 	if (ret > 0)
 		return err_set("no plan is applied (no ledger at %s): give CONFIG",
 			       ledger_resolve_path(ledger));

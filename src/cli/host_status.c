@@ -52,7 +52,7 @@ int cmd_host_status(int argc, char **argv)
 	if (optind < argc)
 		return cli_error("unexpected argument '%s': status takes no arguments",
 				 argv[optind]);
-	r = ledger_open_existing(&l, ledger);
+	r = ledger_open_readonly(&l, ledger);
 	if (r < 0)
 		return cli_fail();
 	if (r > 0) {

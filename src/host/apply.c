@@ -55,20 +55,25 @@ static int recorded_plan(const struct host_paths *hp, const struct plan *plan,
 	char *text;
 	int same;
 
-	if (a->state == LEDGER_APPLYING) {
-		if (procstat_alive(hp->proc, a->pid, a->pid_start))
+	if (a->state == LEDGER_APPLYING || a->state == LEDGER_RELEASING) {
+		int alive = procstat_alive(hp->proc, a->pid, a->pid_start);
+
+		if (alive < 0)
+			return err_set("%s: the ledger is owned by an unfinished %s; try again once you know it has ended",
+				       err_msg(), a->state == LEDGER_APPLYING ? "apply" : "release");
+		if (alive && a->state == LEDGER_APPLYING)
 			return err_set("another apply is running (pid %d): wait for it",
 				       (int)a->pid);
-		return err_set("an earlier apply (pid %d) stopped half way: run 'slicevm host release' to undo it, then apply again",
-			       (int)a->pid);
-	}
-	if (a->state == LEDGER_RELEASING) {
-		if (procstat_alive(hp->proc, a->pid, a->pid_start))
+		if (alive)
 			return err_set("a release is running (pid %d): wait for it, then apply",
 				       (int)a->pid);
+	}
+	if (a->state == LEDGER_APPLYING)
+		return err_set("an earlier apply (pid %d) stopped half way: run 'slicevm host release' to undo it, then apply again",
+			       (int)a->pid);
+	if (a->state == LEDGER_RELEASING)
 		return err_set("an earlier release (pid %d) stopped half way: run 'slicevm host release' to finish it, then apply again",
 			       (int)a->pid);
-	}
 	text = plan_text(plan);
 	if (!text)
 		return -1;
@@ -256,6 +261,11 @@ int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE
 	if (ledger_forget(l))
 		return -1;
 	fprintf(out, "released: %d changes undone, the plan forgotten\n", j.undone);
+	if (j.forged)
+		return err_set("the ledger recorded %d change%s outside the places apply "
+			       "changes (see 'refused' above): they were not undone; find "
+			       "out who can write %s", j.forged, j.forged == 1 ? "" : "s",
+			       ledger_path(l));
 	return 0;
 }
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Recorded, undoable changes to the host (see journal.h). */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "host/cpuset.h"
 #include "host/journal.h"
 #include "lib/err.h"
 
@@ -38,6 +40,90 @@ void notes_free(struct notes *n)
 }
 
 /*
+ * The places apply changes, relative to a root. In a pattern component,
+ * "#" stands for a number and a trailing "*" for a slice name's characters;
+ * anything else is literal. The journal accepts no other path, when it
+ * records a change and again when it undoes one: a ledger is only data,
+ * and a tampered one must not make release write elsewhere.
+ */
+static const char *const cgroup_places[] = {
+	"cgroup.subtree_control",
+	CPUSET_DIR_PREFIX "*/cpuset.cpus.partition",
+	NULL
+};
+static const char *const cgroup_dirs[] = { CPUSET_DIR_PREFIX "*", NULL };
+static const char *const proc_places[] = {
+	"irq/default_smp_affinity", "irq/#/smp_affinity", NULL
+};
+static const char *const sys_places[] = { "devices/virtual/workqueue/cpumask", NULL };
+
+static bool component_matches(const char *pat, size_t plen, const char *s, size_t slen)
+{
+	if (plen == 1 && *pat == '#') {
+		if (!slen)
+			return false;
+		for (size_t i = 0; i < slen; i++)
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+		return true;
+	}
+	if (plen && pat[plen - 1] == '*') {
+		if (slen < plen || strncmp(pat, s, plen - 1))
+			return false;
+		for (size_t i = plen - 1; i < slen; i++)
+			if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+				return false;
+		/* a slice name starts with a letter or digit: never "." or ".." */
+		return isalnum((unsigned char)s[plen - 1]);
+	}
+	return plen == slen && !strncmp(pat, s, plen);
+}
+
+static bool path_matches(const char *pat, const char *rel)
+{
+	for (;;) {
+		size_t plen = strcspn(pat, "/"), slen = strcspn(rel, "/");
+
+		if (!component_matches(pat, plen, rel, slen))
+			return false;
+		pat += plen;
+		rel += slen;
+		if (!*pat || !*rel)
+			return !*pat && !*rel;
+		pat++;
+		rel++;
+	}
+}
+
+static bool under(const char *root, const char *path, const char *const *places)
+{
+	size_t n = strlen(root);
+
+	if (strncmp(path, root, n) || path[n] != '/')
+		return false;
+	for (; *places; places++)
+		if (path_matches(*places, path + n + 1))
+			return true;
+	return false;
+}
+
+bool journal_place_allowed(const struct host_paths *hp, enum ledger_change_kind kind,
+			   const char *path)
+{
+	if (kind == CHANGE_MKDIR)
+		return under(hp->cgroup, path, cgroup_dirs);
+	return under(hp->cgroup, path, cgroup_places) || under(hp->proc, path, proc_places) ||
+	       under(hp->sys, path, sys_places);
+}
+
+static int not_a_place(const struct host_paths *hp, const char *path)
+{
+	errno = EPERM;
+	return err_set("refusing to change %s: apply changes only IRQ affinities, the "
+		       "workqueue mask and slicevm's cgroups under %s", path, hp->cgroup);
+}
+
+/*
  * The change failed: forget its record, keeping the host's error and errno.
  * Forgetting succeeds without touching err_msg(); a ledger failure replaces
  * the error, which is then the one that matters.
@@ -60,6 +146,8 @@ int journal_write(struct journal *j, const char *path, const char *val, const ch
 	int64_t seq;
 
 	j->refused = false;
+	if (!journal_place_allowed(j->hp, CHANGE_WRITE, path))
+		return not_a_place(j->hp, path);
 	if (!undo) {
 		if (hostfs_read(path, old, sizeof(old))) {
 			j->refused = true;
@@ -82,6 +170,8 @@ int journal_mkdir(struct journal *j, const char *path, const char *what)
 	int64_t seq;
 
 	j->refused = false;
+	if (!journal_place_allowed(j->hp, CHANGE_MKDIR, path))
+		return not_a_place(j->hp, path);
 	if (ledger_record(j->ledger, CHANGE_MKDIR, path, NULL, what, &seq))
 		return -1;
 	if (hostfs_mkdir(j->hp, path))
@@ -92,9 +182,21 @@ int journal_mkdir(struct journal *j, const char *path, const char *what)
 
 static int undo_one(struct journal *j, const struct ledger_change *c, FILE *out)
 {
+	if (!journal_place_allowed(j->hp, c->kind, c->path)) {
+		fprintf(out, "refused: %s (%s): not a place apply changes; the ledger was "
+			"altered, so nothing else in it is trusted either\n", c->path, c->what);
+		j->forged++;
+		return 0;
+	}
 	if (c->kind == CHANGE_MKDIR) {
 		if (hostfs_rmdir(j->hp, c->path) == 0 || errno == ENOENT)
 			return 0;
+		if (errno == ENOTDIR || errno == EPERM || errno == EXDEV || errno == ELOOP) {
+			/* apply made a directory there; something else is there now */
+			fprintf(out, "refused: %s (%s): %s\n", c->path, c->what, err_msg());
+			j->forged++;
+			return 0;
+		}
 		fprintf(out, "kept: %s (%s): %s\n", c->path, c->what, err_msg());
 		return 1;
 	}

@@ -21,7 +21,16 @@ struct journal {
 	bool refused;	/* the last failure was the kernel refusing the change */
 	int changes;	/* changes made through this journal */
 	int undone;	/* changes undone by journal_undo() */
+	int forged;	/* records journal_undo() refused: not a place apply changes */
 };
+
+/*
+ * Is @path a place apply changes (IRQ affinities, the workqueue mask, the
+ * cpuset controller switch, slicevm's own cgroups and their partitions)?
+ * Checked when a change is recorded and again before it is undone.
+ */
+bool journal_place_allowed(const struct host_paths *hp, enum ledger_change_kind kind,
+			   const char *path);
 
 /* What apply could not do, to print and to keep in the ledger. */
 struct notes {
@@ -53,6 +62,9 @@ int journal_mkdir(struct journal *j, const char *path, const char *what);
  * A file or directory that no longer exists counts as undone; a value the
  * kernel refuses to take back is reported on @out and forgotten; a directory
  * that cannot be removed (tasks still in it) is kept for a later attempt.
+ * A record of a path apply never changes (journal_place_allowed()) is
+ * reported on @out, left alone on the host, forgotten and counted in
+ * j->forged.
  * Returns 0 when everything was undone, 1 when something was kept, -1 on a
  * ledger error.
  */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -26,10 +27,18 @@ struct ledger {
 	sqlite3 *db;
 	char path[4096];
 	char note[256];
+	int version;		/* schema version: 3, or older when read-only */
+	uint64_t pidns;		/* this process's PID namespace (0: unknown) */
+};
+
+enum open_mode {
+	OPEN_CREATE,		/* create the ledger (and its directory) if missing */
+	OPEN_EXISTING,		/* never create; read and write */
+	OPEN_READONLY,		/* never create, never write, never lock for writing */
 };
 
 /*
- * Version 2. Every table is small: one applied row, one row per slice, one
+ * Version 2 (then upgrade_v2 below). Every table is small: one applied row, one row per slice, one
  * row per host value apply replaced (a few hundred IRQs at most).
  */
 #define APPLIED_TABLE(name)						\
@@ -68,6 +77,15 @@ static const char schema_v2[] =
 	"  CHECK ((kind = 'write') = (old IS NOT NULL))"
 	");"
 	"PRAGMA user_version = 2;";
+
+/*
+ * Version 3: the PID namespace (inode of /proc/self/ns/pid) a holder's and
+ * an apply's pid was recorded in; NULL when recorded by version 2.
+ */
+static const char upgrade_v2[] =
+	"ALTER TABLE slices ADD COLUMN pidns INTEGER;"
+	"ALTER TABLE applied ADD COLUMN pidns INTEGER;"
+	"PRAGMA user_version = 3;";
 
 /*
  * Version 1 differs only in the states the applied table allows, and a
@@ -237,6 +255,45 @@ static int no_ledger(const char *path)
  * file means nothing is applied, and stays as it is), upgrades version 1,
  * or refuses the database. Returns 1 (no_ledger()) for that empty file.
  */
+/*
+ * Read-only: the schema is read, never changed; versions 1 to the current
+ * one are readable (the columns a version lacks read as NULL).
+ */
+static int check_schema_readonly(struct ledger *l)
+{
+	int version, tables;
+
+	if (pragma_int(l, "PRAGMA user_version", &version) ||
+	    pragma_int(l, "SELECT count(*) FROM sqlite_master", &tables))
+		return -1;
+	if (version > LEDGER_SCHEMA_VERSION)
+		return err_set("ledger %s has schema version %d, newer than this slicevm knows (%d): use a newer slicevm",
+			       l->path, version, LEDGER_SCHEMA_VERSION);
+	if (version == 0 && tables == 0)
+		return no_ledger(l->path);
+	if (version < 1)
+		return err_set("%s is not a slicevm ledger (schema version %d, %d tables): give another --ledger",
+			       l->path, version, tables);
+	l->version = version;
+	return 0;
+}
+
+/* The statements that bring a version-@version schema to the current one. */
+static int upgrade(struct ledger *l, int version)
+{
+	if (version == 0 && exec(l, schema_v2))
+		return -1;
+	if (version == 1 && exec(l, upgrade_v1))
+		return -1;
+	return exec(l, upgrade_v2);
+}
+
+/*
+ * Creates the schema in an empty database (unless @existing: then an empty
+ * file means nothing is applied, and stays as it is), upgrades older
+ * versions, or refuses the database. Returns 1 (no_ledger()) for that
+ * empty file.
+ */
 static int check_schema(struct ledger *l, bool existing)
 {
 	int version, tables;
@@ -246,6 +303,7 @@ static int check_schema(struct ledger *l, bool existing)
 	if (pragma_int(l, "PRAGMA user_version", &version) ||
 	    pragma_int(l, "SELECT count(*) FROM sqlite_master", &tables))
 		return tx_rollback(l);
+	l->version = LEDGER_SCHEMA_VERSION;
 	if (version == LEDGER_SCHEMA_VERSION)
 		return tx_commit(l);
 	if (version > LEDGER_SCHEMA_VERSION) {
@@ -253,19 +311,17 @@ static int check_schema(struct ledger *l, bool existing)
 			l->path, version, LEDGER_SCHEMA_VERSION);
 		return tx_rollback(l);
 	}
-	if (version == 1)
-		return exec(l, upgrade_v1) ? tx_rollback(l) : tx_commit(l);
-	if (version != 0 || tables != 0) {
+	if (version < 0 || (version == 0 && tables != 0)) {
 		err_set("%s is not a slicevm ledger (schema version %d, %d tables): give another --ledger",
 			l->path, version, tables);
 		return tx_rollback(l);
 	}
-	if (existing) {
+	if (version == 0 && existing) {
 		/* An empty file (a ledger was never made in it) is no ledger either. */
 		tx_rollback(l);
 		return no_ledger(l->path);
 	}
-	if (exec(l, schema_v2))
+	if (upgrade(l, version))
 		return tx_rollback(l);
 	return tx_commit(l);
 }
@@ -293,7 +349,54 @@ static int use_wal(struct ledger *l)
 	if (!wal)
 		return err_set("ledger %s cannot use WAL mode (a network filesystem?): give a local --ledger",
 			       l->path);
+	/*
+	 * Keep the -wal and -shm files when the last writer closes: a reader
+	 * that may not write the directory (status as a user, a read-only
+	 * file system) can open a WAL database only while they exist.
+	 */
+	if (sqlite3_file_control(l->db, "main", SQLITE_FCNTL_PERSIST_WAL, &(int){ 1 }) !=
+	    SQLITE_OK)
+		return db_fail(l, "keeping the write-ahead log");
 	return exec(l, "PRAGMA synchronous = NORMAL");
+}
+
+/*
+ * The ledger decides what release writes as root: a ledger that someone
+ * other than root (or the user running slicevm) owns or may write is
+ * refused, and so is one in a directory they may write (they could
+ * replace it). A sticky directory (/tmp) protects files of other owners.
+ */
+static int trusted(const char *path, const char *what, bool dir)
+{
+	uid_t me = geteuid();
+	struct stat sb;
+
+	if (stat(path, &sb) < 0)
+		return errno == ENOENT && !dir ? 0 :
+		       err_set_errno("cannot read ledger %s %s", what, path);
+	if (sb.st_uid != 0 && sb.st_uid != me)
+		return err_set("ledger %s %s is owned by uid %u, not root: its owner could make "
+			       "release write host files; chown root %s, or give another --ledger",
+			       what, path, (unsigned int)sb.st_uid, path);
+	if ((sb.st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (sb.st_mode & S_ISVTX)))
+		return err_set("ledger %s %s may be written by others (mode %04o): "
+			       "chmod go-w %s, or give another --ledger", what, path,
+			       (unsigned int)(sb.st_mode & 07777), path);
+	return 0;
+}
+
+static int check_trusted(const char *path)
+{
+	char dir[4096], side[4096 + 8];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (trusted(dirname(dir), "directory", true) || trusted(path, "file", false))
+		return -1;
+	snprintf(side, sizeof(side), "%s-wal", path);
+	if (trusted(side, "file", false))
+		return -1;
+	snprintf(side, sizeof(side), "%s-shm", path);
+	return trusted(side, "file", false);
 }
 
 const char *ledger_resolve_path(const char *path)
@@ -305,10 +408,38 @@ const char *ledger_resolve_path(const char *path)
 	return path;
 }
 
-/* Both opens; @existing: never create anything, 1 when there is no ledger. */
-static int open_ledger(struct ledger **out, const char *path, bool existing)
+/*
+ * A reader that may not create the WAL's -shm file cannot open a WAL
+ * database whose -wal and -shm are gone (a ledger last closed by an older
+ * slicevm or another SQLite client). With no -wal file no writer has it
+ * open, and the database file alone is the whole ledger: read it as
+ * immutable. A writer starting meanwhile writes its WAL, not that file.
+ */
+static int reopen_immutable(struct ledger *l)
 {
-	int flags = SQLITE_OPEN_READWRITE | (existing ? 0 : SQLITE_OPEN_CREATE);
+	char wal[4096 + 8], uri[3 * 4096 + 32], *u = uri;
+	struct stat sb;
+
+	snprintf(wal, sizeof(wal), "%s-wal", l->path);
+	if (stat(wal, &sb) == 0 || errno != ENOENT)
+		return -1;
+	u += sprintf(u, "file:");
+	for (const char *c = l->path; *c; c++)
+		u += strchr("%?#", *c) ? sprintf(u, "%%%02X", (unsigned char)*c) :
+			sprintf(u, "%c", *c);
+	sprintf(u, "?immutable=1");
+	sqlite3_close(l->db);
+	l->db = NULL;
+	if (sqlite3_open_v2(uri, &l->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) !=
+	    SQLITE_OK)
+		return l->db ? db_fail(l, "opening") : err_set("cannot open ledger %s", l->path);
+	return check_schema_readonly(l);
+}
+
+static int open_ledger(struct ledger **out, const char *path, enum open_mode mode)
+{
+	int flags = mode == OPEN_READONLY ? SQLITE_OPEN_READONLY :
+		    SQLITE_OPEN_READWRITE | (mode == OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
 	struct ledger *l;
 	struct stat sb;
 	int ret = -1;
@@ -316,7 +447,7 @@ static int open_ledger(struct ledger **out, const char *path, bool existing)
 	path = ledger_resolve_path(path);
 	if (strlen(path) >= sizeof(l->path))
 		return err_set("ledger path is too long: give a shorter --ledger");
-	if (existing && stat(path, &sb) < 0) {
+	if (mode != OPEN_CREATE && stat(path, &sb) < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)
 			return no_ledger(path);
 		return err_set_errno("cannot read ledger %s", path);
@@ -325,12 +456,13 @@ static int open_ledger(struct ledger **out, const char *path, bool existing)
 	if (!l)
 		return err_set("out of memory opening the ledger");
 	snprintf(l->path, sizeof(l->path), "%s", path);
-	if (!existing && make_parent_dir(path))
+	l->pidns = procstat_pidns(LEDGER_PROC);
+	if ((mode == OPEN_CREATE && make_parent_dir(path)) || check_trusted(path))
 		goto fail;
 	if (sqlite3_open_v2(path, &l->db, flags, NULL) != SQLITE_OK) {
 		if (!l->db)
 			err_set("cannot open ledger %s: out of memory", path);
-		else if (existing && stat(path, &sb) < 0 && errno == ENOENT)
+		else if (mode != OPEN_CREATE && stat(path, &sb) < 0 && errno == ENOENT)
 			ret = no_ledger(path);	/* removed since the stat() */
 		else
 			db_fail(l, "opening");
@@ -340,8 +472,14 @@ static int open_ledger(struct ledger **out, const char *path, bool existing)
 		db_fail(l, "setting the busy timeout");
 		goto fail;
 	}
-	ret = check_schema(l, existing);
-	if (ret || (ret = use_wal(l)))
+	if (mode == OPEN_READONLY) {
+		ret = check_schema_readonly(l);
+		if (ret < 0 && ((sqlite3_errcode(l->db) & 0xff) == SQLITE_CANTOPEN ||
+				(sqlite3_errcode(l->db) & 0xff) == SQLITE_READONLY))
+			ret = reopen_immutable(l);
+	} else if (!(ret = check_schema(l, mode == OPEN_EXISTING)))
+		ret = use_wal(l);
+	if (ret)
 		goto fail;
 	*out = l;
 	return 0;
@@ -353,12 +491,17 @@ fail:
 
 int ledger_open(struct ledger **out, const char *path)
 {
-	return open_ledger(out, path, false);
+	return open_ledger(out, path, OPEN_CREATE);
 }
 
 int ledger_open_existing(struct ledger **out, const char *path)
 {
-	return open_ledger(out, path, true);
+	return open_ledger(out, path, OPEN_EXISTING);
+}
+
+int ledger_open_readonly(struct ledger **out, const char *path)
+{
+	return open_ledger(out, path, OPEN_READONLY);
 }
 
 void ledger_close(struct ledger *l)
@@ -381,15 +524,36 @@ const char *ledger_note(const struct ledger *l)
 
 /* ---- The applied plan ---------------------------------------------------- */
 
+/* The pidns column, or NULL in a version 2 ledger opened read-only. */
+static const char *pidns_col(const struct ledger *l)
+{
+	return l->version >= 3 ? "pidns" : "NULL";
+}
+
+/*
+ * Does (pid, start), recorded from PID namespace @ns (0: unknown), run now?
+ * 1, 0, or -1 with err_msg() saying why it cannot be told.
+ */
+static int recorded_alive(const struct ledger *l, pid_t pid, uint64_t start, uint64_t ns)
+{
+	if (ns && l->pidns && ns != l->pidns)
+		return err_set("pid %d was recorded in another PID namespace, where this "
+			       "slicevm cannot see", (int)pid);
+	return procstat_alive(LEDGER_PROC, pid, start);
+}
+
 static int read_applied(struct ledger *l, struct ledger_applied *a)
 {
 	sqlite3_stmt *st;
 	const char *state;
 	int rc;
 
+	char sql[256];
+
 	memset(a, 0, sizeof(*a));
-	st = prepare(l, "SELECT plan, state, pid, pid_start, boot_id, applied_at, "
-			"interrupts, notes FROM applied WHERE id = 1");
+	snprintf(sql, sizeof(sql), "SELECT plan, state, pid, pid_start, boot_id, applied_at, "
+		 "interrupts, notes, %s FROM applied WHERE id = 1", pidns_col(l));
+	st = prepare(l, sql);
 	if (!st)
 		return -1;
 	rc = sqlite3_step(st);
@@ -413,6 +577,7 @@ static int read_applied(struct ledger *l, struct ledger_applied *a)
 	a->applied_at = sqlite3_column_int64(st, 5);
 	a->interrupts = dup_col(st, 6);
 	a->notes = dup_col(st, 7);
+	a->pidns = (uint64_t)sqlite3_column_int64(st, 8);
 	sqlite3_finalize(st);
 	if (!a->plan_json || !a->notes) {
 		ledger_applied_free(a);
@@ -505,7 +670,7 @@ int ledger_begin_apply(struct ledger *l, const struct plan *plan, const char *bo
 		goto rollback;
 	}
 	st = prepare(l, "INSERT INTO applied (id, plan, state, pid, pid_start, boot_id, "
-			"applied_at) VALUES (1, ?, 'applying', ?, ?, ?, ?)");
+			"applied_at, pidns) VALUES (1, ?, 'applying', ?, ?, ?, ?, ?)");
 	if (!st)
 		goto rollback;
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_TRANSIENT);
@@ -513,6 +678,7 @@ int ledger_begin_apply(struct ledger *l, const struct plan *plan, const char *bo
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)pid_start);
 	sqlite3_bind_text(st, 4, boot_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)time(NULL));
+	sqlite3_bind_int64(st, 6, (sqlite3_int64)l->pidns);
 	if (step_done(l, st, "recording the plan") || insert_slices(l, plan))
 		goto rollback;
 	json_object_put(obj);
@@ -554,11 +720,15 @@ int ledger_finish_apply(struct ledger *l, const char *interrupts, const char *no
 static int check_owner(struct ledger *l, const struct ledger_applied *a, pid_t pid,
 		       uint64_t start)
 {
-	bool alive;
+	int alive;
 
 	if (a->state == LEDGER_APPLIED || (a->pid == pid && a->pid_start == start))
 		return 0;
-	alive = procstat_alive(LEDGER_PROC, a->pid, a->pid_start);
+	alive = recorded_alive(l, a->pid, a->pid_start, a->pidns);
+	if (alive < 0)
+		return err_set("%s: the ledger is owned by an unfinished %s; release once "
+			       "you know it has ended", err_msg(),
+			       a->state == LEDGER_APPLYING ? "apply" : "release");
 	if (alive && a->state == LEDGER_APPLYING)
 		return err_set("an apply is running (pid %d): wait for it, then release",
 			       (int)a->pid);
@@ -580,9 +750,15 @@ static int live_holders(struct ledger *l, bool force, struct ledger_holder **hel
 	for (int i = 0; i < n; i++) {
 		if (!h[i].alive)
 			continue;
+		if (!force && h[i].unsure) {
+			err_set("slice %s is held by VM %s (pid %d), and %s: stop it, or give --force",
+				h[i].name, h[i].vm, (int)h[i].pid, h[i].why);
+			free(h);
+			return -1;
+		}
 		if (!force) {
-			err_set("slice %s is held by VM %s (pid %d): stop it first, or give --force",
-				h[i].name, h[i].vm, (int)h[i].pid);
+			err_set("slice %s is held by VM %s (pid %d): stop it first (kill %d), or give --force",
+				h[i].name, h[i].vm, (int)h[i].pid, (int)h[i].pid);
 			free(h);
 			return -1;
 		}
@@ -620,12 +796,13 @@ int ledger_begin_release(struct ledger *l, pid_t pid, uint64_t start, bool force
 	ledger_applied_free(&a);
 	if (r || live_holders(l, force, held, nheld))
 		return tx_rollback(l);
-	st = prepare(l, "UPDATE applied SET state = 'releasing', pid = ?, pid_start = ? "
-			"WHERE id = 1");
+	st = prepare(l, "UPDATE applied SET state = 'releasing', pid = ?, pid_start = ?, "
+			"pidns = ? WHERE id = 1");
 	if (!st)
 		goto fail;
 	sqlite3_bind_int64(st, 1, pid);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)start);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)l->pidns);
 	if (step_done(l, st, "marking the plan as being released") || tx_commit(l))
 		goto fail;
 	return 0;
@@ -774,7 +951,19 @@ static void read_holder(struct ledger *l, sqlite3_stmt *st, int col, struct ledg
 	h->pid = (pid_t)sqlite3_column_int64(st, col + 2);
 	h->pid_start = (uint64_t)sqlite3_column_int64(st, col + 3);
 	h->claimed_at = sqlite3_column_int64(st, col + 4);
-	h->alive = h->held && procstat_alive(LEDGER_PROC, h->pid, h->pid_start);
+	h->alive = false;
+	h->unsure = false;
+	h->why[0] = '\0';
+	if (h->held) {
+		int alive = recorded_alive(l, h->pid, h->pid_start,
+					   (uint64_t)sqlite3_column_int64(st, col + 5));
+
+		/* what cannot be told is taken as running: never free a live VM's slice */
+		h->alive = alive != 0;
+		h->unsure = alive < 0;
+		if (h->unsure)
+			snprintf(h->why, sizeof(h->why), "%s", err_msg());
+	}
 }
 
 int ledger_holders(struct ledger *l, struct ledger_holder **out, int *n)
@@ -782,12 +971,15 @@ int ledger_holders(struct ledger *l, struct ledger_holder **out, int *n)
 	struct ledger_holder *h;
 	sqlite3_stmt *st;
 	int count = 0, rc;
+	char sql[256];
 
 	h = calloc(SLICE_MAX, sizeof(*h));
 	if (!h)
 		return err_set("out of memory reading ledger %s", l->path);
-	st = prepare(l, "SELECT name, state, vm, pid, pid_start, claimed_at FROM slices "
-			"ORDER BY position");
+
+	snprintf(sql, sizeof(sql), "SELECT name, state, vm, pid, pid_start, claimed_at, %s "
+		 "FROM slices ORDER BY position", pidns_col(l));
+	st = prepare(l, sql);
 	if (!st) {
 		free(h);
 		return -1;
@@ -814,7 +1006,8 @@ static int check_holder(struct ledger *l, const char *name, pid_t pid, uint64_t 
 	sqlite3_stmt *st;
 	int rc;
 
-	st = prepare(l, "SELECT state, vm, pid, pid_start, claimed_at FROM slices WHERE name = ?");
+	st = prepare(l, "SELECT state, vm, pid, pid_start, claimed_at, pidns FROM slices "
+			"WHERE name = ?");
 	if (!st)
 		return -1;
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
@@ -827,9 +1020,13 @@ static int check_holder(struct ledger *l, const char *name, pid_t pid, uint64_t 
 			       l->path, name);
 	if (!h.held || (h.pid == pid && h.pid_start == start))
 		return 0;
+	if (h.unsure)
+		return err_set("slice %s is held by VM %s (pid %d), and %s: stop it there, "
+			       "or run 'slicevm host release --force'", name, h.vm, (int)h.pid,
+			       h.why);
 	if (h.alive)
-		return err_set("slice %s is held by VM %s (pid %d); stop it first",
-			       name, h.vm, (int)h.pid);
+		return err_set("slice %s is held by VM %s (pid %d): stop that VM first (kill %d)",
+			       name, h.vm, (int)h.pid, (int)h.pid);
 	snprintf(l->note, sizeof(l->note),
 		 "slice %s was held by VM %s (pid %d), which is gone: taking it over",
 		 name, h.vm, (int)h.pid);
@@ -894,14 +1091,15 @@ int ledger_claim(struct ledger *l, const char *name, const char *vm_name, pid_t 
 	if (find_slice(l, name, plan) || check_holder(l, name, pid, start))
 		goto rollback;
 	st = prepare(l, "UPDATE slices SET state = 'held', vm = ?, pid = ?, pid_start = ?, "
-			"claimed_at = ? WHERE name = ?");
+			"claimed_at = ?, pidns = ? WHERE name = ?");
 	if (!st)
 		goto rollback;
 	sqlite3_bind_text(st, 1, vm_name ? vm_name : "", -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, pid);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)start);
 	sqlite3_bind_int64(st, 4, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 5, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)l->pidns);
+	sqlite3_bind_text(st, 6, name, -1, SQLITE_TRANSIENT);
 	if (step_done(l, st, "claiming the slice") || tx_commit(l))
 		goto rollback;
 	*slice = *plan_find_slice(plan, name);
@@ -925,7 +1123,7 @@ int ledger_unclaim(struct ledger *l, const char *name, pid_t pid)
 	if (tx_begin(l))
 		return -1;
 	st = prepare(l, "UPDATE slices SET state = 'free', vm = NULL, pid = NULL, "
-			"pid_start = NULL, claimed_at = NULL "
+			"pid_start = NULL, claimed_at = NULL, pidns = NULL "
 			"WHERE name = ? AND state = 'held' AND pid = ?");
 	if (!st)
 		return tx_rollback(l);

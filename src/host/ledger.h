@@ -21,12 +21,14 @@
  * The schema is versioned with PRAGMA user_version (LEDGER_SCHEMA_VERSION);
  * a ledger of a newer version, or not a slicevm ledger at all, is refused
  * before anything in it (its journal mode included) is changed. Version 1
- * ledgers are upgraded in place.
+ * and 2 ledgers are upgraded in place. Every open refuses a ledger (or its
+ * directory) that anyone but root or the caller owns or may write: its
+ * journal tells release what to write as root.
  */
 
 #define LEDGER_DEFAULT_PATH	"/var/lib/slicevm/ledger.db"
 #define LEDGER_ENV		"SLICEVM_LEDGER"
-#define LEDGER_SCHEMA_VERSION	2	/* 2: the 'releasing' state */
+#define LEDGER_SCHEMA_VERSION	3	/* 2: the 'releasing' state; 3: PID namespaces */
 #define LEDGER_VM_NAME_MAX	64
 
 struct ledger;
@@ -47,6 +49,14 @@ int ledger_open(struct ledger **out, const char *path);
  * Never creates a file or directory.
  */
 int ledger_open_existing(struct ledger **out, const char *path);
+
+/*
+ * Opens an existing ledger for reading only, as `host status` and
+ * `host bootargs` do: no write lock, no journal-mode switch, no upgrade, so
+ * a user who may only read the ledger (or a read-only file system) can.
+ * Returns like ledger_open_existing(); only the reading calls may be used.
+ */
+int ledger_open_readonly(struct ledger **out, const char *path);
 
 /* The path ledger_open() would use for @path (see above). */
 const char *ledger_resolve_path(const char *path);
@@ -94,6 +104,7 @@ struct ledger_applied {
 	int64_t applied_at;	/* unix time */
 	char *interrupts;	/* /proc/interrupts after apply; NULL while applying */
 	char *notes;		/* what apply could not do, one per line; "" if none */
+	uint64_t pidns;		/* PID namespace of pid (0: unknown) */
 };
 
 /* Fills @a (state LEDGER_NONE when nothing is applied). */
@@ -168,7 +179,9 @@ struct ledger_holder {
 	pid_t pid;
 	uint64_t pid_start;
 	int64_t claimed_at;
-	bool alive;		/* held, and (pid, pid_start) is running */
+	bool alive;		/* held, and (pid, pid_start) runs or may run */
+	bool unsure;		/* alive only because it cannot be told: see why */
+	char why[160];
 };
 
 int ledger_holders(struct ledger *l, struct ledger_holder **out, int *n);

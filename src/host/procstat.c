@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "host/hostfs.h"
 #include "host/procstat.h"
@@ -48,11 +49,25 @@ int procstat_start_time(const char *proc_root, pid_t pid, uint64_t *start)
 	return 0;
 }
 
-bool procstat_alive(const char *proc_root, pid_t pid, uint64_t start)
+int procstat_alive(const char *proc_root, pid_t pid, uint64_t start)
 {
 	uint64_t now;
+	int r = procstat_start_time(proc_root, pid, &now);
 
-	return procstat_start_time(proc_root, pid, &now) == 0 && now == start;
+	if (r < 0)
+		return err_set("cannot tell whether pid %d runs: %s", (int)pid, err_msg());
+	return r == 0 && now == start;
+}
+
+uint64_t procstat_pidns(const char *proc_root)
+{
+	char path[256];
+	struct stat sb;
+
+	if (hostfs_path(path, sizeof(path), "%s/self/ns/pid", proc_root) ||
+	    stat(path, &sb) < 0)
+		return 0;
+	return (uint64_t)sb.st_ino;
 }
 
 int procstat_boot_id(const char *proc_root, char *buf, size_t len)

@@ -16,8 +16,21 @@
  */
 int procstat_start_time(const char *proc_root, pid_t pid, uint64_t *start);
 
-/* True when (pid, start) names a process that is running now. */
-bool procstat_alive(const char *proc_root, pid_t pid, uint64_t start);
+/*
+ * 1 when (pid, start) names a process that is running now; 0 only when it
+ * surely does not (no such process, a zombie, or another process has the
+ * pid now); -1 when that cannot be told (/proc unreadable, hidepid, a
+ * malformed stat file), with err_msg() saying why. Callers must not take
+ * -1 for dead: a slice would be taken from a running VM.
+ */
+int procstat_alive(const char *proc_root, pid_t pid, uint64_t start);
+
+/*
+ * The PID namespace this process's pids are in (the inode of
+ * PROC/self/ns/pid), or 0 when unknown. A pid recorded in another
+ * namespace names a different process here, or none.
+ */
+uint64_t procstat_pidns(const char *proc_root);
 
 /* The kernel's boot id (/proc/sys/kernel/random/boot_id) into @buf (37+ bytes). */
 int procstat_boot_id(const char *proc_root, char *buf, size_t len);

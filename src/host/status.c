@@ -44,6 +44,8 @@ static json_object *holder_json(const struct ledger_holder *h)
 	json_object_object_add(o, "vm", json_object_new_string(h->vm));
 	json_object_object_add(o, "pid", json_object_new_int(h->pid));
 	json_object_object_add(o, "alive", json_object_new_boolean(h->alive));
+	if (h->unsure)
+		json_object_object_add(o, "unknown", json_object_new_string(h->why));
 	json_object_object_add(o, "claimed_at", json_object_new_int64(h->claimed_at));
 	return o;
 }
@@ -200,6 +202,15 @@ static const char *str(json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "";
 }
 
+static void print_holder(json_object *holder, FILE *out)
+{
+	const char *unknown = str(holder, "unknown");
+
+	fprintf(out, "held by VM %s (pid %s, %s%s)\n", str(holder, "vm"), str(holder, "pid"),
+		*unknown ? "taken as running: " : !strcmp(str(holder, "alive"), "true") ?
+		"running" : "gone: stale", unknown);
+}
+
 static void print_slice(json_object *s, FILE *out)
 {
 	json_object *holder, *irqs, *total;
@@ -207,9 +218,7 @@ static void print_slice(json_object *s, FILE *out)
 	fprintf(out, "  %-12s cpus %-8s partition %-10s ", str(s, "name"), str(s, "cpus"),
 		str(s, "partition"));
 	if (json_object_object_get_ex(s, "holder", &holder) && holder)
-		fprintf(out, "held by VM %s (pid %s, %s)\n", str(holder, "vm"),
-			str(holder, "pid"),
-			!strcmp(str(holder, "alive"), "true") ? "running" : "gone: stale");
+		print_holder(holder, out);
 	else
 		fprintf(out, "free\n");
 	if (!json_object_object_get_ex(s, "interrupts_since_apply", &total))

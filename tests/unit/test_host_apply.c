@@ -27,6 +27,7 @@
 #include "host/cpuset.h"
 #include "host/procstat.h"
 #include "host/status.h"
+#include "host/journal.h"
 #include "lib/err.h"
 
 struct sim {
@@ -657,8 +658,8 @@ static void test_release_refused_while_held(void **state)
 		fail_msg("claim: %s", err_msg());
 	f->sim.writes = 0;
 	assert_int_equal(host_release(f->l, &f->hp, false, f->out), -1);
-	snprintf(want, sizeof(want), "slice web is held by VM vm1 (pid %d): stop it first, or give --force",
-		 (int)getpid());
+	snprintf(want, sizeof(want), "slice web is held by VM vm1 (pid %d): stop it first (kill %d), or give --force",
+		 (int)getpid(), (int)getpid());
 	assert_string_equal(err_msg(), want);
 	assert_int_equal(f->sim.writes, 0);
 	assert_int_equal(ledger_state(f), LEDGER_APPLIED);
@@ -766,6 +767,64 @@ static void test_interrupted_apply(void **state)
 		fail_msg("release: %s", err_msg());
 	assert_string_equal(file(f, "proc/irq/9/smp_affinity"), "0c");
 	assert_int_equal(ledger_state(f), LEDGER_NONE);
+}
+
+/*
+ * A tampered journal: records pointing outside the places apply changes,
+ * or through a link out of the tree, are refused at release; the files
+ * they name are left untouched and release says so.
+ */
+static void test_forged_journal_refused(void **state)
+{
+	struct fixture *f = *state;
+	char victim[256], path[512], boot[64], outside[256];
+	int64_t seq;
+
+	snprintf(victim, sizeof(victim), "%s/victim", f->sim.root);
+	put(victim, "precious\n");
+	snprintf(outside, sizeof(outside), "%s/outside", f->sim.root);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	snprintf(path, sizeof(path), "%s/cpuset.cpus.partition", outside);
+	put(path, "precious\n");
+	/* a slice cgroup that is really a link out of the cgroup tree */
+	snprintf(path, sizeof(path), "%s/slicevm-evil", f->cg);
+	assert_int_equal(symlink(outside, path), 0);
+
+	assert_int_equal(procstat_boot_id(f->proc, boot, sizeof(boot)), 0);
+	assert_int_equal(ledger_begin_apply(f->l, &f->plan, boot, 0, 1), 0);
+	assert_int_equal(ledger_record(f->l, CHANGE_WRITE, victim, "owned", "irq 9", &seq), 0);
+	snprintf(path, sizeof(path), "%s/irq/../../victim", f->proc);
+	assert_int_equal(ledger_record(f->l, CHANGE_WRITE, path, "owned", "irq 9", &seq), 0);
+	snprintf(path, sizeof(path), "%s/slicevm-evil/cpuset.cpus.partition", f->cg);
+	assert_int_equal(ledger_record(f->l, CHANGE_WRITE, path, "owned", "slice", &seq), 0);
+	snprintf(path, sizeof(path), "%s/slicevm-evil", f->cg);
+	assert_int_equal(ledger_record(f->l, CHANGE_MKDIR, path, NULL, "slice", &seq), 0);
+	snprintf(path, sizeof(path), "%s/../outside", f->cg);
+	assert_int_equal(ledger_record(f->l, CHANGE_MKDIR, path, NULL, "slice", &seq), 0);
+
+	assert_int_equal(host_release(f->l, &f->hp, false, f->out), -1);
+	assert_non_null(strstr(err_msg(), "the ledger recorded 4 changes outside the places"));
+	fflush(f->out);
+	assert_non_null(strstr(output(f), "refused: "));
+	assert_non_null(strstr(output(f), "not restored: "));
+	assert_string_equal(get(victim, boot, sizeof(boot)), "precious\n");
+	snprintf(path, sizeof(path), "%s/cpuset.cpus.partition", outside);
+	assert_string_equal(get(path, boot, sizeof(boot)), "precious\n");
+	assert_true(exists(f, "outside"));
+	assert_int_equal(ledger_state(f), LEDGER_NONE);
+
+	/* and apply never records such a path in the first place */
+	{
+		struct journal j = { .ledger = f->l, .hp = &f->hp };
+
+		assert_int_equal(journal_write(&j, victim, "x", "y", "test"), -1);
+		assert_non_null(strstr(err_msg(), "refusing to change"));
+		snprintf(path, sizeof(path), "%s/irq/1a/smp_affinity", f->proc);
+		assert_int_equal(journal_write(&j, path, "x", "y", "test"), -1);
+		snprintf(path, sizeof(path), "%s/other", f->cg);
+		assert_int_equal(journal_mkdir(&j, path, "test"), -1);
+		assert_int_equal(nchanges(f), 0);
+	}
 }
 
 static void test_earlier_boot_forgotten(void **state)
@@ -917,6 +976,7 @@ int main(void)
 		T(test_claim_during_release_refused),
 		T(test_dead_release_finished),
 		T(test_interrupted_apply),
+		T(test_forged_journal_refused),
 		T(test_earlier_boot_forgotten),
 		T(test_drift_detected),
 		T(test_status),

@@ -334,8 +334,8 @@ static void test_claim_held_by_live_process(void **state)
 	if (ledger_claim(l, "db", "web", vm, &s, &hk))
 		fail_msg("claim for the child: %s", err_msg());
 	assert_int_equal(ledger_claim(l, "db", "other", getpid(), &s, &hk), -1);
-	snprintf(want, sizeof(want), "slice db is held by VM web (pid %d); stop it first",
-		 (int)vm);
+	snprintf(want, sizeof(want), "slice db is held by VM web (pid %d): stop that VM first (kill %d)",
+		 (int)vm, (int)vm);
 	assert_string_equal(err_msg(), want);
 	/* The refused claim left the holder as it was. */
 	assert_int_equal(ledger_unclaim(l, "db", getpid()), 1);
@@ -742,7 +742,7 @@ static void test_upgrade_v1(void **state)
 	raw_sql(f->path, sql);
 
 	assert_int_equal(ledger_open_existing(&l, f->path), 0);
-	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), 2);
+	assert_int_equal(raw_int(f->path, "PRAGMA user_version"), LEDGER_SCHEMA_VERSION);
 	assert_int_equal(ledger_get_applied(l, &a), 0);
 	assert_int_equal(a.state, LEDGER_APPLIED);
 	assert_string_equal(a.notes, "a note");
@@ -776,7 +776,8 @@ static void test_claim_refused_while_releasing(void **state)
 	assert_int_equal(ledger_claim(l, "db", "web", vm, &s, &hk), 0);
 	assert_int_equal(ledger_begin_release(l, getpid(), start, false, &h, &n), -1);
 	snprintf(want, sizeof(want),
-		 "slice db is held by VM web (pid %d): stop it first, or give --force", (int)vm);
+		 "slice db is held by VM web (pid %d): stop it first (kill %d), or give --force", (int)vm,
+		 (int)vm);
 	assert_string_equal(err_msg(), want);
 	assert_null(h);
 	assert_int_equal(ledger_get_applied(l, &a), 0);
@@ -998,6 +999,195 @@ static void test_procstat(void **state)
 	write_file(path, "4242 (vm) S 1 2 3\n");
 	assert_int_equal(procstat_start_time(buf, 4242, &start), -1);
 	assert_int_equal(procstat_start_time(buf, 4243, &start), 1);
+	/* a stat file that cannot be read or parsed: not dead, not alive */
+	assert_int_equal(procstat_alive(buf, 4242, 987654), -1);
+	assert_non_null(strstr(err_msg(), "cannot tell whether pid 4242 runs"));
+	assert_int_equal(procstat_alive(buf, 4243, 987654), 0);
+}
+
+/* A ledger (or its directory, or its WAL) that others own or may write is refused. */
+static void test_untrusted_ledger_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = NULL;
+	char wal[256], dir[192];
+
+	ledger_close(applied_ledger(f));
+	snprintf(dir, sizeof(dir), "%s", dirname_of(f->path));
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+
+	assert_int_equal(chmod(f->path, 0666), 0);
+	assert_int_equal(ledger_open_existing(&l, f->path), -1);
+	assert_non_null(strstr(err_msg(), "may be written by others (mode 0666): chmod go-w"));
+	assert_int_equal(ledger_open_readonly(&l, f->path), -1);
+	assert_int_equal(ledger_open(&l, f->path), -1);
+	assert_int_equal(chmod(f->path, 0644), 0);
+
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(ledger_open_existing(&l, f->path), -1);
+	assert_non_null(strstr(err_msg(), "ledger directory"));
+	/* a sticky directory (like /tmp) keeps others from replacing the file */
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(ledger_open_existing(&l, f->path), 0);
+	ledger_close(l);
+	assert_int_equal(chmod(dir, 0755), 0);
+
+	/* the write-ahead log, kept between runs, holds the latest changes too */
+	assert_int_equal(access(wal, F_OK), 0);
+	assert_int_equal(chmod(wal, 0646), 0);
+	assert_int_equal(ledger_open_existing(&l, f->path), -1);
+	assert_non_null(strstr(err_msg(), "-wal may be written by others"));
+	assert_int_equal(chmod(wal, 0644), 0);
+
+	if (geteuid() == 0) {
+		assert_int_equal(chown(f->path, 4321, 4321), 0);
+		assert_int_equal(ledger_open_existing(&l, f->path), -1);
+		assert_non_null(strstr(err_msg(), "is owned by uid 4321, not root"));
+		assert_int_equal(chown(f->path, 0, 0), 0);
+	}
+	assert_int_equal(ledger_open_existing(&l, f->path), 0);
+	ledger_close(l);
+}
+
+/* In a child running as nobody: status reads work, writes say "run as root". */
+static int reads_as_user(const struct fixture *f)
+{
+	struct ledger_holder *h;
+	struct cpumask hk;
+	struct ledger *u = NULL;
+	int n, status;
+	pid_t child = fork();
+
+	assert_true(child >= 0);
+	if (child == 0) {
+		struct slice s;
+
+		if (setgid(65534) || setuid(65534))
+			_exit(10);
+		if (ledger_open_readonly(&u, f->path)) {
+			fprintf(stderr, "read-only open as a user: %s\n", err_msg());
+			_exit(11);
+		}
+		if (ledger_holders(u, &h, &n) || n != 2 || !h[0].held) {
+			fprintf(stderr, "holders as a user: %s\n", err_msg());
+			_exit(12);
+		}
+		free(h);
+		ledger_close(u);
+		err_set("-");
+		if (ledger_open_existing(&u, f->path) == 0) {
+			if (ledger_claim(u, "web", "user", getpid(), &s, &hk) != -1)
+				_exit(13);
+			ledger_close(u);
+		}
+		if (!strstr(err_msg(), "run as root")) {
+			fprintf(stderr, "writing as a user: %s\n", err_msg());
+			_exit(14);
+		}
+		_exit(0);
+	}
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * Reading needs no write access: a user who may only read the ledger gets
+ * status, and a reader never waits for (or takes) the write lock.
+ */
+static void test_readonly_open(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger_holder *h;
+	struct ledger *l = applied_ledger(f), *ro = NULL;
+	struct slice s;
+	struct cpumask hk;
+	sqlite3 *writer;
+	struct plan plan;
+	char side[256];
+	int n;
+
+	assert_int_equal(ledger_claim(l, "db", "web", getpid(), &s, &hk), 0);
+	ledger_close(l);
+
+	/* another process holds the write lock: a reader is not blocked */
+	assert_int_equal(sqlite3_open(f->path, &writer), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(writer, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(ledger_open_readonly(&ro, f->path), 0);
+	assert_int_equal(ledger_holders(ro, &h, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true(h[0].held && h[0].alive && !h[0].unsure);
+	free(h);
+	assert_int_equal(ledger_applied_plan(ro, &plan), 0);
+	assert_int_equal(plan.nslices, 2);
+	ledger_close(ro);
+	sqlite3_exec(writer, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(writer);
+	/* that foreign writer removed the WAL files as it closed; slicevm keeps them */
+	ledger_close(open_ok(f->path));
+
+	if (geteuid() != 0)
+		return;
+	/* as a user, on root's 0644 ledger in a 0755 directory */
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	assert_int_equal(reads_as_user(f), 0);
+	/* WAL files gone (another SQLite client closed it last): read all the same */
+	assert_int_equal(sqlite3_open(f->path, &writer), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(writer, "SELECT count(*) FROM slices", NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(writer);
+	snprintf(side, sizeof(side), "%s-wal", f->path);
+	assert_int_equal(access(side, F_OK), -1);
+	assert_int_equal(reads_as_user(f), 0);
+	assert_int_equal(chmod(f->dir, 0700), 0);
+}
+
+/*
+ * A holder whose liveness cannot be told (recorded in another PID
+ * namespace) is never taken for dead: no takeover, no release without
+ * --force, and status says why.
+ */
+static void test_unknown_liveness_is_not_dead(void **state)
+{
+	struct fixture *f = *state;
+	struct ledger *l = applied_ledger(f);
+	struct ledger_holder *h;
+	struct slice s;
+	struct cpumask hk;
+	uint64_t start;
+	char sql[256];
+	int n;
+
+	/* pid 999999 is not running here, but it was recorded in another namespace */
+	snprintf(sql, sizeof(sql), "UPDATE slices SET state = 'held', vm = 'far', pid = 999999, "
+		 "pid_start = 5, claimed_at = 1, pidns = %llu WHERE name = 'db'",
+		 (unsigned long long)procstat_pidns("/proc") + 1);
+	raw_sql(f->path, sql);
+	assert_int_equal(ledger_holders(l, &h, &n), 0);
+	assert_true(h[0].alive && h[0].unsure);
+	assert_non_null(strstr(h[0].why, "another PID namespace"));
+	free(h);
+	assert_int_equal(ledger_claim(l, "db", "mine", getpid(), &s, &hk), -1);
+	assert_non_null(strstr(err_msg(), "slice db is held by VM far (pid 999999), and pid "
+			       "999999 was recorded in another PID namespace"));
+	assert_int_equal(procstat_start_time("/proc", getpid(), &start), 0);
+	assert_int_equal(ledger_begin_release(l, getpid(), start, false, &h, &n), -1);
+	assert_non_null(strstr(err_msg(), "or give --force"));
+	assert_int_equal(ledger_begin_release(l, getpid(), start, true, &h, &n), 0);
+	assert_int_equal(n, 1);
+	free(h);
+
+	/* recorded in this namespace and gone: that one is dead, and taken over */
+	ledger_close(l);
+	raw_sql(f->path, "DELETE FROM slices; DELETE FROM applied");
+	l = applied_ledger(f);
+	snprintf(sql, sizeof(sql), "UPDATE slices SET state = 'held', vm = 'gone', pid = 999999, "
+		 "pid_start = 5, claimed_at = 1, pidns = %llu WHERE name = 'db'",
+		 (unsigned long long)procstat_pidns("/proc"));
+	raw_sql(f->path, sql);
+	assert_int_equal(ledger_claim(l, "db", "mine", getpid(), &s, &hk), 0);
+	assert_non_null(strstr(ledger_note(l), "which is gone: taking it over"));
+	ledger_close(l);
 }
 
 int main(void)
@@ -1026,6 +1216,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_long_cpu_list_stored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_records, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_procstat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_untrusted_ledger_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unknown_liveness_is_not_dead, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
