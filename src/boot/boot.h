@@ -55,8 +55,14 @@ void kernel_close(struct kernel_image *k);
 
 struct boot_config {
 	const char *cmdline;
-	const void *initrd;		/* NULL for none */
+	const void *initrd;		/* NULL for none (or see initrd_fd) */
 	size_t initrd_size;
+	/*
+	 * Or, when initrd is NULL and initrd_size set: the file to read it
+	 * from, straight into guest RAM once the plan says it fits (so a
+	 * too-large initrd is refused before a byte of it is read).
+	 */
+	int initrd_fd;
 	int ncpus;
 	bool use_pvh;			/* ELF only: enter via the PVH note */
 	const char *initrd_path;	/* names the initrd in messages; may be NULL */

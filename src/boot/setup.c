@@ -10,6 +10,7 @@
 
 #include "boot/internal.h"
 #include "lib/err.h"
+#include "lib/file.h"
 #include "lib/size.h"
 #include "vmm/platform.h"
 
@@ -79,7 +80,7 @@ static int plan_initrd(const struct guest_mem *mem, const struct kernel_image *k
 	uint64_t floor, limit = mem->low_size, size = cfg->initrd_size;
 	char b1[32], b2[32], b3[32];
 
-	if (!cfg->initrd || !size)
+	if (!size)
 		return 0;
 	floor = (kernel_mem_end(k) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	if (k->initrd_addr_max + 1 < limit)
@@ -346,9 +347,14 @@ int boot_setup(struct guest_mem *mem, const struct kernel_image *k,
 	kernel_load(mem, k);
 	memcpy(guest_ptr(mem, BOOT_CMDLINE_ADDR, plan.cmdline_len + 1),
 	       cfg->cmdline ? cfg->cmdline : "", plan.cmdline_len + 1);
-	if (plan.initrd_addr)
+	if (plan.initrd_addr && cfg->initrd)
 		memcpy(guest_ptr(mem, plan.initrd_addr, cfg->initrd_size), cfg->initrd,
 		       cfg->initrd_size);
+	else if (plan.initrd_addr &&
+		 file_read_into(cfg->initrd_fd, "initrd", cfg->initrd_path ? cfg->initrd_path : "",
+				guest_ptr(mem, plan.initrd_addr, cfg->initrd_size),
+				cfg->initrd_size))
+		return -1;
 	write_zero_page(mem, k, cfg, &plan, rsdp);
 	if (plan.pvh)
 		write_pvh_info(mem, cfg, &plan, rsdp);

@@ -9,13 +9,12 @@
 #include "lib/file.h"
 #include "lib/size.h"
 
-static int read_whole(int fd, const char *what, const char *path,
-		      uint8_t *buf, size_t size)
+int file_read_into(int fd, const char *what, const char *path, void *buf, size_t size)
 {
 	size_t done = 0;
 
 	while (done < size) {
-		ssize_t n = read(fd, buf + done, size - done);
+		ssize_t n = pread(fd, (uint8_t *)buf + done, size - done, (off_t)done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -48,12 +47,11 @@ static int open_file(const char *what, const char *path, const char *hint)
 	return err_set_errno("cannot open %s %s", what, path);
 }
 
-int file_read_all(const char *what, const char *path, const char *hint,
-		  uint64_t max, uint8_t **data, size_t *size)
+int file_open_checked(const char *what, const char *path, const char *hint,
+		      uint64_t max, size_t *size)
 {
 	char limit[32];
 	struct stat st;
-	uint8_t *buf;
 	int fd;
 
 	fd = open_file(what, path, hint);
@@ -70,14 +68,33 @@ int file_read_all(const char *what, const char *path, const char *hint,
 	else if ((uint64_t)st.st_size > max)
 		err_set("%s %s is larger than slicevm loads (%s): give a smaller file",
 			what, path, size_format(max, limit, sizeof(limit)));
-	else if (!(buf = malloc((size_t)st.st_size)))
-		err_set("out of memory reading %s %s", what, path);
-	else if (read_whole(fd, what, path, buf, (size_t)st.st_size))
-		free(buf);
 	else {
+		*size = (size_t)st.st_size;
+		return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+int file_read_all(const char *what, const char *path, const char *hint,
+		  uint64_t max, uint8_t **data, size_t *size)
+{
+	uint8_t *buf;
+	size_t n;
+	int fd;
+
+	fd = file_open_checked(what, path, hint, max, &n);
+	if (fd < 0)
+		return -1;
+	buf = malloc(n);
+	if (!buf) {
+		err_set("out of memory reading %s %s", what, path);
+	} else if (file_read_into(fd, what, path, buf, n)) {
+		free(buf);
+	} else {
 		close(fd);
 		*data = buf;
-		*size = (size_t)st.st_size;
+		*size = n;
 		return 0;
 	}
 	close(fd);

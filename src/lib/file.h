@@ -14,4 +14,15 @@
 int file_read_all(const char *what, const char *path, const char *hint,
 		  uint64_t max, uint8_t **data, size_t *size);
 
+/*
+ * The checks of file_read_all() without the reading: opens @path and
+ * returns its fd (close() it) with *@size set, so a caller can check that
+ * the file fits where it goes before reading a byte. -1 with err_msg() set.
+ */
+int file_open_checked(const char *what, const char *path, const char *hint,
+		      uint64_t max, size_t *size);
+
+/* Reads exactly @size bytes of @fd from offset 0 into @buf. 0, or -1 with err_msg(). */
+int file_read_into(int fd, const char *what, const char *path, void *buf, size_t size);
+
 #endif

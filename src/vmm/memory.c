@@ -81,6 +81,17 @@ int guest_ram_map(struct guest_ram *ram, const struct mem_backend *backend,
 	ram->numa_node = numa_node;
 	if (backend->map(ram))
 		return -1;
+	/*
+	 * A tenant's memory never goes to disk in a core dump of the VMM,
+	 * whatever the backend: a crash must not leak it. Refused only by a
+	 * kernel that cannot keep that promise, so it fails the start.
+	 */
+	if (madvise(ram->host, ram->size, MADV_DONTDUMP)) {
+		err_set_errno("cannot keep guest memory out of core dumps");
+		backend->unmap(ram);
+		ram->host = NULL;
+		return -1;
+	}
 	if (bind_to_node(ram)) {
 		backend->unmap(ram);
 		ram->host = NULL;

@@ -68,9 +68,10 @@ static int check_memory_size(const struct vm_config *cfg)
 }
 
 /*
- * Everything that depends only on the inputs: no KVM yet. The kernel and
- * initrd files are read, copied into guest RAM and dropped: the guest has
- * its own copy, and keeping them would multiply the VMM's own memory.
+ * Everything that depends only on the inputs: no KVM yet. The kernel is
+ * read, copied into guest RAM and dropped, and the initrd read straight
+ * into guest RAM once it is known to fit: the guest has its own copy, and
+ * keeping them would multiply the VMM's own memory.
  */
 static int vm_prepare(struct vm *vm)
 {
@@ -82,23 +83,27 @@ static int vm_prepare(struct vm *vm)
 		.initrd_path = cfg->initrd,
 	};
 	struct kernel_image kernel;
-	uint8_t *initrd = NULL;
 	int ret = -1;
 
+	boot.initrd_fd = -1;
 	if (kernel_open(cfg->kernel, &kernel))
 		return -1;
-	if (cfg->initrd &&
-	    file_read_all("initrd", cfg->initrd, "give the path of an initramfs",
-			  INITRD_FILE_MAX, &initrd, &boot.initrd_size))
-		goto out;
+	/* Only its size now: boot_setup() reads it once it knows it fits. */
+	if (cfg->initrd) {
+		boot.initrd_fd = file_open_checked("initrd", cfg->initrd,
+						   "give the path of an initramfs",
+						   INITRD_FILE_MAX, &boot.initrd_size);
+		if (boot.initrd_fd < 0)
+			goto out;
+	}
 	if (check_memory_size(cfg) ||
 	    guest_ram_map(&vm->ram, &mem_backend_anon, cfg->memory, vm->numa_node))
 		goto out;
-	boot.initrd = initrd;
 	ret = boot_setup(&vm->ram.layout, &kernel, &boot, &vm->boot_cpu);
 out:
 	kernel_close(&kernel);
-	free(initrd);
+	if (boot.initrd_fd >= 0)
+		close(boot.initrd_fd);
 	return ret;
 }
 

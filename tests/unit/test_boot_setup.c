@@ -4,6 +4,8 @@
  * boot_params, hvm_start_info, GDT, page tables), the CPU state it returns,
  * and the refusals, which must leave guest memory untouched.
  */
+#include <fcntl.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -317,6 +319,45 @@ static void test_initrd_too_big(void **state)
 	fixture_free(f);
 }
 
+/*
+ * An initrd given as a file is read straight into guest RAM, and only once
+ * it is known to fit: a too-large one is refused without a byte read (the
+ * fd here cannot be read at all, so reading would fail differently).
+ */
+static void test_initrd_from_file(void **state)
+{
+	struct tb_bz b = tb_bz_default();
+	struct fixture *f = bz_fixture(&b, LOW_SIZE);
+	char path[] = "/tmp/slicevm-initrd-XXXXXX";
+	uint8_t *p;
+	int fd = mkstemp(path);
+	uint32_t rd;
+
+	assert_true(fd >= 0);
+	set_initrd(f, 2 * TB_MiB + 77);
+	assert_int_equal(write(fd, f->initrd, f->cfg.initrd_size), (ssize_t)f->cfg.initrd_size);
+	f->cfg.initrd = NULL;
+	f->cfg.initrd_fd = fd;
+	setup_ok(f);
+	p = zp(f);
+	rd = get_le32(p + 0x218);
+	assert_int_equal(get_le32(p + 0x21C), f->cfg.initrd_size);
+	assert_memory_equal(f->mem.low + rd, f->initrd, f->cfg.initrd_size);
+	close(fd);
+	fixture_free(f);
+
+	f = bz_fixture(&b, LOW_SIZE);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	f->cfg.initrd_path = "test.cpio";
+	f->cfg.initrd_fd = fd;
+	f->cfg.initrd_size = 48 * TB_MiB;
+	setup_refused(f, "initrd test.cpio of 48M does not fit below 64M");
+	close(fd);
+	unlink(path);
+	fixture_free(f);
+}
+
 static void test_kernel_too_big(void **state)
 {
 	struct tb_bz b = tb_bz_default();
@@ -518,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_pvh_without_initrd),
 	};
 	const struct CMUnitTest real[] = {
+		cmocka_unit_test(test_initrd_from_file),
 		cmocka_unit_test(test_real_bzimage),
 		cmocka_unit_test(test_real_vmlinux),
 		cmocka_unit_test(test_real_vmlinux_pvh),
