@@ -179,7 +179,6 @@ report "host release: every recorded value restored, cgroups removed; again: not
 # Another cgroup claims CPU 3 exclusively: slice web's partition cannot be
 # valid, after the IRQs, workqueues and slice db were already done.
 mkdir $CG/other
-echo +cpuset >$CG/cgroup.subtree_control
 echo 3 >$CG/other/cpuset.cpus
 if echo 3 >$CG/other/cpuset.cpus.exclusive 2>/dev/null; then
 	before=$(host_values)
@@ -193,5 +192,4 @@ else
 	fail "cannot set cpuset.cpus.exclusive to make a conflicting cgroup"
 fi
 rmdir $CG/other
-echo -cpuset >$CG/cgroup.subtree_control
 report "host apply: a partition the kernel refuses rolls everything back"
