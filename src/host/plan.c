@@ -1197,6 +1197,16 @@ out:
 	return ret;
 }
 
+const char *slice_backing_name(enum slice_backing b)
+{
+	switch (b) {
+	case BACKING_ANON:	return "anon";
+	case BACKING_HUGETLB:	return "hugetlb";
+	case BACKING_RESERVED:	return "reserved";
+	}
+	return "?";
+}
+
 const struct slice *plan_find_slice(const struct plan *plan, const char *name)
 {
 	for (int i = 0; i < plan->nslices; i++)

@@ -2,6 +2,7 @@
 #ifndef SLICEVM_HOST_PLAN_H
 #define SLICEVM_HOST_PLAN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,14 +29,26 @@
  */
 #define PLAN_SIZE_MAX	(1ULL << 50)
 
+/* Where a slice's memory comes from ("backing" in the configuration). */
+enum slice_backing {
+	BACKING_ANON,		/* anonymous memory bound to the node (the default) */
+	BACKING_HUGETLB,	/* hugepages reserved at boot on the node */
+	BACKING_RESERVED,	/* one range of host physical memory the host never owns */
+};
+
 struct slice {
 	char name[SLICE_NAME_MAX];
 	struct cpumask cpus;		/* whole cores */
 	int node;			/* NUMA node of CPUs and memory; -1 when spanning */
 	uint64_t memory;		/* bytes */
+	enum slice_backing backing;
+	bool identity;			/* reserved: guest-physical == host-physical */
+	uint64_t phys_start;		/* reserved: the range is [phys_start, +memory) */
 	int ndevices;
 	char devices[SLICE_DEV_MAX][PCI_ADDR_MAX];
 };
+
+const char *slice_backing_name(enum slice_backing b);
 
 struct plan {
 	struct cpumask housekeeping;	/* CPUs the host keeps for itself */
