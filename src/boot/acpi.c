@@ -15,7 +15,7 @@
 
 #include "boot/internal.h"
 #include "lib/err.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define ACPI_HDR_SIZE		36
 #define ACPI_OEM_ID		"SLICVM"

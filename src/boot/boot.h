@@ -6,22 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mem/region.h"
+
 /*
  * Loading a Linux kernel into guest memory and describing the machine to it:
  * the x86 boot protocol (bzImage or ELF vmlinux), boot_params, e820, ACPI,
  * and the page tables and GDT for the 64-bit entry.
  */
 
-/* Guest RAM as the loaders see it (see vmm/platform.h for the layout). */
-struct guest_mem {
-	uint8_t *low;		/* guest physical 0 .. low_size */
-	uint64_t low_size;
-	uint8_t *high;		/* guest physical 4 GiB .. 4 GiB + high_size */
-	uint64_t high_size;
-};
-
-/* Host pointer to [gpa, gpa + len) if it lies inside guest RAM, else NULL. */
-void *guest_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+/*
+ * Guest RAM is a list of regions (mem/region.h). The loaders need one that
+ * starts at guest-physical 0 (boot data below 1M, the kernel at its load
+ * address, the initrd below the kernel's limit): "low memory" below is
+ * that region; e820 describes every region.
+ */
 
 enum kernel_format {
 	KERNEL_BZIMAGE,
@@ -141,6 +139,13 @@ struct boot_cpu_state {
  * tables. Checks the cmdline length and that the initrd fits below the limit
  * the kernel gives. Returns 0, or -1 with err_msg() set.
  */
+/*
+ * How much memory from guest-physical 0 kernel @k and an initrd of
+ * @initrd_size need to boot (2M-aligned, with room to spare): the size of
+ * the boot region of a layout whose other RAM is elsewhere (identity).
+ */
+uint64_t boot_low_memory_needed(const struct kernel_image *k, uint64_t initrd_size);
+
 int boot_setup(struct guest_mem *mem, const struct kernel_image *k,
 	       const struct boot_config *cfg, struct boot_cpu_state *cpu);
 

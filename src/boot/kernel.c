@@ -17,7 +17,7 @@
 #include "lib/err.h"
 #include "lib/file.h"
 #include "lib/size.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define KERNEL_FILE_MAX		(512ULL << 20)
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
@@ -314,13 +314,14 @@ uint64_t kernel_mem_end(const struct kernel_image *k)
 
 int kernel_check_fit(const struct guest_mem *mem, const struct kernel_image *k)
 {
-	uint64_t end = kernel_mem_end(k);
-	char need[32], have[32];
+	const struct mem_region *low = guest_mem_boot_region(mem);
+	uint64_t end = kernel_mem_end(k), have = low ? low->size : 0;
+	char need[32], buf[32];
 
-	if (end > mem->low_size)
-		return err_set("kernel %s needs guest memory up to %s but the guest has %s below 4G: give more --memory",
+	if (end > have)
+		return err_set("kernel %s needs guest memory up to %s but the guest has %s from address 0: give more --memory",
 			       kernel_name(k), size_format(end, need, sizeof(need)),
-			       size_format(mem->low_size, have, sizeof(have)));
+			       size_format(have, buf, sizeof(buf)));
 	return 0;
 }
 

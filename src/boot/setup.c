@@ -12,7 +12,7 @@
 #include "lib/err.h"
 #include "lib/file.h"
 #include "lib/size.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define PAGE_SIZE		0x1000ULL
 #define HUGE_2M			0x200000ULL
@@ -63,11 +63,6 @@ struct boot_plan {
 	bool pvh;
 };
 
-static uint64_t mem_total(const struct guest_mem *mem)
-{
-	return mem->low_size + mem->high_size;
-}
-
 /*
  * The initrd goes as high as it can: page-aligned, ending at or below both
  * the kernel's limit and the top of low memory, and above the memory the
@@ -77,7 +72,8 @@ static int plan_initrd(const struct guest_mem *mem, const struct kernel_image *k
 		       const struct boot_config *cfg, struct boot_plan *plan)
 {
 	const char *name = cfg->initrd_path ? cfg->initrd_path : "image";
-	uint64_t floor, limit = mem->low_size, size = cfg->initrd_size;
+	const struct mem_region *low = guest_mem_boot_region(mem);
+	uint64_t floor, limit = low->size, size = cfg->initrd_size;
 	char b1[32], b2[32], b3[32];
 
 	if (!size)
@@ -91,11 +87,11 @@ static int plan_initrd(const struct guest_mem *mem, const struct kernel_image *k
 	}
 	size_format(size, b1, sizeof(b1));
 	size_format(limit, b2, sizeof(b2));
-	if (limit < mem->low_size)
+	if (limit < low->size)
 		return err_set("initrd %s of %s does not fit below %s, the highest address %s accepts for it: use a smaller initrd",
 			       name, b1, b2, kernel_name(k));
 	return err_set("initrd %s of %s does not fit below %s in a guest with %s of memory: give more --memory",
-		       name, b1, b2, size_format(mem_total(mem), b3, sizeof(b3)));
+		       name, b1, b2, size_format(guest_mem_total(mem), b3, sizeof(b3)));
 }
 
 /* Every check, before anything is written, so a refused setup changes nothing. */
@@ -105,8 +101,8 @@ static int plan_boot(const struct guest_mem *mem, const struct kernel_image *k,
 	const char *cmdline = cfg->cmdline ? cfg->cmdline : "";
 
 	memset(plan, 0, sizeof(*plan));
-	if (!mem->low)
-		return err_set("guest has no low memory: give --memory 64M or more");
+	if (!guest_mem_boot_region(mem))
+		return err_set("guest has no memory at address 0: give --memory 64M or more");
 	plan->nmap = e820_build(mem, plan->map, BP_E820_MAX);
 	if (plan->nmap < 0)
 		return -1;
@@ -331,6 +327,19 @@ static void cpu_state(struct boot_cpu_state *cpu, const struct kernel_image *k, 
 	cpu->cr3 = BOOT_PML4_ADDR;
 	cpu->cr4 = CR4_PAE;
 	cpu->efer = EFER_LME | EFER_LMA;
+}
+
+#define SZ_2M	(2ULL << 20)
+#define BOOT_LOW_SPARE	(16ULL << 20)	/* early allocations before the rest of RAM is known */
+
+static uint64_t align_2m(uint64_t x)
+{
+	return (x + SZ_2M - 1) & ~(SZ_2M - 1);
+}
+
+uint64_t boot_low_memory_needed(const struct kernel_image *k, uint64_t initrd_size)
+{
+	return align_2m(kernel_mem_end(k)) + align_2m(initrd_size) + BOOT_LOW_SPARE;
 }
 
 int boot_setup(struct guest_mem *mem, const struct kernel_image *k,

@@ -18,7 +18,7 @@
 
 #include "devices/acpi_pm.h"
 #include "lib/err.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define REG_SLEEP_CONTROL	(PORT_ACPI_SLEEP_CONTROL - PORT_ACPI_SLEEP_CONTROL)
 #define REG_SLEEP_STATUS	(PORT_ACPI_SLEEP_STATUS - PORT_ACPI_SLEEP_CONTROL)

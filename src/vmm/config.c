@@ -170,20 +170,28 @@ int config_check_cpus(long long cpus)
 
 int config_finish(struct vm_config *cfg)
 {
-	char buf[32];
-
 	if (!cfg->kernel || !*cfg->kernel)
 		return err_set("no kernel given: use --kernel BZIMAGE or \"kernel\" in the VM config");
 	if (!cfg->name)
 		config_set_str(&cfg->name, "vm");
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
+	/* In a slice, what is not given comes from the slice (config_from_slice()). */
+	if (cfg->slice && (!cfg->cpus_set || !cfg->memory_set))
+		return cfg->cpus_set ? config_check_cpus(cfg->cpus) : 0;
 	if (!cfg->cpus_set)
 		cfg->cpus = 1;
-	if (config_check_cpus(cfg->cpus))
-		return -1;
 	if (!cfg->memory_set)
 		cfg->memory = VM_DEFAULT_MEMORY;
+	return config_check_sizes(cfg);
+}
+
+int config_check_sizes(const struct vm_config *cfg)
+{
+	char buf[32];
+
+	if (config_check_cpus(cfg->cpus))
+		return -1;
 	if (cfg->memory < VM_MIN_MEMORY)
 		return err_set("memory %s is too small: give --memory %s or more",
 			       size_format(cfg->memory, buf, sizeof(buf)), "32M");

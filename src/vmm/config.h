@@ -39,8 +39,13 @@ void config_free(struct vm_config *cfg);
  */
 int config_load(struct vm_config *cfg, const char *path);
 
-/* Fills defaults and checks what can be checked without KVM or files. */
+/*
+ * Fills defaults and checks what can be checked without KVM or files. With
+ * a slice, the vCPU count and memory size not given are left for the slice
+ * to fill (its CPUs and memory), then config_check_sizes() checks them.
+ */
 int config_finish(struct vm_config *cfg);
+int config_check_sizes(const struct vm_config *cfg);
 
 /* Refuses a vCPU count outside 1..VM_MAX_CPUS, naming it. */
 int config_check_cpus(long long cpus);

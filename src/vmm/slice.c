@@ -11,6 +11,7 @@
 #include "host/cpuset.h"
 #include "host/ledger.h"
 #include "lib/err.h"
+#include "lib/size.h"
 #include "vmm/slice.h"
 #include "vmm/vm.h"
 
@@ -52,11 +53,48 @@ static bool host_cpus_tickless(const struct cpumask *cpus)
 	return !cpumask_empty(&nohz) && cpumask_subset(cpus, &nohz);
 }
 
+/*
+ * A VM in a slice gets, unless told otherwise, one vCPU per slice CPU and
+ * all of the slice's memory; it never gets more than the slice has.
+ */
+static int take_slice_sizes(struct vm_config *cfg, const struct slice *s)
+{
+	int ncpus = cpumask_count(&s->cpus);
+	char want[32], have[32];
+
+	if (!cfg->cpus_set)
+		cfg->cpus = ncpus;
+	if (!cfg->memory_set)
+		cfg->memory = s->memory;
+	if (cfg->cpus > ncpus)
+		return err_set("cpus %d is more than slice %s has (%d CPU%s): give --cpus %d or fewer",
+			       cfg->cpus, s->name, ncpus, ncpus == 1 ? "" : "s", ncpus);
+	if (cfg->memory > s->memory)
+		return err_set("memory %s is more than slice %s has (%s): give --memory %s or less",
+			       size_format(cfg->memory, want, sizeof(want)), s->name,
+			       size_format(s->memory, have, sizeof(have)), have);
+	return config_check_sizes(cfg);
+}
+
+/* The slice's memory: its backing, its node, its physical range. */
+static void take_slice_memory(struct ram_spec *spec, const struct slice *s)
+{
+	static const enum ram_backing backing[] = {
+		[BACKING_ANON] = RAM_ANON,
+		[BACKING_HUGETLB] = RAM_HUGETLB,
+		[BACKING_RESERVED] = RAM_RESERVED,
+	};
+
+	spec->backing = backing[s->backing];
+	spec->numa_node = s->node;
+	spec->phys_start = s->phys_start;
+	spec->identity = s->identity;
+}
+
 int slice_enter(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
 	struct slice slice;
-	int ncpus;
 
 	if (!cfg->slice)
 		return 0;
@@ -67,13 +105,10 @@ int slice_enter(struct vm *vm)
 			 &vm->housekeeping))
 		return -1;
 	vm->in_slice = true;
-
-	ncpus = cpumask_count(&slice.cpus);
-	if (cfg->cpus > ncpus)
-		return err_set("cpus %d is more than slice %s has (%d CPUs): give --cpus %d or fewer",
-			       cfg->cpus, cfg->slice, ncpus, ncpus);
+	if (take_slice_sizes(vm->cfg, &slice))
+		return -1;
 	vm->vcpu_cpus = slice.cpus;
-	vm->numa_node = slice.node;
+	take_slice_memory(&vm->ram_spec, &slice);
 	vm->exitless = host_cpus_tickless(&slice.cpus);
 	/*
 	 * The slice's CPUs belong to its cgroup partition; only threads in

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,8 +23,8 @@
 #include "lib/err.h"
 #include "lib/file.h"
 #include "lib/size.h"
+#include "arch/x86/platform.h"
 #include "vmm/console.h"
-#include "vmm/platform.h"
 #include "vmm/slice.h"
 #include "vmm/trim.h"
 #include "vmm/vm.h"
@@ -67,6 +68,56 @@ static int check_memory_size(const struct vm_config *cfg)
 	return 0;
 }
 
+/* Threads for zeroing physical memory: the CPUs this process may use, up to 8. */
+static int zero_threads(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 1;
+	n = CPU_COUNT(&set);
+	return n < 1 ? 1 : n > 8 ? 8 : n;
+}
+
+/*
+ * No tenant's data reaches the next: physical memory (a reserved range) is
+ * zeroed before the guest first sees it, which also covers a VMM that was
+ * killed and could not clean up, and again when the VM ends. The threads
+ * run where this one may: the housekeeping CPUs in a slice.
+ */
+static void vm_zero_physical(struct vm *vm, const char *when)
+{
+	double secs;
+	int n = zero_threads();
+	uint64_t bytes = guest_ram_zero_physical(&vm->ram, n, &secs);
+	char buf[32];
+
+	if (!bytes)
+		return;
+	fprintf(stderr, "slicevm: zeroed %s of reserved memory %s in %.3f s (%.1f GiB/s, %d thread%s)\n",
+		size_format(bytes, buf, sizeof(buf)), when, secs,
+		secs > 0 ? (double)bytes / (1 << 30) / secs : 0.0, n, n == 1 ? "" : "s");
+}
+
+static int vm_map_ram(struct vm *vm, const struct kernel_image *k, uint64_t initrd_size)
+{
+	struct ram_spec spec = vm->ram_spec;
+
+	spec.size = vm->cfg->memory;
+	/* a slice's hugepages and reserved ranges are filled now; anon too in a slice */
+	spec.populate = vm->in_slice;
+	if (spec.backing == RAM_RESERVED && spec.identity)
+		spec.boot_size = boot_low_memory_needed(k, initrd_size);
+	/* a reserved range is not part of the host's MemTotal */
+	if (spec.backing != RAM_RESERVED && check_memory_size(vm->cfg))
+		return -1;
+	if (guest_ram_map(&vm->ram, &spec))
+		return -1;
+	vm_zero_physical(vm, "before the guest starts");
+	return 0;
+}
+
 /*
  * Everything that depends only on the inputs: no KVM yet. The kernel is
  * read, copied into guest RAM and dropped, and the initrd read straight
@@ -96,8 +147,7 @@ static int vm_prepare(struct vm *vm)
 		if (boot.initrd_fd < 0)
 			goto out;
 	}
-	if (check_memory_size(cfg) ||
-	    guest_ram_map(&vm->ram, &mem_backend_anon, cfg->memory, vm->numa_node))
+	if (vm_map_ram(vm, &kernel, boot.initrd_size))
 		goto out;
 	ret = boot_setup(&vm->ram.layout, &kernel, &boot, &vm->boot_cpu);
 out:
@@ -165,11 +215,10 @@ static int vm_create_kvm(struct vm *vm)
 		return err_set_errno("KVM_CREATE_PIT2 failed");
 	if (vm_disable_exits(vm))
 		return -1;
-	if (set_memory_slot(vm, 0, 0, mem->low, mem->low_size))
-		return -1;
-	if (mem->high_size &&
-	    set_memory_slot(vm, 1, MEM_HIGH_START, mem->high, mem->high_size))
-		return -1;
+	for (int i = 0; i < mem->nr; i++)
+		if (set_memory_slot(vm, (uint32_t)i, mem->r[i].gpa, mem->r[i].host,
+				    mem->r[i].size))
+			return -1;
 	return 0;
 }
 
@@ -369,6 +418,7 @@ static void vm_teardown(struct vm *vm)
 	if (vm->fd >= 0)
 		close(vm->fd);
 	kvm_host_close(&vm->kvm);
+	vm_zero_physical(vm, "after the VM");
 	guest_ram_unmap(&vm->ram);
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
@@ -383,13 +433,13 @@ static int report(struct vm *vm)
 	return vm->exit_status;
 }
 
-int vm_run(const struct vm_config *cfg)
+int vm_run(struct vm_config *cfg)
 {
 	struct vm vm = {
 		.cfg = cfg,
 		.fd = -1,
 		.wake_fd = -1,
-		.numa_node = -1,
+		.ram_spec = { .backing = RAM_ANON, .numa_node = -1 },
 		.kvm = { .fd = -1 },
 	};
 	sigset_t old_mask;

@@ -12,7 +12,7 @@
 #include "vmm/config.h"
 #include "vmm/iobus.h"
 #include "vmm/kvm.h"
-#include "vmm/memory.h"
+#include "mem/ram.h"
 
 /*
  * How `slicevm run` ends: its process exit status. Documented in
@@ -41,11 +41,12 @@ struct vm_devices;
 struct ledger;
 
 struct vm {
-	const struct vm_config *cfg;
+	struct vm_config *cfg;		/* slice_enter() fills what the slice decides */
 	struct kvm_host kvm;
 	int fd;
 
 	struct guest_ram ram;
+	struct ram_spec ram_spec;	/* backing, node, range: set by slice_enter() */
 	struct boot_cpu_state boot_cpu;
 
 	struct iobus pio;
@@ -59,7 +60,6 @@ struct vm {
 	bool in_slice;
 	struct cpumask vcpu_cpus;
 	struct cpumask housekeeping;
-	int numa_node;
 	bool exitless;		/* idle and spin exits stay in the guest */
 
 	/* Ending: the first request wins; the main thread then stops the vCPUs. */
@@ -71,7 +71,7 @@ struct vm {
 };
 
 /* Boots and runs the VM described by @cfg; returns the process exit status. */
-int vm_run(const struct vm_config *cfg);
+int vm_run(struct vm_config *cfg);
 
 /* Asks the VM to end with @status (first caller wins); thread-safe. */
 void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)

@@ -16,7 +16,7 @@
 #include "devices/rtc.h"
 #include "devices/uart.h"
 #include "lib/err.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
 

@@ -17,13 +17,14 @@
 
 #include "boot/boot.h"
 #include "lib/err.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 #include "test_boot_images.h"
 
 #define LOW_SIZE	(2 * TB_MiB)
 
 struct tables {
 	struct guest_mem mem;
+	uint8_t *low;
 	const uint8_t *rsdp, *rsdt, *xsdt, *fadt, *dsdt, *madt;
 };
 
@@ -59,13 +60,13 @@ static void build(struct tables *t, int ncpus)
 	uint32_t n, i;
 
 	memset(t, 0, sizeof(*t));
-	t->mem.low = calloc(1, LOW_SIZE);
-	t->mem.low_size = LOW_SIZE;
+	t->low = calloc(1, LOW_SIZE);
+	assert_int_equal(mem_layout_split(&t->mem, t->low, LOW_SIZE, MEM_HPA_UNKNOWN), 0);
 	rsdp = acpi_build(&t->mem, ncpus);
 	if (!rsdp)
 		fail_msg("acpi_build(%d): %s", ncpus, err_msg());
 	assert_int_equal(rsdp, ACPI_TABLES_ADDR);
-	t->rsdp = t->mem.low + rsdp;
+	t->rsdp = t->low + rsdp;
 	assert_memory_equal(t->rsdp, "RSD PTR ", 8);
 	assert_int_equal(sum(t->rsdp, 20), 0);
 	assert_int_equal(t->rsdp[15], 2);
@@ -81,7 +82,7 @@ static void build(struct tables *t, int ncpus)
 		uint64_t a = get_le64(t->xsdt + 36 + 8 * i);
 
 		assert_int_equal(get_le32(t->rsdt + 36 + 4 * i), a);
-		if (!memcmp(t->mem.low + a, "FACP", 4))
+		if (!memcmp(t->low + a, "FACP", 4))
 			t->fadt = table(t, a, "FACP");
 		else
 			t->madt = table(t, a, "APIC");
@@ -93,7 +94,7 @@ static void build(struct tables *t, int ncpus)
 
 static void release(struct tables *t)
 {
-	free(t->mem.low);
+	free(t->low);
 }
 
 /* A one-byte System I/O Generic Address Structure at @port. */
@@ -114,8 +115,8 @@ static void test_fadt(void **state)
 	build(&t, 2);
 	assert_int_equal(get_le32(t.fadt + 4), 276);
 	assert_int_equal(t.fadt[8], 6);
-	assert_int_equal(get_le32(t.fadt + 40), t.dsdt - t.mem.low);	/* DSDT */
-	assert_int_equal(get_le64(t.fadt + 140), t.dsdt - t.mem.low);	/* X_DSDT */
+	assert_int_equal(get_le32(t.fadt + 40), t.dsdt - t.low);	/* DSDT */
+	assert_int_equal(get_le64(t.fadt + 140), t.dsdt - t.low);	/* X_DSDT */
 	assert_int_equal(get_le16(t.fadt + 46), ACPI_SCI_IRQ);
 	assert_int_equal(get_le16(t.fadt + 109), 0x4);	/* no VGA, no 8042 probe */
 	flags = get_le32(t.fadt + 112);
@@ -355,13 +356,12 @@ static void test_refused(void **state)
 	struct guest_mem mem = { 0 };
 	uint8_t *low = calloc(1, LOW_SIZE);
 
-	mem.low = low;
-	mem.low_size = LOW_SIZE;
+	assert_int_equal(mem_layout_split(&mem, low, LOW_SIZE, MEM_HPA_UNKNOWN), 0);
 	assert_int_equal(acpi_build(&mem, 0), 0);
 	assert_non_null(strstr(err_msg(), "CPUs"));
 	assert_int_equal(acpi_build(&mem, BOOT_MAX_CPUS + 1), 0);
 	assert_non_null(strstr(err_msg(), "1 to 254"));
-	mem.low_size = 0x80000;
+	mem.r[0].size = 0x80000;
 	assert_int_equal(acpi_build(&mem, 1), 0);
 	assert_non_null(strstr(err_msg(), "below 1M"));
 	/* Nothing was written by the refused calls. */

@@ -10,7 +10,7 @@
 
 #include "boot/boot.h"
 #include "lib/err.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define MiB (1ULL << 20)
 #define GiB (1ULL << 30)
@@ -42,7 +42,7 @@ static void assert_sorted(const struct e820_entry *map, int n)
 
 static void test_small(void **state)
 {
-	struct guest_mem mem = { .low_size = 64 * MiB };
+	struct guest_mem mem = { .nr = 1, .r = { { .size = 64 * MiB } } };
 	struct e820_entry map[16];
 	int n = e820_build(&mem, map, 16);
 
@@ -54,7 +54,7 @@ static void test_small(void **state)
 
 static void test_3g(void **state)
 {
-	struct guest_mem mem = { .low_size = 3 * GiB };
+	struct guest_mem mem = { .nr = 1, .r = { { .size = 3 * GiB } } };
 	struct e820_entry map[16];
 	int n = e820_build(&mem, map, 16);
 
@@ -66,9 +66,12 @@ static void test_3g(void **state)
 
 static void test_3_5g(void **state)
 {
-	struct guest_mem mem = { .low_size = 3 * GiB, .high_size = GiB / 2 };
 	struct e820_entry map[16];
-	int n = e820_build(&mem, map, 16);
+	struct guest_mem mem;
+	int n;
+
+	assert_int_equal(mem_layout_split(&mem, NULL, 3 * GiB + GiB / 2, MEM_HPA_UNKNOWN), 0);
+	n = e820_build(&mem, map, 16);
 
 	assert_int_equal(n, 5);
 	assert_base(map);
@@ -79,27 +82,51 @@ static void test_3_5g(void **state)
 
 static void test_refused(void **state)
 {
-	struct guest_mem mem = { .low_size = MiB };
+	struct guest_mem mem = { .nr = 1, .r = { { .size = MiB } } };
 	struct e820_entry map[16];
 
 	assert_int_equal(e820_build(&mem, map, 16), -1);
 	assert_non_null(strstr(err_msg(), "too small"));
-	mem.low_size = 3 * GiB + MiB;
+	mem.nr = 0;
 	assert_int_equal(e820_build(&mem, map, 16), -1);
-	assert_non_null(strstr(err_msg(), "PCI hole"));
-	mem.low_size = 64 * MiB;
-	mem.high_size = MiB;
+	assert_non_null(strstr(err_msg(), "too small"));
+	assert_int_equal(mem_layout_split(&mem, NULL, 64 * MiB, MEM_HPA_UNKNOWN), 0);
+	assert_int_equal(e820_build(&mem, map, 4), 4);
+	assert_int_equal(mem_layout_split(&mem, NULL, 3 * GiB + MiB, MEM_HPA_UNKNOWN), 0);
 	assert_int_equal(e820_build(&mem, map, 4), -1);
 	assert_non_null(strstr(err_msg(), "more than 4 entries"));
 	assert_int_equal(e820_build(&mem, map, 5), 5);
 }
 
+/* A critical VM: a boot region at 0 and the reserved range at its own address. */
+static void test_identity(void **state)
+{
+	struct e820_entry map[16];
+	struct guest_mem mem;
+	int n;
+
+	assert_int_equal(mem_layout_identity(&mem, NULL, 96 * MiB, NULL, GiB, GiB / 4), 0);
+	n = e820_build(&mem, map, 16);
+	assert_int_equal(n, 5);
+	assert_base(map);
+	assert_entry(&map[3], MiB, 95 * MiB, E820_RAM);
+	assert_entry(&map[4], GiB, GiB / 4, E820_RAM);
+	assert_sorted(map, n);
+	/* above 4G too */
+	assert_int_equal(mem_layout_identity(&mem, NULL, 64 * MiB, NULL, 6 * GiB, 2 * GiB), 0);
+	n = e820_build(&mem, map, 16);
+	assert_int_equal(n, 5);
+	assert_entry(&map[4], 6 * GiB, 2 * GiB, E820_RAM);
+}
+
 static void test_guest_ptr(void **state)
 {
 	static uint8_t low[0x10000], high[0x2000];
-	struct guest_mem mem = { .low = low, .low_size = sizeof(low),
-				 .high = high, .high_size = sizeof(high) };
+	struct guest_mem mem = { 0 };
 
+	assert_int_equal(guest_mem_add(&mem, 0, sizeof(low), low, MEM_HPA_UNKNOWN, MEM_KIND_RAM), 0);
+	assert_int_equal(guest_mem_add(&mem, 4 * GiB, sizeof(high), high, MEM_HPA_UNKNOWN,
+				       MEM_KIND_RAM), 0);
 	assert_ptr_equal(guest_ptr(&mem, 0, 1), low);
 	assert_ptr_equal(guest_ptr(&mem, 0x100, 0x10), low + 0x100);
 	assert_ptr_equal(guest_ptr(&mem, 0, sizeof(low)), low);
@@ -113,8 +140,7 @@ static void test_guest_ptr(void **state)
 	assert_ptr_equal(guest_ptr(&mem, 4 * GiB + 0x1000, 0x1000), high + 0x1000);
 	assert_null(guest_ptr(&mem, 4 * GiB + 0x1000, 0x1001));
 	assert_null(guest_ptr(&mem, 4 * GiB - 1, 2));
-	mem.high = NULL;
-	mem.high_size = 0;
+	mem.nr = 1;
 	assert_null(guest_ptr(&mem, 4 * GiB, 1));
 }
 
@@ -125,6 +151,7 @@ int main(void)
 		cmocka_unit_test(test_3g),
 		cmocka_unit_test(test_3_5g),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_guest_ptr),
 	};
 

@@ -19,7 +19,7 @@
 
 #include "boot/boot.h"
 #include "lib/err.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 #include "test_boot_images.h"
 
 #define LOW_SIZE	(64 * TB_MiB)
@@ -27,6 +27,8 @@
 
 struct fixture {
 	struct guest_mem mem;
+	uint8_t *low;		/* guest-physical 0 .. low_size */
+	uint64_t low_size;
 	struct kernel_image k;
 	struct boot_config cfg;
 	struct boot_cpu_state cpu;
@@ -46,8 +48,10 @@ static struct fixture *fixture_new(uint64_t low_size)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	f->mem.low = calloc(1, low_size);
-	f->mem.low_size = low_size;
+	f->low = calloc(1, low_size);
+	f->low_size = low_size;
+	assert_int_equal(guest_mem_add(&f->mem, 0, low_size, f->low, MEM_HPA_UNKNOWN,
+				       MEM_KIND_RAM), 0);
 	f->cfg.cmdline = "console=ttyS0 panic=-1";
 	f->cfg.ncpus = 2;
 	return f;
@@ -94,7 +98,7 @@ static void set_initrd(struct fixture *f, size_t size)
 static void fixture_free(struct fixture *f)
 {
 	kernel_close(&f->k);
-	free(f->mem.low);
+	free(f->low);
 	free(f->initrd);
 	free(f);
 }
@@ -123,12 +127,12 @@ static void setup_refused(struct fixture *f, const char *needle)
 	assert_int_equal(boot_setup(&f->mem, &f->k, &f->cfg, &f->cpu), -1);
 	if (!strstr(err_msg(), needle))
 		fail_msg("error \"%s\" lacks \"%s\"", err_msg(), needle);
-	assert_true(all_zero(f->mem.low, f->mem.low_size));
+	assert_true(all_zero(f->low, f->low_size));
 }
 
 static uint8_t *zp(struct fixture *f)
 {
-	return f->mem.low + ZP;
+	return f->low + ZP;
 }
 
 static void assert_e820_copied(const uint8_t *table, int n, const struct guest_mem *mem,
@@ -203,7 +207,7 @@ static void test_bz_boot_params(void **state)
 	/* The command line. */
 	assert_int_equal(get_le32(p + 0x228), BOOT_CMDLINE_ADDR);
 	assert_int_equal(get_le32(p + 0xC8), 0);
-	assert_string_equal((char *)f->mem.low + BOOT_CMDLINE_ADDR, f->cfg.cmdline);
+	assert_string_equal((char *)f->low + BOOT_CMDLINE_ADDR, f->cfg.cmdline);
 
 	/* The initrd: page-aligned, as high as it goes, above the kernel. */
 	rd = get_le32(p + 0x218);
@@ -215,17 +219,17 @@ static void test_bz_boot_params(void **state)
 	assert_true(rd + rd_size <= LOW_SIZE);
 	assert_true(rd + rd_size + 4096 > LOW_SIZE);
 	assert_true(rd >= 0x1000000 + b.init_size);	/* above the decompression area */
-	assert_memory_equal(f->mem.low + rd, f->initrd, rd_size);
+	assert_memory_equal(f->low + rd, f->initrd, rd_size);
 
 	/* e820 and ACPI. */
 	assert_int_equal(p[0x1E8], 4);
 	assert_e820_copied(p + 0x2D0, 4, &f->mem, 20);
 	assert_int_equal(get_le64(p + 0x070), ACPI_TABLES_ADDR);
-	assert_memory_equal(f->mem.low + ACPI_TABLES_ADDR, "RSD PTR ", 8);
+	assert_memory_equal(f->low + ACPI_TABLES_ADDR, "RSD PTR ", 8);
 
 	/* The protected-mode code at 1M. */
 	for (i = 0; i < b.pm_size; i++)
-		if (f->mem.low[KERNEL_LOAD_ADDR + i] != (uint8_t)(i * 7))
+		if (f->low[KERNEL_LOAD_ADDR + i] != (uint8_t)(i * 7))
 			fail_msg("kernel byte %zu wrong", i);
 	assert_long_mode_state(&f->cpu, KERNEL_LOAD_ADDR + 0x200);
 	fixture_free(f);
@@ -239,7 +243,7 @@ static void test_gdt_and_page_tables(void **state)
 	int i;
 
 	setup_ok(f);
-	gdt = f->mem.low + BOOT_GDT_ADDR;
+	gdt = f->low + BOOT_GDT_ADDR;
 	assert_int_equal(get_le64(gdt), 0);
 	assert_int_equal(get_le64(gdt + 0x08), 0x00CF9B000000FFFFULL);	/* code32 */
 	assert_int_equal(get_le64(gdt + 0x10), 0x00AF9B000000FFFFULL);	/* code64 */
@@ -247,7 +251,7 @@ static void test_gdt_and_page_tables(void **state)
 	assert_int_equal(get_le64(gdt + 0x20), 0x00008B0000000067ULL);	/* busy TSS */
 	assert_int_equal(get_le64(gdt + 0x28), 0);
 
-	pml4 = f->mem.low + BOOT_PML4_ADDR;
+	pml4 = f->low + BOOT_PML4_ADDR;
 	pdpt = pml4 + 0x1000;
 	pd = pml4 + 0x2000;
 	assert_int_equal(get_le64(pml4), (BOOT_PML4_ADDR + 0x1000) | 3);
@@ -294,7 +298,7 @@ static void test_cmdline_too_long(void **state)
 	setup_refused(f, "kernel command line is 101 bytes; this kernel accepts at most 100");
 	line[100] = 0;
 	setup_ok(f);
-	assert_string_equal((char *)f->mem.low + BOOT_CMDLINE_ADDR, line);
+	assert_string_equal((char *)f->low + BOOT_CMDLINE_ADDR, line);
 	free(line);
 	fixture_free(f);
 }
@@ -342,7 +346,7 @@ static void test_initrd_from_file(void **state)
 	p = zp(f);
 	rd = get_le32(p + 0x218);
 	assert_int_equal(get_le32(p + 0x21C), f->cfg.initrd_size);
-	assert_memory_equal(f->mem.low + rd, f->initrd, f->cfg.initrd_size);
+	assert_memory_equal(f->low + rd, f->initrd, f->cfg.initrd_size);
 	close(fd);
 	fixture_free(f);
 
@@ -394,8 +398,8 @@ static void test_high_memory(void **state)
 	struct fixture *f = bz_fixture(&b, LOW_SIZE);
 	static uint8_t high[4096];
 
-	f->mem.high = high;
-	f->mem.high_size = sizeof(high);
+	assert_int_equal(guest_mem_add(&f->mem, 4ULL << 30, sizeof(high), high, MEM_HPA_UNKNOWN,
+				       MEM_KIND_RAM), 0);
 	set_initrd(f, TB_MiB);
 	setup_ok(f);
 	assert_int_equal(zp(f)[0x1E8], 5);
@@ -411,16 +415,16 @@ static void test_elf_boot(void **state)
 	uint8_t *p;
 	size_t i;
 
-	memset(f->mem.low + TB_ELF_DATA_PADDR, 0xEE, TB_ELF_DATA_MEMSZ);	/* bss must be cleared */
+	memset(f->low + TB_ELF_DATA_PADDR, 0xEE, TB_ELF_DATA_MEMSZ);	/* bss must be cleared */
 	set_initrd(f, TB_MiB);
 	setup_ok(f);
 	for (i = 0; i < TB_ELF_TEXT_SIZE; i++)
-		assert_int_equal(f->mem.low[TB_ELF_TEXT_PADDR + i], (uint8_t)(i * 3 + 1));
+		assert_int_equal(f->low[TB_ELF_TEXT_PADDR + i], (uint8_t)(i * 3 + 1));
 	for (i = 0; i < TB_ELF_DATA_FILESZ; i++)
-		assert_int_equal(f->mem.low[TB_ELF_DATA_PADDR + i], (uint8_t)(i * 5 + 2));
-	assert_true(all_zero(f->mem.low + TB_ELF_DATA_PADDR + TB_ELF_DATA_FILESZ,
+		assert_int_equal(f->low[TB_ELF_DATA_PADDR + i], (uint8_t)(i * 5 + 2));
+	assert_true(all_zero(f->low + TB_ELF_DATA_PADDR + TB_ELF_DATA_FILESZ,
 			     TB_ELF_DATA_MEMSZ - TB_ELF_DATA_FILESZ));
-	assert_int_equal(f->mem.low[TB_ELF_PCPU_PADDR], 0x5C);
+	assert_int_equal(f->low[TB_ELF_PCPU_PADDR], 0x5C);
 
 	p = zp(f);
 	assert_int_equal(get_le16(p + 0x1FE), 0xAA55);
@@ -447,19 +451,19 @@ static void test_pvh_boot(void **state)
 	set_initrd(f, TB_MiB);
 	f->cfg.use_pvh = true;
 	setup_ok(f);
-	si = f->mem.low + BOOT_PVH_INFO_ADDR;
+	si = f->low + BOOT_PVH_INFO_ADDR;
 	assert_int_equal(get_le32(si), 0x336ec578);
 	assert_int_equal(get_le32(si + 4), 1);
 	assert_int_equal(get_le32(si + 12), 1);			/* nr_modules */
-	mod = f->mem.low + get_le64(si + 16);
+	mod = f->low + get_le64(si + 16);
 	assert_int_equal(get_le64(mod), get_le32(zp(f) + 0x218));
 	assert_int_equal(get_le64(mod + 8), TB_MiB);
-	assert_memory_equal(f->mem.low + get_le64(mod), f->initrd, TB_MiB);
+	assert_memory_equal(f->low + get_le64(mod), f->initrd, TB_MiB);
 	assert_int_equal(get_le64(si + 24), BOOT_CMDLINE_ADDR);
 	assert_int_equal(get_le64(si + 32), ACPI_TABLES_ADDR);
 	assert_int_equal(get_le32(si + 48), 4);
 	assert_true(get_le64(si + 40) + 4 * 24 <= BOOT_ZERO_PAGE_ADDR);
-	assert_e820_copied(f->mem.low + get_le64(si + 40), 4, &f->mem, 24);
+	assert_e820_copied(f->low + get_le64(si + 40), 4, &f->mem, 24);
 
 	assert_false(c->long_mode);
 	assert_int_equal(c->rip, TB_ELF_PVH);
@@ -479,7 +483,7 @@ static void test_pvh_boot(void **state)
 	assert_int_equal(c->tr.base, 0);
 	assert_int_equal(c->tr.limit, 0x67);
 	/* The descriptors the selectors name say the same. */
-	assert_int_equal(get_le64(f->mem.low + BOOT_GDT_ADDR + c->cs.selector),
+	assert_int_equal(get_le64(f->low + BOOT_GDT_ADDR + c->cs.selector),
 			 0x00CF9B000000FFFFULL);
 	fixture_free(f);
 }
@@ -491,7 +495,7 @@ static void test_pvh_without_initrd(void **state)
 
 	f->cfg.use_pvh = true;
 	setup_ok(f);
-	si = f->mem.low + BOOT_PVH_INFO_ADDR;
+	si = f->low + BOOT_PVH_INFO_ADDR;
 	assert_int_equal(get_le32(si + 12), 0);
 	assert_int_equal(get_le64(si + 16), 0);
 	assert_int_equal(get_le32(zp(f) + 0x218), 0);

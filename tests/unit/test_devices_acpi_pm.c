@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "devices/acpi_pm.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define CONTROL	(PORT_ACPI_SLEEP_CONTROL - PORT_ACPI_SLEEP_CONTROL)
 #define STATUS	(PORT_ACPI_SLEEP_STATUS - PORT_ACPI_SLEEP_CONTROL)

@@ -8,7 +8,7 @@
 
 #include "devices/pci.h"
 #include "lib/err.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define ADDR	(PORT_PCI_CONFIG_ADDR - PORT_PCI_CONFIG_ADDR)
 #define DATA	(PORT_PCI_CONFIG_DATA - PORT_PCI_CONFIG_ADDR)

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 
 #include "devices/uart.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define THR 0
 #define RBR 0

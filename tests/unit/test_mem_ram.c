@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "lib/err.h"
-#include "vmm/memory.h"
+#include "mem/ram.h"
 
 /* The VmFlags line of the mapping that starts at @addr, from smaps. */
 static char *vm_flags(void *addr, char *buf, size_t len)
@@ -43,9 +43,9 @@ static void test_guest_ram_not_dumped(void **state)
 	struct guest_ram ram;
 	char flags[512];
 
-	if (guest_ram_map(&ram, &mem_backend_anon, 64ULL << 20, -1))
+	if (guest_ram_map(&ram, &(struct ram_spec){ .backing = RAM_ANON, .size = 64ULL << 20, .numa_node = -1 }))
 		fail_msg("guest_ram_map: %s", err_msg());
-	vm_flags(ram.host, flags, sizeof(flags));
+	vm_flags(ram.map[0].host, flags, sizeof(flags));
 	if (!strstr(flags, " dd"))
 		fail_msg("guest RAM is dumped: VmFlags%s", flags);
 	/* and it is not handed to a forked helper either */
