@@ -27,6 +27,26 @@
  *     "node": 0                  the NUMA node for its CPUs and memory
  *     "devices": ["0000:03:00.0"]   PCI devices, each with its whole
  *                                IOMMU group
+ *     "backing": "anon"          where its memory comes from (default):
+ *                                anonymous memory bound to the node; works
+ *                                without a reboot, but the host still owns
+ *                                it (reclaim, compaction, THP, NUMA balancing)
+ *              | "hugetlb"       hugepages the host reserves on the node at
+ *                                boot (1G pages when "memory" is a multiple
+ *                                of 1G, else 2M): never swapped or moved
+ *              | "reserved"      one range of physical memory the host kernel
+ *                                never uses (memmap= at boot): the slice's
+ *                                alone. hugetlb and reserved are what make
+ *                                slice memory really the slice's; both need
+ *                                the boot parameters of 'slicevm host bootargs'
+ *     "identity": true           reserved only (default true): the guest sees
+ *                                its RAM at guest-physical == host-physical
+ *     "phys_start": "0x100000000"   reserved only: pin the range's start
+ *                                (a multiple of 2M; 1G recommended); by
+ *                                default it is chosen on the host from the
+ *                                firmware memory map (physmem.h)
+ *     "reserve_as": "memmap"     reserved only: memmap=SIZE$START (default)
+ *                 | "pmem"       or memmap=SIZE!START (legacy pmem)
  *   }
  *
  * Resolution, in this order:
@@ -46,6 +66,9 @@
  *     counts on each of its nodes in proportion to its cores there, for an
  *     explicit size and a default share alike (its default is the largest
  *     size whose share fits every one of its nodes).
+ *  6. backing: hugetlb and reserved slices need one node that has memory;
+ *     pinned reserved ranges may not overlap (unpinned ones are placed on
+ *     the host by physmem_place(), which sees the memory map).
  *
  * Refused: overlapping slices (with each other or housekeeping); CPU lists
  * or counts that split a core; a slice on several nodes without
@@ -85,6 +108,10 @@ struct slice_req {
 	uint64_t memory;	/* 0 when not given */
 	int ndevices;
 	char devices[SLICE_DEV_MAX][PCI_ADDR_MAX];
+	enum slice_backing backing;
+	bool identity;
+	uint64_t phys_start;	/* 0 when not given */
+	enum slice_reserve reserve_as;
 };
 
 struct planner {
@@ -243,10 +270,105 @@ static int read_devices(struct slice_req *r, json_object *val, const char *what)
 	return 0;
 }
 
+/* "anon" | "hugetlb" | "reserved" -> *b; -1 when unknown. */
+static int parse_backing(const char *s, enum slice_backing *b)
+{
+	static const enum slice_backing all[] = {
+		BACKING_ANON, BACKING_HUGETLB, BACKING_RESERVED
+	};
+
+	for (size_t i = 0; s && i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcmp(s, slice_backing_name(all[i]))) {
+			*b = all[i];
+			return 0;
+		}
+	return -1;
+}
+
+static int parse_reserve(const char *s, enum slice_reserve *r)
+{
+	if (s && !strcmp(s, "memmap"))
+		*r = RESERVE_MEMMAP;
+	else if (s && !strcmp(s, "pmem"))
+		*r = RESERVE_PMEM;
+	else
+		return -1;
+	return 0;
+}
+
+/* A physical address: a whole number, "0x100000000" or a size like "4G". */
+static int get_phys(json_object *val, const char *what, uint64_t *out)
+{
+	const char *s = json_object_get_string(val);
+
+	if (json_object_is_type(val, json_type_int)) {
+		if (json_object_get_int64(val) < 0)
+			return err_set("%s is negative: give an address like \"0x100000000\"",
+				       what);
+		*out = (uint64_t)json_object_get_int64(val);
+	} else if (json_object_is_type(val, json_type_string) &&
+		   (!strncmp(s, "0x", 2) || !strncmp(s, "0X", 2))) {
+		char *end;
+
+		errno = 0;
+		*out = strtoull(s + 2, &end, 16);
+		if (errno || end == s + 2 || *end)
+			return err_set("%s \"%s\" is not a hexadecimal address: write it "
+				       "like \"0x100000000\"", what, s);
+	} else if (!json_object_is_type(val, json_type_string) || size_parse(s, out)) {
+		return err_set("%s must be an address like \"0x100000000\" or \"4G\", not %s",
+			       what, json_object_to_json_string(val));
+	}
+	if (!*out || *out % MEM_ALIGN || *out >= PHYS_ADDR_LIMIT)
+		return err_set("%s 0x%llx is %s: give a multiple of 2M (1G recommended) "
+			       "inside System RAM, or drop it to have one chosen", what,
+			       (unsigned long long)*out, !*out ? "the BIOS's low memory" :
+			       *out % MEM_ALIGN ? "not a multiple of 2M" :
+			       "beyond x86's 52-bit physical addresses");
+	return 0;
+}
+
+/* "backing" and the keys that only a reserved slice takes. */
+static int read_backing(struct slice_req *r, json_object *obj, const char *what)
+{
+	static const char *const reserved_only[] = { "identity", "phys_start", "reserve_as" };
+	json_object *val;
+	char w[96];
+
+	r->backing = BACKING_ANON;
+	if (json_object_object_get_ex(obj, "backing", &val) &&
+	    (!json_object_is_type(val, json_type_string) ||
+	     parse_backing(json_object_get_string(val), &r->backing)))
+		return err_set("%s: backing %s is unknown: give \"anon\", \"hugetlb\" or "
+			       "\"reserved\"", what, json_object_to_json_string(val));
+	for (size_t i = 0; i < sizeof(reserved_only) / sizeof(reserved_only[0]); i++)
+		if (r->backing != BACKING_RESERVED &&
+		    json_object_object_get_ex(obj, reserved_only[i], NULL))
+			return err_set("%s: \"%s\" is only for \"backing\": \"reserved\": drop "
+				       "it or reserve the slice's memory", what, reserved_only[i]);
+	r->identity = r->backing == BACKING_RESERVED;
+	if (json_object_object_get_ex(obj, "identity", &val)) {
+		if (!json_object_is_type(val, json_type_boolean))
+			return err_set("%s: identity must be true or false", what);
+		r->identity = json_object_get_boolean(val);
+	}
+	snprintf(w, sizeof(w), "%s phys_start", what);
+	if (json_object_object_get_ex(obj, "phys_start", &val) &&
+	    get_phys(val, w, &r->phys_start))
+		return -1;
+	if (json_object_object_get_ex(obj, "reserve_as", &val) &&
+	    (!json_object_is_type(val, json_type_string) ||
+	     parse_reserve(json_object_get_string(val), &r->reserve_as)))
+		return err_set("%s: reserve_as %s is unknown: give \"memmap\" or \"pmem\"",
+			       what, json_object_to_json_string(val));
+	return 0;
+}
+
 static int read_slice(struct planner *p, int idx, json_object *obj)
 {
 	static const char *const keys[] = {
-		"name", "cpus", "cores", "memory", "node", "devices", NULL
+		"name", "cpus", "cores", "memory", "node", "devices", "backing",
+		"identity", "phys_start", "reserve_as", NULL
 	};
 	const struct topology *topo = p->topo;
 	struct slice_req *r = &p->req[idx];
@@ -338,7 +460,7 @@ static int read_slice(struct planner *p, int idx, json_object *obj)
 	if (json_object_object_get_ex(obj, "devices", &val) &&
 	    read_devices(r, val, what))
 		return -1;
-	return 0;
+	return read_backing(r, obj, what);
 }
 
 static int read_slices(struct planner *p, json_object *val)
@@ -957,6 +1079,72 @@ static int resolve_devices(struct planner *p)
 	return 0;
 }
 
+/* ---- backing ---- */
+
+static int check_backing(const struct planner *p, int i)
+{
+	const struct slice *s = &p->out.slices[i];
+	const struct topo_node *n = topology_node(p->topo, s->node);
+	const char *b = slice_backing_name(s->backing);
+	char a[32];
+
+	if (s->backing == BACKING_ANON)
+		return 0;
+	if (s->node < 0)
+		return err_set("slice %s spans NUMA nodes, but \"backing\": \"%s\" memory "
+			       "lies on one node: keep its CPUs on one node or use \"anon\"",
+			       s->name, b);
+	if (!n || !n->memory)
+		return err_set("slice %s: node %d has no memory to give as \"%s\": use "
+			       "\"anon\" (memory from other nodes) or a node with memory",
+			       s->name, s->node, b);
+	if (s->backing == BACKING_RESERVED && s->phys_start &&
+	    s->memory > PHYS_ADDR_LIMIT - s->phys_start)
+		return err_set("slice %s: the range from phys_start 0x%llx for %s ends beyond "
+			       "x86's 52-bit physical addresses: give a lower phys_start",
+			       s->name, (unsigned long long)s->phys_start,
+			       size_format(s->memory, a, sizeof(a)));
+	return 0;
+}
+
+/* Two pinned reserved ranges may not share a byte. */
+static int check_pinned_overlap(const struct planner *p, int i)
+{
+	const struct slice *s = &p->out.slices[i];
+
+	for (int j = 0; j < i; j++) {
+		const struct slice *o = &p->out.slices[j];
+
+		if (o->backing != BACKING_RESERVED || !o->phys_start ||
+		    s->backing != BACKING_RESERVED || !s->phys_start)
+			continue;
+		if (s->phys_start < o->phys_start + o->memory &&
+		    o->phys_start < s->phys_start + s->memory)
+			return err_set("slices %s and %s reserve overlapping physical memory "
+				       "(phys_start 0x%llx and 0x%llx): give them ranges apart, "
+				       "or drop phys_start to have them chosen", o->name,
+				       s->name, (unsigned long long)o->phys_start,
+				       (unsigned long long)s->phys_start);
+	}
+	return 0;
+}
+
+static int resolve_backing(struct planner *p)
+{
+	for (int i = 0; i < p->out.nslices; i++) {
+		struct slice *s = &p->out.slices[i];
+		const struct slice_req *r = &p->req[i];
+
+		s->backing = r->backing;
+		s->identity = r->identity;
+		s->phys_start = r->phys_start;
+		s->reserve_as = r->reserve_as;
+		if (check_backing(p, i) || check_pinned_overlap(p, i))
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- entry points ---- */
 
 int plan_resolve_json(json_object *cfg, const struct topology *topo, struct plan *plan)
@@ -992,7 +1180,8 @@ int plan_resolve_json(json_object *cfg, const struct topology *topo, struct plan
 		goto out;
 	}
 	if (read_slices(p, val) || resolve_housekeeping(p, cfg) ||
-	    resolve_cpus(p) || resolve_memory(p) || resolve_devices(p))
+	    resolve_cpus(p) || resolve_memory(p) || resolve_devices(p) ||
+	    resolve_backing(p))
 		goto out;
 	*plan = p->out;
 	ret = 0;
@@ -1014,6 +1203,21 @@ int plan_resolve_file(const char *config_path, const struct topology *topo,
 		err_set("%s: %s", config_path, err_msg());
 	json_object_put(cfg);
 	return ret;
+}
+
+/* "backing" and, for a reserved slice, its range keys, as the config has them. */
+static void backing_to_json(const struct slice *s, json_object *js)
+{
+	json_object_object_add(js, "backing",
+			       json_object_new_string(slice_backing_name(s->backing)));
+	if (s->backing != BACKING_RESERVED)
+		return;
+	json_object_object_add(js, "identity", json_object_new_boolean(s->identity));
+	if (s->phys_start)
+		json_object_object_add(js, "phys_start",
+				       json_object_new_int64((int64_t)s->phys_start));
+	json_object_object_add(js, "reserve_as",
+			       json_object_new_string(slice_reserve_name(s->reserve_as)));
 }
 
 /*
@@ -1051,6 +1255,7 @@ int plan_check(const struct plan *plan, const struct topology *topo)
 		for (int d = 0; d < s->ndevices; d++)
 			json_object_array_add(devs, json_object_new_string(s->devices[d]));
 		json_object_object_add(js, "devices", devs);
+		backing_to_json(s, js);
 		json_object_array_add(slices, js);
 	}
 	json_object_object_add(cfg, "allow_spanning", json_object_new_boolean(span));
@@ -1096,16 +1301,60 @@ json_object *plan_to_json(const struct plan *plan)
 		for (int d = 0; d < s->ndevices; d++)
 			json_object_array_add(devs, json_object_new_string(s->devices[d]));
 		json_object_object_add(js, "devices", devs);
+		backing_to_json(s, js);
 		json_object_array_add(slices, js);
 	}
 	json_object_object_add(o, "slices", slices);
 	return o;
 }
 
+/*
+ * The stored backing keys. A plan stored before slices had a backing has
+ * none: it is anon.
+ */
+static int backing_from_json(json_object *js, const char *what, struct slice *s)
+{
+	json_object *b, *id, *ps, *ra;
+
+	s->backing = BACKING_ANON;
+	s->identity = false;
+	s->phys_start = 0;
+	s->reserve_as = RESERVE_MEMMAP;
+	if (json_object_object_get_ex(js, "backing", &b) &&
+	    (!json_object_is_type(b, json_type_string) ||
+	     parse_backing(json_object_get_string(b), &s->backing)))
+		return err_set("%s has a bad backing: the stored plan is damaged", what);
+	if (!json_object_object_get_ex(js, "phys_start", &ps))
+		ps = NULL;
+	if (s->backing != BACKING_RESERVED) {
+		if (json_object_object_get_ex(js, "identity", NULL) ||
+		    json_object_object_get_ex(js, "reserve_as", NULL) || ps)
+			return err_set("%s has range keys but is not reserved: the stored "
+				       "plan is damaged", what);
+		return 0;
+	}
+	if (!json_object_object_get_ex(js, "identity", &id) ||
+	    !json_object_is_type(id, json_type_boolean) ||
+	    !json_object_object_get_ex(js, "reserve_as", &ra) ||
+	    !json_object_is_type(ra, json_type_string) ||
+	    parse_reserve(json_object_get_string(ra), &s->reserve_as) ||
+	    (ps && (!json_object_is_type(ps, json_type_int) ||
+		    json_object_get_int64(ps) <= 0 ||
+		    (uint64_t)json_object_get_int64(ps) % MEM_ALIGN ||
+		    (uint64_t)json_object_get_int64(ps) >= PHYS_ADDR_LIMIT ||
+		    s->memory > PHYS_ADDR_LIMIT - (uint64_t)json_object_get_int64(ps))))
+		return err_set("%s has a bad identity, reserve_as or phys_start: the "
+			       "stored plan is damaged", what);
+	s->identity = json_object_get_boolean(id);
+	s->phys_start = ps ? (uint64_t)json_object_get_int64(ps) : 0;
+	return 0;
+}
+
 static int slice_from_json(json_object *js, int idx, struct slice *s)
 {
 	static const char *const keys[] = {
-		"name", "cpus", "node", "memory", "devices", NULL
+		"name", "cpus", "node", "memory", "devices", "backing", "identity",
+		"phys_start", "reserve_as", NULL
 	};
 	json_object *name, *cpus, *node, *mem, *devs;
 	char what[48];
@@ -1149,7 +1398,7 @@ static int slice_from_json(json_object *js, int idx, struct slice *s)
 		    topology_pci_normalize(json_object_get_string(dv), s->devices[d]))
 			return err_set("%s has a bad device: the stored plan is damaged", what);
 	}
-	return 0;
+	return backing_from_json(js, what, s);
 }
 
 int plan_from_json(json_object *obj, struct plan *plan)
@@ -1207,6 +1456,16 @@ const char *slice_backing_name(enum slice_backing b)
 	return "?";
 }
 
+const char *slice_reserve_name(enum slice_reserve r)
+{
+	return r == RESERVE_PMEM ? "pmem" : "memmap";
+}
+
+uint64_t slice_hugepage_size(const struct slice *s)
+{
+	return s->memory % GiB ? MEM_ALIGN : GiB;
+}
+
 const struct slice *plan_find_slice(const struct plan *plan, const char *name)
 {
 	for (int i = 0; i < plan->nslices; i++)
@@ -1215,15 +1474,47 @@ const struct slice *plan_find_slice(const struct plan *plan, const char *name)
 	return NULL;
 }
 
+/* Where a hugetlb or reserved slice's memory is, and advice on its size. */
+static void print_memory(const struct slice *s, FILE *out)
+{
+	char mem[32], page[32];
+	uint64_t ps = slice_hugepage_size(s);
+
+	size_format(s->memory, mem, sizeof(mem));
+	if (s->backing == BACKING_HUGETLB) {
+		fprintf(out, "slice %s memory: %llu hugepages of %s on node %d\n", s->name,
+			(unsigned long long)(s->memory / ps), size_format(ps, page, sizeof(page)),
+			s->node);
+		return;
+	}
+	if (s->phys_start)
+		fprintf(out, "slice %s memory: reserved 0x%llx-0x%llx on node %d (%s, end "
+			"inclusive)%s\n", s->name, (unsigned long long)s->phys_start,
+			(unsigned long long)(s->phys_start + s->memory - 1), s->node, mem,
+			s->identity ? ", guest-physical == host-physical" : "");
+	else
+		fprintf(out, "slice %s memory: reserved %s on node %d, range chosen on the "
+			"host from its memory map\n", s->name, mem, s->node);
+	if (s->memory % GiB)
+		fprintf(out, "note: slice %s reserves %s, not a multiple of 1G: KVM maps it "
+			"with 2M pages at best; a multiple of 1G allows 1G pages\n",
+			s->name, mem);
+	else if (s->phys_start % GiB)
+		fprintf(out, "note: slice %s's range starts at 0x%llx, not 1G aligned: KVM "
+			"maps it with 2M pages at best; a 1G aligned phys_start allows 1G "
+			"pages\n", s->name, (unsigned long long)s->phys_start);
+}
+
 void plan_print_table(const struct plan *plan, FILE *out)
 {
 	char list[CPULIST_MAX], mem[32];
+	bool first = true;
 
 	fprintf(out, "housekeeping: CPUs %s (%d)\n",
 		cpumask_format_list(&plan->housekeeping, list, sizeof(list)),
 		cpumask_count(&plan->housekeeping));
-	fprintf(out, "\n%-16s %-5s %-5s %-10s %-18s %s\n", "SLICE", "NODE", "CPUS",
-		"MEMORY", "CPU LIST", "DEVICES");
+	fprintf(out, "\n%-16s %-5s %-5s %-10s %-9s %-18s %s\n", "SLICE", "NODE", "CPUS",
+		"MEMORY", "BACKING", "CPU LIST", "DEVICES");
 	for (int i = 0; i < plan->nslices; i++) {
 		const struct slice *s = &plan->slices[i];
 		char node[16];
@@ -1232,13 +1523,22 @@ void plan_print_table(const struct plan *plan, FILE *out)
 			snprintf(node, sizeof(node), "span");
 		else
 			snprintf(node, sizeof(node), "%d", s->node);
-		fprintf(out, "%-16s %-5s %-5d %-10s %-18s", s->name, node,
+		fprintf(out, "%-16s %-5s %-5d %-10s %-9s %-18s", s->name, node,
 			cpumask_count(&s->cpus), size_format(s->memory, mem, sizeof(mem)),
+			slice_backing_name(s->backing),
 			cpumask_format_list(&s->cpus, list, sizeof(list)));
 		for (int d = 0; d < s->ndevices; d++)
 			fprintf(out, "%s%s", d ? "," : " ", s->devices[d]);
 		if (!s->ndevices)
 			fprintf(out, " -");
 		fputc('\n', out);
+	}
+	for (int i = 0; i < plan->nslices; i++) {
+		if (plan->slices[i].backing == BACKING_ANON)
+			continue;
+		if (first)
+			fputc('\n', out);
+		first = false;
+		print_memory(&plan->slices[i], out);
 	}
 }

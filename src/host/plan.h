@@ -36,6 +36,15 @@ enum slice_backing {
 	BACKING_RESERVED,	/* one range of host physical memory the host never owns */
 };
 
+/* How a reserved range is kept from the host at boot ("reserve_as"). */
+enum slice_reserve {
+	RESERVE_MEMMAP,		/* memmap=SIZE$START: an e820 "Reserved" range */
+	RESERVE_PMEM,		/* memmap=SIZE!START: "Persistent Memory (legacy)" */
+};
+
+/* The highest physical address bit x86-64 has (52): ranges stay below it. */
+#define PHYS_ADDR_LIMIT	(1ULL << 52)
+
 struct slice {
 	char name[SLICE_NAME_MAX];
 	struct cpumask cpus;		/* whole cores */
@@ -43,12 +52,21 @@ struct slice {
 	uint64_t memory;		/* bytes */
 	enum slice_backing backing;
 	bool identity;			/* reserved: guest-physical == host-physical */
-	uint64_t phys_start;		/* reserved: the range is [phys_start, +memory) */
+	uint64_t phys_start;		/* reserved: the range is [phys_start, +memory);
+					 * 0 until chosen on the host (physmem.h) */
+	enum slice_reserve reserve_as;	/* reserved: how the boot keeps it */
 	int ndevices;
 	char devices[SLICE_DEV_MAX][PCI_ADDR_MAX];
 };
 
 const char *slice_backing_name(enum slice_backing b);
+const char *slice_reserve_name(enum slice_reserve r);
+
+/*
+ * The hugepage size a hugetlb slice uses: 1G when its memory is a multiple
+ * of 1G, else 2M (the planner keeps memory a multiple of 2M).
+ */
+uint64_t slice_hugepage_size(const struct slice *s);
 
 struct plan {
 	struct cpumask housekeeping;	/* CPUs the host keeps for itself */

@@ -570,6 +570,10 @@ static void assert_same_plan(const struct plan *a, const struct plan *b)
 		assert_int_equal(x->ndevices, y->ndevices);
 		for (int d = 0; d < x->ndevices; d++)
 			assert_string_equal(x->devices[d], y->devices[d]);
+		assert_int_equal(x->backing, y->backing);
+		assert_int_equal(x->identity, y->identity);
+		assert_int_equal(x->phys_start, y->phys_start);
+		assert_int_equal(x->reserve_as, y->reserve_as);
 	}
 }
 
@@ -724,7 +728,7 @@ static void test_print_table(void **state)
 	plan_print_table(p, out);
 	fclose(out);
 	assert_non_null(strstr(text, "housekeeping: CPUs 0-1,32-33 (4)"));
-	assert_non_null(strstr(text, "db               0     4     8G         2-5"
+	assert_non_null(strstr(text, "db               0     4     8G         anon      2-5"
 			       "                0000:05:00.0"));
 	free(text);
 	free(p);
@@ -837,6 +841,12 @@ static void test_plans_fed_back(void **state)
 		"{\"host_reserve\": \"512M\", \"slices\": [{\"node\": 1}, {\"node\": 1}, {}]}",
 		"{\"housekeeping\": {\"cores_per_node\": 2}, \"slices\": [{\"memory\": \"2M\"}, {}]}",
 		"{\"slices\": [{\"cpus\": 2}, {\"cores\": 1}, {}]}",
+		"{\"slices\": [{\"backing\": \"reserved\", \"memory\": \"1G\"}, "
+		"{\"backing\": \"hugetlb\"}, {\"backing\": \"anon\"}]}",
+		"{\"slices\": [{\"backing\": \"reserved\", \"memory\": \"1G\", "
+		"\"phys_start\": \"0x40000000\", \"identity\": false, \"reserve_as\": \"pmem\"},"
+		" {\"backing\": \"reserved\", \"memory\": \"512M\", \"phys_start\": \"2G\"}]}",
+		"{\"slices\": [{\"backing\": \"reserved\"}, {\"backing\": \"reserved\"}]}",
 	};
 	int accepted = 0;
 
@@ -855,7 +865,7 @@ static void test_plans_fed_back(void **state)
 		topology_free(t);
 	}
 	/* most pairs plan; the ones that do not are refusals tested elsewhere */
-	assert_true(accepted >= 40);
+	assert_true(accepted >= 50);
 }
 
 /* The report: a spanning slice's default share fits its own rule. */
@@ -869,6 +879,125 @@ static void test_spanning_default_share(void **state)
 	assert_int_equal(p->slices[0].node, -1);
 	assert_int_equal(p->slices[0].memory, 4 * GiB);
 	assert_int_equal(p->slices[1].memory, 3 * GiB);
+	free(p);
+}
+
+/* ---- backing ---- */
+
+static void test_backing_defaults(void **state)
+{
+	struct plan *p = plan_ok(T2, "{\"slices\": [{\"node\": 0}, "
+		"{\"backing\": \"reserved\", \"memory\": \"4G\", \"node\": 1}, "
+		"{\"backing\": \"hugetlb\", \"memory\": \"3G\", \"node\": 1}, "
+		"{\"backing\": \"hugetlb\", \"memory\": \"1026M\", \"node\": 0}, "
+		"{\"backing\": \"reserved\", \"memory\": \"2G\", \"node\": 0, "
+		"\"identity\": false, \"phys_start\": \"0x100000000\", \"reserve_as\": \"pmem\"}]}");
+
+	assert_int_equal(p->slices[0].backing, BACKING_ANON);
+	assert_false(p->slices[0].identity);
+	assert_int_equal(p->slices[1].backing, BACKING_RESERVED);
+	assert_true(p->slices[1].identity);		/* the default for reserved */
+	assert_int_equal(p->slices[1].phys_start, 0);	/* chosen on the host */
+	assert_int_equal(p->slices[1].reserve_as, RESERVE_MEMMAP);
+	assert_int_equal(p->slices[2].backing, BACKING_HUGETLB);
+	assert_int_equal(slice_hugepage_size(&p->slices[2]), GiB);
+	assert_int_equal(slice_hugepage_size(&p->slices[3]), 2 * MiB);
+	assert_false(p->slices[4].identity);
+	assert_int_equal(p->slices[4].phys_start, 4 * GiB);
+	assert_int_equal(p->slices[4].reserve_as, RESERVE_PMEM);
+	assert_string_equal(slice_backing_name(BACKING_HUGETLB), "hugetlb");
+	assert_string_equal(slice_reserve_name(RESERVE_PMEM), "pmem");
+	round_trip(p);
+	free(p);
+	p = plan_ok(T1, "{\"slices\": [{\"backing\": \"reserved\", \"memory\": \"256M\", "
+		    "\"phys_start\": 1073741824}]}");
+	assert_int_equal(p->slices[0].phys_start, GiB);
+	free(p);
+}
+
+static void test_backing_refused(void **state)
+{
+	refused(T2, "{\"slices\": [{\"backing\": \"hugepages\"}]}",
+		"slice slice0: backing \"hugepages\" is unknown: give \"anon\", \"hugetlb\" or "
+		"\"reserved\"");
+	refused(T2, "{\"slices\": [{\"backing\": 1}]}", "backing 1 is unknown");
+	refused(T2, "{\"slices\": [{\"identity\": true}]}",
+		"slice slice0: \"identity\" is only for \"backing\": \"reserved\": drop it");
+	refused(T2, "{\"slices\": [{\"backing\": \"hugetlb\", \"phys_start\": \"4G\"}]}",
+		"\"phys_start\" is only for \"backing\": \"reserved\"");
+	refused(T2, "{\"slices\": [{\"backing\": \"anon\", \"reserve_as\": \"pmem\"}]}",
+		"\"reserve_as\" is only for");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"identity\": 1}]}",
+		"identity must be true or false");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"reserve_as\": \"e820\"}]}",
+		"reserve_as \"e820\" is unknown: give \"memmap\" or \"pmem\"");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"phys_start\": \"0x40100000\"}]}",
+		"phys_start 0x40100000 is not a multiple of 2M");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"phys_start\": 0}]}",
+		"phys_start 0x0 is the BIOS's low memory");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"phys_start\": -2097152}]}",
+		"phys_start is negative");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"phys_start\": \"0x1g\"}]}",
+		"is not a hexadecimal address");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"phys_start\": true}]}",
+		"must be an address like");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"phys_start\": \"4096T\"}]}",
+		"beyond x86's 52-bit physical addresses");
+	refused(T2, "{\"slices\": [{\"backing\": \"reserved\", \"memory\": \"4G\", "
+		"\"phys_start\": \"0xfffff80000000\"}]}", "ends beyond x86's 52-bit");
+	refused(T2, "{\"allow_spanning\": true, \"slices\": [{\"cores\": 20, "
+		"\"backing\": \"reserved\"}]}",
+		"slice slice0 spans NUMA nodes, but \"backing\": \"reserved\" memory lies on one "
+		"node: keep its CPUs on one node or use \"anon\"");
+	refused(T2, "{\"allow_spanning\": true, \"slices\": [{\"cores\": 20, "
+		"\"backing\": \"hugetlb\"}]}", "\"backing\": \"hugetlb\" memory lies on one node");
+	refused(T2, "{\"slices\": [{\"name\": \"a\", \"backing\": \"reserved\", \"memory\": \"2G\","
+		" \"phys_start\": \"4G\"}, {\"name\": \"b\", \"backing\": \"reserved\", "
+		"\"memory\": \"2G\", \"phys_start\": \"5G\"}]}",
+		"slices a and b reserve overlapping physical memory (phys_start 0x100000000 and "
+		"0x140000000)");
+}
+
+static void test_backing_from_json_damaged(void **state)
+{
+	from_json_refused("{\"housekeeping\": \"0\", \"slices\": [{" SLICE_OK
+			  ", \"backing\": \"x\"}]}", "bad backing");
+	from_json_refused("{\"housekeeping\": \"0\", \"slices\": [{" SLICE_OK
+			  ", \"backing\": \"anon\", \"identity\": true}]}",
+			  "has range keys but is not reserved");
+	from_json_refused("{\"housekeeping\": \"0\", \"slices\": [{" SLICE_OK
+			  ", \"backing\": \"reserved\"}]}", "bad identity, reserve_as or phys_start");
+	from_json_refused("{\"housekeeping\": \"0\", \"slices\": [{" SLICE_OK
+			  ", \"backing\": \"reserved\", \"identity\": true, \"reserve_as\": "
+			  "\"memmap\", \"phys_start\": 4097}]}", "bad identity, reserve_as or phys_start");
+}
+
+static void test_backing_table(void **state)
+{
+	struct plan *p = plan_ok(T2, "{\"slices\": [{\"name\": \"db\", \"node\": 0, "
+		"\"backing\": \"reserved\", \"memory\": \"4G\", \"phys_start\": \"0x100000000\"},"
+		" {\"name\": \"odd\", \"node\": 0, \"backing\": \"reserved\", \"memory\": \"3584M\"},"
+		" {\"name\": \"mis\", \"node\": 1, \"backing\": \"reserved\", \"memory\": \"1G\","
+		" \"phys_start\": \"0x900200000\"},"
+		" {\"name\": \"web\", \"node\": 1, \"backing\": \"hugetlb\", \"memory\": \"3G\"}]}");
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+
+	plan_print_table(p, out);
+	fclose(out);
+	assert_non_null(strstr(text, "db               0     16    4G         reserved  2-17"));
+	assert_non_null(strstr(text, "web              1     "));
+	assert_non_null(strstr(text, "slice db memory: reserved 0x100000000-0x1ffffffff on "
+			       "node 0 (4G, end inclusive), guest-physical == host-physical\n"));
+	assert_non_null(strstr(text, "slice odd memory: reserved 3584M on node 0, range "
+			       "chosen on the host"));
+	assert_non_null(strstr(text, "note: slice odd reserves 3584M, not a multiple of 1G"));
+	assert_non_null(strstr(text, "note: slice mis's range starts at 0x900200000, not 1G "
+			       "aligned"));
+	assert_non_null(strstr(text, "slice web memory: 3 hugepages of 1G on node 1\n"));
+	assert_null(strstr(text, "note: slice db"));
+	free(text);
 	free(p);
 }
 
@@ -900,6 +1029,10 @@ int main(void)
 		cmocka_unit_test_setup(test_memory_overflow, setup),
 		cmocka_unit_test_setup(test_plans_fed_back, setup),
 		cmocka_unit_test_setup(test_spanning_default_share, setup),
+		cmocka_unit_test_setup(test_backing_defaults, setup),
+		cmocka_unit_test_setup(test_backing_refused, setup),
+		cmocka_unit_test_setup(test_backing_from_json_damaged, setup),
+		cmocka_unit_test_setup(test_backing_table, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
