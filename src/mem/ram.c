@@ -134,10 +134,14 @@ static int hugepage_shift(uint64_t size, int node, unsigned int *shift)
 	size_format(size, buf, sizeof(buf));
 	if (size % SZ_2M)
 		return err_set("hugetlb memory %s is not a multiple of 2M: give a size like 2G", buf);
-	return err_set("%s of hugetlb memory needs %llu free 2M pages%s on %s, which has %ld 2M and %ld 1G pages free: "
-		       "boot with the hugepages= parameter 'slicevm host bootargs' prints (or stop what uses them)",
-		       buf, (unsigned long long)(size / SZ_2M),
-		       size % SZ_1G ? "" : " or as many 1G pages", where, m, g);
+	if (size % SZ_1G)
+		return err_set("%s of hugetlb memory needs %llu free 2M pages on %s, which has %ld: "
+			       "boot with the hugepages= parameters 'slicevm host bootargs' prints",
+			       buf, (unsigned long long)(size / SZ_2M), where, m);
+	return err_set("%s of hugetlb memory needs %llu free 1G pages or %llu 2M pages on %s, which has %ld 1G and %ld 2M pages free: "
+		       "boot with the hugepages= parameters 'slicevm host bootargs' prints",
+		       buf, (unsigned long long)(size / SZ_1G), (unsigned long long)(size / SZ_2M),
+		       where, g, m);
 }
 
 static int hugetlb_map(struct ram_mapping *m, uint64_t size, int node)
