@@ -5,6 +5,10 @@
 #   make check-unit    unit tests only (UNIT_MODULES="host lib" narrows them)
 #   make check-lab     lab tests only (boots the nested lab, see tests/lab/)
 #   make asan          build and unit-test with AddressSanitizer and UBSan
+#   make fuzz          build the libFuzzer harnesses (build/fuzz/) and run each
+#                      for FUZZ_TIME seconds (bench/fuzz.sh); a crash fails
+#   make check-fuzz    run every file of the fuzz corpora once (part of check)
+#   make fuzz-merge    merge new inputs of the last `make fuzz` into tests/fuzz/corpus
 #   make boot          boot the default guest (in the lab on hosts whose KVM cannot)
 #   make bench         boot-time and memory benchmark against QEMU microvm
 #   make install PREFIX=/usr/local
@@ -25,6 +29,13 @@ CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 LDLIBS	+= $(PKG_LIBS)
 
+# The fuzz build (FUZZ=1, BUILD=build/fuzz, CC=clang): every module with
+# sanitizers and libFuzzer's coverage instrumentation.
+ifeq ($(FUZZ),1)
+CFLAGS	+= -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+endif
+
 ifeq ($(SANITIZE),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS	+= -fsanitize=address,undefined
@@ -43,7 +54,15 @@ UNIT_SRCS := $(foreach m,$(UNIT_MODULES),$(wildcard tests/unit/test_$(m)_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_LIBS := $(foreach m,$(sort $(UNIT_MODULES) lib),$(call mod_lib,$(m)))
 
+FUZZ_CC		?= clang
+FUZZ_BUILD	:= build/fuzz
+FUZZ_TIME	?= 60
+FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS	:= $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
+FUZZ_LIBS	:= $(foreach m,$(filter-out cli,$(MODULES)),$(call mod_lib,$(m)))
+
 .PHONY: all deps check check-unit check-lab unit asan boot guest lab bench install clean
+.PHONY: fuzz fuzz-build fuzz-bins fuzz-merge check-fuzz
 all: $(BUILD)/slicevm
 
 $(BUILD)/%.o: src/%.c
@@ -70,13 +89,34 @@ deps:
 
 check: deps
 	$(MAKE) all unit
-	tests/run.sh --unit "$(UNIT_BINS)" --lab $(BUILD)/slicevm
+	$(MAKE) fuzz-build
+	tests/run.sh --unit "$(UNIT_BINS)" --fuzz "$(FUZZ_BINS)" --lab $(BUILD)/slicevm
 
 check-unit: unit
 	tests/run.sh --unit "$(UNIT_BINS)"
 
 check-lab: all
 	tests/run.sh --lab $(BUILD)/slicevm
+
+# Harnesses in tests/fuzz/, seeds in tests/fuzz/corpus/<name>/ (see bench/fuzz.sh).
+$(BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIBS)
+	$(CC) $(CFLAGS) -DFUZZ_TOPO_DIR='"$(CURDIR)/tests/unit/data/host"' \
+		-fsanitize=fuzzer -o $@ $< -Wl,--start-group $(FUZZ_LIBS) \
+		-Wl,--end-group $(LDLIBS)
+
+fuzz-bins: $(patsubst %,$(BUILD)/fuzz_%,$(FUZZ_NAMES))
+
+fuzz-build:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=$(FUZZ_CC) FUZZ=1 fuzz-bins
+
+fuzz: fuzz-build
+	FUZZ_TIME=$(FUZZ_TIME) bench/fuzz.sh $(FUZZ_BINS)
+
+check-fuzz: fuzz-build
+	tests/run.sh --fuzz "$(FUZZ_BINS)"
+
+fuzz-merge: fuzz-build
+	bench/fuzz.sh --merge $(FUZZ_BINS)
 
 asan:
 	$(MAKE) BUILD=build/asan SANITIZE=1 CC=$(CC) check-unit

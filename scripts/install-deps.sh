@@ -3,7 +3,7 @@
 # lab, and running its tests need. Idempotent: does nothing when all are there.
 set -eu
 
-PACKAGES="make gcc clang pkg-config
+PACKAGES="make gcc clang libclang-rt-14-dev pkg-config
 libjson-c-dev libsqlite3-dev libhwloc-dev libnuma-dev liburing-dev
 libseccomp-dev libcmocka-dev
 qemu-system-x86 busybox-static cpio zstd xz-utils valgrind file"
