@@ -10,8 +10,8 @@
  * PRNG (the seed is printed; SLICEVM_CORRUPT_SEED=N repeats a run,
  * SLICEVM_CORRUPT_ONLY=I runs only its I-th case, SLICEVM_CORRUPT_RUNS=N
  * sets how many, SLICEVM_CORRUPT_VERBOSE=1 shows each refusal). A forked child opens the
- * result as status does, reads the plan, the slices and the journal,
- * claims a slice and releases (forced, as it holds the slice). The child
+ * result read-only as status does, reads the plan, the slices and the
+ * journal, then opens it for writing, claims a slice and releases (forced, as it holds the slice). The child
  * must exit (a refusal with a one-line message is fine; a signal, a
  * sanitizer report or a silent failure is not), and nothing may change but
  * the ledger and, in the fake tree, the cgroup root, proc/irq and the
@@ -59,6 +59,9 @@ static size_t golden_len;
 static struct hs_snap pristine;		/* the tree before apply */
 static struct hs_snap applied;		/* the tree after apply */
 static struct hs_snap outside_snap;	/* the outside directory */
+/* A run's; also freed in teardown, as a failed run leaves the test early. */
+static struct hs_snap before_run;
+static unsigned char *damaged;
 
 /* ---- A seeded PRNG (splitmix64) ------------------------------------------ */
 
@@ -96,6 +99,9 @@ static void put_ledger(const unsigned char *data, size_t len)
 	char side[160];
 	int fd;
 
+	/* As slicevm makes it (a test may have left it otherwise). */
+	if (chmod(hs.ledger_dir, 0755) < 0)
+		fail_msg("chmod %s: %s", hs.ledger_dir, strerror(errno));
 	side_path(side, sizeof(side), "-wal");
 	unlink(side);
 	side_path(side, sizeof(side), "-shm");
@@ -167,6 +173,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	free(golden);
+	free(damaged);
+	hs_snap_free(&before_run);
 	hs_snap_free(&pristine);
 	hs_snap_free(&applied);
 	hs_snap_free(&outside_snap);
@@ -214,14 +222,14 @@ static int child(void)
 	int r, n, failed = 0;
 
 	alarm(30);	/* a hang ends in SIGALRM: a failure */
+
+	/* What status reads, through the read-only open status uses. */
 	err_clear();
-	r = ledger_open_existing(&l, hs.ledger_path);
+	r = ledger_open_readonly(&l, hs.ledger_path);
 	if (r) {
-		step(r, "open", &failed);
+		step(r, "open read-only", &failed);
 		return unclean ? END_UNCLEAN : r > 0 ? END_NO_LEDGER : END_OPEN_REFUSED;
 	}
-
-	/* What status reads. */
 	err_clear();
 	st = host_status(l, &hs.hp);
 	if (st) {
@@ -246,8 +254,15 @@ static int child(void)
 	if (!r)
 		ledger_changes_free(c, n);
 	step(r, "reading the journal", &failed);
+	ledger_close(l);
 
 	/* What a VM does, then what release does (forced: this VM holds db). */
+	err_clear();
+	r = ledger_open_existing(&l, hs.ledger_path);
+	if (r) {
+		step(r, "open", &failed);
+		return unclean ? END_UNCLEAN : END_REFUSED;
+	}
 	err_clear();
 	step(ledger_claim(l, "db", "corrupt", getpid(), &s, &hk), "claim", &failed);
 	err_clear();
@@ -278,6 +293,7 @@ static char *child_stderr(void)
 /* Runs child() on the ledger as it is now; returns its END_*. */
 static int run_child(const char *ctx)
 {
+	static char why[16384];
 	int status, fd, end;
 	char *err;
 	pid_t pid;
@@ -297,16 +313,19 @@ static int run_child(const char *ctx)
 	hs_unlink_pid(&hs, pid);
 	err = child_stderr();
 	end = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	why[0] = '\0';
 	if (WIFSIGNALED(status))
-		fail_msg("%s: the child died of signal %d (%s)\n%s", ctx, WTERMSIG(status),
-			 strsignal(WTERMSIG(status)), err);
-	if (strstr(err, "Sanitizer") || strstr(err, "runtime error"))
-		fail_msg("%s: sanitizer report:\n%s", ctx, err);
-	if (end < END_OK || end >= END_COUNT || end == END_UNCLEAN)
-		fail_msg("%s: the child exited with %d\n%s", ctx, end, err);
-	if (getenv("SLICEVM_CORRUPT_VERBOSE") && err[0])
+		snprintf(why, sizeof(why), "%s: the child died of signal %d (%s)\n%s", ctx,
+			 WTERMSIG(status), strsignal(WTERMSIG(status)), err);
+	else if (strstr(err, "Sanitizer") || strstr(err, "runtime error"))
+		snprintf(why, sizeof(why), "%s: sanitizer report:\n%s", ctx, err);
+	else if (end < END_OK || end >= END_COUNT || end == END_UNCLEAN)
+		snprintf(why, sizeof(why), "%s: the child exited with %d\n%s", ctx, end, err);
+	else if (getenv("SLICEVM_CORRUPT_VERBOSE") && err[0])
 		print_message("%s:\n%s", ctx, err);
 	free(err);
+	if (why[0])
+		fail_msg("%s", why);
 	return end;
 }
 
@@ -358,6 +377,16 @@ static void check_and_reset(const struct hs_snap *before, const char *ctx)
 	if (diff)
 		fail_msg("%s: the directory outside changed: %s", ctx, diff);
 	hs_snap_restore(&applied, hs.tree);
+}
+
+/* The host as apply left it, the sentinels as they were. */
+static void reset(void)
+{
+	hs_snap_restore(&applied, hs.tree);
+	hs_put(sentinel_beside, SENTINEL_BESIDE);
+	hs_put(sentinel_outside, SENTINEL_OUTSIDE);
+	hs_snap_free(&outside_snap);
+	hs_snap_take(&outside_snap, outside);
 }
 
 /* ---- Damage ------------------------------------------------------------- */
@@ -412,12 +441,12 @@ static void test_damaged_ledgers(void **state)
 	unsigned long seed = env_num("SLICEVM_CORRUPT_SEED", SEED_DEFAULT);
 	unsigned long runs = env_num("SLICEVM_CORRUPT_RUNS", RUNS_DEFAULT);
 	long only = (long)env_num("SLICEVM_CORRUPT_ONLY", (unsigned long)-1);
-	unsigned char *buf = malloc(golden_len);
 	int ends[END_COUNT] = { 0 };
-	struct hs_snap before;
 	char ctx[256], how[96];
 
-	assert_non_null(buf);
+	reset();
+	damaged = malloc(golden_len);
+	assert_non_null(damaged);
 	assert_true(golden_len > 4096);
 	print_message("seed 0x%lx, %lu runs (SLICEVM_CORRUPT_SEED=0x%lx repeats them)\n",
 		      seed, runs, seed);
@@ -428,16 +457,18 @@ static void test_damaged_ledgers(void **state)
 		if (only >= 0 && (unsigned long)only != i)
 			continue;
 		rng_next(&rng);
-		len = damage(&rng, buf, how, sizeof(how));
-		put_ledger(buf, len);
-		hs_snap_take(&before, hs.dir);
+		len = damage(&rng, damaged, how, sizeof(how));
+		put_ledger(damaged, len);
+		hs_snap_free(&before_run);
+		hs_snap_take(&before_run, hs.dir);
 		snprintf(ctx, sizeof(ctx), "seed 0x%lx case %lu (SLICEVM_CORRUPT_ONLY=%lu), %s",
 			 seed, i, i, how);
 		ends[run_child(ctx)]++;
-		check_and_reset(&before, ctx);
-		hs_snap_free(&before);
+		check_and_reset(&before_run, ctx);
+		hs_snap_free(&before_run);
 	}
-	free(buf);
+	free(damaged);
+	damaged = NULL;
 	for (int e = END_OK; e < END_COUNT; e++)
 		if (ends[e])
 			print_message("  %4d %s\n", ends[e], end_names[e]);
@@ -446,11 +477,12 @@ static void test_damaged_ledgers(void **state)
 /* The undamaged ledger goes through every step: the child above is sound. */
 static void test_golden_ledger_works(void **state)
 {
-	struct hs_snap before, now;
+	struct hs_snap now;
 	const char *diff;
 
 	put_ledger(golden, golden_len);
-	hs_snap_take(&before, hs.dir);
+	hs_snap_free(&before_run);
+	hs_snap_take(&before_run, hs.dir);
 	assert_int_equal(run_child("the undamaged ledger"), END_OK);
 	/* Its release restored the tree as it was before apply. */
 	hs_snap_take(&now, hs.tree);
@@ -458,20 +490,21 @@ static void test_golden_ledger_works(void **state)
 	hs_snap_free(&now);
 	if (diff)
 		fail_msg("release of the undamaged ledger left the tree different: %s", diff);
-	check_and_reset(&before, "the undamaged ledger");
-	hs_snap_free(&before);
+	check_and_reset(&before_run, "the undamaged ledger");
+	hs_snap_free(&before_run);
 }
 
 /* ---- Forged journal records (defect 3 of issue 11) -------------------------
  *
- * These encode the fix for defect 3 of issue 11, which another engineer
- * is making in src/host/{hostfs,journal,ledger}.c: release refuses a
- * journal record of a path apply never changes (outside the cgroup root,
- * proc/irq and the workqueue mask, or leading out of them through ".." or
- * a link), leaving the target untouched and saying so in one line; and a
- * ledger file not owned by root (or by the user running the test) or
- * writable by group or others is refused on open. Until that fix is
- * committed, test_forged_* and test_ledger_* below FAIL.
+ * These encode the fix for defect 3 of issue 11 (commit 19ce9e9 "host:
+ * release writes only where apply writes; ledgers must be trusted"): release
+ * refuses a journal record of a path apply never changes (outside the
+ * cgroup root, proc/irq and the workqueue mask, or leading out of them
+ * through ".." or a link), leaving the target untouched and naming it in one
+ * line; and a ledger (file, directory or WAL) that someone other than root
+ * or the user running slicevm owns, or that group or others may write, is
+ * refused on every open. Before that commit, test_forged_* and
+ * test_ledger_* (but test_ledger_trusted_opens) failed.
  */
 
 /* Plants one journal record in the golden ledger (newest, so undone first). */
@@ -490,16 +523,6 @@ static void forge(const char *kind, const char *path, const char *old)
 			 kind, path);
 	sql(text);
 	checkpoint();
-}
-
-/* The host as apply left it, the sentinels as they were. */
-static void reset(void)
-{
-	hs_snap_restore(&applied, hs.tree);
-	hs_put(sentinel_beside, SENTINEL_BESIDE);
-	hs_put(sentinel_outside, SENTINEL_OUTSIDE);
-	hs_snap_free(&outside_snap);
-	hs_snap_take(&outside_snap, outside);
 }
 
 /*
@@ -643,7 +666,10 @@ static void test_forged_mkdir_dotdot(void **state)
 
 /* ---- Ledger file ownership and mode (defect 3 of issue 11) ----------------- */
 
-/* Opening the ledger (either way) is refused with a message naming it; nothing changes. */
+/*
+ * Every open of the ledger is refused, with a message naming it (or its
+ * directory); nothing changes.
+ */
 static void check_refused_open(const char *why)
 {
 	size_t len, alen;
@@ -654,13 +680,16 @@ static void check_refused_open(const char *why)
 	if (ledger_open_existing(&l, hs.ledger_path) == 0) {
 		ledger_close(l);
 		snprintf(fail, sizeof(fail), "a ledger %s was opened (for status and release)", why);
-	} else if (!clean(err_msg()) || !strstr(err_msg(), hs.ledger_path)) {
+	} else if (!clean(err_msg()) || !strstr(err_msg(), hs.ledger_dir)) {
 		snprintf(fail, sizeof(fail), "refusing a ledger %s: unclear message '%s'", why,
 			 err_msg());
 	}
 	err_clear();
 	if (fail[0]) {
 		/* already failed */
+	} else if (ledger_open_readonly(&l, hs.ledger_path) == 0) {
+		ledger_close(l);
+		snprintf(fail, sizeof(fail), "a ledger %s was opened (read-only, for status)", why);
 	} else if (ledger_open(&l, hs.ledger_path) == 0) {
 		ledger_close(l);
 		snprintf(fail, sizeof(fail), "a ledger %s was opened (for apply)", why);
@@ -702,6 +731,38 @@ static void test_ledger_writable_by_group(void **state)
 	check_refused_open("writable by its group (0664)");
 }
 
+/* Whoever may write the directory can put another ledger in its place. */
+static void test_ledger_dir_writable_by_others(void **state)
+{
+	put_ledger(golden, golden_len);
+	assert_int_equal(chmod(hs.ledger_dir, 0777), 0);
+	check_refused_open("in a directory anyone may write (0777)");
+	assert_int_equal(chmod(hs.ledger_dir, 0775), 0);
+	check_refused_open("in a directory its group may write (0775)");
+	/* Sticky, as /tmp: others cannot replace our files. */
+	assert_int_equal(chmod(hs.ledger_dir, 01777), 0);
+	check_opens("in a sticky directory (1777)");
+	assert_int_equal(chmod(hs.ledger_dir, 0755), 0);
+}
+
+/* The WAL holds the newest commits: writing it is writing the ledger. */
+static void test_ledger_wal_writable_by_others(void **state)
+{
+	char wal[160];
+	struct ledger *l;
+
+	put_ledger(golden, golden_len);
+	if (ledger_open_existing(&l, hs.ledger_path))
+		fail_msg("open: %s", err_msg());
+	ledger_close(l);
+	side_path(wal, sizeof(wal), "-wal");
+	if (access(wal, F_OK) < 0)
+		hs_put(wal, "");
+	assert_int_equal(chmod(wal, 0666), 0);
+	check_refused_open("whose WAL anyone may write (0666)");
+	assert_int_equal(chmod(wal, 0644), 0);
+}
+
 static void test_ledger_other_owner(void **state)
 {
 	if (geteuid() != 0) {
@@ -732,7 +793,7 @@ int main(void)
 		cmocka_unit_test(test_golden_ledger_works),
 		cmocka_unit_test(test_damaged_ledgers),
 		cmocka_unit_test(test_ledger_trusted_opens),
-		/* Defect 3 of issue 11: these fail until its fix is committed. */
+		/* Defect 3 of issue 11: these failed before its fix, 19ce9e9. */
 		cmocka_unit_test(test_forged_write_outside),
 		cmocka_unit_test(test_forged_write_dotdot),
 		cmocka_unit_test(test_forged_write_through_dir_link),
@@ -741,6 +802,8 @@ int main(void)
 		cmocka_unit_test(test_forged_mkdir_dotdot),
 		cmocka_unit_test(test_ledger_writable_by_others),
 		cmocka_unit_test(test_ledger_writable_by_group),
+		cmocka_unit_test(test_ledger_dir_writable_by_others),
+		cmocka_unit_test(test_ledger_wal_writable_by_others),
 		cmocka_unit_test(test_ledger_other_owner),
 	};
 
