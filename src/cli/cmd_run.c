@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `slicevm run`: boot a Linux guest. The command line overrides a JSON file. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "lib/err.h"
@@ -20,9 +22,10 @@ static const char run_usage[] =
 "\n"
 "  -k, --kernel FILE    bzImage or ELF vmlinux to boot (required)\n"
 "  -i, --initrd FILE    initramfs to load\n"
-"  -c, --cmdline STR    kernel command line (default \"" VM_DEFAULT_CMDLINE "\")\n"
-"  -n, --cpus N         vCPUs (default 1)\n"
-"  -m, --memory SIZE    guest RAM, with K/M/G suffixes (default 512M)\n"
+"  -p, --cmdline STR    kernel command line (default \"" VM_DEFAULT_CMDLINE "\")\n"
+"  -c, --cpus N         vCPUs (default 1; in a slice, one per slice CPU)\n"
+"  -m, --memory SIZE    guest RAM: 512M, 4G, or a number of MiB (default 512M;\n"
+"                       in a slice, all of the slice's memory)\n"
 "      --slice NAME     run inside slice NAME of the applied host plan\n"
 "      --name NAME      the VM's name in the host ledger (default \"vm\")\n"
 "      --pvh            boot an ELF vmlinux through its PVH entry point\n"
@@ -60,8 +63,8 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 	static const struct option opts[] = {
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "initrd", required_argument, NULL, 'i' },
-		{ "cmdline", required_argument, NULL, 'c' },
-		{ "cpus", required_argument, NULL, 'n' },
+		{ "cmdline", required_argument, NULL, 'p' },
+		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "slice", required_argument, NULL, 'S' },
 		{ "name", required_argument, NULL, 'N' },
@@ -73,21 +76,22 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":k:i:c:n:m:h", opts, NULL)) != -1) {
+	/* -c for vCPUs and -p for the command line, as lkvm has them */
+	while ((c = getopt_long(argc, argv, ":k:i:p:c:m:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': config_set_str(&cli->kernel, optarg); break;
 		case 'i': config_set_str(&cli->initrd, optarg); break;
-		case 'c': config_set_str(&cli->cmdline, optarg); break;
+		case 'p': config_set_str(&cli->cmdline, optarg); break;
 		case 'S': config_set_str(&cli->slice, optarg); break;
 		case 'N': config_set_str(&cli->name, optarg); break;
 		case 'P': cli->pvh = true; break;
-		case 'n':
+		case 'c':
 			if (parse_cpus(optarg, &cli->cpus))
 				return cli_fail();
 			cli->cpus_set = true;
 			break;
 		case 'm':
-			if (size_parse(optarg, &cli->memory))
+			if (size_parse_default(optarg, VM_MEMORY_BARE_SHIFT, &cli->memory))
 				return cli_error("--memory: %s", err_msg());
 			cli->memory_set = true;
 			break;
@@ -104,6 +108,29 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		return cli_error("unexpected argument '%s': give at most one VM config file",
 				 argv[optind]);
 	return -1;
+}
+
+/*
+ * `slicevm run bzImage`: the one positional argument is a VM config, and a
+ * kernel there would only get a JSON error about a NUL byte. Say what it is.
+ */
+static int not_a_kernel(const char *path)
+{
+	unsigned char head[0x210];
+	ssize_t n = 0;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, head, sizeof(head));
+		close(fd);
+	}
+	if (n >= 4 && !memcmp(head, "\x7f" "ELF", 4))
+		return err_set("%s looks like a kernel (ELF), not a VM config: give it with --kernel %s",
+			       path, path);
+	if (n == (ssize_t)sizeof(head) && !memcmp(head + 0x202, "HdrS", 4))
+		return err_set("%s looks like a kernel (bzImage), not a VM config: give it with --kernel %s",
+			       path, path);
+	return 0;
 }
 
 /* Fields given on the command line win over the file's. */
@@ -124,10 +151,12 @@ static void apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 	if (cli->cpus_set) {
 		cfg->cpus = cli->cpus;
 		cfg->cpus_set = true;
+		cfg->cpus_in_file = false;
 	}
 	if (cli->memory_set) {
 		cfg->memory = cli->memory;
 		cfg->memory_set = true;
+		cfg->memory_in_file = false;
 	}
 }
 
@@ -142,7 +171,8 @@ int cmd_run(int argc, char **argv)
 	ret = parse_args(argc, argv, &args);
 	if (ret >= 0)
 		goto out;
-	if (args.config_path && config_load(&cfg, args.config_path)) {
+	if (args.config_path && (not_a_kernel(args.config_path) ||
+				 config_load(&cfg, args.config_path))) {
 		ret = cli_fail();
 		goto out;
 	}

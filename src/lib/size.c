@@ -26,7 +26,24 @@ static int suffix_shift(const char *suffix)
 	return -1;
 }
 
+/* Says what is wrong with @str, whose number ends at @end, in the writer's terms. */
+static int malformed(const char *str, const char *end)
+{
+	if (end[0] == '.' && isdigit((unsigned char)end[1]))
+		return err_set("size '%s' has a fraction: write it in a smaller unit (1.5G is 1536M)",
+			       str);
+	if ((end[0] == 'x' || end[0] == 'X') && end == str + 1 && str[0] == '0')
+		return err_set("size '%s' is hexadecimal: write it in decimal with a unit, like 512M or 4G",
+			       str);
+	return err_set("size '%s' has an unknown unit: use K, M, G or T", str);
+}
+
 int size_parse(const char *str, uint64_t *bytes)
+{
+	return size_parse_default(str, 0, bytes);
+}
+
+int size_parse_default(const char *str, int bare_shift, uint64_t *bytes)
 {
 	unsigned long long value;
 	char *end;
@@ -37,9 +54,9 @@ int size_parse(const char *str, uint64_t *bytes)
 			       str ? str : "");
 	errno = 0;
 	value = strtoull(str, &end, 10);
-	shift = suffix_shift(end);
+	shift = *end ? suffix_shift(end) : bare_shift;
 	if (shift < 0)
-		return err_set("size '%s' has an unknown unit: use K, M, G or T", str);
+		return malformed(str, end);
 	if (errno == ERANGE || (shift && value > (UINT64_MAX >> shift)))
 		return err_set("size '%s' is too large", str);
 	*bytes = (uint64_t)value << shift;

@@ -24,6 +24,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->initrd);
 	free(cfg->cmdline);
 	free(cfg->slice);
+	free(cfg->file);
 	config_init(cfg);
 }
 
@@ -65,20 +66,25 @@ static int want_type(const char *path, const char *key, json_object *val,
 static int load_memory(struct vm_config *cfg, const char *path, json_object *val)
 {
 	if (json_object_is_type(val, json_type_int)) {
-		int64_t bytes = json_object_get_int64(val);
+		int64_t mib = json_object_get_int64(val);
 
-		if (bytes < 0)
+		if (mib < 0)
 			return err_set("VM config %s: \"memory\" is negative: give a size like \"512M\"",
 				       path);
-		cfg->memory = (uint64_t)bytes;
+		if ((uint64_t)mib > UINT64_MAX >> VM_MEMORY_BARE_SHIFT)
+			return err_set("VM config %s: \"memory\" %lld (MiB) is too large",
+				       path, (long long)mib);
+		cfg->memory = (uint64_t)mib << VM_MEMORY_BARE_SHIFT;
 	} else if (json_object_is_type(val, json_type_string)) {
-		if (size_parse(json_object_get_string(val), &cfg->memory))
+		if (size_parse_default(json_object_get_string(val), VM_MEMORY_BARE_SHIFT,
+				       &cfg->memory))
 			return err_set("VM config %s: \"memory\": %s", path, err_msg());
 	} else {
-		return err_set("VM config %s: \"memory\" must be a size like \"512M\" or a number of bytes",
+		return err_set("VM config %s: \"memory\" must be a size like \"512M\" or a number of MiB",
 			       path);
 	}
 	cfg->memory_set = true;
+	cfg->memory_in_file = true;
 	return 0;
 }
 
@@ -124,6 +130,7 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 			return err_set("VM config %s: %s", path, err_msg());
 		cfg->cpus = (int)n;
 		cfg->cpus_set = true;
+		cfg->cpus_in_file = true;
 		return 0;
 	}
 	if (!strcmp(key, "memory"))
@@ -149,6 +156,7 @@ int config_load(struct vm_config *cfg, const char *path)
 		json_object_put(root);
 		return err_set("VM config %s: the top level must be a JSON object", path);
 	}
+	config_set_str(&cfg->file, path);
 	json_object_object_foreach(root, key, val) {
 		ret = load_key(cfg, path, key, val);
 		if (ret)
@@ -176,7 +184,7 @@ int config_finish(struct vm_config *cfg)
 		config_set_str(&cfg->name, "vm");
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
-	/* In a slice, what is not given comes from the slice (config_from_slice()). */
+	/* In a slice, what is not given comes from the slice (slice_enter()). */
 	if (cfg->slice && (!cfg->cpus_set || !cfg->memory_set))
 		return cfg->cpus_set ? config_check_cpus(cfg->cpus) : 0;
 	if (!cfg->cpus_set)
@@ -186,17 +194,37 @@ int config_finish(struct vm_config *cfg)
 	return config_check_sizes(cfg);
 }
 
+/* Where the memory size came from, and how to give another, in the user's terms. */
+static void memory_origin(const struct vm_config *cfg, char *where, size_t wlen,
+			  char *how, size_t hlen, const char *size)
+{
+	if (cfg->memory_in_file && cfg->file) {
+		snprintf(where, wlen, "\"memory\" in VM config %s", cfg->file);
+		snprintf(how, hlen, "\"memory\": \"%s\"", size);
+	} else {
+		snprintf(where, wlen, "--memory");
+		snprintf(how, hlen, "--memory %s", size);
+	}
+}
+
 int config_check_sizes(const struct vm_config *cfg)
 {
-	char buf[32];
+	char where[4200], how[64], buf[32];
 
-	if (config_check_cpus(cfg->cpus))
+	if (config_check_cpus(cfg->cpus)) {
+		if (cfg->cpus_in_file && cfg->file)
+			return err_set("\"cpus\" in VM config %s: %s", cfg->file, err_msg());
 		return -1;
-	if (cfg->memory < VM_MIN_MEMORY)
-		return err_set("memory %s is too small: give --memory %s or more",
-			       size_format(cfg->memory, buf, sizeof(buf)), "32M");
-	if (cfg->memory & 0xFFF)
-		return err_set("memory %llu is not a multiple of 4K: give a size like 512M",
-			       (unsigned long long)cfg->memory);
+	}
+	if (cfg->memory < VM_MIN_MEMORY) {
+		memory_origin(cfg, where, sizeof(where), how, sizeof(how), "32M");
+		return err_set("%s of %s is too small: give %s or more", where,
+			       size_format(cfg->memory, buf, sizeof(buf)), how);
+	}
+	if (cfg->memory & 0xFFF) {
+		memory_origin(cfg, where, sizeof(where), how, sizeof(how), "512M");
+		return err_set("%s of %llu bytes is not a whole number of 4K pages: give a size like %s",
+			       where, (unsigned long long)cfg->memory, how);
+	}
 	return 0;
 }

@@ -11,6 +11,8 @@
  */
 
 #define VM_DEFAULT_MEMORY	(512ULL << 20)
+/* A memory size without a unit is in MiB, as QEMU's and lkvm's -m take it. */
+#define VM_MEMORY_BARE_SHIFT	20
 #define VM_MIN_MEMORY		(32ULL << 20)
 #define VM_MAX_CPUS		254	/* xAPIC ids; the IOAPIC takes id ncpus */
 #define VM_DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=-1"
@@ -24,6 +26,9 @@ struct vm_config {
 	uint64_t memory;	/* 0: not given */
 	bool memory_set;	/* given explicitly (so 0 is refused, not defaulted) */
 	bool cpus_set;
+	char *file;		/* the VM config the values came from, if any */
+	bool memory_in_file;	/* memory came from that file, not --memory */
+	bool cpus_in_file;
 	char *slice;		/* run inside this slice (ledger claim) */
 	bool pvh;		/* ELF vmlinux: enter through the PVH note */
 };
@@ -33,7 +38,7 @@ void config_free(struct vm_config *cfg);
 
 /*
  * Reads a JSON VM description into @cfg. Keys: name, kernel, initrd,
- * cmdline, cpus, memory ("512M" or a number of bytes), slice, pvh. Relative
+ * cmdline, cpus, memory ("512M", or a number of MiB), slice, pvh. Relative
  * paths are taken relative to the file's directory. Unknown keys, wrong
  * types and malformed JSON (with line and column) are errors.
  */

@@ -39,14 +39,32 @@ static void refuses_garbage(void **state)
 	assert_int_equal(size_parse("G", &v), -1);
 	assert_int_equal(size_parse("-1G", &v), -1);
 	assert_int_equal(size_parse("1.5G", &v), -1);
-	assert_non_null(strstr(err_msg(), "unknown unit"));
+	assert_non_null(strstr(err_msg(), "has a fraction: write it in a smaller unit (1.5G is 1536M)"));
+	assert_int_equal(size_parse("0x40000000", &v), -1);
+	assert_non_null(strstr(err_msg(), "is hexadecimal: write it in decimal"));
 	assert_int_equal(size_parse("12X", &v), -1);
+	assert_non_null(strstr(err_msg(), "unknown unit"));
 	assert_int_equal(size_parse("12GG", &v), -1);
 	assert_int_equal(size_parse("99999999999999999999", &v), -1);
 	assert_int_equal(size_parse("20000000000000T", &v), -1);
 	assert_non_null(strstr(err_msg(), "too large"));
 	assert_int_equal(size_parse(NULL, &v), -1);
 	assert_int_equal(v, 7);
+}
+
+/* For the VMM a bare number is MiB, as QEMU's and lkvm's -m take it. */
+static void bare_numbers_in_a_default_unit(void **state)
+{
+	uint64_t v = 7;
+
+	assert_int_equal(size_parse_default("2048", 20, &v), 0);
+	assert_int_equal(v, 2048ULL << 20);
+	assert_int_equal(size_parse_default("2G", 20, &v), 0);
+	assert_int_equal(v, 2ULL << 30);
+	assert_int_equal(size_parse_default("4096K", 20, &v), 0);
+	assert_int_equal(v, 4096ULL << 10);
+	assert_int_equal(size_parse_default("20000000000000", 20, &v), -1);
+	assert_non_null(strstr(err_msg(), "too large"));
 }
 
 static void formats_exact_units(void **state)
@@ -65,6 +83,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(parses_units),
+		cmocka_unit_test(bare_numbers_in_a_default_unit),
 		cmocka_unit_test(refuses_garbage),
 		cmocka_unit_test(formats_exact_units),
 	};

@@ -39,14 +39,35 @@ static void loads_every_key(void **state)
 	config_free(&cfg);
 }
 
-static void memory_as_bytes(void **state)
+/* A number without a unit is MiB (as QEMU's -m); messages name the key and file. */
+static void memory_as_mib(void **state)
 {
 	struct vm_config cfg;
+	const char *path;
 
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "bytes.json",
-		"{\"kernel\": \"/k\", \"memory\": 268435456}")), 0);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "mib.json",
+		"{\"kernel\": \"/k\", \"memory\": 2048}")), 0);
+	assert_int_equal(cfg.memory, 2048ULL << 20);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "mibs.json",
+		"{\"kernel\": \"/k\", \"memory\": \"256\"}")), 0);
 	assert_int_equal(cfg.memory, 256ULL << 20);
+	config_free(&cfg);
+
+	config_init(&cfg);
+	path = test_put_file(test_dir, "small.json", "{\"kernel\": \"/k\", \"memory\": 16}");
+	assert_int_equal(config_load(&cfg, path), 0);
+	assert_int_equal(config_finish(&cfg), -1);
+	assert_non_null(strstr(err_msg(), "\"memory\" in VM config "));
+	assert_non_null(strstr(err_msg(), "small.json of 16M is too small: give \"memory\": \"32M\" or more"));
+	config_free(&cfg);
+
+	config_init(&cfg);
+	path = test_put_file(test_dir, "frac.json", "{\"kernel\": \"/k\", \"memory\": \"1.5G\"}");
+	assert_int_equal(config_load(&cfg, path), -1);
+	assert_non_null(strstr(err_msg(), "\"memory\": size '1.5G' has a fraction"));
 	config_free(&cfg);
 }
 
@@ -125,9 +146,9 @@ static void refuses_bad_values(void **state)
 	expect_finish_error(0, 512 << 20, "/k", "cpus must be at least 1");
 	expect_finish_error(-1, 512 << 20, "/k", "cpus must be at least 1");
 	expect_finish_error(VM_MAX_CPUS + 1, 512 << 20, "/k", "more than slicevm supports");
-	expect_finish_error(1, 0, "/k", "memory 0 is too small");
-	expect_finish_error(1, 1 << 20, "/k", "memory 1M is too small");
-	expect_finish_error(1, (512 << 20) + 1, "/k", "multiple of 4K");
+	expect_finish_error(1, 0, "/k", "--memory of 0 is too small: give --memory 32M or more");
+	expect_finish_error(1, 1 << 20, "/k", "--memory of 1M is too small");
+	expect_finish_error(1, (512 << 20) + 1, "/k", "not a whole number of 4K pages");
 	expect_finish_error(1, 512 << 20, NULL, "no kernel given");
 }
 
@@ -135,7 +156,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(loads_every_key),
-		cmocka_unit_test(memory_as_bytes),
+		cmocka_unit_test(memory_as_mib),
 		cmocka_unit_test(defaults),
 		cmocka_unit_test(refuses_bad_files),
 		cmocka_unit_test(refuses_bad_values),
