@@ -375,7 +375,7 @@ static void test_bad_sizes(void **state)
 	refused(T1, "{\"slices\": [{\"memory\": \"0\"}]}", "slice slice0 memory is zero");
 	refused(T1, "{\"slices\": [{\"memory\": 0}]}", "slice slice0 memory is 0");
 	refused(T1, "{\"slices\": [{\"memory\": -5}]}", "slice slice0 memory is -5");
-	refused(T1, "{\"slices\": [{\"memory\": \"1.5G\"}]}", "unknown unit");
+	refused(T1, "{\"slices\": [{\"memory\": \"1.5G\"}]}", "has a fraction: write it in a smaller unit");
 	refused(T1, "{\"slices\": [{\"memory\": \"3M\"}]}",
 		"memory 3M is not a multiple of 2M: round it, e.g. to 4M");
 	refused(T1, "{\"slices\": [{\"memory\": true}]}", "must be a size like");
