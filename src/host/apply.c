@@ -9,6 +9,7 @@
 #include "host/cpuset.h"
 #include "host/irq.h"
 #include "host/journal.h"
+#include "host/physmem.h"
 #include "host/planner.h"
 #include "host/procstat.h"
 #include "lib/err.h"
@@ -269,6 +270,34 @@ int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE
 	return 0;
 }
 
+/*
+ * Gives this host's reserved slices their ranges (physmem.h). hwloc counts
+ * a node's memory without what memmap= reserved at boot, so the plan is
+ * resolved again with those reservations given back to their nodes: the
+ * same configuration then gives the same plan before and after the reboot
+ * that reserves its ranges.
+ */
+static int place_reserved(const char *config, struct topology *topo, struct plan *plan)
+{
+	int only = topo->nnodes == 1 ? topo->nodes[0].id : -1;
+	struct physmem pm;
+	bool grown = false;
+	int ret;
+
+	if (physmem_load(&pm, "/sys", "/proc", only))
+		return -1;
+	for (int n = 0; n < topo->nnodes; n++) {
+		uint64_t r = physmem_reserved_on_node(&pm, topo->nodes[n].id);
+
+		topo->nodes[n].memory += r;
+		grown |= r != 0;
+	}
+	ret = (grown && plan_resolve_file(config, topo, plan)) ||
+	      physmem_place(&pm, plan) ? -1 : 0;
+	physmem_free(&pm);
+	return ret;
+}
+
 int host_resolve_plan(const char *config, const char *source, struct plan *plan)
 {
 	struct topology *topo;
@@ -277,6 +306,9 @@ int host_resolve_plan(const char *config, const char *source, struct plan *plan)
 	if (topology_load(&topo, source))
 		return -1;
 	ret = plan_resolve_file(config, topo, plan);
+	/* Another machine's topology: its ranges are chosen on it. */
+	if (!ret && !source && plan_has_reserved(plan))
+		ret = place_reserved(config, topo, plan);
 	topology_free(topo);
 	return ret;
 }
