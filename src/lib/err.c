@@ -9,6 +9,19 @@
 static __thread char err_buf[512];
 
 /*
+ * An error is one line on a terminal, whatever it quotes (a damaged ledger,
+ * a file name): control characters are shown as '?'.
+ */
+static void store(const char *msg)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(err_buf) - 1 && msg[i]; i++)
+		err_buf[i] = (unsigned char)msg[i] < 0x20 || msg[i] == 0x7f ? '?' : msg[i];
+	err_buf[i] = '\0';
+}
+
+/*
  * Messages are formatted aside and then copied, so a new message may quote
  * the current one: err_set("--memory: %s", err_msg()).
  */
@@ -20,7 +33,7 @@ int err_set(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	memcpy(err_buf, msg, sizeof(err_buf));
+	store(msg);
 	return -1;
 }
 
@@ -36,7 +49,7 @@ int err_set_errno(const char *fmt, ...)
 	va_end(ap);
 	len = strlen(msg);
 	snprintf(msg + len, sizeof(msg) - len, ": %s", strerror(saved));
-	memcpy(err_buf, msg, sizeof(err_buf));
+	store(msg);
 	errno = saved;
 	return -1;
 }

@@ -184,6 +184,8 @@ static int key_cmp(const void *a, const void *b)
 /* An object closes: its earliest repeated key, if earlier than @dup's. */
 static void close_object(struct json_frame *f, struct json_dup *dup)
 {
+	if (f->n < 2)
+		return;		/* no key to repeat; and qsort() must not see a NULL array */
 	qsort(f->keys, f->n, sizeof(*f->keys), key_cmp);
 	for (size_t k = 1; k < f->n; k++) {
 		const struct json_key *a = &f->keys[k - 1], *b = &f->keys[k];

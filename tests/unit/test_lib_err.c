@@ -26,11 +26,19 @@ static void errno_text_is_appended(void **state)
 	assert_string_equal(err_msg(), "unknown error");
 }
 
+/* One line on a terminal, whatever a damaged input put into the message. */
+static void control_characters_are_shown_as_question_marks(void **state)
+{
+	err_set("CPU list '%s' is bad", "\x12-3\n\x1b[2J");
+	assert_string_equal(err_msg(), "CPU list '?-3??[2J' is bad");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(message_can_quote_itself),
 		cmocka_unit_test(errno_text_is_appended),
+		cmocka_unit_test(control_characters_are_shown_as_question_marks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
