@@ -184,9 +184,9 @@ static int key_cmp(const void *a, const void *b)
 /* An object closes: its earliest repeated key, if earlier than @dup's. */
 static void close_object(struct json_frame *f, struct json_dup *dup)
 {
-	if (f->n < 2)
-		return;		/* no key to repeat; and qsort() must not see a NULL array */
-	qsort(f->keys, f->n, sizeof(*f->keys), key_cmp);
+	/* qsort() must never see the NULL array of an empty object */
+	if (f->n > 1)
+		qsort(f->keys, f->n, sizeof(*f->keys), key_cmp);
 	for (size_t k = 1; k < f->n; k++) {
 		const struct json_key *a = &f->keys[k - 1], *b = &f->keys[k];
 		size_t j;
