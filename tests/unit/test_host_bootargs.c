@@ -98,12 +98,99 @@ static void test_grub_dropin(void **state)
 	assert_non_null(strstr(err_msg(), "cannot write the drop-in"));
 }
 
+/* db reserved (memmap), web reserved as pmem, two hugetlb slices per node and size. */
+static void make_memory_plan(struct plan *p)
+{
+	make_plan(p);
+	p->nslices = 5;
+	p->slices[0].backing = BACKING_RESERVED;
+	p->slices[0].memory = 256ULL << 20;
+	p->slices[0].phys_start = 0x40000000;
+	p->slices[1].backing = BACKING_RESERVED;
+	p->slices[1].memory = 8ULL << 30;
+	p->slices[1].phys_start = 0x100000000;
+	p->slices[1].reserve_as = RESERVE_PMEM;
+	for (int i = 2; i < 5; i++) {
+		snprintf(p->slices[i].name, SLICE_NAME_MAX, "h%d", i);
+		cpumask_parse_list(i == 2 ? "8" : i == 3 ? "9" : "10", &p->slices[i].cpus);
+		p->slices[i].backing = BACKING_HUGETLB;
+		p->slices[i].node = i == 3 ? 1 : 0;
+	}
+	p->slices[2].memory = 4ULL << 30;
+	p->slices[3].memory = 2ULL << 30;
+	p->slices[4].memory = 1026ULL << 20;
+}
+
+static void test_memory_params(void **state)
+{
+	struct plan p;
+	char buf[1024];
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	(void)state;
+	make_memory_plan(&p);
+	assert_int_equal(bootargs_format(&p, buf, sizeof(buf)), 0);
+	assert_non_null(strstr(buf, " irqaffinity=0,16 memmap=256M$0x40000000 "
+			       "memmap=8G!0x100000000 hugepagesz=1G hugepages=0:4,1:2 "
+			       "hugepagesz=2M hugepages=0:513"));
+	out = open_memstream(&text, &len);
+	assert_int_equal(bootargs_print(&p, out), 0);
+	fclose(out);
+	assert_non_null(strstr(text, "# memmap=SIZE$START (slice db, node 0): the kernel never "
+			       "uses 0x40000000-0x4fffffff;"));
+	assert_non_null(strstr(text, "# memmap=SIZE!START (slice web, node 0)"));
+	assert_non_null(strstr(text, "write each '$' as '\\\\\\$'"));
+	assert_non_null(strstr(text, "# hugepagesz=SIZE hugepages=NODE:COUNT"));
+	free(text);
+
+	/* a range not chosen yet (planned for another machine) */
+	p.slices[0].phys_start = 0;
+	assert_int_equal(bootargs_format(&p, buf, sizeof(buf)), -1);
+	assert_non_null(strstr(err_msg(), "slice db's physical range is not chosen yet"));
+}
+
+/*
+ * The drop-in, sourced by a shell as grub-mkconfig does, gives the value
+ * that 10_linux copies verbatim into grub.cfg: there each '$' must be "\$"
+ * so that GRUB's script parser passes a plain '$' to the kernel.
+ */
+static void test_grub_dropin_dollar(void **state)
+{
+	char dir[] = "/tmp/slicevm-bootargs-XXXXXX", path[64], cmd[256], got[1024];
+	struct plan p;
+	FILE *sh;
+	size_t n;
+
+	(void)state;
+	make_memory_plan(&p);
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/slicevm.cfg", dir);
+	if (bootargs_write_grub_dropin(&p, path))
+		fail_msg("drop-in: %s", err_msg());
+	snprintf(cmd, sizeof(cmd), "GRUB_CMDLINE_LINUX=quiet; . '%s'; "
+		 "printf '%%s' \"$GRUB_CMDLINE_LINUX\"", path);
+	sh = popen(cmd, "r");
+	assert_non_null(sh);
+	n = fread(got, 1, sizeof(got) - 1, sh);
+	got[n] = '\0';
+	assert_int_equal(pclose(sh), 0);
+	if (!strstr(got, "quiet isolcpus=managed_irq,") ||
+	    !strstr(got, " memmap=256M\\$0x40000000 memmap=8G!0x100000000 hugepagesz=1G"))
+		fail_msg("the shell gives GRUB_CMDLINE_LINUX='%s'", got);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_print),
 		cmocka_unit_test(test_grub_dropin),
+		cmocka_unit_test(test_memory_params),
+		cmocka_unit_test(test_grub_dropin_dollar),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
