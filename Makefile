@@ -30,10 +30,12 @@ CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP \
 LDLIBS	+= $(PKG_LIBS)
 
 # The fuzz build (FUZZ=1, BUILD=build/fuzz, CC=clang): every module with
-# sanitizers and libFuzzer's coverage instrumentation.
+# sanitizers and libFuzzer's coverage instrumentation. FUZZ_CFLAGS come
+# last, e.g. "-fno-sanitize=nonnull-attribute" (with another FUZZ_BUILD) to
+# fuzz on past a known bug.
 ifeq ($(FUZZ),1)
 CFLAGS	+= -fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer \
-	   -fno-sanitize-recover=all
+	   -fno-sanitize-recover=all $(FUZZ_CFLAGS)
 endif
 
 ifeq ($(SANITIZE),1)
@@ -55,7 +57,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 UNIT_LIBS := $(foreach m,$(sort $(UNIT_MODULES) lib),$(call mod_lib,$(m)))
 
 FUZZ_CC		?= clang
-FUZZ_BUILD	:= build/fuzz
+FUZZ_BUILD	?= build/fuzz
 FUZZ_TIME	?= 60
 FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The VM config file: the input is a VM.json, read by config_load() (from a
- * memfd, by its /proc/self/fd path) and then completed by config_finish().
- * Whatever is accepted must satisfy what the rest of the VMM relies on.
+ * memfd, by its /proc/self/fd path) twice, as a file read over itself,
+ * and then completed by config_finish(). Whatever is accepted must satisfy
+ * what the rest of the VMM relies on.
  */
 #include <string.h>
 
@@ -18,6 +19,11 @@ static void check_finished(const struct vm_config *cfg)
 		fuzz_fail("config_finish accepted a config without a kernel");
 	if (!cfg->name || !cfg->cmdline)
 		fuzz_fail("config_finish left name or cmdline unset");
+	if (cfg->cpus_set && (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS))
+		fuzz_fail("config_finish accepted %d cpus", cfg->cpus);
+	/* In a slice, the sizes not given are left for the slice to fill. */
+	if (cfg->slice && (!cfg->cpus_set || !cfg->memory_set))
+		return;
 	if (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS)
 		fuzz_fail("config_finish accepted %d cpus", cfg->cpus);
 	if (cfg->memory < VM_MIN_MEMORY || (cfg->memory & 0xFFF))
