@@ -116,6 +116,10 @@ static int user_error(struct ledger *l)
 			       l->path);
 	if (code == SQLITE_NOTADB)
 		return err_set("%s is not a slicevm ledger: give another --ledger", l->path);
+	if (code == SQLITE_CORRUPT)
+		return err_set("ledger %s is damaged: keep a copy to inspect, then remove it "
+			       "(what apply changed stays until undone by hand or a reboot)",
+			       l->path);
 	return 0;
 }
 
@@ -920,6 +924,18 @@ int ledger_changes(struct ledger *l, struct ledger_change **out, int *n)
 		e->seq = sqlite3_column_int64(st, 0);
 		kind = (const char *)sqlite3_column_text(st, 1);
 		e->kind = kind && !strcmp(kind, "mkdir") ? CHANGE_MKDIR : CHANGE_WRITE;
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL ||
+		    sqlite3_column_type(st, 4) == SQLITE_NULL ||
+		    (e->kind == CHANGE_WRITE && sqlite3_column_type(st, 3) == SQLITE_NULL) ||
+		    !kind || (strcmp(kind, "mkdir") && strcmp(kind, "write"))) {
+			long long seq = (long long)e->seq;
+
+			sqlite3_finalize(st);
+			ledger_changes_free(c, count);
+			return err_set("ledger %s has a damaged host change (record %lld): "
+				       "undo what apply changed by hand, then remove the ledger",
+				       l->path, seq);
+		}
 		e->path = dup_col(st, 2);
 		e->old = dup_col(st, 3);
 		e->what = dup_col(st, 4);
