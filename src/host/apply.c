@@ -12,6 +12,7 @@
 #include "host/physmem.h"
 #include "host/planner.h"
 #include "host/procstat.h"
+#include "host/slicemem.h"
 #include "lib/err.h"
 
 static char *plan_text(const struct plan *plan)
@@ -92,6 +93,7 @@ static int roll_back(struct journal *j, FILE *out)
 	int r;
 
 	snprintf(why, sizeof(why), "%s", err_msg());
+	slicemem_file_remove(j->hp);
 	r = journal_undo(j, out);
 	if (r == 0 && ledger_forget(j->ledger) == 0)
 		return err_set("%s (apply undone: nothing changed)", why);
@@ -132,6 +134,7 @@ static int make_real(struct journal *j, const struct plan *plan, struct notes *n
 	if (workqueue_apply(j, &plan->housekeeping, notes, out) ||
 	    irq_apply(j, &plan->housekeeping, notes, out) ||
 	    cpuset_apply(j, plan, notes, out) ||
+	    slicemem_file_write(j->hp, plan) ||
 	    snapshot_interrupts(j->hp, &snap))
 		return -1;
 	ret = ledger_finish_apply(j->ledger, snap, notes_text(notes));
@@ -155,7 +158,7 @@ int host_apply_open(struct ledger **l, const char *path, const struct host_paths
 	 * it is. (With a ledger, host_apply() checks once it knows whether
 	 * this plan is the one applied, whose CPUs are no longer free.)
 	 */
-	if (cpuset_validate(hp, plan))
+	if (cpuset_validate(hp, plan) || slicemem_validate(hp, plan))
 		return -1;
 	return ledger_open(l, path);
 }
@@ -188,7 +191,7 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
 		return r;
 	}
 	ledger_applied_free(&a);
-	if (cpuset_validate(hp, plan))
+	if (cpuset_validate(hp, plan) || slicemem_validate(hp, plan))
 		return -1;
 	if (procstat_start_time(hp->proc, getpid(), &start))
 		return err_set("cannot read this process's start time under %s", hp->proc);
@@ -259,7 +262,7 @@ int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE
 		return -1;
 	if (r > 0)
 		return err_set("release is incomplete (see 'kept' above): stop the VMs in those slices and run 'slicevm host release' again");
-	if (ledger_forget(l))
+	if (ledger_forget(l) || slicemem_file_remove(hp))
 		return -1;
 	fprintf(out, "released: %d changes undone, the plan forgotten\n", j.undone);
 	if (j.forged)

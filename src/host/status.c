@@ -75,6 +75,23 @@ static void add_interrupts(json_object *o, const struct irq_table *then,
 	json_object_object_add(o, "interrupts", arr);
 }
 
+/* "backing" and, for reserved slices, the range ("end" inclusive, as /proc/iomem). */
+static void add_memory(json_object *o, const struct slice *s)
+{
+	json_object_object_add(o, "memory", json_object_new_int64((int64_t)s->memory));
+	json_object_object_add(o, "backing",
+			       json_object_new_string(slice_backing_name(s->backing)));
+	if (s->backing == BACKING_HUGETLB)
+		json_object_object_add(o, "page_size",
+				       json_object_new_int64((int64_t)slice_hugepage_size(s)));
+	if (s->backing != BACKING_RESERVED || !s->phys_start)
+		return;
+	json_object_object_add(o, "start", json_object_new_int64((int64_t)s->phys_start));
+	json_object_object_add(o, "end",
+			       json_object_new_int64((int64_t)(s->phys_start + s->memory - 1)));
+	json_object_object_add(o, "identity", json_object_new_boolean(s->identity));
+}
+
 static json_object *slice_json(const struct host_paths *hp, const struct slice *s,
 			       const struct ledger_holder *h, const struct irq_table *then,
 			       const struct irq_table *now)
@@ -85,6 +102,7 @@ static json_object *slice_json(const struct host_paths *hp, const struct slice *
 	json_object_object_add(o, "name", json_object_new_string(s->name));
 	json_object_object_add(o, "cpus", mask_json(&s->cpus));
 	json_object_object_add(o, "node", json_object_new_int(s->node));
+	add_memory(o, s);
 	if (cpuset_slice_dir(hp->cgroup, s->name, dir, sizeof(dir)) == 0)
 		json_object_object_add(o, "cgroup", json_object_new_string(dir));
 	if (cpuset_partition(hp, s->name, state, sizeof(state)))
@@ -215,8 +233,15 @@ static void print_slice(json_object *s, FILE *out)
 {
 	json_object *holder, *irqs, *total;
 
-	fprintf(out, "  %-12s cpus %-8s partition %-10s ", str(s, "name"), str(s, "cpus"),
-		str(s, "partition"));
+	json_object *start, *end;
+
+	fprintf(out, "  %-12s cpus %-8s partition %-10s memory %-8s", str(s, "name"),
+		str(s, "cpus"), str(s, "partition"), str(s, "backing"));
+	if (json_object_object_get_ex(s, "start", &start) &&
+	    json_object_object_get_ex(s, "end", &end))
+		fprintf(out, " 0x%llx-0x%llx", (unsigned long long)json_object_get_int64(start),
+			(unsigned long long)json_object_get_int64(end));
+	fputc(' ', out);
 	if (json_object_object_get_ex(s, "holder", &holder) && holder)
 		print_holder(holder, out);
 	else

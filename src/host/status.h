@@ -18,6 +18,9 @@
  * Returns a JSON object (free with json_object_put), NULL on failure:
  * { "ledger", "state": "none"|"applying"|"applied"|"stale", "applied_at",
  *   "housekeeping", "notes": [..], "slices": [ { "name", "cpus", "node",
+ *   "memory", "backing": "anon"|"hugetlb"|"reserved", "page_size" (hugetlb),
+ *   "start", "end", "identity" (reserved; "end" is the last byte, inclusive,
+ *   as in /proc/iomem),
  *   "cgroup", "partition", "holder": null | { "vm", "pid", "alive" },
  *   "interrupts_since_apply", "interrupts": [ { "irq", "desc", "count" } ]
  *   } ] }

@@ -957,6 +957,162 @@ static void test_status(void **state)
 	json_object_put(st);
 }
 
+/* ---- slice memory: reserved ranges and hugepages ---- */
+
+/* db: 1G reserved at 1G (memmap); web stays spanning and anon. */
+static void make_memory_plan(struct plan *p)
+{
+	make_plan(p, "4-5");
+	p->slices[0].backing = BACKING_RESERVED;
+	p->slices[0].identity = true;
+	p->slices[0].phys_start = 1ULL << 30;
+}
+
+static void mkdir_p(struct fixture *f, const char *rel)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s/%s'", f->sim.root, rel);
+	assert_int_equal(system(cmd), 0);
+}
+
+#define IOMEM_RAM "00001000-0009fbff : System RAM\n00100000-bffdffff : System RAM\n"
+#define IOMEM_RESERVED "00001000-0009fbff : System RAM\n00100000-3fffffff : System RAM\n" \
+		       "40000000-7fffffff : Reserved\n80000000-bffdffff : System RAM\n"
+
+static void test_reserved_range_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p;
+
+	make_memory_plan(&p);
+	fake_file(f, "proc/iomem", IOMEM_RAM);
+	check_refused(f, &p, "slice db's range 0x40000000-0x7fffffff is System RAM now "
+		      "(100000-bffdffff in /proc/iomem): add 'memmap=1G$0x40000000' to the "
+		      "kernel command line");
+	fake_file(f, "proc/iomem", "00100000-3fffffff : System RAM\n"
+		  "40000000-5fffffff : Reserved\n60000000-bffdffff : Reserved\n");
+	check_refused(f, &p, "slice db's range 0x40000000-0x7fffffff is not what /proc/iomem "
+		      "reserves (40000000-5fffffff : Reserved): boot with exactly "
+		      "'memmap=1G$0x40000000'");
+	fake_file(f, "proc/iomem", "00100000-3fffffff : System RAM\n");
+	check_refused(f, &p, "slice db's range 0x40000000-0x7fffffff is not reserved: add "
+		      "'memmap=1G$0x40000000'");
+	fake_file(f, "proc/iomem", "00100000-3fffffff : System RAM\n"
+		  "40000000-7fffffff : Persistent Memory (legacy)\n");
+	check_refused(f, &p, "is 'Persistent Memory (legacy)' in /proc/iomem, not 'Reserved'");
+	fake_file(f, "proc/iomem", "00000000-00000000 : System RAM\n"
+		  "00000000-00000000 : Reserved\n");
+	check_refused(f, &p, "run as root");
+	fake_file(f, "proc/iomem", IOMEM_RESERVED);
+	p.slices[0].phys_start = 0;
+	check_refused(f, &p, "slice db's physical range is not chosen");
+	/* pmem as asked */
+	make_memory_plan(&p);
+	p.slices[0].reserve_as = RESERVE_PMEM;
+	fake_file(f, "proc/iomem", "40000000-7fffffff : Persistent Memory (legacy)\n"
+		  "    40000000-7fffffff : namespace0.0\n");
+	apply_ok(f, &p);
+	assert_non_null(strstr(file(f, "run/slicevm/memory.json"), "\"reserve_as\": \"pmem\""));
+}
+
+static void test_hugepages_checked(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p;
+
+	make_plan(&p, "4-5");
+	p.slices[0].backing = BACKING_HUGETLB;	/* 1G: one 1G page on node 0 */
+	check_refused(f, &p, "node 0 has 0 free 1G hugepages but its hugetlb slices need 1: "
+		      "add 'hugepagesz=1G hugepages=0:1' to the kernel command line");
+	mkdir_p(f, "sys/devices/system/node/node0/hugepages/hugepages-1048576kB");
+	mkdir_p(f, "sys/devices/system/node/node0/hugepages/hugepages-2048kB");
+	fake_file(f, "sys/devices/system/node/node0/hugepages/hugepages-1048576kB/free_hugepages",
+		  "0\n");
+	fake_file(f, "sys/devices/system/node/node0/hugepages/hugepages-2048kB/free_hugepages",
+		  "600\n");
+	check_refused(f, &p, "node 0 has 0 free 1G hugepages");
+	p.slices[0].memory = 1026ULL << 20;	/* 513 2M pages */
+	apply_ok(f, &p);
+	assert_non_null(strstr(file(f, "run/slicevm/memory.json"), "\"page_size\": 2097152"));
+}
+
+static void test_range_file(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p;
+	struct stat sb;
+	json_object *o, *arr, *e, *v;
+	char path[512];
+
+	/* anon only: no range file, nothing under run/ */
+	apply_ok(f, &f->plan);
+	assert_false(exists(f, "run"));
+	assert_int_equal(host_release(f->l, &f->hp, false, f->out), 0);
+
+	make_memory_plan(&p);
+	fake_file(f, "proc/iomem", IOMEM_RESERVED);
+	apply_ok(f, &p);
+	snprintf(path, sizeof(path), "%s/run/slicevm/memory.json", f->sim.root);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	o = json_object_from_file(path);
+	assert_non_null(o);
+	assert_true(json_object_object_get_ex(o, "slices", &arr));
+	assert_int_equal(json_object_array_length(arr), 1);
+	e = json_object_array_get_idx(arr, 0);
+	assert_true(json_object_object_get_ex(e, "name", &v));
+	assert_string_equal(json_object_get_string(v), "db");
+	assert_true(json_object_object_get_ex(e, "backing", &v));
+	assert_string_equal(json_object_get_string(v), "reserved");
+	assert_int_equal(int_of(e, "node"), 0);
+	assert_int_equal(int_of(e, "start"), 0x40000000);
+	assert_int_equal(int_of(e, "end"), 0x7fffffff);
+	json_object_put(o);
+
+	/* status shows the range and backing */
+	o = host_status(f->l, &f->hp);
+	e = slice_of(o, "db");
+	assert_int_equal(int_of(e, "start"), 0x40000000);
+	assert_int_equal(int_of(e, "end"), 0x7fffffff);
+	assert_true(json_object_object_get_ex(e, "backing", &v));
+	assert_string_equal(json_object_get_string(v), "reserved");
+	e = slice_of(o, "web");
+	assert_false(json_object_object_get_ex(e, "start", &v));
+	host_status_print(o, f->out);
+	assert_non_null(strstr(output(f), "memory reserved 0x40000000-0x7fffffff"));
+	assert_non_null(strstr(output(f), "memory anon"));
+	json_object_put(o);
+
+	/* applied again: nothing changes; release removes the file */
+	apply_ok(f, &p);
+	assert_int_equal(host_release(f->l, &f->hp, false, f->out), 0);
+	assert_false(exists(f, "run/slicevm/memory.json"));
+	assert_true(exists(f, "run/slicevm"));
+}
+
+static void unlink_interrupts(struct fixture *f)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/proc/interrupts", f->sim.root);
+	assert_int_equal(unlink(path), 0);
+}
+
+/* A failure after the range file is written takes it away again. */
+static void test_range_file_rolled_back(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p;
+
+	make_memory_plan(&p);
+	fake_file(f, "proc/iomem", IOMEM_RESERVED);
+	unlink_interrupts(f);
+	assert_int_equal(host_apply(f->l, &f->hp, &p, f->out), -1);
+	assert_false(exists(f, "run/slicevm/memory.json"));
+	assert_int_equal(ledger_state(f), LEDGER_NONE);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -980,6 +1136,10 @@ int main(void)
 		T(test_earlier_boot_forgotten),
 		T(test_drift_detected),
 		T(test_status),
+		T(test_reserved_range_checked),
+		T(test_hugepages_checked),
+		T(test_range_file),
+		T(test_range_file_rolled_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
