@@ -5,6 +5,8 @@
 #include <stdlib.h>
 
 #include "cli/cli.h"
+#include "host/apply.h"
+#include "host/physmem.h"
 #include "host/planner.h"
 #include "lib/err.h"
 
@@ -29,7 +31,11 @@ static const char plan_usage[] =
 	"               {\"name\": \"web\"}]}\n"
 	"or simply {\"slices\": 3}. Keys: housekeeping {cores_per_node | cpus},\n"
 	"allow_spanning, host_reserve (\"1G\" or \"5%\" per node), slices (a count or\n"
-	"a list of {name, cpus (count or list) | cores, memory, node, devices}).\n";
+	"a list of {name, cpus (count or list) | cores, memory, node, devices,\n"
+	"backing (\"anon\" | \"hugetlb\" | \"reserved\"), and for reserved slices\n"
+	"identity, phys_start, reserve_as (\"memmap\" | \"pmem\")}). On this host a\n"
+	"reserved slice's physical range is chosen from the firmware memory map\n"
+	"and shown; with --topology it is chosen later, on the host itself.\n";
 
 /* Cores no slice got (a node without slices, say) stay with the host. */
 static void print_unassigned(const struct topology *topo, const struct plan *plan)
@@ -85,7 +91,8 @@ int cmd_host_plan(int argc, char **argv)
 		topology_free(topo);
 		return cli_error("out of memory");
 	}
-	if (plan_resolve_file(config, topo, plan)) {
+	if (plan_resolve_file(config, topo, plan) ||
+	    (!source && plan_has_reserved(plan) && host_place_reserved(config, topo, plan))) {
 		ret = cli_fail();
 	} else if (json) {
 		json_object *o = plan_to_json(plan);

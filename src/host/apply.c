@@ -280,7 +280,7 @@ int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE
  * same configuration then gives the same plan before and after the reboot
  * that reserves its ranges.
  */
-static int place_reserved(const char *config, struct topology *topo, struct plan *plan)
+int host_place_reserved(const char *config, struct topology *topo, struct plan *plan)
 {
 	int only = topo->nnodes == 1 ? topo->nodes[0].id : -1;
 	struct physmem pm;
@@ -311,7 +311,7 @@ int host_resolve_plan(const char *config, const char *source, struct plan *plan)
 	ret = plan_resolve_file(config, topo, plan);
 	/* Another machine's topology: its ranges are chosen on it. */
 	if (!ret && !source && plan_has_reserved(plan))
-		ret = place_reserved(config, topo, plan);
+		ret = host_place_reserved(config, topo, plan);
 	topology_free(topo);
 	return ret;
 }

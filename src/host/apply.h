@@ -8,6 +8,7 @@
 #include "host/hostfs.h"
 #include "host/ledger.h"
 #include "host/plan.h"
+#include "host/topology.h"
 
 /*
  * `slicevm host apply`: makes @plan real on the host @hp describes and
@@ -50,5 +51,13 @@ int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE
  * host) into @plan, as `slicevm host plan` does.
  */
 int host_resolve_plan(const char *config, const char *source, struct plan *plan);
+
+/*
+ * For a plan resolved from @config on this host's topology @topo: gives its
+ * reserved slices their physical ranges from /sys and /proc (physmem.h),
+ * with the memory that memmap= already reserved counted back into its node
+ * (@topo is changed). host_resolve_plan() does this when @source is NULL.
+ */
+int host_place_reserved(const char *config, struct topology *topo, struct plan *plan);
 
 #endif
