@@ -20,6 +20,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -84,8 +85,9 @@ static const struct rule allow_rules[] = {
 	R_MASKED(mmap, ALL, 2, PROT_EXEC, 0),
 	R_MASKED(mprotect, ALL, 2, PROT_EXEC, 0),
 	R(rt_sigreturn, ALL), R(rt_sigprocmask, ALL), R(restart_syscall, ALL),
+	R(sigaltstack, ALL),	/* sanitizers' threads set and clear one */
 	R(exit, ALL), R(exit_group, ALL),
-	R(clock_gettime, ALL), R(clock_getres, ALL), R(gettimeofday, ALL),
+	R(clock_gettime, ALL), R(clock_getres, ALL), R(gettimeofday, ALL), R(time, ALL),
 	R(clock_nanosleep, ALL), R(nanosleep, ALL), R(sched_yield, ALL),
 	R(getpid, ALL), R(gettid, ALL), R(getrandom, ALL), R(sched_getaffinity, ALL),
 	R(poll, ALL), R(ppoll, ALL),
@@ -124,7 +126,7 @@ static const struct rule allow_rules[] = {
 	R(pipe2, MAIN), R(eventfd2, MAIN), R(signalfd4, MAIN), R(timerfd_create, MAIN),
 	R(epoll_create1, MAIN),
 	/* signals, kicking vCPUs, threads (zeroing memory at teardown) */
-	R(rt_sigaction, MAIN), R(sigaltstack, MAIN),
+	R(rt_sigaction, MAIN),
 	{ .nr = SCMP_SYS(kill), .classes = MAIN, .cond = ARG_OWN_PID, .arg = 0 },
 	R_MASKED(clone, MAIN, 0, CLONE_THREAD, CLONE_THREAD),
 	R(set_robust_list, MAIN), R(rseq, MAIN),
@@ -463,6 +465,20 @@ out:
 	return ret;
 }
 
+/*
+ * What glibc does lazily, the first time, with calls a confined thread may
+ * not make: the first gmtime_r() (the CMOS RTC, in a vCPU thread) reads
+ * the time zone file, so read it now.
+ */
+static void warm_up(void)
+{
+	time_t t = 0;
+	struct tm tm;
+
+	tzset();
+	gmtime_r(&t, &tm);
+}
+
 /* Test-only (SLICEVM_SANDBOX_SELFTEST=class): a forbidden call, once confined. */
 static int selftest(enum sandbox_class c)
 {
@@ -481,6 +497,7 @@ int sandbox_enter(enum sandbox_class c)
 	if (c >= SANDBOX_NR)
 		return err_set("sandbox: unknown thread class %d", c);
 	pthread_once(&names_once, resolve_names);
+	warm_up();
 	if (install_handler())
 		return -1;
 	thread_class = c;

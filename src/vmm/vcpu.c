@@ -16,6 +16,7 @@
 
 #include "lib/err.h"
 #include "vmm/cpuid.h"
+#include "vmm/sandbox.h"
 #include "vmm/slice.h"
 #include "vmm/vm.h"
 
@@ -346,6 +347,11 @@ static void *vcpu_thread(void *arg)
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
+	/* Set-up is done: from here on KVM_RUN and the devices' exits only. */
+	if (sandbox_enabled() && sandbox_enter(SANDBOX_VCPU)) {
+		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
+		return NULL;
+	}
 
 	while (!atomic_load(&vm->stopping)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {

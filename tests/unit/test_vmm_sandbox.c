@@ -160,13 +160,28 @@ static int common_ops(void)
 	return 0;
 }
 
+/*
+ * The CMOS RTC reads the host clock from the vCPU thread: glibc loads the
+ * time zone file at the first gmtime_r(), which must not happen there.
+ */
+static int rtc_clock_works(void)
+{
+	time_t t = time(NULL), back;
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return 13;
+	back = timegm(&tm);
+	return back == t ? 0 : 14;
+}
+
 /* The terminal's settings and any KVM ioctl pass (on a pipe: ENOTTY, not death). */
 static int vcpu_ops(void)
 {
 	char tio[64];
 	int ret = common_ops();
 
-	if (ret)
+	if (ret || (ret = rtc_clock_works()))
 		return ret;
 	if (ioctl(pipe_fds[0], TCGETS, tio) != -1 || errno != ENOTTY)
 		return 10;
