@@ -17,6 +17,7 @@ int cmd_host_apply(int argc, char **argv);
 int cmd_host_release(int argc, char **argv);
 int cmd_host_bootargs(int argc, char **argv);
 int cmd_host_status(int argc, char **argv);
+int cmd_host_check(int argc, char **argv);
 
 /* "slicevm: <message>" on stderr; returns 1, the exit status for errors. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,6 +18,7 @@ static const struct host_command host_commands[] = {
 	{ "release", cmd_host_release, "undo apply, restoring the recorded values" },
 	{ "bootargs", cmd_host_bootargs, "print kernel parameters for boot-time isolation" },
 	{ "status", cmd_host_status, "slices, their VMs, and interrupts on slice CPUs" },
+	{ "check", cmd_host_check, "is this host ready for slices? PASS/WARN/FAIL with fixes" },
 };
 
 #define NR_HOST_COMMANDS (sizeof(host_commands) / sizeof(host_commands[0]))
