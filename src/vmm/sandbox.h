@@ -31,7 +31,10 @@
  *   (vcpu0): this is a slicevm bug, please report it
  * No teardown runs (as after SIGKILL): the kernel frees the VM, a slice
  * claim is taken over by the next VM, and the terminal is restored only if
- * a violation hook was set (sandbox_set_violation_hook).
+ * a violation hook was set (sandbox_set_violation_hook). A forbidden call
+ * made with SIGSYS blocked (glibc blocks every signal around clone() in
+ * pthread_create) is killed by the kernel with SIGSYS, without the line;
+ * the kernel log has an audit record of every violation.
  *
  * Capabilities are dropped from every set (effective, permitted,
  * inheritable, ambient, and the bounding set when CAP_SETPCAP allows):
