@@ -72,14 +72,21 @@ struct acpi_layout {
 #define AML_DWORD		0x0C
 #define AML_SCOPE		0x10
 #define AML_BUFFER		0x11
+#define AML_STRING		0x0D
 #define AML_PACKAGE		0x12
+#define AML_METHOD		0x14
 #define AML_EXT			0x5B
 #define AML_DEVICE		0x82	/* after AML_EXT */
 #define AML_ROOT		'\\'
+#define AML_ARG0		0x68
+#define AML_NOTIFY		0x86
+#define AML_LEQUAL		0x93
+#define AML_IF			0xA0
 #define RES_IO16		0x47	/* small item 0x08, 7 bytes */
 #define RES_IRQ			0x22	/* small item 0x04, 2 bytes: edge, active high */
+#define RES_EXT_IRQ		0x89	/* large item 0x09: extended interrupt */
 #define RES_END			0x79	/* small item 0x0F, 1 byte */
-#define DSDT_AML_MAX		256
+#define DSDT_AML_MAX		1024
 
 struct aml {
 	uint8_t buf[DSDT_AML_MAX];
@@ -171,6 +178,76 @@ static void aml_isa_device(struct aml *a, const char *name, const char *hid, int
 	aml_pkg(a, op, sizeof(op), &body);
 }
 
+/* Name (NAME, Buffer () { @res..., EndTag }) */
+static void aml_name_buffer(struct aml *a, const char *name, const uint8_t *res, size_t n)
+{
+	const uint8_t op = AML_BUFFER;
+	struct aml body = { .len = 0 };
+
+	aml_byte(&body, AML_BYTE);
+	aml_byte(&body, (uint8_t)(n + 2));
+	aml_bytes(&body, res, n);
+	aml_byte(&body, RES_END);
+	aml_byte(&body, 0x00);
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, name, 4);
+	aml_pkg(a, &op, 1, &body);
+}
+
+/* Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) }: the power button. */
+static void aml_power_button(struct aml *a)
+{
+	const uint8_t op[] = { AML_EXT, AML_DEVICE };
+	struct aml body = { .len = 0 };
+
+	aml_bytes(&body, "PWRB", 4);
+	aml_name_eisaid(&body, "_HID", "PNP0C0C");
+	aml_pkg(a, op, sizeof(op), &body);
+}
+
+/*
+ * Device (GED0) {
+ *     Name (_HID, "ACPI0013")
+ *     Name (_UID, Zero)
+ *     Name (_CRS, ResourceTemplate () {
+ *         Interrupt (ResourceConsumer, Edge, ActiveHigh, Exclusive) { IRQ_POWER_BUTTON } })
+ *     Method (_EVT, 1) { If (LEqual (Arg0, IRQ_POWER_BUTTON)) { Notify (PWRB, 0x80) } }
+ * }
+ * A hardware-reduced platform has no fixed power button; the Generic Event
+ * Device turns an interrupt into the notification Linux's button driver
+ * reports as KEY_POWER (systemd-logind or acpid then shut the guest down).
+ */
+static void aml_ged(struct aml *a)
+{
+	const uint8_t dev[] = { AML_EXT, AML_DEVICE }, method = AML_METHOD, iff = AML_IF;
+	const uint8_t irq[] = {
+		RES_EXT_IRQ, 6, 0,	/* length 6 */
+		0x03,			/* consumer, edge, active high, exclusive */
+		1, IRQ_POWER_BUTTON, 0, 0, 0,
+	};
+	const uint8_t test[] = { AML_LEQUAL, AML_ARG0, AML_BYTE, IRQ_POWER_BUTTON };
+	const uint8_t notify[] = { AML_NOTIFY, 'P', 'W', 'R', 'B', AML_BYTE, 0x80 };
+	struct aml body = { .len = 0 }, evt = { .len = 0 }, cond = { .len = 0 };
+
+	aml_bytes(&cond, test, sizeof(test));
+	aml_bytes(&cond, notify, sizeof(notify));
+	aml_bytes(&evt, "_EVT", 4);
+	aml_byte(&evt, 0x01);		/* one argument, not serialized */
+	aml_pkg(&evt, &iff, 1, &cond);
+
+	aml_bytes(&body, "GED0", 4);
+	aml_byte(&body, AML_NAME);
+	aml_bytes(&body, "_HID", 4);
+	aml_byte(&body, AML_STRING);
+	aml_bytes(&body, "ACPI0013", 9);	/* with its NUL */
+	aml_byte(&body, AML_NAME);
+	aml_bytes(&body, "_UID", 4);
+	aml_byte(&body, AML_ZERO);
+	aml_name_buffer(&body, "_CRS", irq, sizeof(irq));
+	aml_pkg(&body, &method, 1, &evt);
+	aml_pkg(a, dev, sizeof(dev), &body);
+}
+
 /*
  * The DSDT body:
  *
@@ -178,6 +255,7 @@ static void aml_isa_device(struct aml *a, const char *name, const char *hid, int
  *   Scope (\_SB_) {
  *       Device (COM1) { _HID PNP0501, _UID 1, _CRS { IO 0x3F8/8, IRQ 4 } }
  *       Device (RTC_) { _HID PNP0B00, _CRS { IO 0x70/2, IRQ 8 } }
+ *       Device (PWRB) and Device (GED0): the power button (see aml_ged())
  *   }
  *
  * Linux reads SLP_TYPa from _S5_ element 0 and powers off by writing
@@ -202,6 +280,8 @@ static void dsdt_build(struct aml *a)
 	aml_bytes(&sb, "_SB_", 4);
 	aml_isa_device(&sb, "COM1", "PNP0501", 1, PORT_COM1, 8, IRQ_COM1);
 	aml_isa_device(&sb, "RTC_", "PNP0B00", -1, PORT_RTC_INDEX, 2, IRQ_RTC);
+	aml_power_button(&sb);
+	aml_ged(&sb);
 	aml_pkg(a, &scope, 1, &sb);
 }
 

@@ -10,6 +10,10 @@
 int cmd_run(int argc, char **argv);
 int cmd_host(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_ls(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_console(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 int cmd_host_probe(int argc, char **argv);
 int cmd_host_plan(int argc, char **argv);

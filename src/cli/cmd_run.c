@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -27,7 +28,12 @@ static const char run_usage[] =
 "  -m, --memory SIZE    guest RAM: 512M, 4G, or a number of MiB (default 512M;\n"
 "                       in a slice, all of the slice's memory)\n"
 "      --slice NAME     run inside slice NAME of the applied host plan\n"
-"      --name NAME      the VM's name in the host ledger (default \"vm\")\n"
+"      --name NAME      the VM's name: its control socket, 'slicevm ls', the\n"
+"                       ledger (default: the slice's name, else vm-PID)\n"
+"  -d, --detach         run in the background; the console goes to a socket\n"
+"                       ('slicevm console NAME' attaches) and to --log\n"
+"      --log FILE       with --detach: append the console (and the VMM's\n"
+"                       messages) to FILE\n"
 "      --pvh            boot an ELF vmlinux through its PVH entry point\n"
 "  -h, --help           show this help\n"
 "\n"
@@ -69,6 +75,8 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		{ "slice", required_argument, NULL, 'S' },
 		{ "name", required_argument, NULL, 'N' },
 		{ "pvh", no_argument, NULL, 'P' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "log", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -77,7 +85,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 
 	opterr = 0;
 	/* -c for vCPUs and -p for the command line, as lkvm has them */
-	while ((c = getopt_long(argc, argv, ":k:i:p:c:m:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":k:i:p:c:m:dh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k': config_set_str(&cli->kernel, optarg); break;
 		case 'i': config_set_str(&cli->initrd, optarg); break;
@@ -85,6 +93,8 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		case 'S': config_set_str(&cli->slice, optarg); break;
 		case 'N': config_set_str(&cli->name, optarg); break;
 		case 'P': cli->pvh = true; break;
+		case 'd': cli->detach = true; break;
+		case 'L': config_set_str(&cli->log, optarg); break;
 		case 'c':
 			if (parse_cpus(optarg, &cli->cpus))
 				return cli_fail();
@@ -148,6 +158,9 @@ static void apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 		config_set_str(&cfg->name, cli->name);
 	if (cli->pvh)
 		cfg->pvh = true;
+	cfg->detach = cli->detach;
+	if (cli->log)
+		config_set_str(&cfg->log, cli->log);
 	if (cli->cpus_set) {
 		cfg->cpus = cli->cpus;
 		cfg->cpus_set = true;
@@ -158,6 +171,63 @@ static void apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 		cfg->memory_set = true;
 		cfg->memory_in_file = false;
 	}
+}
+
+/*
+ * --detach: the VMM runs on in a child of its own session, with no
+ * terminal; this process waits until the VM runs (or could not start) and
+ * says which, so the exit status tells the caller whether it worked.
+ */
+static int run_detached(struct vm_config *cfg)
+{
+	char line[600] = "";
+	int p[2], devnull, out;
+	ssize_t n = 0, r;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC))
+		return cli_error("cannot make a pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0)
+		return cli_error("cannot fork the VMM: %s", strerror(errno));
+	if (pid == 0) {
+		close(p[0]);
+		setsid();
+		devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+		out = cfg->log ? open(cfg->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640) :
+			devnull;
+		if (devnull < 0 || out < 0) {
+			n = snprintf(line, sizeof(line), "cannot open %s: %s\n",
+				     cfg->log ? cfg->log : "/dev/null", strerror(errno));
+			(void)!write(p[1], line, (size_t)n);
+			_exit(1);
+		}
+		dup2(devnull, STDIN_FILENO);
+		dup2(out, STDOUT_FILENO);
+		dup2(out, STDERR_FILENO);
+		cfg->ready_fd = p[1];
+		_exit(vm_run(cfg));
+	}
+	close(p[1]);
+	while ((size_t)n < sizeof(line) - 1 &&
+	       (r = read(p[0], line + n, sizeof(line) - 1 - (size_t)n)) != 0) {
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			break;
+		n += r;
+	}
+	close(p[0]);
+	line[n] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	if (strncmp(line, "ok ", 3)) {
+		waitpid(pid, NULL, 0);
+		return cli_error("%s", *line ? line : "the VMM ended before the VM ran");
+	}
+	printf("VM %s runs (pid %d): 'slicevm console %s' attaches, 'slicevm stop %s' stops it\n",
+	       line + 3, (int)pid, line + 3, line + 3);
+	return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -181,7 +251,11 @@ int cmd_run(int argc, char **argv)
 		ret = cli_fail();
 		goto out;
 	}
-	ret = vm_run(&cfg);
+	if (cfg.log && !cfg.detach) {
+		ret = cli_error("--log needs --detach: a VM in the foreground prints its console here");
+		goto out;
+	}
+	ret = cfg.detach ? run_detached(&cfg) : vm_run(&cfg);
 out:
 	config_free(&args.cli);
 	config_free(&cfg);

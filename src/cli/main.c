@@ -27,6 +27,10 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run, "boot a Linux guest, optionally inside a slice" },
 	{ "host", cmd_host, "discover, plan, apply and release slices" },
+	{ "ls", cmd_ls, "list running VMs" },
+	{ "stop", cmd_stop, "shut a VM down (power button), or kill it" },
+	{ "console", cmd_console, "attach to a detached VM's console" },
+	{ "stats", cmd_stats, "a VM's KVM statistics, once or live" },
 	{ "version", cmd_version, "print the version" },
 };
 

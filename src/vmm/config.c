@@ -7,6 +7,7 @@
 
 #include <json-c/json.h>
 
+#include "ctl/ctl.h"
 #include "lib/err.h"
 #include "lib/json.h"
 #include "lib/size.h"
@@ -15,6 +16,7 @@
 void config_init(struct vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->ready_fd = -1;
 }
 
 void config_free(struct vm_config *cfg)
@@ -25,6 +27,7 @@ void config_free(struct vm_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->slice);
 	free(cfg->file);
+	free(cfg->log);
 	config_init(cfg);
 }
 
@@ -180,8 +183,8 @@ int config_finish(struct vm_config *cfg)
 {
 	if (!cfg->kernel || !*cfg->kernel)
 		return err_set("no kernel given: use --kernel BZIMAGE or \"kernel\" in the VM config");
-	if (!cfg->name)
-		config_set_str(&cfg->name, "vm");
+	if (cfg->name && ctl_check_name(cfg->name))
+		return -1;
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
 	/* In a slice, what is not given comes from the slice (slice_enter()). */

@@ -18,7 +18,7 @@
 #define VM_DEFAULT_CMDLINE	"console=ttyS0 reboot=k panic=-1"
 
 struct vm_config {
-	char *name;		/* for the ledger and thread names; default "vm" */
+	char *name;		/* the VM's name; default the slice's, or vm-PID */
 	char *kernel;
 	char *initrd;
 	char *cmdline;		/* NULL: VM_DEFAULT_CMDLINE */
@@ -31,6 +31,9 @@ struct vm_config {
 	bool cpus_in_file;
 	char *slice;		/* run inside this slice (ledger claim) */
 	bool pvh;		/* ELF vmlinux: enter through the PVH note */
+	bool detach;		/* --detach: no terminal; the console is the socket's */
+	char *log;		/* --log FILE: the console (detached) also goes here */
+	int ready_fd;		/* detached: where to say "ok" or the error; -1 */
 };
 
 void config_init(struct vm_config *cfg);

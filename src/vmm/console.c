@@ -52,13 +52,17 @@ size_t console_filter(struct console *con, const uint8_t *in, size_t len,
 {
 	size_t out = 0;
 
-	for (size_t i = 0; i < len && !con->quit; i++) {
+	for (size_t i = 0; i < len && !con->quit && !con->detach; i++) {
 		uint8_t c = in[i];
 
 		if (con->escape_pending) {
 			con->escape_pending = false;
 			if (c == 'x' || c == 'X') {
 				con->quit = true;
+				break;
+			}
+			if (con->can_detach && (c == 'd' || c == 'D')) {
+				con->detach = true;
 				break;
 			}
 			if (c != CONSOLE_ESCAPE)
@@ -71,4 +75,32 @@ size_t console_filter(struct console *con, const uint8_t *in, size_t len,
 		}
 	}
 	return out;
+}
+
+void console_ring_put(struct console_ring *r, const unsigned char *p, size_t n)
+{
+	if (n > CONSOLE_RING_SIZE) {
+		p += n - CONSOLE_RING_SIZE;
+		n = CONSOLE_RING_SIZE;
+	}
+	for (size_t done = 0; done < n;) {
+		size_t chunk = CONSOLE_RING_SIZE - r->head;
+
+		if (chunk > n - done)
+			chunk = n - done;
+		memcpy(r->buf + r->head, p + done, chunk);
+		r->head = (r->head + chunk) % CONSOLE_RING_SIZE;
+		done += chunk;
+	}
+	r->len = r->len + n > CONSOLE_RING_SIZE ? CONSOLE_RING_SIZE : r->len + n;
+}
+
+size_t console_ring_copy(const struct console_ring *r, unsigned char *out, size_t len)
+{
+	size_t n = r->len < len ? r->len : len;
+	size_t start = (r->head + CONSOLE_RING_SIZE - n) % CONSOLE_RING_SIZE;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = r->buf[(start + i) % CONSOLE_RING_SIZE];
+	return n;
 }

@@ -118,6 +118,8 @@ static const struct rule allow_rules[] = {
 	R(fstatfs, MAIN), R(access, MAIN), R(faccessat, MAIN), R(faccessat2, MAIN),
 	R(readlink, MAIN), R(readlinkat, MAIN), R(getcwd, MAIN), R(unlink, MAIN),
 	R(unlinkat, MAIN), R(fchown, MAIN), R(fchmod, MAIN), R(flock, MAIN),
+	/* the control socket's end: the exit record (rename), the run dir (rmdir) */
+	R(rename, MAIN), R(renameat, MAIN), R(renameat2, MAIN), R(rmdir, MAIN),
 	R(getuid, MAIN), R(geteuid, MAIN), R(getgid, MAIN), R(getegid, MAIN),
 	R(getresuid, MAIN), R(getresgid, MAIN),
 	/* the control socket and the event loop */

@@ -340,6 +340,7 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu%d", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	atomic_store(&vcpu->tid, gettid());
 	if (slice_place_vcpu(vm, vcpu->index)) {
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
 		return NULL;

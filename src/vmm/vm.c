@@ -8,6 +8,7 @@
  * so bad input fails the same way on every host.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -18,13 +19,16 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/err.h"
 #include "lib/file.h"
 #include "lib/size.h"
 #include "arch/x86/platform.h"
+#include "ctl/ctl.h"
 #include "vmm/console.h"
+#include "vmm/runloop.h"
 #include "vmm/slice.h"
 #include "vmm/trim.h"
 #include "vmm/vm.h"
@@ -300,84 +304,33 @@ static void drain_ending_signals(void)
 		;
 }
 
-struct input {
-	uint8_t buf[257];	/* console_filter() may return one byte more than read */
-	size_t len;		/* filtered bytes the UART has not taken yet */
-};
-
-/* Moves terminal input to the guest's serial port, as fast as the guest drains it. */
-static void pump_input(struct vm *vm, struct console *con, struct input *in,
-		       bool readable)
+/* Detached: tells the waiting parent (cmd_run) that the VM runs, or why not. */
+static void tell_parent(struct vm *vm, const char *error)
 {
-	size_t space = vm_devices_console_space(vm);
-	uint8_t raw[256];
-	ssize_t n;
+	int fd = vm->cfg->ready_fd;
+	char line[600];
+	int n;
 
-	if (!in->len && readable && space) {
-		n = read(con->in_fd, raw, space < sizeof(raw) ? space : sizeof(raw));
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			return;
-		if (n <= 0) {
-			con->eof = true;
-			return;
-		}
-		in->len = console_filter(con, raw, (size_t)n, in->buf);
-		if (con->quit) {
-			vm_request_exit(vm, VM_EXIT_POWEROFF, NULL);
-			return;
-		}
+	if (fd < 0)
+		return;
+	if (error)
+		n = snprintf(line, sizeof(line), "%s\n", error);
+	else
+		n = snprintf(line, sizeof(line), "ok %s\n", vm->cfg->name);
+	if (write(fd, line, (size_t)n) != n) {
+		/* the parent is gone: nobody to tell */
 	}
-	if (in->len) {
-		size_t taken = vm_devices_console_input(vm, in->buf, in->len);
-
-		memmove(in->buf, in->buf + taken, in->len - taken);
-		in->len -= taken;
-	}
-}
-
-static void main_loop(struct vm *vm, struct console *con, int sig_fd)
-{
-	struct input in = { .len = 0 };
-
-	while (!atomic_load(&vm->stopping)) {
-		struct pollfd fds[4] = {
-			{ .fd = vm->wake_fd, .events = POLLIN },
-			{ .fd = sig_fd, .events = POLLIN },
-			{ .fd = vm_devices_console_wait_fd(vm), .events = POLLIN },
-			{ .fd = con->in_fd, .events = POLLIN },
-		};
-		/* Read the terminal only when the guest can take what we read. */
-		bool want_input = !con->eof && !in.len && vm_devices_console_space(vm);
-		uint64_t count;
-
-		if (poll(fds, want_input ? 4 : 3, -1) < 0 && errno != EINTR) {
-			vm_request_exit(vm, VM_EXIT_ERROR, "poll failed: %s", strerror(errno));
-			break;
-		}
-		if (fds[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sig_fd, &si, sizeof(si)) == sizeof(si))
-				vm_request_exit(vm, VM_EXIT_SIGNAL_BASE + (int)si.ssi_signo,
-						NULL);
-		}
-		if ((fds[2].revents & POLLIN) &&
-		    read(fds[2].fd, &count, sizeof(count)) < 0) {
-			/* Non-blocking and just signalled: a spurious wake-up at worst. */
-		}
-		pump_input(vm, con, &in,
-			   want_input && (fds[3].revents & (POLLIN | POLLHUP | POLLERR)));
-	}
+	close(fd);
+	vm->cfg->ready_fd = -1;
 }
 
 static int vm_start_and_wait(struct vm *vm)
 {
-	struct console con;
 	sigset_t ending;
 	int sig_fd, ret = 0;
 
 	ending_signals(&ending);
-	sig_fd = signalfd(-1, &ending, SFD_CLOEXEC);
+	sig_fd = signalfd(-1, &ending, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (sig_fd < 0)
 		return err_set_errno("signalfd failed");
 	if (vcpu_install_kick_handler()) {
@@ -390,27 +343,74 @@ static int vm_start_and_wait(struct vm *vm)
 	 * would send TLB shootdowns to the (slice) CPUs running them.
 	 */
 	vmm_trim_resident();
-	console_open(&con, STDIN_FILENO);
+	vm->started_at = time(NULL);
+	vm_stats_start(vm);
 	for (int i = 0; i < vm->nvcpus && !ret; i++)
 		ret = vcpu_start(&vm->vcpus[i]);
-	if (ret)
+	if (ret) {
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
-	else
-		main_loop(vm, &con, sig_fd);
-	/* The user gets the terminal back first, whatever the stop takes. */
-	console_close(&con);
-
+		close(sig_fd);
+	} else {
+		tell_parent(vm, NULL);
+		vm_run_loop(vm, sig_fd);
+	}
 	vm_devices_stop(vm);
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_stop(&vm->vcpus[i]);
-	close(sig_fd);
 	return 0;
 }
 
-static void vm_teardown(struct vm *vm)
+/*
+ * Every VM has a name: --name, the VM config's, the slice's, or vm-PID.
+ * Taking it (the control socket's lock) comes first, so a name in use
+ * changes nothing.
+ */
+static int vm_take_name(struct vm *vm)
 {
+	static const struct ctl_ops ops = {
+		.request = vm_control_request,
+		.console_input = control_console_input,
+		.console_backlog = control_console_backlog,
+	};
+	struct ctl_ops mine = ops;
+	char name[32];
+
+	if (!vm->cfg->name) {
+		if (vm->cfg->slice)
+			snprintf(name, sizeof(name), "%s", vm->cfg->slice);
+		else
+			snprintf(name, sizeof(name), "vm-%d", (int)getpid());
+		config_set_str(&vm->cfg->name, name);
+	}
+	mine.arg = vm;
+	return ctl_server_open(&vm->ctl, vm->cfg->name, &vm->loop, &mine);
+}
+
+/* Detached: the serial port writes into a pipe the event loop drains. */
+static int vm_open_console(struct vm *vm)
+{
+	int p[2];
+
+	vm->console_write_fd = STDOUT_FILENO;
+	if (!vm->detached)
+		return 0;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK))
+		return err_set_errno("cannot make the console pipe");
+	vm->console_read_fd = p[0];
+	vm->console_write_fd = p[1];
+	if (vm->cfg->log) {
+		vm->log_fd = open(vm->cfg->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (vm->log_fd < 0)
+			return err_set_errno("cannot open the console log %s (--log)", vm->cfg->log);
+	}
+	return 0;
+}
+
+static void vm_teardown(struct vm *vm, int status)
+{
+	vm_stats_stop(vm);
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
@@ -423,6 +423,16 @@ static void vm_teardown(struct vm *vm)
 	if (vm->wake_fd >= 0)
 		close(vm->wake_fd);
 	slice_leave(vm);
+	/* a VM that never ran leaves no record (nor the run directory it made) */
+	ctl_server_close(vm->ctl, vm->started_at ? status : -1, vm->exit_msg);
+	vm->ctl = NULL;
+	evloop_close(&vm->loop);
+	if (vm->console_read_fd >= 0)
+		close(vm->console_read_fd);
+	if (vm->console_write_fd > STDERR_FILENO)
+		close(vm->console_write_fd);
+	if (vm->log_fd >= 0)
+		close(vm->log_fd);
 	pthread_mutex_destroy(&vm->exit_lock);
 }
 
@@ -441,6 +451,11 @@ int vm_run(struct vm_config *cfg)
 		.wake_fd = -1,
 		.ram_spec = { .backing = RAM_ANON, .numa_node = -1 },
 		.kvm = { .fd = -1 },
+		.loop = { .epfd = -1 },
+		.detached = cfg->detach,
+		.console_read_fd = -1,
+		.console_write_fd = -1,
+		.log_fd = -1,
 	};
 	sigset_t old_mask;
 	int status;
@@ -455,16 +470,19 @@ int vm_run(struct vm_config *cfg)
 	vm.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm.wake_fd < 0)
 		err_set_errno("eventfd failed");
-	if (vm.wake_fd < 0 || slice_enter(&vm) || vm_prepare(&vm) ||
+	if (vm.wake_fd < 0 || evloop_init(&vm.loop) || vm_take_name(&vm) ||
+	    vm_open_console(&vm) || slice_enter(&vm) || vm_prepare(&vm) ||
 	    vm_create_kvm(&vm) || vm_devices_create(&vm) ||
 	    vm_create_vcpus(&vm) || vm_start_kvm_workers(&vm) ||
 	    vm_start_and_wait(&vm)) {
 		fprintf(stderr, "slicevm: %s\n", err_msg());
+		tell_parent(&vm, err_msg());
+		snprintf(vm.exit_msg, sizeof(vm.exit_msg), "%s", err_msg());
 		status = VM_EXIT_ERROR;
 	} else {
 		status = report(&vm);
 	}
-	vm_teardown(&vm);
+	vm_teardown(&vm, status);
 	drain_ending_signals();
 	pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 	return status;

@@ -6,10 +6,15 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
+
+#include <json-c/json.h>
 
 #include "boot/boot.h"
 #include "lib/cpumask.h"
+#include "lib/evloop.h"
 #include "vmm/config.h"
+#include "vmm/console.h"
 #include "vmm/iobus.h"
 #include "vmm/kvm.h"
 #include "mem/ram.h"
@@ -35,10 +40,15 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	atomic_int tid;		/* the thread's id once it runs (for `slicevm ls`) */
 };
 
 struct vm_devices;
 struct ledger;
+struct ctl_server;
+struct kvm_stats;
+
+
 
 struct vm {
 	struct vm_config *cfg;		/* slice_enter() fills what the slice decides */
@@ -62,6 +72,23 @@ struct vm {
 	struct cpumask housekeeping;
 	bool exitless;		/* idle and spin exits stay in the guest */
 
+	/* The main thread's event loop and the control socket (name, ls, stop, console). */
+	struct evloop loop;
+	struct ctl_server *ctl;
+	time_t started_at;
+	time_t power_button_at;	/* when `slicevm stop` pressed it; 0 never */
+
+	/* Detached (--detach): the console goes to a pipe the loop drains. */
+	bool detached;
+	int console_read_fd;	/* the loop's end of the console pipe; -1 */
+	int console_write_fd;	/* the serial port's end; -1 */
+	int log_fd;		/* --log FILE, or -1 */
+	struct console_ring ring;
+
+	/* `slicevm stats`: KVM's stats fds ([0] the VM, [1 + i] vCPU i) and IRQs at start */
+	struct kvm_stats *stats;
+	char *irq_snapshot;
+
 	/* Ending: the first request wins; the main thread then stops the vCPUs. */
 	atomic_bool stopping;
 	pthread_mutex_t exit_lock;
@@ -76,6 +103,11 @@ int vm_run(struct vm_config *cfg);
 /* Asks the VM to end with @status (first caller wins); thread-safe. */
 void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* stats.c */
+void vm_stats_start(struct vm *vm);
+void vm_stats_stop(struct vm *vm);
+json_object *vm_stats_json(struct vm *vm);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, struct vcpu *vcpu, int index);

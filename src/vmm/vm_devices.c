@@ -67,7 +67,7 @@ int vm_devices_create(struct vm *vm)
 	if (!d)
 		return err_set("out of memory for devices");
 	vm->devices = d;
-	d->uart = uart_create(STDOUT_FILENO, IRQ_COM1, set_irq_line, vm);
+	d->uart = uart_create(vm->console_write_fd, IRQ_COM1, set_irq_line, vm);
 	d->i8042 = i8042_create(guest_event, vm);
 	d->rtc = rtc_create(NULL, NULL);
 	d->pci = pci_create(guest_event, vm);
@@ -75,6 +75,16 @@ int vm_devices_create(struct vm *vm)
 	if (!d->uart || !d->i8042 || !d->rtc || !d->pci || !d->acpi_pm)
 		return -1;
 	return register_ports(vm);
+}
+
+/*
+ * The power button: an edge on its interrupt line, which the guest's ACPI
+ * Generic Event Device (boot/acpi.c) turns into Notify(PWRB, 0x80).
+ */
+void vm_devices_power_button(struct vm *vm)
+{
+	set_irq_line(vm, IRQ_POWER_BUTTON, 1);
+	set_irq_line(vm, IRQ_POWER_BUTTON, 0);
 }
 
 void vm_devices_stop(struct vm *vm)

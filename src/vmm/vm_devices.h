@@ -14,6 +14,9 @@ struct vm;
 int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
 
+/* Presses the guest's ACPI power button (`slicevm stop`). */
+void vm_devices_power_button(struct vm *vm);
+
 /* The VM is stopping: devices must not block a vCPU any longer. */
 void vm_devices_stop(struct vm *vm);
 

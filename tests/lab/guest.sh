@@ -7,7 +7,8 @@
 #   debs/linux-image-<ver>_*.deb    the Debian 6.12 kernel package (downloaded once)
 #   guest/bzImage                   its bzImage
 #   guest/vmlinux                   the ELF vmlinux unpacked from the bzImage payload
-#   guest/initrd.cpio.gz            busybox-static + tests/lab/guest-init as /init
+#   guest/initrd.cpio.gz            busybox-static + tests/lab/guest-init as /init,
+#                                   and the GUEST_MODULES in /lib/modules
 #   guest/modules/*.ko              kvm modules for the lab's L1 (decompressed)
 #   guest/modules/load-order        their insmod order, dependencies first
 #   guest/version                   the kernel version
@@ -20,6 +21,8 @@ cache=$(realpath -m "${SLICEVM_CACHE:-$top/cache}")
 guest=$cache/guest
 # L1 needs these to run KVM guests on the SVM that QEMU TCG emulates.
 L1_MODULES="irqbypass kvm ccp kvm-amd"
+# The guest loads these from its initramfs (/lib/modules, in this order).
+GUEST_MODULES="button evdev"
 
 say() { echo "guest.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -59,7 +62,8 @@ busybox=$(dpkg -L busybox-static 2>/dev/null | grep '/busybox$' | head -n 1 || t
 stamp="kernel=$ver
 busybox=$(cksum <"$busybox")
 init=$(cksum <"$here/guest-init")
-script=$(cksum <"$0")"
+script=$(cksum <"$0")
+modules=$GUEST_MODULES"
 if [ -f "$guest/stamp" ] && [ "$(cat "$guest/stamp")" = "$stamp" ]; then
 	exit 0
 fi
@@ -119,23 +123,24 @@ tail -c +$((poff + 1)) "$bz" | head -c $((plen - 4)) | zstd -dcq >"$new/vmlinux"
 # Modules: decompress (busybox insmod cannot read .ko.xz) and follow the
 # depends= field of .modinfo so dependencies load first.
 kdir=$work/pkg/lib/modules/$ver/kernel
-: >"$new/modules/load-order"
 # (local: dash and busybox sh have it; the recursion needs it.)
+# add_module DIR NAME: NAME and what it depends on into DIR, DIR/load-order.
 add_module() {
-	local name=$1 file deps dep
-	grep -qx "$name" "$new/modules/load-order" && return 0
+	local dir=$1 name=$2 file deps dep
+	grep -qx "$name" "$dir/load-order" 2>/dev/null && return 0
 	file=$(find "$kdir" \( -name "$name.ko.xz" -o -name "$(echo "$name" | tr _ -).ko.xz" \
 		-o -name "$(echo "$name" | tr - _).ko.xz" \) | head -n 1)
 	[ -n "$file" ] || die "module $name not found in linux-image-$ver"
-	xz -dc "$file" >"$new/modules/$name.ko"
-	deps=$(tr '\0' '\n' <"$new/modules/$name.ko" | sed -n 's/^depends=//p' | head -n 1)
+	xz -dc "$file" >"$dir/$name.ko"
+	deps=$(tr '\0' '\n' <"$dir/$name.ko" | sed -n 's/^depends=//p' | head -n 1)
 	for dep in $(echo "$deps" | tr , ' '); do
-		add_module "$dep"
+		add_module "$dir" "$dep"
 	done
-	echo "$name" >>"$new/modules/load-order"
+	echo "$name" >>"$dir/load-order"
 }
+: >"$new/modules/load-order"
 for m in $L1_MODULES; do
-	add_module "$m"
+	add_module "$new/modules" "$m"
 done
 
 # The guest initramfs: static busybox with a link per applet, and our /init.
@@ -145,6 +150,13 @@ mkdir -p "$root/bin" "$root/sbin" "$root/proc" "$root/sys" "$root/dev" \
 cp "$busybox" "$root/bin/busybox"
 for applet in $("$busybox" --list); do
 	[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
+done
+# Modules the guest loads itself (Debian builds them as modules): the ACPI
+# power button and input events, so 'slicevm stop' can shut it down.
+mkdir -p "$root/lib/modules"
+: >"$root/lib/modules/load-order"
+for m in $GUEST_MODULES; do
+	add_module "$root/lib/modules" "$m"
 done
 cp "$here/guest-init" "$root/init"
 chmod 0755 "$root/init"

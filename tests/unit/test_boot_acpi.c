@@ -178,6 +178,8 @@ static size_t data_object_len(const uint8_t *p, const uint8_t *end)
 		return 2;
 	case 0x0C:
 		return 5;
+	case 0x0D:					/* String: up to its NUL */
+		return 2 + strnlen((const char *)p + 1, (size_t)(end - p - 1));
 	case 0x11: case 0x12:
 		return 1 + pkg_length(p + 1, end, &n);
 	default:
@@ -201,6 +203,15 @@ static void aml_walk(const uint8_t *p, const uint8_t *end, const char *scope,
 				 *scope ? "." : "", (const char *)p + 1);
 			e->value = p + 5;
 			p += 5 + data_object_len(p + 5, end);
+		} else if (p[0] == 0x14) {		/* Method: its name, body skipped */
+			struct aml_name *e = &names->n[names->count++];
+
+			len = pkg_length(p + 1, end, &n);
+			assert_true(p + 1 + len <= end);
+			snprintf(e->path, sizeof(e->path), "%s.%.4s()", scope,
+				 (const char *)p + 1 + n);
+			e->value = p + 1 + n + 4;	/* the flags, then the body */
+			p += 1 + len;
 		} else if (p[0] == 0x10 || (p[0] == 0x5B && p[1] == 0x82)) {
 			const uint8_t *start = p + (p[0] == 0x10 ? 1 : 2);
 			const uint8_t *name, *body_end;
@@ -281,6 +292,31 @@ static void test_dsdt(void **state)
 	v = aml_find(&names, "\\_SB_.RTC_._HID");
 	assert_int_equal(get_le32(v + 1), 0x000BD041);		/* PNP0B00 */
 	assert_crs(aml_find(&names, "\\_SB_.RTC_._CRS"), PORT_RTC_INDEX, 2, IRQ_RTC);
+
+	/* The power button: PNP0C0C, notified by the Generic Event Device on its IRQ. */
+	v = aml_find(&names, "\\_SB_.PWRB._HID");
+	assert_int_equal(get_le32(v + 1), 0x0C0CD041);
+	v = aml_find(&names, "\\_SB_.GED0._HID");
+	assert_int_equal(v[0], 0x0D);
+	assert_string_equal((const char *)v + 1, "ACPI0013");
+	v = aml_find(&names, "\\_SB_.GED0._CRS");
+	assert_int_equal(v[0], 0x11);
+	assert_int_equal(v[3], 11);				/* 9 + end tag */
+	assert_int_equal(v[4], 0x89);				/* extended interrupt */
+	assert_int_equal(get_le16(v + 5), 6);
+	assert_int_equal(v[7], 0x03);				/* consumer, edge, high */
+	assert_int_equal(v[8], 1);
+	assert_int_equal(get_le32(v + 9), IRQ_POWER_BUTTON);
+	assert_int_equal(v[13], 0x79);
+	v = aml_find(&names, "\\_SB_.GED0._EVT()");
+	assert_int_equal(v[0], 0x01);				/* one argument */
+	{
+		/* If (LEqual (Arg0, IRQ)) { Notify (PWRB, 0x80) } */
+		static const uint8_t body[] = { 0xA0, 12, 0x93, 0x68, 0x0A, IRQ_POWER_BUTTON,
+						0x86, 'P', 'W', 'R', 'B', 0x0A, 0x80 };
+
+		assert_memory_equal(v + 1, body, sizeof(body));
+	}
 	release(&t);
 }
 

@@ -81,7 +81,14 @@ static void defaults(void **state)
 	assert_int_equal(cfg.cpus, 1);
 	assert_int_equal(cfg.memory, VM_DEFAULT_MEMORY);
 	assert_string_equal(cfg.cmdline, VM_DEFAULT_CMDLINE);
-	assert_string_equal(cfg.name, "vm");
+	/* the VMM names it (the slice's name, or vm-PID) when it takes the name */
+	assert_null(cfg.name);
+	config_free(&cfg);
+	config_init(&cfg);
+	config_set_str(&cfg.kernel, "/k");
+	config_set_str(&cfg.name, "bad/name");
+	assert_int_equal(config_finish(&cfg), -1);
+	assert_non_null(strstr(err_msg(), "VM name 'bad/name' has '/'"));
 	config_free(&cfg);
 }
 

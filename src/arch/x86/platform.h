@@ -60,5 +60,7 @@
 #define ACPI_RESET_VALUE	0x01
 #define ACPI_S5_SLP_TYP		5
 #define ACPI_SCI_IRQ		9
+/* The ACPI Generic Event Device's line: an edge means the power button (GED _EVT). */
+#define IRQ_POWER_BUTTON	10
 
 #endif

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * `slicevm stats`: the VM's and each vCPU's KVM statistics (binary stats
+ * fds, no debugfs) and the host interrupts that landed on the CPUs the
+ * vCPUs run on since the VM started. Answered on the main thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "host/hostfs.h"
+#include "host/interrupts.h"
+#include "lib/err.h"
+#include "vmm/kvm_stats.h"
+#include "vmm/vm.h"
+
+/* /proc/interrupts now; NULL on failure. */
+static char *read_interrupts(void)
+{
+	return hostfs_read_all("/proc/interrupts");
+}
+
+void vm_stats_start(struct vm *vm)
+{
+	vm->irq_snapshot = read_interrupts();
+}
+
+void vm_stats_stop(struct vm *vm)
+{
+	if (vm->stats) {
+		for (int i = 0; i <= vm->nvcpus; i++)
+			kvm_stats_close(&vm->stats[i]);
+		free(vm->stats);
+		vm->stats = NULL;
+	}
+	free(vm->irq_snapshot);
+	vm->irq_snapshot = NULL;
+}
+
+/* [0] the VM fd's stats, [1 + i] vCPU i's: opened on first use, then refreshed. */
+static int refresh(struct vm *vm)
+{
+	char what[32];
+
+	if (!vm->stats) {
+		vm->stats = calloc((size_t)vm->nvcpus + 1, sizeof(*vm->stats));
+		if (!vm->stats)
+			return err_set("out of memory for statistics");
+		for (int i = 0; i <= vm->nvcpus; i++)
+			vm->stats[i].fd = -1;
+		if (kvm_stats_open_ioctl(&vm->stats[0], vm->fd, "VM"))
+			goto fail;
+		for (int i = 0; i < vm->nvcpus; i++) {
+			snprintf(what, sizeof(what), "vCPU %d", i);
+			if (kvm_stats_open_ioctl(&vm->stats[1 + i], vm->vcpus[i].fd, what))
+				goto fail;
+		}
+		return 0;
+	}
+	for (int i = 0; i <= vm->nvcpus; i++)
+		if (kvm_stats_refresh(&vm->stats[i]))
+			return -1;
+	return 0;
+fail:
+	for (int i = 0; i <= vm->nvcpus; i++)
+		kvm_stats_close(&vm->stats[i]);
+	free(vm->stats);
+	vm->stats = NULL;
+	return -1;
+}
+
+/* The CPUs the vCPUs may run on: the slice's, else every CPU. */
+static void vcpu_cpus(const struct vm *vm, struct cpumask *m)
+{
+	if (vm->in_slice) {
+		*m = vm->vcpu_cpus;
+		return;
+	}
+	cpumask_clear(m);
+	for (int cpu = 0; cpu < CPUMASK_MAX; cpu++)
+		cpumask_set(m, cpu);
+}
+
+static json_object *interrupts_json(const struct vm *vm)
+{
+	struct irq_table then = { 0 }, now = { 0 };
+	char *text = read_interrupts();
+	json_object *arr = NULL;
+	struct irq_delta *d;
+	struct cpumask cpus;
+	int n;
+
+	vcpu_cpus(vm, &cpus);
+	if (text && vm->irq_snapshot && !interrupts_parse(vm->irq_snapshot, &then) &&
+	    !interrupts_parse(text, &now) && !interrupts_diff(&then, &now, &cpus, &d, &n)) {
+		arr = json_object_new_array();
+		for (int i = 0; i < n; i++) {
+			json_object *e = json_object_new_object();
+
+			json_object_object_add(e, "irq", json_object_new_string(d[i].label));
+			json_object_object_add(e, "desc", json_object_new_string(d[i].desc));
+			json_object_object_add(e, "count", json_object_new_int64((int64_t)d[i].count));
+			json_object_array_add(arr, e);
+		}
+		free(d);
+	}
+	interrupts_free(&then);
+	interrupts_free(&now);
+	free(text);
+	return arr;
+}
+
+json_object *vm_stats_json(struct vm *vm)
+{
+	struct kvm_stats_snapshot snap = { .name = vm->cfg->name };
+	struct timespec t;
+	json_object *o;
+
+	if (refresh(vm))
+		return NULL;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	snap.time = (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	snap.vm = &vm->stats[0];
+	snap.nvcpus = vm->nvcpus;
+	snap.vcpus = &vm->stats[1];
+	o = kvm_stats_json(&snap, NULL);
+	if (o)
+		json_object_object_add(o, "host_interrupts", interrupts_json(vm));
+	return o;
+}
