@@ -775,7 +775,8 @@ static void check_plan(struct ctx *c)
 		    "no plan given or applied: the slice checks are left out (give CONFIG)");
 		return;
 	}
-	add(c, "plan", CHECK_PASS, NULL, "%d slices, from %s", c->o->plan->nslices,
+	add(c, "plan", CHECK_PASS, NULL, "%d slice%s, from %s", c->o->plan->nslices,
+	    c->o->plan->nslices == 1 ? "" : "s",
 	    c->o->plan_source ? c->o->plan_source : "the caller");
 	check_bootargs(c);
 	check_cpu_lists(c);

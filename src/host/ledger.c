@@ -761,8 +761,8 @@ static int live_holders(struct ledger *l, bool force, struct ledger_holder **hel
 			return -1;
 		}
 		if (!force) {
-			err_set("slice %s is held by VM %s (pid %d): stop it first (kill %d), or give --force",
-				h[i].name, h[i].vm, (int)h[i].pid, (int)h[i].pid);
+			err_set("slice %s is held by VM %s (pid %d): stop it first ('slicevm stop %s'), or give --force",
+				h[i].name, h[i].vm, (int)h[i].pid, h[i].vm);
 			free(h);
 			return -1;
 		}
@@ -1041,8 +1041,8 @@ static int check_holder(struct ledger *l, const char *name, pid_t pid, uint64_t 
 			       "or run 'slicevm host release --force'", name, h.vm, (int)h.pid,
 			       h.why);
 	if (h.alive)
-		return err_set("slice %s is held by VM %s (pid %d): stop that VM first (kill %d)",
-			       name, h.vm, (int)h.pid, (int)h.pid);
+		return err_set("slice %s is held by VM %s (pid %d): stop that VM first ('slicevm stop %s')",
+			       name, h.vm, (int)h.pid, h.vm);
 	snprintf(l->note, sizeof(l->note),
 		 "slice %s was held by VM %s (pid %d), which is gone: taking it over",
 		 name, h.vm, (int)h.pid);

@@ -127,6 +127,13 @@ struct planner {
 
 /* ---- JSON helpers ---- */
 
+/* A value as the user would write it back: no "\/" for a slash. */
+static const char *json_text(json_object *val)
+{
+	return json_object_to_json_string_ext(val, JSON_C_TO_STRING_PLAIN |
+					      JSON_C_TO_STRING_NOSLASHESCAPE);
+}
+
 static int check_keys(json_object *obj, const char *where, const char *const *keys)
 {
 	json_object_object_foreach(obj, key, val) {
@@ -155,7 +162,7 @@ static int get_int(json_object *val, const char *what, int min, int max, int *ou
 
 	if (!json_object_is_type(val, json_type_int))
 		return err_set("%s must be a whole number, not %s", what,
-			       json_object_to_json_string(val));
+			       json_text(val));
 	v = json_object_get_int64(val);
 	if (v < min || v > max)
 		return err_set("%s is %lld: give %d to %d", what, (long long)v, min, max);
@@ -186,7 +193,7 @@ static int get_size(json_object *val, const char *what, uint64_t *out)
 			return err_set("%s is zero: give a size like \"8G\"", what);
 	} else {
 		return err_set("%s must be a size like \"8G\", not %s", what,
-			       json_object_to_json_string(val));
+			       json_text(val));
 	}
 	if (*out > PLAN_SIZE_MAX)
 		return err_set("%s is larger than any host (%s at most): give the "
@@ -317,7 +324,7 @@ static int get_phys(json_object *val, const char *what, uint64_t *out)
 				       "like \"0x100000000\"", what, s);
 	} else if (!json_object_is_type(val, json_type_string) || size_parse(s, out)) {
 		return err_set("%s must be an address like \"0x100000000\" or \"4G\", not %s",
-			       what, json_object_to_json_string(val));
+			       what, json_text(val));
 	}
 	if (!*out || *out % MEM_ALIGN || *out >= PHYS_ADDR_LIMIT)
 		return err_set("%s 0x%llx is %s: give a multiple of 2M (1G recommended) "
@@ -340,7 +347,7 @@ static int read_backing(struct slice_req *r, json_object *obj, const char *what)
 	    (!json_object_is_type(val, json_type_string) ||
 	     parse_backing(json_object_get_string(val), &r->backing)))
 		return err_set("%s: backing %s is unknown: give \"anon\", \"hugetlb\" or "
-			       "\"reserved\"", what, json_object_to_json_string(val));
+			       "\"reserved\"", what, json_text(val));
 	for (size_t i = 0; i < sizeof(reserved_only) / sizeof(reserved_only[0]); i++)
 		if (r->backing != BACKING_RESERVED &&
 		    json_object_object_get_ex(obj, reserved_only[i], NULL))
@@ -360,7 +367,7 @@ static int read_backing(struct slice_req *r, json_object *obj, const char *what)
 	    (!json_object_is_type(val, json_type_string) ||
 	     parse_reserve(json_object_get_string(val), &r->reserve_as)))
 		return err_set("%s: reserve_as %s is unknown: give \"memmap\" or \"pmem\"",
-			       what, json_object_to_json_string(val));
+			       what, json_text(val));
 	return 0;
 }
 
@@ -385,7 +392,7 @@ static int read_slice(struct planner *p, int idx, json_object *obj)
 		if (!json_object_is_type(val, json_type_string) || !valid_name(s))
 			return err_set("%s: name %s is not valid: use 1-%d letters, digits, "
 				       "'_', '.' or '-', starting with a letter or digit",
-				       what, json_object_to_json_string(val),
+				       what, json_text(val),
 				       SLICE_NAME_MAX - 1);
 		snprintf(r->name, sizeof(r->name), "%s", s);
 	} else {
@@ -420,7 +427,7 @@ static int read_slice(struct planner *p, int idx, json_object *obj)
 			r->want_cpus = (int)v;
 		} else {
 			return err_set("%s: cpus must be a count like 4 or a list like "
-				       "\"2-5\", not %s", what, json_object_to_json_string(val));
+				       "\"2-5\", not %s", what, json_text(val));
 		}
 	}
 	if (json_object_object_get_ex(obj, "cores", &val)) {
@@ -482,7 +489,7 @@ static int read_slices(struct planner *p, json_object *val)
 	}
 	if (!json_object_is_type(val, json_type_array))
 		return err_set("\"slices\" must be a count like 3 or a list of slices, not %s",
-			       json_object_to_json_string(val));
+			       json_text(val));
 	p->nreq = (int)json_object_array_length(val);
 	if (!p->nreq)
 		return err_set("\"slices\" is empty: give at least one slice");
@@ -599,6 +606,16 @@ static int node_index(const struct topology *topo, int id)
 static bool core_free(const struct planner *p, const struct topo_core *c)
 {
 	return !cpumask_intersects(&p->taken, &c->cpus);
+}
+
+/* Cores with a CPU in @m. */
+static int cores_in(const struct planner *p, const struct cpumask *m)
+{
+	int k = 0;
+
+	for (int c = 0; c < p->topo->ncores; c++)
+		k += cpumask_intersects(&p->topo->cores[c].cpus, m);
+	return k;
 }
 
 static int free_cores_on(const struct planner *p, int node)
@@ -740,9 +757,9 @@ static int place_count(struct planner *p, int i)
 got:
 	if (r->want_cpus && cpumask_count(&m) != r->want_cpus) {
 		cpu = cpumask_next(&m, -1);
-		return err_set("slice %s asks for %d CPUs, which splits a core (cores here "
+		return err_set("slice %s asks for %d CPU%s, which splits a core (cores here "
 			       "have %d CPUs): give a multiple of that, or \"cores\"",
-			       r->name, r->want_cpus,
+			       r->name, r->want_cpus, r->want_cpus == 1 ? "" : "s",
 			       cpumask_count(&topology_core_of(p->topo, cpu)->cpus));
 	}
 	return place_cpus(p, i, &m);
@@ -783,10 +800,15 @@ static int place_rest(struct planner *p, const bool *rest)
 		goto out;
 	}
 	if (nrest > total) {
+		int hk = cores_in(p, &p->out.housekeeping);
+
 		err_set("%d slice%s without CPUs but only %d free core%s left after "
-			"housekeeping and the other slices: give fewer slices or fewer "
-			"cores to the others", nrest, nrest == 1 ? " is" : "s are",
-			total, total == 1 ? " is" : "s are");
+			"housekeeping (%d core%s) and the other slices (%d): give fewer "
+			"slices, or fewer cores to %s", nrest, nrest == 1 ? " is" : "s are",
+			total, total == 1 ? " is" : "s are", hk, hk == 1 ? "" : "s",
+			cores_in(p, &p->taken) - hk,
+			cores_in(p, &p->taken) == hk ? "housekeeping (\"housekeeping\": "
+			"{\"cores_per_node\": 1})" : "housekeeping or the other slices");
 		goto out;
 	}
 	for (int i = 0; i < p->nreq; i++) {
@@ -950,6 +972,15 @@ static uint64_t explicit_on_node(const struct planner *p, int n, int *dcores)
 	return used;
 }
 
+/* A synthetic topology has only the memory its description gives its nodes. */
+static const char *synthetic_hint(const struct topology *topo)
+{
+	if (strncmp(topo->source, "synthetic:", 10) || strstr(topo->source, "memory="))
+		return "";
+	return " (a synthetic topology's nodes have only the memory its description "
+	       "gives them: write it like 'synthetic:pack:1 [numa(memory=16GiB)] core:4 pu:2')";
+}
+
 static int resolve_memory(struct planner *p)
 {
 	const struct topology *topo = p->topo;
@@ -966,11 +997,11 @@ static int resolve_memory(struct planner *p)
 		if (used > avail)
 			return err_set("slices on node %d ask for %s of memory but it has %s "
 				       "after the host reserve of %s: give them less \"memory\" "
-				       "or lower \"host_reserve\"", topo->nodes[n].id,
+				       "or lower \"host_reserve\"%s", topo->nodes[n].id,
 				       used == UINT64_MAX ? "more than 16E" :
 				       size_format(used, a, sizeof(a)),
 				       size_format(avail, b, sizeof(b)),
-				       size_format(reserve, c, sizeof(c)));
+				       size_format(reserve, c, sizeof(c)), synthetic_hint(topo));
 		for (int i = 0; i < p->out.nslices && dcores; i++) {
 			struct slice *s = &p->out.slices[i];
 			uint64_t limit;
@@ -990,8 +1021,8 @@ static int resolve_memory(struct planner *p)
 		if (!s->memory)
 			return err_set("slice %s gets no memory: its node has none left after "
 				       "the host reserve and the other slices: give it "
-				       "\"memory\", give others less, or lower \"host_reserve\"",
-				       s->name);
+				       "\"memory\", give others less, or lower \"host_reserve\"%s",
+				       s->name, synthetic_hint(topo));
 	}
 	return 0;
 }

@@ -231,9 +231,7 @@ static void print_holder(json_object *holder, FILE *out)
 
 static void print_slice(json_object *s, FILE *out)
 {
-	json_object *holder, *irqs, *total;
-
-	json_object *start, *end;
+	json_object *holder, *irqs, *total, *start, *end;
 
 	fprintf(out, "  %-12s cpus %-8s partition %-10s memory %-8s", str(s, "name"),
 		str(s, "cpus"), str(s, "partition"), str(s, "backing"));

@@ -110,7 +110,8 @@ int cpumask_parse_list(const char *list, struct cpumask *m)
 			if (last < 0)
 				return -1;
 			if (last < first)
-				return err_set("CPU list '%s' has a backward range", list);
+				return err_set("CPU list '%s' has a backward range %d-%d: write it as %d-%d",
+					       list, first, last, last, first);
 		}
 		for (int cpu = first; cpu <= last; cpu++)
 			cpumask_set(m, cpu);

@@ -658,8 +658,8 @@ static void test_release_refused_while_held(void **state)
 		fail_msg("claim: %s", err_msg());
 	f->sim.writes = 0;
 	assert_int_equal(host_release(f->l, &f->hp, false, f->out), -1);
-	snprintf(want, sizeof(want), "slice web is held by VM vm1 (pid %d): stop it first (kill %d), or give --force",
-		 (int)getpid(), (int)getpid());
+	snprintf(want, sizeof(want), "slice web is held by VM vm1 (pid %d): stop it first ('slicevm stop vm1'), or give --force",
+		 (int)getpid());
 	assert_string_equal(err_msg(), want);
 	assert_int_equal(f->sim.writes, 0);
 	assert_int_equal(ledger_state(f), LEDGER_APPLIED);

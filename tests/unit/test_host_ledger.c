@@ -334,8 +334,8 @@ static void test_claim_held_by_live_process(void **state)
 	if (ledger_claim(l, "db", "web", vm, &s, &hk))
 		fail_msg("claim for the child: %s", err_msg());
 	assert_int_equal(ledger_claim(l, "db", "other", getpid(), &s, &hk), -1);
-	snprintf(want, sizeof(want), "slice db is held by VM web (pid %d): stop that VM first (kill %d)",
-		 (int)vm, (int)vm);
+	snprintf(want, sizeof(want), "slice db is held by VM web (pid %d): stop that VM first ('slicevm stop web')",
+		 (int)vm);
 	assert_string_equal(err_msg(), want);
 	/* The refused claim left the holder as it was. */
 	assert_int_equal(ledger_unclaim(l, "db", getpid()), 1);
@@ -776,7 +776,7 @@ static void test_claim_refused_while_releasing(void **state)
 	assert_int_equal(ledger_claim(l, "db", "web", vm, &s, &hk), 0);
 	assert_int_equal(ledger_begin_release(l, getpid(), start, false, &h, &n), -1);
 	snprintf(want, sizeof(want),
-		 "slice db is held by VM web (pid %d): stop it first (kill %d), or give --force", (int)vm,
+		 "slice db is held by VM web (pid %d): stop it first ('slicevm stop web'), or give --force",
 		 (int)vm);
 	assert_string_equal(err_msg(), want);
 	assert_null(h);
