@@ -4,6 +4,7 @@
  * fds, no debugfs) and the host interrupts that landed on the CPUs the
  * vCPUs run on since the VM started. Answered on the main thread.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,11 +23,6 @@ static char *read_interrupts(void)
 	return hostfs_read_all("/proc/interrupts");
 }
 
-void vm_stats_start(struct vm *vm)
-{
-	vm->irq_snapshot = read_interrupts();
-}
-
 void vm_stats_stop(struct vm *vm)
 {
 	if (vm->stats) {
@@ -39,29 +35,23 @@ void vm_stats_stop(struct vm *vm)
 	vm->irq_snapshot = NULL;
 }
 
-/* [0] the VM fd's stats, [1 + i] vCPU i's: opened on first use, then refreshed. */
-static int refresh(struct vm *vm)
+/* [0] the VM fd's stats, [1 + i] vCPU i's. */
+static int open_stats(struct vm *vm)
 {
 	char what[32];
 
-	if (!vm->stats) {
-		vm->stats = calloc((size_t)vm->nvcpus + 1, sizeof(*vm->stats));
-		if (!vm->stats)
-			return err_set("out of memory for statistics");
-		for (int i = 0; i <= vm->nvcpus; i++)
-			vm->stats[i].fd = -1;
-		if (kvm_stats_open_ioctl(&vm->stats[0], vm->fd, "VM"))
-			goto fail;
-		for (int i = 0; i < vm->nvcpus; i++) {
-			snprintf(what, sizeof(what), "vCPU %d", i);
-			if (kvm_stats_open_ioctl(&vm->stats[1 + i], vm->vcpus[i].fd, what))
-				goto fail;
-		}
-		return 0;
-	}
+	vm->stats = calloc((size_t)vm->nvcpus + 1, sizeof(*vm->stats));
+	if (!vm->stats)
+		return err_set("out of memory for statistics");
 	for (int i = 0; i <= vm->nvcpus; i++)
-		if (kvm_stats_refresh(&vm->stats[i]))
-			return -1;
+		vm->stats[i].fd = -1;
+	if (kvm_stats_open_ioctl(&vm->stats[0], vm->fd, "VM"))
+		goto fail;
+	for (int i = 0; i < vm->nvcpus; i++) {
+		snprintf(what, sizeof(what), "vCPU %d", i);
+		if (kvm_stats_open_ioctl(&vm->stats[1 + i], vm->vcpus[i].fd, what))
+			goto fail;
+	}
 	return 0;
 fail:
 	for (int i = 0; i <= vm->nvcpus; i++)
@@ -69,6 +59,30 @@ fail:
 	free(vm->stats);
 	vm->stats = NULL;
 	return -1;
+}
+
+static int refresh(struct vm *vm)
+{
+	if (!vm->stats)
+		return err_set("this VM has no statistics: %s", vm->stats_error);
+	for (int i = 0; i <= vm->nvcpus; i++)
+		if (kvm_stats_refresh(&vm->stats[i]))
+			return -1;
+	return 0;
+}
+
+/*
+ * Opened before the vCPUs run: KVM_GET_STATS_FD on a vCPU fd takes the
+ * vCPU's mutex, which KVM_RUN holds for as long as the guest runs, so the
+ * main thread would wait for the next exit to user space (forever, for an
+ * idle vCPU that halts in the kernel). Reading the fds later takes no lock.
+ * Statistics are an extra: without them the VM runs, and `stats` says why.
+ */
+void vm_stats_start(struct vm *vm)
+{
+	vm->irq_snapshot = read_interrupts();
+	if (open_stats(vm))
+		snprintf(vm->stats_error, sizeof(vm->stats_error), "%s", err_msg());
 }
 
 /* The CPUs the vCPUs may run on: the slice's, else every CPU. */

@@ -87,6 +87,7 @@ struct vm {
 
 	/* `slicevm stats`: KVM's stats fds ([0] the VM, [1 + i] vCPU i) and IRQs at start */
 	struct kvm_stats *stats;
+	char stats_error[160];	/* why stats is NULL */
 	char *irq_snapshot;
 
 	/* Ending: the first request wins; the main thread then stops the vCPUs. */
