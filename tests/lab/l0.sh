@@ -82,7 +82,8 @@ lab_overlay() {
 	[ -e "$root/lib64/ld-linux-x86-64.so.2" ] ||
 		cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 	cp "$LAB_DIR/lib.sh" "$root/lab/"
-	lab_kvm_hold "$root/bin/kvm-hold" || { rm -rf "$root"; return 1; }
+	lab_tool kvm-hold "$root/bin/kvm-hold" || { rm -rf "$root"; return 1; }
+	lab_tool memhog "$root/bin/memhog" || { rm -rf "$root"; return 1; }
 	cp "$LAB_DIR"/cases/*.sh "$root/lab/cases/" 2>/dev/null
 	# The archive's "." entry sets the mode of / in L1: mktemp made it 0700.
 	chmod 0755 "$root" "$root/init" "$root/bin/slicevm" "$root/lab" "$root/lab/cases"
@@ -93,19 +94,20 @@ lab_overlay() {
 	return $rc
 }
 
-# lab_kvm_hold OUT: compile kvm-hold.c (static: L1 has no compiler and it
-# must not depend on what ldd finds for slicevm), cached by source checksum.
-lab_kvm_hold() {
-	local bin=$LAB_CACHE/lab/kvm-hold sum
-	sum=$(cksum <"$LAB_DIR/kvm-hold.c")
+# lab_tool NAME OUT: compile tests/lab/NAME.c (static: L1 has no compiler
+# and a tool must not depend on what ldd finds for slicevm), cached by
+# source checksum.
+lab_tool() {
+	local bin=$LAB_CACHE/lab/$1 sum
+	sum=$(cksum <"$LAB_DIR/$1.c")
 	if [ ! -x "$bin" ] || [ "$(cat "$bin.sum" 2>/dev/null)" != "$sum" ]; then
 		mkdir -p "$LAB_CACHE/lab"
-		${CC:-cc} -O2 -Wall -Wextra -Werror -static -o "$bin.$$" "$LAB_DIR/kvm-hold.c" ||
-			{ lab_say "cannot compile tests/lab/kvm-hold.c"; return 1; }
+		${CC:-cc} -O2 -Wall -Wextra -Werror -static -o "$bin.$$" "$LAB_DIR/$1.c" ||
+			{ lab_say "cannot compile tests/lab/$1.c"; return 1; }
 		mv "$bin.$$" "$bin"
 		echo "$sum" >"$bin.sum"
 	fi
-	cp "$bin" "$1"
+	cp "$bin" "$2"
 }
 
 # lab_tail OUT NAME CONTENT: a one-file archive holding /lab/NAME.

@@ -39,6 +39,14 @@ host_values() {
 	ls -d $CG/slicevm-* 2>/dev/null
 }
 
+# --- host check on a host booted without the plan's parameters ------------------
+host check "$CONF"
+want_host_rc 0
+want_out "^PASS +kvm "
+want_out "^PASS +cgroup2 "
+want_out "^WARN +boot-nohz_full +nohz_full= is not on the kernel command line: boot with nohz_full=1-3"
+report "host check: a KVM host without the plan's boot parameters passes KVM and cgroups, warns with the parameters to add"
+
 # --- bad input: one error line, nothing changed -------------------------------
 mkdir -p /run/slicevm
 BAD_RE="nonexistent" expect_bad_input "host apply: a missing configuration changes nothing" \

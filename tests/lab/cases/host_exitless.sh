@@ -67,9 +67,15 @@ for p in $params; do
 	*) fail "host bootargs prints '$p', which L1 was not booted with ($(cat /proc/cmdline)): update the '# lab:' header" ;;
 	esac
 done
+host check "$CONF"
+want_host_rc 0
+for item in kvm cpu-virt cgroup2 boot-isolcpus boot-nohz_full boot-rcu_nocbs boot-irqaffinity nohz_full; do
+	want_out "^PASS +$item "
+done
+diag "host check: $(tail -n 1 "$LAB_TMP/host.out")"
 host apply "$CONF"
 want_host_rc 0
-report "exitless: L1 booted with what host bootargs prints, is tickless on the slice's CPUs, and the plan is applied"
+report "exitless: L1 booted with what host bootargs prints, is tickless on the slice's CPUs (host check passes it), and the plan is applied"
 
 idle_exits --slice rt --name rt
 [ "$HALTS" = 0 ] || fail "the idle guest in a tickless slice made ${HALTS:-no} halt exits, expected 0"

@@ -70,8 +70,8 @@ FIRST_DIR=$VMM_DIR
 report "run --slice: vCPU i pinned to the slice's i-th CPU, other threads on housekeeping"
 
 host status
-want_out "db +cpus 1-2 +partition isolated +held by VM first \(pid $FIRST, running\)"
-want_out "web +cpus 3 +partition isolated +free"
+want_out "db +cpus 1-2 +partition isolated +memory anon +held by VM first \(pid $FIRST, running\)"
+want_out "web +cpus 3 +partition isolated +memory anon +free"
 report "host status shows the VM holding its slice"
 
 # --- a second VM on the same slice is refused ---------------------------------
@@ -80,7 +80,7 @@ vms_before=$(ls /sys/kernel/debug/kvm 2>/dev/null | grep -- '-' | tr '\n' ' ')
 vmm_run 60 run --slice db --name second --kernel "$GUEST_BZIMAGE" \
 	--initrd "$GUEST_INITRD" --cmdline "$CMDLINE_POWEROFF" --cpus 1 --memory 128M
 want_rc 1
-want_error_line "^slicevm: slice db is held by VM first \\(pid $FIRST\\): stop that VM first \\(kill $FIRST\\)$"
+want_error_line "^slicevm: slice db is held by VM first \\(pid $FIRST\\): stop that VM first \\('slicevm stop first'\\)$"
 [ "$(vmm_pids)" = "$FIRST" ] || fail "slicevm processes now: $(vmm_pids), expected only $FIRST"
 # debugfs has a directory per KVM VM: the refused run must not add one.
 vms_after=$(ls /sys/kernel/debug/kvm 2>/dev/null | grep -- '-' | tr '\n' ' ')
@@ -90,7 +90,7 @@ report "run --slice: a second VM on a held slice is refused; the first runs on"
 
 host release
 want_host_rc 1
-grep -q "slice db is held by VM first (pid $FIRST): stop it first (kill $FIRST), or give --force" \
+grep -q "slice db is held by VM first (pid $FIRST): stop it first ('slicevm stop first'), or give --force" \
 	"$LAB_TMP/host.err" || fail "release was not refused: $(cat "$LAB_TMP/host.err")"
 [ "$(cat $CG/slicevm-db/cpuset.cpus.partition)" = isolated ] || fail "release touched the partition"
 report "host release is refused while a VM holds a slice"
@@ -119,7 +119,7 @@ want_no_vmm
 report "run --slice: a slice whose VMM was killed is claimed again"
 
 host status
-want_out "db +cpus 1-2 +partition isolated +free"
+want_out "db +cpus 1-2 +partition isolated +memory anon +free"
 host release
 want_host_rc 0
 [ -d $CG/slicevm-db ] && fail "slice db's cgroup is still there"

@@ -21,6 +21,15 @@ want_error_line '^slicevm: sandbox: forbidden system call 59 \(execve\) in the v
 want_no_vmm
 report "sandbox: a forbidden call in a vCPU thread ends the VMM with 159 and one line"
 
+# The main thread enters its class once its event loop is set up.
+export SLICEVM_SANDBOX_SELFTEST=main
+vmm_run 180 run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+	--cmdline "$CMDLINE_POWEROFF" --memory 256M
+want_rc 159
+want_error_line '^slicevm: sandbox: forbidden system call 59 \(execve\) in the main thread'
+want_no_vmm
+report "sandbox: a forbidden call in the main thread ends the VMM with 159 and one line"
+
 # SLICEVM_NO_SANDBOX=1 turns it off: the trigger is never reached.
 export SLICEVM_NO_SANDBOX=1
 vmm_run 180 run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
