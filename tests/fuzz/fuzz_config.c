@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "ctl/ctl.h"
 #include "lib/err.h"
 #include "vmm/config.h"
 
@@ -17,8 +18,11 @@ static void check_finished(const struct vm_config *cfg)
 {
 	if (!cfg->kernel || !*cfg->kernel)
 		fuzz_fail("config_finish accepted a config without a kernel");
-	if (!cfg->name || !cfg->cmdline)
-		fuzz_fail("config_finish left name or cmdline unset");
+	if (!cfg->cmdline)
+		fuzz_fail("config_finish left the cmdline unset");
+	/* no name is the VMM's to choose (vm-PID); a given one must be valid */
+	if (cfg->name && ctl_check_name(cfg->name))
+		fuzz_fail("config_finish accepted VM name '%s'", cfg->name);
 	if (cfg->cpus_set && (cfg->cpus < 1 || cfg->cpus > VM_MAX_CPUS))
 		fuzz_fail("config_finish accepted %d cpus", cfg->cpus);
 	/* In a slice, the sizes not given are left for the slice to fill. */

@@ -32,7 +32,7 @@
 #include "devices/uart.h"
 #include "fuzz.h"
 #include "vmm/iobus.h"
-#include "vmm/platform.h"
+#include "arch/x86/platform.h"
 
 #define CANARY	0xA5
 
