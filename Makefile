@@ -132,8 +132,30 @@ boot: deps all
 bench: deps all
 	bench/boot.sh $(BUILD)/slicevm
 
+# make install PREFIX=/usr/local DESTDIR=: the binary, the man pages, bash
+# completion, the example configurations and the systemd units (whose
+# ExecStart= names $(BINDIR)/slicevm, without DESTDIR).
+BINDIR		?= $(PREFIX)/bin
+MANDIR		?= $(PREFIX)/share/man
+DOCDIR		?= $(PREFIX)/share/doc/slicevm
+BASHCOMPDIR	?= $(PREFIX)/share/bash-completion/completions
+UNITDIR		?= $(PREFIX)/lib/systemd/system
+MAN_PAGES	:= $(wildcard man/*.1)
+EXAMPLES	:= $(wildcard examples/*.json examples/README.md)
+UNITS		:= slicevm@.service slicevm-host.service
+
 install: all
-	install -D -m 0755 $(BUILD)/slicevm $(DESTDIR)$(PREFIX)/bin/slicevm
+	install -D -m 0755 $(BUILD)/slicevm $(DESTDIR)$(BINDIR)/slicevm
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR)
+	install -m 0644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 completion/slicevm.bash $(DESTDIR)$(BASHCOMPDIR)/slicevm
+	install -m 0644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	for u in $(UNITS); do \
+		sed 's|@BINDIR@|$(BINDIR)|g' systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.tmp && \
+		mv -f $(DESTDIR)$(UNITDIR)/$$u.tmp $(DESTDIR)$(UNITDIR)/$$u || exit 1; \
+	done
 
 clean:
 	rm -rf build
