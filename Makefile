@@ -11,6 +11,7 @@
 #   make fuzz-merge    merge new inputs of the last `make fuzz` into tests/fuzz/corpus
 #   make boot          boot the default guest (in the lab on hosts whose KVM cannot)
 #   make bench         boot-time and memory benchmark against QEMU microvm
+#   make bench-mem     guest memory by slice backing against QEMU (bench/mem.sh)
 #   make install PREFIX=/usr/local
 
 .DEFAULT_GOAL := all
@@ -63,7 +64,7 @@ FUZZ_NAMES	:= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS	:= $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_NAMES))
 FUZZ_LIBS	:= $(foreach m,$(filter-out cli,$(MODULES)),$(call mod_lib,$(m)))
 
-.PHONY: all deps check check-unit check-lab unit asan boot guest lab bench install clean
+.PHONY: all deps check check-unit check-lab unit asan boot guest lab bench bench-mem install clean
 .PHONY: fuzz fuzz-build fuzz-bins fuzz-merge check-fuzz
 all: $(BUILD)/slicevm
 
@@ -131,6 +132,10 @@ boot: deps all
 
 bench: deps all
 	bench/boot.sh $(BUILD)/slicevm
+
+# Guest memory by backing (anon, hugetlb, reserved) against QEMU, in the lab.
+bench-mem: deps all
+	bench/mem.sh $(BUILD)/slicevm
 
 # make install PREFIX=/usr/local DESTDIR=: the binary, the man pages, bash
 # completion, the example configurations and the systemd units (whose
