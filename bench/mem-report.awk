@@ -71,7 +71,7 @@ function show(x, fmt) {
 
 # The first line may carry the console's escape sequences before "@bench".
 /@bench start / { start = $0; sub(/^.*@bench start /, "", start) }
-$1 == "@bench" && $2 == "fail" { fails++; failtxt = failtxt "\n  " substr($0, 14, 200) }
+$1 == "@bench" && $2 == "fail" { fails++; failtxt = failtxt "\n  " substr($0, 13, 200) }
 $1 == "@bench" && $2 == "mem" {
 	cfg = ""; rep = 0
 	for (f = 3; f <= NF; f++) {
@@ -91,6 +91,7 @@ $1 == "@bench" && $2 == "mem" {
 	delete kv
 	if (rep > rounds[cfg])
 		rounds[cfg] = rep
+	measured[cfg]++
 	seen[cfg] = 1
 }
 
@@ -109,7 +110,7 @@ END {
 	qref["sv-resv-flat"] = "qemu-hugetlbfs"
 	print "L1: " start
 	print ""
-	print "| variant | rounds | 2M/1G share (min) | 4K / 2M / 1G pages (last) | start ms median (min-max) | start / anon | start / QEMU | zero GiB/s | latency ns | lat / anon | read GB/s | bw / anon |"
+	print "| variant | boots | 2M/1G share (min) | 4K / 2M / 1G pages (last) | start ms median (min-max) | start / anon | start / QEMU | zero GiB/s | latency ns | lat / anon | read GB/s | bw / anon |"
 	print "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for (c = 1; c <= nc; c++) {
 		cfg = cfgs[c]
@@ -126,7 +127,7 @@ END {
 		if (cfg in qref && qref[cfg] in seen)
 			sq = ratio(st, median(qref[cfg], "init_ms")) " (" qref[cfg] ")"
 		printf "| %s | %d | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s |\n",
-			name[cfg], r, show(bm, "%.1f%%"), pages, show(st, "%d"), minmax(cfg, "init_ms"),
+			name[cfg], measured[cfg], show(bm, "%.1f%%"), pages, show(st, "%d"), minmax(cfg, "init_ms"),
 			("sv-anon" in seen) ? ratio(st, median("sv-anon", "init_ms")) : "–", sq,
 			show(zg, "%.2f"), show(lat, "%.1f"), ratio(lat, median("sv-anon", "lat_ns")),
 			show(bw, "%.3f"), ratio(bw, median("sv-anon", "bw_gbs"))
