@@ -1,7 +1,7 @@
 # slicevm: one binary, one directory per concern under src/.
 #
 #   make               build build/slicevm
-#   make check         unit tests (cmocka) and lab tests; ends "N passed, N failed"
+#   make check         unit tests (cmocka), fuzz corpora and lab tests; ends "N passed, N failed"
 #   make check-unit    unit tests only (UNIT_MODULES="host lib" narrows them)
 #   make check-lab     lab tests only (boots the nested lab, see tests/lab/)
 #   make asan          build and unit-test with AddressSanitizer and UBSan

@@ -6,7 +6,9 @@
 #   bench/fuzz.sh HARNESS...                  each for FUZZ_TIME seconds
 #   FUZZ_TIME=900 FUZZ_RUNS=10000000 bench/fuzz.sh build/fuzz/fuzz_plan
 #   bench/fuzz.sh --merge HARNESS...          add what the runs found to
-#                                             tests/fuzz/corpus/NAME (minimised)
+#                                             tests/fuzz/corpus/NAME: the
+#                                             fewest inputs reaching new
+#                                             edges (hit counts ignored)
 #
 # Each harness starts from its seeds in tests/fuzz/corpus/NAME/ (read only)
 # plus what earlier runs found in build/fuzz/corpus-NAME/, where new inputs
@@ -48,7 +50,8 @@ if [ "$merge" -eq 1 ]; then
 		name=$(name_of "$h")
 		[ -d "$out/corpus-$name" ] || continue
 		before=$(find "$seeds/$name" -type f | wc -l)
-		"$h" -merge=1 "$seeds/$name" "$out/corpus-$name" >"$out/merge-$name.log" 2>&1 ||
+		"$h" -merge=1 -use_counters=0 "$seeds/$name" "$out/corpus-$name" \
+			>"$out/merge-$name.log" 2>&1 ||
 			{ echo "fuzz merge $name failed: see $out/merge-$name.log" >&2; status=1; }
 		after=$(find "$seeds/$name" -type f | wc -l)
 		echo "$name: $before -> $after inputs in $seeds/$name"
