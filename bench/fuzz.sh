@@ -86,7 +86,6 @@ for h in "$@"; do
 	set -- -max_total_time="$time_limit" -print_final_stats=1 -timeout=10 \
 		-rss_limit_mb=2048 -artifact_prefix="$out/crashes/$name-"
 	[ "$runs" -gt 0 ] && set -- "$@" -runs="$runs"
-	before=$(find "$out/crashes" -name "$name-*" -type f | wc -l)
 	limits="up to ${time_limit}s"
 	[ "$runs" -gt 0 ] && limits="$limits or $runs runs"
 	echo "# fuzz $name: $limits, log $log" >&2
@@ -96,9 +95,9 @@ for h in "$@"; do
 		"$seeds/$name" >"$log" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
-	after=$(find "$out/crashes" -name "$name-*" -type f | wc -l)
-	crashes=$((after - before))
-	[ "$rc" -ne 0 ] && [ "$crashes" -eq 0 ] && crashes=1
+	# libFuzzer stops at the first crash, leak, timeout or OOM and exits non-zero.
+	crashes=0
+	[ "$rc" -ne 0 ] && crashes=1
 	execs=$(stat_value "$log" number_of_executed_units)
 	rate=$(stat_value "$log" average_exec_per_sec)
 	cov=$(last_value "$log" cov:)
@@ -107,8 +106,7 @@ for h in "$@"; do
 	verdict=$crashes
 	if [ "$crashes" -gt 0 ]; then
 		failed=1
-		art=$(find "$out/crashes" -name "$name-*" -type f -newer "$log" 2>/dev/null | head -n 1)
-		[ -z "$art" ] && art=$(ls -t "$out/crashes/$name-"* 2>/dev/null | head -n 1)
+		art=$(sed -n 's/.*Test unit written to //p' "$log" | head -n 1)
 		verdict="$crashes (exit $rc${art:+, $art})"
 		echo "fuzz $name: crashed; see $log" >&2
 		grep -a -m 3 '^\(==[0-9]*==ERROR\|SUMMARY\|fuzz: \)' "$log" >&2
