@@ -111,9 +111,9 @@ cat >"$CONF" <<'JSON'
  "slices": [{"name": "anon", "cpus": "1", "memory": "256M", "backing": "anon"},
             {"name": "huge", "cpus": "2", "memory": "256M", "backing": "hugetlb"},
             {"name": "crit", "cpus": "3", "memory": "256M", "backing": "reserved",
-             "phys_start": "0x40000000"},
+             "phys_start": "0x40000000", "reserve_as": "memmap"},
             {"name": "flat", "cpus": "4", "memory": "256M", "backing": "reserved",
-             "phys_start": "0x60000000", "identity": false}]}
+             "phys_start": "0x60000000", "identity": false, "reserve_as": "memmap"}]}
 JSON
 if ! slicevm host apply "$CONF" >$OUT/apply.out 2>&1; then
 	say "abort slicevm host apply failed: $(tr '\n' ' ' <$OUT/apply.out)"

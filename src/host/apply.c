@@ -191,7 +191,9 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
 		return r;
 	}
 	ledger_applied_free(&a);
-	if (cpuset_validate(hp, plan) || slicemem_validate(hp, plan))
+	/* device-dax is set up before anything is journalled: it is no host value to undo */
+	if (cpuset_validate(hp, plan) || slicemem_validate(hp, plan) ||
+	    slicemem_prepare(hp, plan, out))
 		return -1;
 	if (procstat_start_time(hp->proc, getpid(), &start))
 		return err_set("cannot read this process's start time under %s", hp->proc);

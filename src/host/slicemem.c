@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reserved ranges and hugepages at apply time, and the range file (see slicemem.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -180,6 +181,159 @@ int slicemem_validate(const struct host_paths *hp, const struct plan *plan)
 	if (plan_has_reserved(plan) && check_reserved(hp, plan))
 		return -1;
 	return check_hugepages(hp, plan);
+}
+
+/* ---- device-dax for pmem ranges ---- */
+
+/* A number in sysfs file DIR/FILE (decimal or 0x hex). */
+static int read_u64(const char *dir, const char *file, uint64_t *v)
+{
+	char path[4096], buf[64];
+	char *end;
+
+	if (hostfs_path(path, sizeof(path), "%s/%s", dir, file) ||
+	    hostfs_read(path, buf, sizeof(buf)))
+		return -1;
+	errno = 0;
+	*v = strtoull(buf, &end, 0);
+	return errno || end == buf ? -1 : 0;
+}
+
+/* The device-dax instance inside [start, end], if any: its name into @dax. */
+static bool dax_in(const struct host_paths *hp, uint64_t start, uint64_t end, char *dax,
+		   size_t len)
+{
+	char root[4096], dir[4600];
+	struct dirent *e;
+	bool found = false;
+	DIR *d;
+
+	if (hostfs_path(root, sizeof(root), "%s/bus/dax/devices", hp->sys))
+		return false;
+	d = opendir(root);
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		uint64_t s, n;
+
+		if (strncmp(e->d_name, "dax", 3))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
+		if (read_u64(dir, "resource", &s) || read_u64(dir, "size", &n) || !n ||
+		    s < start || s + n - 1 > end)
+			continue;
+		snprintf(dax, len, "%s", e->d_name);
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+/* The nd namespace starting at @start ("namespace0.0") and its region's dax seed. */
+static int pmem_namespace(const struct host_paths *hp, uint64_t start, char *ns, size_t nlen,
+			  char *seed, size_t slen)
+{
+	char root[4096], dir[4600], region[64];
+	struct dirent *e;
+	DIR *d;
+
+	if (hostfs_path(root, sizeof(root), "%s/bus/nd/devices", hp->sys))
+		return -1;
+	d = opendir(root);
+	if (!d)
+		return err_set("no pmem devices (%s is missing): load the pmem drivers "
+			       "(modprobe nd_e820 nd_pmem dax_pmem device_dax)", root);
+	ns[0] = '\0';
+	while ((e = readdir(d))) {
+		uint64_t s;
+		int r, n;
+
+		if (strncmp(e->d_name, "namespace", 9))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
+		if (read_u64(dir, "resource", &s) || s != start ||
+		    sscanf(e->d_name, "namespace%d.%d", &r, &n) != 2)
+			continue;
+		snprintf(ns, nlen, "%s", e->d_name);
+		snprintf(region, sizeof(region), "region%d", r);
+		break;
+	}
+	closedir(d);
+	if (!ns[0])
+		return err_set("no pmem namespace starts at 0x%llx in %s: load nd_e820 and nd_pmem "
+			       "(modprobe nd_e820 nd_pmem)", (unsigned long long)start, root);
+	if (hostfs_path(dir, sizeof(dir), "%s/%s/dax_seed", root, region) ||
+	    hostfs_read(dir, seed, slen))
+		return err_set("%s has no dax seed: load dax_pmem and device_dax "
+			       "(modprobe dax_pmem device_dax)", region);
+	return 0;
+}
+
+/* Writes @val to sysfs file ROOT/bus/nd/@rel. */
+static int nd_write(const struct host_paths *hp, const char *rel, const char *val)
+{
+	char path[4096];
+
+	if (hostfs_path(path, sizeof(path), "%s/bus/nd/%s", hp->sys, rel))
+		return -1;
+	return hostfs_write(hp, path, val);
+}
+
+/*
+ * Puts slice @s's pmem namespace in device-dax mode, 2M aligned, its page
+ * structures in RAM: what 'ndctl create-namespace -f -e NS -m devdax -a 2M
+ * -M mem' does, through the same sysfs files. It writes an info block at
+ * the start of the range, so the device's data begins 2M in; the VMM maps
+ * what the device offers and the guest sees it at its physical address.
+ * The mode persists in the range (it is the slice's memory alone) until
+ * the boot parameter is taken away.
+ */
+static int make_devdax(const struct host_paths *hp, const struct slice *s, FILE *out)
+{
+	uint64_t end = s->phys_start + s->memory - 1;
+	char ns[256], seed[256], rel[320], uuid[64], path[4096], dax[256];
+
+	if (dax_in(hp, s->phys_start, end, dax, sizeof(dax)))
+		return 0;
+	if (pmem_namespace(hp, s->phys_start, ns, sizeof(ns), seed, sizeof(seed)))
+		return -1;
+	if (hostfs_path(path, sizeof(path), "%s/sys/kernel/random/uuid", hp->proc) ||
+	    hostfs_read(path, uuid, sizeof(uuid)))
+		return -1;
+	/* a namespace that is not bound (already disabled) is fine */
+	if (nd_write(hp, "drivers/nd_pmem/unbind", ns) && errno != ENODEV && errno != ENOENT)
+		return err_set("slice %s: cannot take %s from the pmem driver: %s", s->name, ns,
+			       err_msg());
+	snprintf(rel, sizeof(rel), "devices/%s/uuid", seed);
+	if (nd_write(hp, rel, uuid))
+		return -1;
+	snprintf(rel, sizeof(rel), "devices/%s/align", seed);
+	if (nd_write(hp, rel, "2097152"))
+		return -1;
+	snprintf(rel, sizeof(rel), "devices/%s/mode", seed);
+	if (nd_write(hp, rel, "ram"))
+		return -1;
+	snprintf(rel, sizeof(rel), "devices/%s/namespace", seed);
+	if (nd_write(hp, rel, ns) || nd_write(hp, "drivers_probe", seed))
+		return err_set("slice %s: cannot make %s device-dax: %s", s->name, ns, err_msg());
+	if (!dax_in(hp, s->phys_start, end, dax, sizeof(dax)))
+		return err_set("slice %s: %s was configured as device-dax but no /dev/dax device "
+			       "appeared: load device_dax (modprobe device_dax)", s->name, ns);
+	fprintf(out, "slice %s: pmem range 0x%llx-0x%llx is now device-dax /dev/%s\n", s->name,
+		(unsigned long long)s->phys_start, (unsigned long long)end, dax);
+	return 0;
+}
+
+int slicemem_prepare(const struct host_paths *hp, const struct plan *plan, FILE *out)
+{
+	for (int i = 0; i < plan->nslices; i++) {
+		const struct slice *s = &plan->slices[i];
+
+		if (s->backing == BACKING_RESERVED && s->reserve_as == RESERVE_PMEM &&
+		    make_devdax(hp, s, out))
+			return -1;
+	}
+	return 0;
 }
 
 /* ---- the range file ---- */

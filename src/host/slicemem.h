@@ -3,6 +3,7 @@
 #define SLICEVM_HOST_SLICEMEM_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "host/hostfs.h"
 #include "host/plan.h"
@@ -20,6 +21,13 @@
  * the free hugepages of each size its hugetlb slices need.
  */
 int slicemem_validate(const struct host_paths *hp, const struct plan *plan);
+
+/*
+ * Gets each reserved slice kept as pmem ready for the VMM: its namespace
+ * in device-dax mode (done once; it persists in the range). A note per
+ * change on @out. Idempotent; refused with the module to load.
+ */
+int slicemem_prepare(const struct host_paths *hp, const struct plan *plan, FILE *out);
 
 /*
  * The range file: <run>/memory.json, where <run> is /run/slicevm on a real

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Guest RAM from its backends, laid out as regions (see ram.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <numa.h>
@@ -207,6 +208,95 @@ static int devmem_map(struct ram_mapping *m, uint64_t start, uint64_t size)
 	return 0;
 }
 
+/* A number from a one-line sysfs file (decimal or 0x hex); -1 on failure. */
+static int sysfs_u64(const char *dir, const char *file, uint64_t *v)
+{
+	char path[512];
+	unsigned long long x;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	ok = fscanf(f, "%lli", &x) == 1;
+	fclose(f);
+	*v = x;
+	return ok ? 0 : -1;
+}
+
+/*
+ * A device-dax instance (/dev/daxN.M) inside [start, start + size): a
+ * memmap=SIZE!START range whose namespace is in devdax mode. It maps with
+ * the device's alignment (2M or 1G) and KVM follows: what /dev/mem, whose
+ * mappings are 4K page-table entries, cannot give. Its data starts past
+ * the namespace's info block, so its physical start is read, not assumed.
+ */
+static bool find_devdax(uint64_t start, uint64_t size, char *dev, size_t len,
+			uint64_t *dstart, uint64_t *dsize, unsigned int *shift)
+{
+	const char *root = "/sys/bus/dax/devices";
+	struct dirent *e;
+	bool found = false;
+	DIR *d = opendir(root);
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d))) {
+		char dir[300];
+		uint64_t s, n, align = 0;
+
+		if (strncmp(e->d_name, "dax", 3))
+			continue;
+		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
+		if (sysfs_u64(dir, "resource", &s) || sysfs_u64(dir, "size", &n) || !n ||
+		    s < start || s + n > start + size)
+			continue;
+		sysfs_u64(dir, "align", &align);
+		snprintf(dev, len, "/dev/%s", e->d_name);
+		*dstart = s;
+		*dsize = n;
+		*shift = align >= SZ_1G ? 30 : align >= SZ_2M ? 21 : 12;
+		found = true;
+	}
+	closedir(d);
+	return found;
+}
+
+static int devdax_map(struct ram_mapping *m, const char *dev, uint64_t start, uint64_t size,
+		      unsigned int shift)
+{
+	void *p;
+	int fd = open(dev, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return err_set_errno("cannot open %s for the reserved range", dev);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return err_set_errno("cannot map %s (the reserved range at %#llx)", dev,
+				     (unsigned long long)start);
+	*m = (struct ram_mapping){ .host = p, .size = size, .hpa = start,
+				   .page_shift = shift, .device = true };
+	/* device-dax faults in pages: populate now so none reaches KVM later */
+	if (populate(p, size, 1ULL << shift))
+		return err_set_errno("cannot fault in %s", dev);
+	return 0;
+}
+
+/* The reserved range: through device-dax when the host made one of it, else /dev/mem. */
+static int reserved_map(struct ram_mapping *m, uint64_t start, uint64_t size)
+{
+	char dev[300];
+	uint64_t ds, dn;
+	unsigned int shift;
+
+	if (!find_devdax(start, size, dev, sizeof(dev), &ds, &dn, &shift))
+		return devmem_map(m, start, size);
+	return devdax_map(m, dev, ds, dn < size ? dn : size, shift);
+}
+
 static int check_spec(const struct ram_spec *spec)
 {
 	char buf[32];
@@ -237,7 +327,7 @@ static int map_all(struct guest_ram *ram, const struct ram_spec *spec)
 		ram->nmaps = 1;
 		return mem_layout_split(&ram->layout, m->host, m->size, MEM_HPA_UNKNOWN);
 	case RAM_RESERVED:
-		if (devmem_map(m, spec->phys_start, spec->size))
+		if (reserved_map(m, spec->phys_start, spec->size))
 			return -1;
 		ram->nmaps = 1;
 		if (!spec->identity)

@@ -13,7 +13,9 @@
  *   anon      anonymous memory (transparent huge pages), bound to a node
  *   hugetlb   hugetlbfs pages, 1G when the size allows, else 2M, from a node
  *   reserved  one range of host physical memory the host kernel never owns
- *             (kept from it at boot by memmap=), mapped through /dev/mem
+ *             (kept from it at boot by memmap=): through the device-dax
+ *             instance made of it when there is one (2M mappings), else
+ *             through /dev/mem (4K page-table entries)
  *
  * A reserved range is laid out as usual (from guest-physical 0, split
  * around the device window) or, with identity, at its own host-physical

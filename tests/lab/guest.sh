@@ -20,7 +20,8 @@ top=$(cd "$here/../.." && pwd)
 cache=$(realpath -m "${SLICEVM_CACHE:-$top/cache}")
 guest=$cache/guest
 # L1 needs these to run KVM guests on the SVM that QEMU TCG emulates.
-L1_MODULES="irqbypass kvm ccp kvm-amd"
+# nd_e820 ... device_dax: a memmap=SIZE!START range as pmem, then device-dax.
+L1_MODULES="irqbypass kvm ccp kvm-amd nd_e820 nd_pmem dax_pmem device_dax"
 # The guest loads these from its initramfs (/lib/modules, in this order).
 GUEST_MODULES="button evdev"
 

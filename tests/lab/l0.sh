@@ -84,6 +84,7 @@ lab_overlay() {
 	cp "$LAB_DIR/lib.sh" "$root/lab/"
 	lab_tool kvm-hold "$root/bin/kvm-hold" || { rm -rf "$root"; return 1; }
 	lab_tool memhog "$root/bin/memhog" || { rm -rf "$root"; return 1; }
+	lab_tool daxpeek "$root/bin/daxpeek" || { rm -rf "$root"; return 1; }
 	cp "$LAB_DIR"/cases/*.sh "$root/lab/cases/" 2>/dev/null
 	# The archive's "." entry sets the mode of / in L1: mktemp made it 0700.
 	chmod 0755 "$root" "$root/init" "$root/bin/slicevm" "$root/lab" "$root/lab/cases"

@@ -1007,13 +1007,62 @@ static void test_reserved_range_checked(void **state)
 	fake_file(f, "proc/iomem", IOMEM_RESERVED);
 	p.slices[0].phys_start = 0;
 	check_refused(f, &p, "slice db's physical range is not chosen");
-	/* pmem as asked */
+	/* pmem as asked, already device-dax: nothing to prepare */
 	make_memory_plan(&p);
 	p.slices[0].reserve_as = RESERVE_PMEM;
 	fake_file(f, "proc/iomem", "40000000-7fffffff : Persistent Memory (legacy)\n"
 		  "    40000000-7fffffff : namespace0.0\n");
+	mkdir_p(f, "sys/bus/dax/devices/dax0.0");
+	fake_file(f, "sys/bus/dax/devices/dax0.0/resource", "0x40200000\n");
+	fake_file(f, "sys/bus/dax/devices/dax0.0/size", "1071644672\n");
 	apply_ok(f, &p);
 	assert_non_null(strstr(file(f, "run/slicevm/memory.json"), "\"reserve_as\": \"pmem\""));
+}
+
+/*
+ * A pmem range not yet device-dax: apply configures its namespace through
+ * sysfs as ndctl would (unbind, uuid, 2M align, page structures in RAM,
+ * namespace, probe). The fake kernel makes no device, which is refused.
+ */
+static void test_pmem_made_devdax(void **state)
+{
+	struct fixture *f = *state;
+	struct plan p;
+
+	make_memory_plan(&p);
+	p.slices[0].reserve_as = RESERVE_PMEM;
+	fake_file(f, "proc/iomem", "40000000-7fffffff : Persistent Memory (legacy)\n");
+	check_refused(f, &p, "no pmem devices (");
+	check_refused(f, &p, "load the pmem drivers (modprobe nd_e820 nd_pmem dax_pmem device_dax)");
+	mkdir_p(f, "sys/bus/nd/devices/namespace0.0");
+	mkdir_p(f, "sys/bus/nd/devices/region0");
+	mkdir_p(f, "sys/bus/nd/devices/dax0.0");
+	mkdir_p(f, "sys/bus/nd/drivers/nd_pmem");
+	mkdir_p(f, "proc/sys/kernel/random");
+	fake_file(f, "sys/bus/nd/devices/namespace0.0/resource", "0x40000000\n");
+	fake_file(f, "sys/bus/nd/devices/region0/dax_seed", "dax0.0\n");
+	fake_file(f, "proc/sys/kernel/random/uuid", "8a1e2c4d-0000-4000-8000-000000000001\n");
+	for (const char *const *n = (const char *const[]){ "uuid", "align", "mode", "namespace",
+							    NULL }; *n; n++) {
+		char rel[128];
+
+		snprintf(rel, sizeof(rel), "sys/bus/nd/devices/dax0.0/%s", *n);
+		fake_file(f, rel, "\n");
+	}
+	fake_file(f, "sys/bus/nd/drivers/nd_pmem/unbind", "");
+	fake_file(f, "sys/bus/nd/drivers_probe", "");
+	/* the device configuration is made (it is not undone: it is the slice's range's) */
+	assert_int_equal(host_apply(f->l, &f->hp, &p, f->out), -1);
+	assert_non_null(strstr(err_msg(), "namespace0.0 was configured as device-dax but no "
+			       "/dev/dax device appeared: load device_dax"));
+	assert_int_equal(ledger_state(f), LEDGER_NONE);
+	assert_string_equal(file(f, "sys/bus/nd/devices/dax0.0/align"), "2097152");
+	assert_string_equal(file(f, "sys/bus/nd/devices/dax0.0/mode"), "ram");
+	assert_string_equal(file(f, "sys/bus/nd/devices/dax0.0/namespace"), "namespace0.0");
+	assert_string_equal(file(f, "sys/bus/nd/devices/dax0.0/uuid"),
+			    "8a1e2c4d-0000-4000-8000-000000000001");
+	assert_string_equal(file(f, "sys/bus/nd/drivers/nd_pmem/unbind"), "namespace0.0");
+	assert_string_equal(file(f, "sys/bus/nd/drivers_probe"), "dax0.0");
 }
 
 static void test_hugepages_checked(void **state)
@@ -1133,6 +1182,7 @@ int main(void)
 		T(test_dead_release_finished),
 		T(test_interrupted_apply),
 		T(test_forged_journal_refused),
+		T(test_pmem_made_devdax),
 		T(test_earlier_boot_forgotten),
 		T(test_drift_detected),
 		T(test_status),

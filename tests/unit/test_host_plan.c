@@ -898,7 +898,7 @@ static void test_backing_defaults(void **state)
 	assert_int_equal(p->slices[1].backing, BACKING_RESERVED);
 	assert_true(p->slices[1].identity);		/* the default for reserved */
 	assert_int_equal(p->slices[1].phys_start, 0);	/* chosen on the host */
-	assert_int_equal(p->slices[1].reserve_as, RESERVE_MEMMAP);
+	assert_int_equal(p->slices[1].reserve_as, RESERVE_PMEM);	/* 2M mappings */
 	assert_int_equal(p->slices[2].backing, BACKING_HUGETLB);
 	assert_int_equal(slice_hugepage_size(&p->slices[2]), GiB);
 	assert_int_equal(slice_hugepage_size(&p->slices[3]), 2 * MiB);

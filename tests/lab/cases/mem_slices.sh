@@ -16,7 +16,7 @@ CONF=$LAB_TMP/slices.json
 cat >"$CONF" <<'JSON'
 {"housekeeping": {"cpus": "0"}, "host_reserve": "256M",
  "slices": [{"name": "crit", "cpus": "1", "memory": "256M", "backing": "reserved",
-             "phys_start": "0x40000000"},
+             "phys_start": "0x40000000", "reserve_as": "memmap"},
             {"name": "huge", "cpus": "2", "memory": "256M", "backing": "hugetlb"}]}
 JSON
 MARK_ADDR=0x4fff0000	# the last 64K of the range: the guest keeps that page out of its RAM
@@ -173,7 +173,7 @@ report "hugetlb VM: its RAM is 128 hugepages of the slice's node, mapped by KVM 
 # --- bad input -------------------------------------------------------------------
 cat >"$LAB_TMP/bad.json" <<'JSON'
 {"housekeeping": {"cpus": "0"}, "slices": [{"name": "x", "cpus": "1", "memory": "512M",
- "backing": "reserved", "phys_start": "0x80000000"}]}
+  "backing": "reserved", "phys_start": "0x80000000", "reserve_as": "memmap"}]}
 JSON
 host release
 want_host_rc 0
