@@ -128,6 +128,35 @@ static int vm_map_ram(struct vm *vm, const struct kernel_image *k, uint64_t init
  * into guest RAM once it is known to fit: the guest has its own copy, and
  * keeping them would multiply the VMM's own memory.
  */
+/*
+ * The input files, checked first of all: a missing kernel is the user's
+ * first mistake to hear about, before any slice or cgroup question. Only
+ * the initrd's size now: boot_setup() reads it once it knows it fits.
+ */
+static int vm_open_inputs(struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	if (kernel_open(cfg->kernel, &vm->kernel))
+		return -1;
+	vm->kernel_opened = true;
+	if (!cfg->initrd)
+		return 0;
+	vm->initrd_fd = file_open_checked("initrd", cfg->initrd, "give the path of an initramfs",
+					  INITRD_FILE_MAX, &vm->initrd_size);
+	return vm->initrd_fd < 0 ? -1 : 0;
+}
+
+static void vm_close_inputs(struct vm *vm)
+{
+	if (vm->kernel_opened)
+		kernel_close(&vm->kernel);
+	vm->kernel_opened = false;
+	if (vm->initrd_fd >= 0)
+		close(vm->initrd_fd);
+	vm->initrd_fd = -1;
+}
+
 static int vm_prepare(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -136,28 +165,14 @@ static int vm_prepare(struct vm *vm)
 		.ncpus = cfg->cpus,
 		.use_pvh = cfg->pvh,
 		.initrd_path = cfg->initrd,
+		.initrd_fd = vm->initrd_fd,
+		.initrd_size = vm->initrd_size,
 	};
-	struct kernel_image kernel;
 	int ret = -1;
 
-	boot.initrd_fd = -1;
-	if (kernel_open(cfg->kernel, &kernel))
-		return -1;
-	/* Only its size now: boot_setup() reads it once it knows it fits. */
-	if (cfg->initrd) {
-		boot.initrd_fd = file_open_checked("initrd", cfg->initrd,
-						   "give the path of an initramfs",
-						   INITRD_FILE_MAX, &boot.initrd_size);
-		if (boot.initrd_fd < 0)
-			goto out;
-	}
-	if (vm_map_ram(vm, &kernel, boot.initrd_size))
-		goto out;
-	ret = boot_setup(&vm->ram.layout, &kernel, &boot, &vm->boot_cpu);
-out:
-	kernel_close(&kernel);
-	if (boot.initrd_fd >= 0)
-		close(boot.initrd_fd);
+	if (vm_map_ram(vm, &vm->kernel, boot.initrd_size) == 0)
+		ret = boot_setup(&vm->ram.layout, &vm->kernel, &boot, &vm->boot_cpu);
+	vm_close_inputs(vm);
 	return ret;
 }
 
@@ -410,6 +425,7 @@ static int vm_open_console(struct vm *vm)
 
 static void vm_teardown(struct vm *vm, int status)
 {
+	vm_close_inputs(vm);
 	vm_stats_stop(vm);
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
@@ -456,6 +472,7 @@ int vm_run(struct vm_config *cfg)
 		.console_read_fd = -1,
 		.console_write_fd = -1,
 		.log_fd = -1,
+		.initrd_fd = -1,
 	};
 	sigset_t old_mask;
 	int status;
@@ -470,8 +487,8 @@ int vm_run(struct vm_config *cfg)
 	vm.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm.wake_fd < 0)
 		err_set_errno("eventfd failed");
-	if (vm.wake_fd < 0 || evloop_init(&vm.loop) || vm_take_name(&vm) ||
-	    vm_open_console(&vm) || slice_enter(&vm) || vm_prepare(&vm) ||
+	if (vm.wake_fd < 0 || evloop_init(&vm.loop) || vm_open_inputs(&vm) ||
+	    vm_take_name(&vm) || vm_open_console(&vm) || slice_enter(&vm) || vm_prepare(&vm) ||
 	    vm_create_kvm(&vm) || vm_devices_create(&vm) ||
 	    vm_create_vcpus(&vm) || vm_start_kvm_workers(&vm) ||
 	    vm_start_and_wait(&vm)) {

@@ -55,6 +55,12 @@ struct vm {
 	struct kvm_host kvm;
 	int fd;
 
+	/* The input files, from vm_open_inputs() to vm_prepare() */
+	struct kernel_image kernel;
+	bool kernel_opened;
+	int initrd_fd;
+	size_t initrd_size;
+
 	struct guest_ram ram;
 	struct ram_spec ram_spec;	/* backing, node, range: set by slice_enter() */
 	struct boot_cpu_state boot_cpu;
