@@ -21,7 +21,7 @@ MARK=SLICEVM-MEMBENCH-INIT
 # and waits at a shell, so KVM's page counters can be read while the VM runs.
 CL="console=ttyS0 reboot=k panic=-1 rdinit=/membench-init slicevm.memprobe=$PROBE_MIB"
 MICROVM=microvm,isa-serial=on,rtc=on,pit=on,pic=on,acpi=on
-CONFIGS="sv-anon sv-huge sv-resv-id sv-resv-flat qemu-ram qemu-hugetlbfs"
+CONFIGS="sv-anon sv-huge sv-pmem-id sv-resv-id sv-resv-flat qemu-ram qemu-hugetlbfs"
 OUT=/tmp/bench-mem
 CONF=$OUT/slices.json
 
@@ -36,6 +36,7 @@ vmm() {
 		case $cfg in
 		sv-anon) slice=anon ;;
 		sv-huge) slice=huge ;;
+		sv-pmem-id) slice=dax ;;
 		sv-resv-id) slice=crit ;;
 		sv-resv-flat) slice=flat ;;
 		esac
@@ -113,7 +114,9 @@ cat >"$CONF" <<'JSON'
             {"name": "crit", "cpus": "3", "memory": "256M", "backing": "reserved",
              "phys_start": "0x40000000", "reserve_as": "memmap"},
             {"name": "flat", "cpus": "4", "memory": "256M", "backing": "reserved",
-             "phys_start": "0x60000000", "identity": false, "reserve_as": "memmap"}]}
+             "phys_start": "0x60000000", "identity": false, "reserve_as": "memmap"},
+            {"name": "dax", "cpus": "5", "memory": "256M", "backing": "reserved",
+             "phys_start": "0x80000000", "reserve_as": "pmem"}]}
 JSON
 if ! slicevm host apply "$CONF" >$OUT/apply.out 2>&1; then
 	say "abort slicevm host apply failed: $(tr '\n' ' ' <$OUT/apply.out)"
@@ -121,6 +124,10 @@ if ! slicevm host apply "$CONF" >$OUT/apply.out 2>&1; then
 fi
 say "note range file: $(tr '\n' ' ' </run/slicevm/memory.json)"
 say "note iomem: $(grep -E 'Reserved|Persistent' /proc/iomem | grep -v '^ ' | tr '\n' ';')"
+say "note apply: $(tr '\n' ' ' <$OUT/apply.out)"
+for d in /sys/bus/dax/devices/dax*; do
+	[ -d "$d" ] && say "note $(basename "$d"): resource $(cat "$d/resource") size $(cat "$d/size") align $(cat "$d/align" 2>/dev/null)"
+done
 say "note hugepages free: $(sed -n 's/^HugePages_Free: *//p' /proc/meminfo)"
 
 # Rounds 1..REPS boot every variant once, in an order rotated each round

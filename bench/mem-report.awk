@@ -96,16 +96,18 @@ $1 == "@bench" && $2 == "mem" {
 }
 
 END {
-	order = "sv-anon sv-huge sv-resv-id sv-resv-flat qemu-ram qemu-hugetlbfs"
+	order = "sv-anon sv-huge sv-pmem-id sv-resv-id sv-resv-flat qemu-ram qemu-hugetlbfs"
 	nc = split(order, cfgs, " ")
 	name["sv-anon"] = "slicevm anon slice"
 	name["sv-huge"] = "slicevm hugetlb slice"
-	name["sv-resv-id"] = "slicevm reserved, identity"
-	name["sv-resv-flat"] = "slicevm reserved, not identity"
+	name["sv-pmem-id"] = "slicevm reserved pmem/device-dax, identity"
+	name["sv-resv-id"] = "slicevm reserved memmap (/dev/mem), identity"
+	name["sv-resv-flat"] = "slicevm reserved memmap (/dev/mem), not identity"
 	name["qemu-ram"] = "QEMU memory-backend-ram"
 	name["qemu-hugetlbfs"] = "QEMU memory-backend-file hugetlbfs"
 	qref["sv-anon"] = "qemu-ram"
 	qref["sv-huge"] = "qemu-hugetlbfs"
+	qref["sv-pmem-id"] = "qemu-hugetlbfs"
 	qref["sv-resv-id"] = "qemu-hugetlbfs"
 	qref["sv-resv-flat"] = "qemu-hugetlbfs"
 	print "L1: " start
@@ -141,7 +143,8 @@ END {
 				paired(cfgs[c], "sv-anon", "bw_gbs")
 	print ""
 	print "Targets (issue 6):"
-	nt = split("sv-huge sv-resv-id sv-resv-flat", tg, " ")
+	# Page size: hugetlb and every reserved variant; start: the reserved ones.
+	nt = split("sv-huge sv-pmem-id sv-resv-id sv-resv-flat", tg, " ")
 	for (t = 1; t <= nt; t++) {
 		bm = (tg[t] in seen) ? big_min(tg[t]) : ""
 		printf "  >= 99%% of guest RAM in 2M/1G, %s: %s\n", name[tg[t]],

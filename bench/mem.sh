@@ -1,6 +1,7 @@
 #!/bin/bash
 # bench/mem.sh SLICEVM: the memory-backing benchmark (issue 6), slicevm's
-# anon, hugetlb and reserved (identity and not) slices against QEMU's
+# anon, hugetlb and reserved slices (pmem through device-dax, identity; memmap
+# through /dev/mem, identity and not) against QEMU's
 # memory-backend-ram and memory-backend-file on hugetlbfs, same guest, in
 # ONE run of the nested lab (make bench-mem). See bench/README.md,
 # "Memory backings".
@@ -8,7 +9,7 @@
 # Builds an L1 initramfs from the lab's parts (tests/lab/l0.sh) plus a bench
 # part (bench/mem-l1.sh, a static bootwatch, Debian's QEMU with libraries and
 # firmware, and the guest's initrd with bench/membench-init and a static
-# bench/memprobe appended), boots L1 with two reserved ranges and 2M
+# bench/memprobe appended), boots L1 with three reserved ranges and 2M
 # hugepages, and prints the table made by bench/mem-report.awk.
 #
 # Environment: BENCH_REPS (rounds, default 3), BENCH_PROBE_MIB (the probe's
@@ -36,13 +37,15 @@ log=${BENCH_LOG:-$(dirname "$bin")/bench-mem.log}
 qemu=$(command -v qemu-system-x86_64) ||
 	die "qemu-system-x86_64 is missing: run scripts/install-deps.sh (as root)"
 command -v gcc >/dev/null || die "gcc is missing: it builds bench/bootwatch.c and bench/memprobe.c"
-# L1: housekeeping CPU 0 and one CPU per slicevm variant's slice (1-4);
-# two 256M reserved ranges with a gap (adjacent memmap= ranges would merge
-# into one Reserved entry) and 2M hugepages for the hugetlb slice and QEMU's
-# hugetlbfs backend (which never run at the same time).
-l1_smp=5
+# L1: housekeeping CPU 0 and one CPU per slicevm variant's slice (1-5);
+# three 256M reserved ranges with gaps between them (adjacent memmap= ranges
+# would merge into one entry), all in L1's RAM below 3G: two "$" ranges
+# (Reserved, mapped through /dev/mem) and one "!" range (legacy pmem, put in
+# device-dax mode by host apply); 2M hugepages for the hugetlb slice and
+# QEMU's hugetlbfs backend (which never run at the same time).
+l1_smp=6
 l1_mem=3G
-l1_append='memmap=256M$0x40000000 memmap=256M$0x60000000 hugepagesz=2M hugepages=0:160'
+l1_append='memmap=256M$0x40000000 memmap=256M$0x60000000 memmap=256M!0x80000000 hugepagesz=2M hugepages=0:160'
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/slicevm-bench-mem.XXXXXX")
 cleanup() {
@@ -106,7 +109,7 @@ poweroff -f" || die "cannot build the tail archive"
 cat "$base" "$work/overlay.cpio" "$work/bench.cpio" "$work/tail.cpio" >"$work/l1.cpio" ||
 	die "cannot write the L1 initramfs"
 
-echo "bench-mem: booting L1 (QEMU TCG thread=$LAB_TCG_THREAD, $l1_smp CPUs, $l1_mem, $l1_append); $reps rounds of 6 variants" >&2
+echo "bench-mem: booting L1 (QEMU TCG thread=$LAB_TCG_THREAD, $l1_smp CPUs, $l1_mem, $l1_append); $reps rounds of 7 variants" >&2
 start=$SECONDS
 lab_qemu "${BENCH_TIMEOUT:-1500}" "$l1_smp" "$l1_mem" "$l1_append" "$work/l1.cpio" |
 	sed -u 's/\r$//' | tee "$log" |
