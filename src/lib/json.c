@@ -71,6 +71,7 @@ struct json_frame {
 struct json_dup {
 	size_t first, second;	/* offsets; second == SIZE_MAX: none found */
 	char name[48];		/* printable, shortened */
+	size_t single_quote;	/* offset of a ' outside a string; SIZE_MAX: none */
 };
 
 static void put_utf8(char *out, size_t *n, uint32_t c)
@@ -124,9 +125,11 @@ static uint32_t unicode_escape(const char *s, size_t *i)
 /* Moves *i from a string's opening quote to past its closing one. */
 static void skip_string(const char *s, size_t *i)
 {
-	for (++*i; s[*i] != '"'; *i += s[*i] == '\\' ? 2 : 1)
+	/* bounded by the NUL too: never trust the text more than needed */
+	for (++*i; s[*i] && s[*i] != '"'; *i += s[*i] == '\\' && s[*i + 1] ? 2 : 1)
 		;
-	++*i;
+	if (s[*i])
+		++*i;
 }
 
 /*
@@ -139,8 +142,8 @@ static char *decode_string(const char *s, size_t *i, size_t *len)
 	size_t start = ++*i, n = 0;
 	char *out;
 
-	while (s[*i] != '"')
-		*i += s[*i] == '\\' ? 2 : 1;
+	while (s[*i] && s[*i] != '"')
+		*i += s[*i] == '\\' && s[*i + 1] ? 2 : 1;
 	/* A \uXXXX (6 bytes) decodes to at most 4; others shrink too. */
 	out = malloc(*i - start + 1);
 	if (!out)
@@ -232,6 +235,7 @@ static int scan_keys(const char *text, struct json_dup *dup)
 	int depth = 0, ret = 0;
 
 	dup->second = SIZE_MAX;
+	dup->single_quote = SIZE_MAX;
 	for (size_t i = 0; text[i] && !ret;) {
 		struct json_frame *top = depth ? &st[depth - 1] : NULL;
 		char c = text[i];
@@ -251,6 +255,14 @@ static int scan_keys(const char *text, struct json_dup *dup)
 			}
 			top->want_key = false;
 			continue;
+		}
+		/*
+		 * json-c takes single-quoted strings even when strict; JSON has
+		 * none, and this scan could not follow them: refuse them.
+		 */
+		if (c == '\'') {
+			dup->single_quote = i;
+			break;
 		}
 		if ((c == '{' || c == '[') && depth == JSON_DEPTH_MAX)
 			break;
@@ -275,6 +287,11 @@ static int check_duplicate_keys(const char *text, const char *name)
 
 	if (scan_keys(text, &dup))
 		return err_set("out of memory parsing %s", name);
+	if (dup.single_quote != SIZE_MAX) {
+		line_col(text, dup.single_quote, &line, &col);
+		return err_set("%s:%d:%d: a single-quoted string is not JSON: use double quotes",
+			       name, line, col);
+	}
 	if (dup.second == SIZE_MAX)
 		return 0;
 	line_col(text, dup.second, &line, &col);
@@ -299,7 +316,10 @@ json_object *json_parse_text(const char *text, const char *name)
 		err_set("out of memory parsing %s", name);
 		return NULL;
 	}
-	/* Strict: no single quotes, no comments, nothing after the value. */
+	/*
+	 * Strict: no comments, nothing after the value. (json-c still takes
+	 * single quotes: check_duplicate_keys() refuses them.)
+	 */
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	obj = json_tokener_parse_ex(tok, text, (int)len);
 	e = json_tokener_get_error(tok);

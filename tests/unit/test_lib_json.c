@@ -103,6 +103,25 @@ static void duplicate_key_in_a_file(void **state)
 	assert_non_null(strstr(err_msg(), "dup.json:1:10: key \"a\""));
 }
 
+/*
+ * json-c takes single-quoted strings even in strict mode, which is not
+ * JSON; a quote inside one once sent the key scan past the text's end
+ * (found by the config fuzzer).
+ */
+static void single_quotes_are_refused(void **state)
+{
+	json_object *o;
+
+	assert_null(json_parse_text("{'\"': 1}", "q"));
+	assert_string_equal(err_msg(), "q:1:2: a single-quoted string is not JSON: use double quotes");
+	/* (single-quoted values json-c refuses itself) */
+	assert_null(json_parse_text("{\"a\": 'b'}", "q"));
+	assert_non_null(strstr(err_msg(), "q:1:7:"));
+	o = json_parse_text("{\"a\": \"it's fine\"}", "q");
+	assert_non_null(o);
+	json_object_put(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +133,7 @@ int main(void)
 		cmocka_unit_test(unprintable_key_is_shown_safely),
 		cmocka_unit_test(many_keys_are_checked_quickly),
 		cmocka_unit_test(duplicate_key_in_a_file),
+		cmocka_unit_test(single_quotes_are_refused),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
