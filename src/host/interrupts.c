@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "host/interrupts.h"
 #include "lib/err.h"
 
@@ -234,4 +236,30 @@ int interrupts_diff(const struct irq_table *then, const struct irq_table *now,
 	*out = d;
 	*n = count;
 	return 0;
+}
+
+json_object *interrupts_diff_json(const struct irq_table *then, const struct irq_table *now,
+				  const struct cpumask *cpus, uint64_t *total)
+{
+	struct irq_delta *d;
+	json_object *arr;
+	uint64_t sum = 0;
+	int n;
+
+	if (interrupts_diff(then, now, cpus, &d, &n))
+		return NULL;
+	arr = json_object_new_array();
+	for (int i = 0; i < n; i++) {
+		json_object *e = json_object_new_object();
+
+		json_object_object_add(e, "irq", json_object_new_string(d[i].label));
+		json_object_object_add(e, "desc", json_object_new_string(d[i].desc));
+		json_object_object_add(e, "count", json_object_new_int64((int64_t)d[i].count));
+		json_object_array_add(arr, e);
+		sum += d[i].count;
+	}
+	free(d);
+	if (total)
+		*total = sum;
+	return arr;
 }

@@ -48,4 +48,12 @@ struct irq_delta {
 int interrupts_diff(const struct irq_table *then, const struct irq_table *now,
 		    const struct cpumask *cpus, struct irq_delta **out, int *n);
 
+/*
+ * The same as a JSON array of {"irq", "desc", "count"}, and their sum in
+ * *@total (may be NULL). NULL when the diff fails.
+ */
+struct json_object *interrupts_diff_json(const struct irq_table *then,
+					 const struct irq_table *now,
+					 const struct cpumask *cpus, uint64_t *total);
+
 #endif

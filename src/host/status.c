@@ -53,24 +53,11 @@ static json_object *holder_json(const struct ledger_holder *h)
 static void add_interrupts(json_object *o, const struct irq_table *then,
 			   const struct irq_table *now, const struct cpumask *cpus)
 {
-	struct irq_delta *d;
 	json_object *arr;
 	uint64_t total = 0;
-	int n;
 
-	if (!then || !now || interrupts_diff(then, now, cpus, &d, &n))
+	if (!then || !now || !(arr = interrupts_diff_json(then, now, cpus, &total)))
 		return;
-	arr = json_object_new_array();
-	for (int i = 0; i < n; i++) {
-		json_object *e = json_object_new_object();
-
-		json_object_object_add(e, "irq", json_object_new_string(d[i].label));
-		json_object_object_add(e, "desc", json_object_new_string(d[i].desc));
-		json_object_object_add(e, "count", json_object_new_int64((int64_t)d[i].count));
-		json_object_array_add(arr, e);
-		total += d[i].count;
-	}
-	free(d);
 	json_object_object_add(o, "interrupts_since_apply", json_object_new_int64((int64_t)total));
 	json_object_object_add(o, "interrupts", arr);
 }

@@ -102,24 +102,12 @@ static json_object *interrupts_json(const struct vm *vm)
 	struct irq_table then = { 0 }, now = { 0 };
 	char *text = read_interrupts();
 	json_object *arr = NULL;
-	struct irq_delta *d;
 	struct cpumask cpus;
-	int n;
 
 	vcpu_cpus(vm, &cpus);
 	if (text && vm->irq_snapshot && !interrupts_parse(vm->irq_snapshot, &then) &&
-	    !interrupts_parse(text, &now) && !interrupts_diff(&then, &now, &cpus, &d, &n)) {
-		arr = json_object_new_array();
-		for (int i = 0; i < n; i++) {
-			json_object *e = json_object_new_object();
-
-			json_object_object_add(e, "irq", json_object_new_string(d[i].label));
-			json_object_object_add(e, "desc", json_object_new_string(d[i].desc));
-			json_object_object_add(e, "count", json_object_new_int64((int64_t)d[i].count));
-			json_object_array_add(arr, e);
-		}
-		free(d);
-	}
+	    !interrupts_parse(text, &now))
+		arr = interrupts_diff_json(&then, &now, &cpus, NULL);
 	interrupts_free(&then);
 	interrupts_free(&now);
 	free(text);
