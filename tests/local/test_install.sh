@@ -136,12 +136,14 @@ for b in reserved hugetlb; do
 	grep -q "^[a-z][a-z0-9_.-]*  *[0-9][0-9]*  *[0-9][0-9]*  *[0-9][0-9.]*[KMGT]  *$b " \
 		"$tmp/plan.out" || why="$why host-critical.json has no $b slice;"
 done
-# vm.json: parsed, then refused for want of an applied plan (a scratch
-# ledger and run directory; nothing under /var or /run is touched).
+# vm.json: parsed, then refused at its first file, the kernel it names
+# (input files are checked before the slice; a scratch ledger and run
+# directory: nothing under /var or /run is touched).
 SLICEVM_LEDGER=$tmp/no-ledger.db SLICEVM_RUN_DIR=$tmp/run \
 	SLICEVM_KVM_DEVICE=$tmp/no-kvm "$bin" run "$ex/vm.json" >"$tmp/run.out" 2>&1
 rc=$?
-if [ "$rc" -ne 1 ] || ! grep -q 'no plan is applied' "$tmp/run.out"; then
+if [ "$rc" -ne 1 ] ||
+	! grep -q '^slicevm: kernel /var/lib/slicevm/images/vmlinux does not exist' "$tmp/run.out"; then
 	why="$why vm.json: status $rc, $(head -n 1 "$tmp/run.out");"
 fi
 if [ -z "$why" ]; then

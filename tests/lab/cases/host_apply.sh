@@ -138,8 +138,8 @@ report "host apply: IRQs and unbound workqueues moved to housekeeping (refusals 
 host status
 want_host_rc 0
 want_out "state: applied"
-want_out "db +cpus 1-2 +partition isolated +free"
-want_out "web +cpus 3 +partition isolated +free"
+want_out "db +cpus 1-2 +partition isolated +memory anon +free"
+want_out "web +cpus 3 +partition isolated +memory anon +free"
 want_out "interrupts on its CPUs since apply: [0-9]+"
 host status --json
 want_host_rc 0
