@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -154,20 +155,47 @@ static pid_t vm_pid(const char *name)
 	return pid;
 }
 
-/* Waits until @pid is gone, at most @secs seconds. */
-static bool wait_gone(pid_t pid, double secs)
+/*
+ * The VMM, held by a pidfd taken while it still answers on its socket: a
+ * pid number could be another process's by the time it is signalled.
+ */
+struct vmm_proc {
+	pid_t pid;
+	int pidfd;	/* -1 on kernels without pidfd_open (then the pid) */
+};
+
+static void vmm_hold(struct vmm_proc *v, pid_t pid)
+{
+	v->pid = pid;
+	v->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Waits until the VMM is gone, at most @secs seconds. */
+static bool wait_gone(const struct vmm_proc *v, double secs)
 {
 	struct timespec t0, t;
 
+	if (v->pidfd >= 0) {
+		struct pollfd p = { .fd = v->pidfd, .events = POLLIN };
+
+		return poll(&p, 1, (int)(secs * 1000)) == 1;
+	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
-		if (kill(pid, 0) && errno == ESRCH)
+		if (kill(v->pid, 0) && errno == ESRCH)
 			return true;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if ((double)(t.tv_sec - t0.tv_sec) + (double)(t.tv_nsec - t0.tv_nsec) / 1e9 >= secs)
 			return false;
 		usleep(50 * 1000);
 	}
+}
+
+static int vmm_kill(const struct vmm_proc *v)
+{
+	if (v->pidfd >= 0)
+		return (int)syscall(SYS_pidfd_send_signal, v->pidfd, SIGKILL, NULL, 0);
+	return kill(v->pid, SIGKILL);
 }
 
 static void print_exit(const char *name, bool killed)
@@ -201,6 +229,7 @@ int cmd_stop(int argc, char **argv)
 	bool force = false;
 	const char *name;
 	json_object *resp;
+	struct vmm_proc v;
 	char *end;
 	pid_t pid;
 	int c, fd;
@@ -234,24 +263,37 @@ int cmd_stop(int argc, char **argv)
 	pid = vm_pid(name);
 	if (pid <= 0)
 		return cli_fail();
+	vmm_hold(&v, pid);
 	if (!force) {
 		fd = ctl_connect(name);
 		resp = fd < 0 ? NULL : ctl_request(fd, "stop");
 		if (fd >= 0)
 			close(fd);
-		if (!resp)
+		if (!resp) {
+			if (v.pidfd >= 0)
+				close(v.pidfd);
 			return cli_fail();
+		}
 		json_object_put(resp);
-		if (wait_gone(pid, timeout)) {
+		if (wait_gone(&v, timeout)) {
+			if (v.pidfd >= 0)
+				close(v.pidfd);
 			print_exit(name, false);
 			return 0;
 		}
 		fprintf(stderr, "slicevm: VM %s did not shut down within %g s: killing it\n",
 			name, timeout);
 	}
-	if (kill(pid, SIGKILL) && errno != ESRCH)
-		return cli_error("cannot kill VM %s (pid %d): %s", name, (int)pid, strerror(errno));
-	wait_gone(pid, 10);
+	if (vmm_kill(&v) && errno != ESRCH) {
+		int e = errno;
+
+		if (v.pidfd >= 0)
+			close(v.pidfd);
+		return cli_error("cannot kill VM %s (pid %d): %s", name, (int)pid, strerror(e));
+	}
+	wait_gone(&v, 10);
+	if (v.pidfd >= 0)
+		close(v.pidfd);
 	ctl_record_exit(name, pid, 128 + SIGKILL, force ? "killed by 'slicevm stop --force'" :
 			"killed by 'slicevm stop' after its timeout");
 	print_exit(name, true);
@@ -276,7 +318,8 @@ static int console_pump(const char *name, int fd)
 	for (;;) {
 		struct pollfd p[2] = {
 			{ .fd = fd, .events = POLLIN },
-			{ .fd = STDIN_FILENO, .events = con.eof ? 0 : POLLIN },
+			/* a closed input would report POLLHUP for ever: stop polling it */
+			{ .fd = con.eof ? -1 : STDIN_FILENO, .events = POLLIN },
 		};
 		unsigned char buf[4096], out[4097];
 		ssize_t n;

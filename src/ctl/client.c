@@ -19,6 +19,28 @@
 /* How long a client waits for a VMM's answer. */
 #define CTL_TIMEOUT_MS	5000
 
+/*
+ * The sockets, locks and exit records of a user's VMs live here: a
+ * directory someone else owns or may write (a /tmp/slicevm-UID made first
+ * by another user) could hand the client a socket of theirs.
+ */
+static int check_run_dir(const char *dir)
+{
+	struct stat sb;
+
+	if (lstat(dir, &sb))
+		return err_set_errno("cannot use the run directory %s", dir);
+	if (!S_ISDIR(sb.st_mode))
+		return err_set("run directory %s is not a directory: remove it or set SLICEVM_RUN_DIR",
+			       dir);
+	if ((sb.st_uid != geteuid() && sb.st_uid != 0) || (sb.st_mode & 022))
+		return err_set("run directory %s is owned by uid %u with mode %04o: it must be "
+			       "yours (or root's) and writable by no one else; remove it or set "
+			       "SLICEVM_RUN_DIR", dir, (unsigned int)sb.st_uid,
+			       (unsigned int)(sb.st_mode & 07777));
+	return 0;
+}
+
 int ctl_run_dir(char *buf, size_t len, bool create)
 {
 	const char *env = getenv("SLICEVM_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
@@ -34,9 +56,15 @@ int ctl_run_dir(char *buf, size_t len, bool create)
 		n = snprintf(buf, len, "/tmp/slicevm-%u", (unsigned int)geteuid());
 	if (n < 0 || (size_t)n >= len)
 		return err_set("the run directory's path is too long: set a shorter SLICEVM_RUN_DIR");
-	if (create && mkdir(buf, 0755) && errno != EEXIST)
-		return err_set_errno("cannot create the run directory %s", buf);
-	return 0;
+	if (create) {
+		if (mkdir(buf, 0755) == 0)
+			chmod(buf, 0755);	/* whatever the umask */
+		else if (errno != EEXIST)
+			return err_set_errno("cannot create the run directory %s", buf);
+	}
+	if (access(buf, F_OK) && !create)
+		return 0;		/* none yet: nothing to trust */
+	return check_run_dir(buf);
 }
 
 int ctl_path(char *buf, size_t len, const char *name, const char *suffix)

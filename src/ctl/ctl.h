@@ -50,7 +50,8 @@ struct ctl_server;
 struct ctl_ops {
 	/* A request (parsed, version checked): the response's fields (ok is added). */
 	json_object *(*request)(void *arg, const char *cmd, json_object *req);
-	/* Bytes a console client typed, for the guest. Returns how many it took. */
+	/* Bytes a console client typed, for the guest. Returns how many it took.
+	 * NULL: this VM's console cannot be attached (it runs in the foreground). */
 	size_t (*console_input)(void *arg, const unsigned char *buf, size_t len);
 	/* A console client attached: bytes of recent output to send it first. */
 	size_t (*console_backlog)(void *arg, unsigned char *buf, size_t len);
@@ -65,6 +66,9 @@ struct ctl_ops {
  */
 int ctl_server_open(struct ctl_server **out, const char *name, struct evloop *loop,
 		    const struct ctl_ops *ops);
+
+/* The loop no longer runs (teardown): stop accepting, drop clients; the name stays held. */
+void ctl_server_stop_listening(struct ctl_server *s);
 
 /* Sends guest console output to every attached console client (lossy if one is slow). */
 void ctl_server_console_output(struct ctl_server *s, const unsigned char *buf, size_t len);

@@ -19,10 +19,15 @@
 
 struct ctl_server;
 
+/* The most of one answer a slow client may leave unread (a 254-vCPU stats is ~0.5M). */
+#define CTL_OUT_MAX	(4 << 20)
+
 struct ctl_conn {
 	struct ctl_server *s;
 	int fd;			/* -1: free */
 	bool console;		/* streaming the console */
+	char *out;		/* the unsent rest of an answer; NULL: none */
+	size_t out_len, out_off;
 	size_t len;		/* bytes of a request line so far */
 	char line[CTL_LINE_MAX];
 	size_t in_len;		/* console input the guest has not taken yet */
@@ -37,6 +42,7 @@ struct ctl_server {
 	char lock_path[4096];
 	int lock_fd;
 	int listen_fd;
+	bool made_run_dir;
 	struct ctl_conn conn[CTL_CLIENTS_MAX];
 };
 
@@ -45,24 +51,60 @@ static void conn_close(struct ctl_server *s, struct ctl_conn *c)
 	evloop_del(s->loop, c->fd);
 	close(c->fd);
 	c->fd = -1;
+	free(c->out);
+	c->out = NULL;
 }
 
-/* Small replies: a client that does not read them is dropped. */
-static int conn_send(struct ctl_server *s, struct ctl_conn *c, const void *buf, size_t len)
+/* Sends what it can now; the rest waits for EPOLLOUT (and the client's reading). */
+static int conn_flush(struct ctl_server *s, struct ctl_conn *c)
 {
-	while (len) {
-		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (c->out_off < c->out_len) {
+		ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN) {
+			/* no more requests until this answer is out */
+			evloop_mod(s->loop, c->fd, EPOLLOUT);
+			return 0;
+		}
 		if (n <= 0) {
 			conn_close(s, c);
 			return -1;
 		}
-		buf = (const char *)buf + n;
-		len -= (size_t)n;
+		c->out_off += (size_t)n;
 	}
+	free(c->out);
+	c->out = NULL;
+	c->out_len = c->out_off = 0;
+	evloop_mod(s->loop, c->fd, EPOLLIN);
 	return 0;
+}
+
+/* An answer: queued whole (bounded), then flushed as the client reads. */
+static int conn_send(struct ctl_server *s, struct ctl_conn *c, const void *buf, size_t len)
+{
+	size_t have = c->out_len - c->out_off;
+	char *more;
+
+	if (have + len > CTL_OUT_MAX) {
+		conn_close(s, c);	/* a client that reads nothing */
+		return -1;
+	}
+	more = malloc(have + len);
+	if (!more) {
+		conn_close(s, c);
+		return -1;
+	}
+	if (have)
+		memcpy(more, c->out + c->out_off, have);
+	memcpy(more + have, buf, len);
+	free(c->out);
+	c->out = more;
+	c->out_len = have + len;
+	c->out_off = 0;
+	return conn_flush(s, c);
 }
 
 static void reply(struct ctl_server *s, struct ctl_conn *c, json_object *resp, bool ok)
@@ -121,7 +163,11 @@ static void handle_line(struct ctl_server *s, struct ctl_conn *c, const char *li
 	json_object *req = json_parse_text(line, "control request"), *resp = NULL;
 	const char *cmd = req ? request_cmd(req) : NULL;
 
-	if (cmd && !strcmp(cmd, "console")) {
+	if (cmd && !strcmp(cmd, "console") && !s->ops.console_input) {
+		err_set("this VM runs in the foreground: its console is the terminal that "
+			"started it (run it with --detach to attach later)");
+		reply(s, c, NULL, false);
+	} else if (cmd && !strcmp(cmd, "console")) {
 		reply(s, c, NULL, true);
 		if (c->fd >= 0)
 			start_console(s, c);
@@ -145,9 +191,17 @@ static void feed_guest(struct ctl_server *s, struct ctl_conn *c)
 	evloop_mod(s->loop, c->fd, c->in_len ? 0 : EPOLLIN);
 }
 
-static void console_readable(struct ctl_server *s, struct ctl_conn *c)
+static void console_readable(struct ctl_server *s, struct ctl_conn *c, uint32_t events)
 {
-	ssize_t n = read(c->fd, c->in, sizeof(c->in));
+	ssize_t n;
+
+	if (c->in_len) {
+		/* waiting for the guest; a client that hung up meanwhile is gone */
+		if (events & (EPOLLHUP | EPOLLERR))
+			conn_close(s, c);
+		return;
+	}
+	n = read(c->fd, c->in, sizeof(c->in));
 
 	if (n <= 0) {
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -166,10 +220,16 @@ static void conn_readable(struct evloop *loop, int fd, uint32_t events, void *ar
 	char *nl;
 	ssize_t n;
 
-	if (c->console) {
-		console_readable(s, c);
+	if (c->out && (events & EPOLLOUT)) {
+		conn_flush(s, c);
 		return;
 	}
+	if (c->console) {
+		console_readable(s, c, events);
+		return;
+	}
+	if (c->out)
+		return;		/* the last answer first */
 	n = read(fd, c->line + c->len, sizeof(c->line) - 1 - c->len);
 	if (n <= 0) {
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
@@ -189,6 +249,13 @@ static void conn_readable(struct evloop *loop, int fd, uint32_t events, void *ar
 		memmove(c->line, c->line + used, c->len - used);
 		c->len -= used;
 		c->line[c->len] = '\0';
+		if (c->console && c->len) {
+			/* typed right after the request: the guest's, not a request */
+			memcpy(c->in, c->line, c->len < sizeof(c->in) ? c->len : sizeof(c->in));
+			c->in_len = c->len < sizeof(c->in) ? c->len : sizeof(c->in);
+			c->len = 0;
+			feed_guest(s, c);
+		}
 	}
 	if (c->fd >= 0 && !c->console && c->len == sizeof(c->line) - 1) {
 		err_set("a request line is longer than %d bytes", CTL_LINE_MAX - 1);
@@ -220,8 +287,16 @@ static void accept_client(struct evloop *loop, int fd, uint32_t events, void *ar
 	for (int i = 0; i < CTL_CLIENTS_MAX && !c; i++)
 		if (s->conn[i].fd < 0)
 			c = &s->conn[i];
-	if (!c || !peer_allowed(cfd)) {
-		close(cfd);	/* too many clients, or not ours */
+	if (!peer_allowed(cfd)) {
+		close(cfd);	/* not ours */
+		return;
+	}
+	if (!c) {
+		static const char busy[] = "{\"v\": 1, \"ok\": false, \"error\": \"too many "
+					   "clients: close a 'slicevm console' and try again\"}\n";
+
+		(void)!send(cfd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		close(cfd);
 		return;
 	}
 	memset(c, 0, sizeof(*c));
@@ -231,6 +306,19 @@ static void accept_client(struct evloop *loop, int fd, uint32_t events, void *ar
 		close(cfd);
 		c->fd = -1;
 	}
+}
+
+void ctl_server_stop_listening(struct ctl_server *s)
+{
+	if (!s || s->listen_fd < 0)
+		return;
+	evloop_del(s->loop, s->listen_fd);
+	close(s->listen_fd);
+	s->listen_fd = -1;
+	unlink(s->sock_path);	/* the lock still holds the name */
+	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
+		if (s->conn[i].fd >= 0)
+			conn_close(s, &s->conn[i]);
 }
 
 void ctl_server_console_output(struct ctl_server *s, const unsigned char *buf, size_t len)
@@ -325,8 +413,13 @@ int ctl_server_open(struct ctl_server **out, const char *name, struct evloop *lo
 {
 	struct ctl_server *s;
 	char dir[4096], exit_path[4200];
+	struct stat sb;
+	bool made;
 
-	if (ctl_check_name(name) || ctl_run_dir(dir, sizeof(dir), true))
+	if (ctl_check_name(name) || ctl_run_dir(dir, sizeof(dir), false))
+		return -1;
+	made = stat(dir, &sb) < 0;
+	if (ctl_run_dir(dir, sizeof(dir), true))
 		return -1;
 	s = calloc(1, sizeof(*s));
 	if (!s)
@@ -334,6 +427,7 @@ int ctl_server_open(struct ctl_server **out, const char *name, struct evloop *lo
 	s->loop = loop;
 	s->ops = *ops;
 	s->lock_fd = s->listen_fd = -1;
+	s->made_run_dir = made;
 	snprintf(s->name, sizeof(s->name), "%s", name);
 	for (int i = 0; i < CTL_CLIENTS_MAX; i++)
 		s->conn[i].fd = -1;
@@ -357,17 +451,23 @@ void ctl_record_exit(const char *name, pid_t pid, int status, const char *reason
 	char path[4200], tmp[4300];
 	json_object *o;
 	FILE *f;
+	int fd;
 
 	if (ctl_path(path, sizeof(path), name, "exit"))
 		return;
 	snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+	unlink(tmp);
 	o = json_object_new_object();
 	json_object_object_add(o, "name", json_object_new_string(name));
 	json_object_object_add(o, "pid", json_object_new_int(pid));
 	json_object_object_add(o, "status", json_object_new_int(status));
 	json_object_object_add(o, "reason", json_object_new_string(reason ? reason : ""));
 	json_object_object_add(o, "ended_at", json_object_new_int64(time(NULL)));
-	f = fopen(tmp, "we");
+	/* a new file, never through a link someone planted */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	f = fd < 0 ? NULL : fdopen(fd, "w");
+	if (!f && fd >= 0)
+		close(fd);
 	if (f) {
 		fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		if (fclose(f) == 0)
@@ -399,7 +499,7 @@ void ctl_server_close(struct ctl_server *s, int exit_status, const char *reason)
 		unlink(s->lock_path);
 		close(s->lock_fd);
 	}
-	if (ctl_run_dir(dir, sizeof(dir), false) == 0)
-		rmdir(dir);	/* only if nothing else is in it */
+	if (s->made_run_dir && ctl_run_dir(dir, sizeof(dir), false) == 0)
+		rmdir(dir);	/* we made it: only if nothing else is in it now */
 	free(s);
 }

@@ -72,7 +72,9 @@ static json_object *info(struct vm *vm)
 		atomic_load(&vm->stopping) ? "stopping" :
 		vm->power_button_at ? "shutting-down" : "running"));
 	json_object_object_add(o, "vcpus", vcpus_json(vm));
-	json_object_object_add(o, "memory", json_object_new_int64((int64_t)vm->cfg->memory));
+	/* what the guest has: a device-dax range loses its info block, identity adds a boot region */
+	json_object_object_add(o, "memory",
+			       json_object_new_int64((int64_t)guest_mem_total(&vm->ram.layout)));
 	json_object_object_add(o, "backing",
 			       json_object_new_string(ram_backing_name(vm->ram_spec.backing)));
 	json_object_object_add(o, "started_at", json_object_new_int64(vm->started_at));

@@ -70,6 +70,11 @@ static void on_terminal(struct evloop *loop, int fd, uint32_t events, void *arg)
 	struct run_state *st = arg;
 
 	pump_input(st, want_terminal(st));
+	/* a closed input stays "ready" (EPOLLHUP) whatever it is watched for */
+	if (st->con.eof && st->con_watched) {
+		evloop_del(loop, fd);
+		st->con_watched = false;
+	}
 }
 
 static void on_signal(struct evloop *loop, int fd, uint32_t events, void *arg)
@@ -173,7 +178,7 @@ void vm_run_loop(struct vm *vm, int sig_fd)
 			vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
 			break;
 		}
-		if (!st.con_watched && want_terminal(&st))
+		if (!st.con_watched && !st.con.eof && want_terminal(&st))
 			pump_input(&st, true);
 	}
 	if (st.con_watched)

@@ -364,11 +364,14 @@ static int vm_start_and_wait(struct vm *vm)
 		ret = vcpu_start(&vm->vcpus[i]);
 	if (ret) {
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
+		tell_parent(vm, err_msg());
 		close(sig_fd);
 	} else {
 		tell_parent(vm, NULL);
 		vm_run_loop(vm, sig_fd);
 	}
+	/* nobody serves the socket from here on: refuse rather than leave clients waiting */
+	ctl_server_stop_listening(vm->ctl);
 	vm_devices_stop(vm);
 	for (int i = 0; i < vm->nvcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
@@ -400,6 +403,11 @@ static int vm_take_name(struct vm *vm)
 		config_set_str(&vm->cfg->name, name);
 	}
 	mine.arg = vm;
+	if (!vm->detached) {
+		/* its console is the terminal that started it */
+		mine.console_input = NULL;
+		mine.console_backlog = NULL;
+	}
 	return ctl_server_open(&vm->ctl, vm->cfg->name, &vm->loop, &mine);
 }
 
