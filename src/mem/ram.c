@@ -220,9 +220,11 @@ static int sysfs_u64(const char *dir, const char *file, uint64_t *v)
 	f = fopen(path, "re");
 	if (!f)
 		return -1;
-	ok = fscanf(f, "%lli", &x) == 1;
+	/* sysfs writes sizes in decimal and addresses with 0x: never octal */
+	ok = fscanf(f, "0x%llx", &x) == 1 || (rewind(f), fscanf(f, "%llu", &x) == 1);
 	fclose(f);
-	*v = x;
+	if (ok)
+		*v = x;
 	return ok ? 0 : -1;
 }
 
@@ -250,8 +252,9 @@ static bool find_devdax(uint64_t start, uint64_t size, char *dev, size_t len,
 		if (strncmp(e->d_name, "dax", 3))
 			continue;
 		snprintf(dir, sizeof(dir), "%s/%s", root, e->d_name);
+		/* the instance made of the slice's range starts inside what is asked for */
 		if (sysfs_u64(dir, "resource", &s) || sysfs_u64(dir, "size", &n) || !n ||
-		    s < start || s + n > start + size)
+		    s < start || s >= start + size)
 			continue;
 		sysfs_u64(dir, "align", &align);
 		snprintf(dev, len, "/dev/%s", e->d_name);
@@ -292,9 +295,19 @@ static int reserved_map(struct ram_mapping *m, uint64_t start, uint64_t size)
 	uint64_t ds, dn;
 	unsigned int shift;
 
+	uint64_t want, align;
+
 	if (!find_devdax(start, size, dev, sizeof(dev), &ds, &dn, &shift))
 		return devmem_map(m, start, size);
-	return devdax_map(m, dev, ds, dn < size ? dn : size, shift);
+	/* what is asked for, from where the device's data begins, in whole device pages */
+	align = 1ULL << shift;
+	want = start + size - ds;
+	want = (want < dn ? want : dn) & ~(align - 1);
+	if (!want)
+		return err_set("%s starts at %#llx, past the %#llx bytes asked for at %#llx: "
+			       "give more --memory", dev, (unsigned long long)ds,
+			       (unsigned long long)size, (unsigned long long)start);
+	return devdax_map(m, dev, ds, want, shift);
 }
 
 static int check_spec(const struct ram_spec *spec)
