@@ -101,7 +101,7 @@ _slicevm()
 		case $cmd in
 		stop) opts="--timeout --force --help" ;;
 		console) opts="--help" ;;
-		stats) opts="--watch --watch= --json --all --help" ;;
+		stats) opts="--watch --watch= --json --all --vcpus --help" ;;
 		esac
 		if [[ $cur != -* && $nargs -eq 0 ]]; then
 			COMPREPLY=($(compgen -W "$(_slicevm_vm_names "${words[0]}")" -- "$cur"))

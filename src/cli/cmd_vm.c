@@ -412,13 +412,14 @@ int cmd_console(int argc, char **argv)
 }
 
 static const char stats_usage[] =
-"usage: slicevm stats NAME [--watch[=SECONDS]] [--json] [--all]\n"
+"usage: slicevm stats NAME [--watch[=SECONDS]] [--json] [--all] [--vcpus]\n"
 "\n"
 "KVM's statistics of VM NAME (from KVM's binary statistics, no debugfs): the VM's\n"
 "counters and each vCPU's (summed), with rates per second, and the host\n"
 "interrupts that landed on the VM's CPUs since it started. --watch refreshes\n"
 "the table in place every SECONDS (default 1) until Ctrl-C; --all shows\n"
-"counters that are 0; --json prints the VM's and each vCPU's counters under\n"
+"counters that are 0; --vcpus adds a column per vCPU (the first 8); --json\n"
+"prints the VM's and each vCPU's counters under\n"
 "KVM's own names (\"exits\", \"halt_exits\", \"pages_4k\", ...).\n";
 
 static json_object *stats_of(const char *name)
@@ -436,9 +437,27 @@ static json_object *stats_of(const char *name)
 }
 
 /* The counters of @o's "vm" object, rates from @prev's, as a kvm_stat-like table. */
-static void print_stats(json_object *cur, json_object *prev, bool all, FILE *out)
+/* Per-vCPU columns shown at most (all are in --json). */
+#define STATS_VCPU_COLUMNS	8
+
+/* @key's value in vCPU @i's object of @cur, or -1 when it has none. */
+static int64_t vcpu_value(json_object *cur, size_t i, const char *key)
 {
-	json_object *vm, *pvm = NULL, *irqs;
+	json_object *arr, *v;
+
+	if (!json_object_object_get_ex(cur, "vcpus", &arr) ||
+	    i >= json_object_array_length(arr) ||
+	    !json_object_object_get_ex(json_object_array_get_idx(arr, i), key, &v) ||
+	    !json_object_is_type(v, json_type_int))
+		return -1;
+	return json_object_get_int64(v);
+}
+
+static void print_stats(json_object *cur, json_object *prev, bool all, bool per_vcpu,
+			FILE *out)
+{
+	json_object *vm, *pvm = NULL, *irqs, *vcpus;
+	size_t ncol = 0;
 	double dt = prev ? json_object_get_double(json_object_object_get(cur, "time")) -
 			   json_object_get_double(json_object_object_get(prev, "time")) : 0;
 
@@ -446,7 +465,13 @@ static void print_stats(json_object *cur, json_object *prev, bool all, FILE *out
 		return;
 	if (prev)
 		json_object_object_get_ex(prev, "vm", &pvm);
-	fprintf(out, "%-32s %16s %12s\n", "Event", "Total", prev ? "/s" : "");
+	if (per_vcpu && json_object_object_get_ex(cur, "vcpus", &vcpus))
+		ncol = json_object_array_length(vcpus) < STATS_VCPU_COLUMNS ?
+		       json_object_array_length(vcpus) : STATS_VCPU_COLUMNS;
+	fprintf(out, "%-32s %16s %12s", "Event", "Total", prev ? "/s" : "");
+	for (size_t i = 0; i < ncol; i++)
+		fprintf(out, " %12s%zu", "vcpu", i);
+	fputc('\n', out);
 	json_object_object_foreach(vm, key, val) {
 		json_object *pv;
 		int64_t v, rate = 0;
@@ -459,9 +484,18 @@ static void print_stats(json_object *cur, json_object *prev, bool all, FILE *out
 		if (!all && !v && !rate)
 			continue;
 		if (prev)
-			fprintf(out, "%-32s %16lld %12lld\n", key, (long long)v, (long long)rate);
+			fprintf(out, "%-32s %16lld %12lld", key, (long long)v, (long long)rate);
 		else
-			fprintf(out, "%-32s %16lld\n", key, (long long)v);
+			fprintf(out, "%-32s %16lld %12s", key, (long long)v, "");
+		for (size_t i = 0; i < ncol; i++) {
+			int64_t x = vcpu_value(cur, i, key);
+
+			if (x < 0)
+				fprintf(out, " %13s", "-");
+			else
+				fprintf(out, " %13lld", (long long)x);
+		}
+		fputc('\n', out);
 	}
 	if (json_object_object_get_ex(cur, "host_interrupts", &irqs) && irqs) {
 		fprintf(out, "\nhost interrupts on the VM's CPUs since it started:\n");
@@ -480,10 +514,11 @@ int cmd_stats(int argc, char **argv)
 		{ "watch", optional_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "vcpus", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	bool json = false, all = false, watch = false;
+	bool json = false, all = false, watch = false, per_vcpu = false;
 	double every = 1;
 	json_object *cur, *prev = NULL;
 	char *end;
@@ -504,6 +539,7 @@ int cmd_stats(int argc, char **argv)
 			break;
 		case 'j': json = true; break;
 		case 'a': all = true; break;
+		case 'v': per_vcpu = true; break;
 		case 'h':
 			fputs(stats_usage, stdout);
 			return 0;
@@ -526,7 +562,7 @@ int cmd_stats(int argc, char **argv)
 			if (watch)
 				fputs("\033[H\033[2J", stdout);	/* home, clear: refresh in place */
 			printf("slicevm stats %s\n\n", argv[optind]);
-			print_stats(cur, prev, all, stdout);
+			print_stats(cur, prev, all, per_vcpu, stdout);
 		}
 		fflush(stdout);
 		json_object_put(prev);

@@ -81,6 +81,8 @@ grep -q '"pages_4k"' "$LAB_TMP/s1" && grep -q '"halt_exits"' "$LAB_TMP/s1" ||
 	fail "stats --json lacks pages_4k or halt_exits"
 "$S" stats alpha >"$LAB_TMP/st.txt" || fail "stats (table) failed"
 grep -q '^exits ' "$LAB_TMP/st.txt" || fail "the stats table lacks exits: $(head -5 "$LAB_TMP/st.txt")"
+"$S" stats alpha --vcpus >"$LAB_TMP/stv.txt" || fail "stats --vcpus failed"
+grep -q '^Event .* vcpu0 .* vcpu1$' "$LAB_TMP/stv.txt" || fail "stats --vcpus has no vCPU columns: $(head -3 "$LAB_TMP/stv.txt")"
 report "stats: KVM's binary statistics per VM grow and match debugfs"
 
 # console: recent output first, typed input reaches the guest, Ctrl-A d detaches.
