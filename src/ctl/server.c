@@ -55,6 +55,19 @@ static void conn_close(struct ctl_server *s, struct ctl_conn *c)
 	c->out = NULL;
 }
 
+/*
+ * What to wait for on @c: its unsent answer first; then requests, or for a
+ * console, input the guest has room for (none while it holds some back).
+ */
+static void conn_watch(struct ctl_server *s, struct ctl_conn *c)
+{
+	uint32_t ev = c->out ? EPOLLOUT : 0;
+
+	if (!c->out && !(c->console && c->in_len))
+		ev |= EPOLLIN;
+	evloop_mod(s->loop, c->fd, ev);
+}
+
 /* Sends what it can now; the rest waits for EPOLLOUT (and the client's reading). */
 static int conn_flush(struct ctl_server *s, struct ctl_conn *c)
 {
@@ -66,7 +79,7 @@ static int conn_flush(struct ctl_server *s, struct ctl_conn *c)
 			continue;
 		if (n < 0 && errno == EAGAIN) {
 			/* no more requests until this answer is out */
-			evloop_mod(s->loop, c->fd, EPOLLOUT);
+			conn_watch(s, c);
 			return 0;
 		}
 		if (n <= 0) {
@@ -78,7 +91,7 @@ static int conn_flush(struct ctl_server *s, struct ctl_conn *c)
 	free(c->out);
 	c->out = NULL;
 	c->out_len = c->out_off = 0;
-	evloop_mod(s->loop, c->fd, EPOLLIN);
+	conn_watch(s, c);
 	return 0;
 }
 
@@ -188,7 +201,7 @@ static void feed_guest(struct ctl_server *s, struct ctl_conn *c)
 	memmove(c->in, c->in + taken, c->in_len - taken);
 	c->in_len -= taken;
 	/* read more only once the guest took everything */
-	evloop_mod(s->loop, c->fd, c->in_len ? 0 : EPOLLIN);
+	conn_watch(s, c);
 }
 
 static void console_readable(struct ctl_server *s, struct ctl_conn *c, uint32_t events)
@@ -327,7 +340,8 @@ void ctl_server_console_output(struct ctl_server *s, const unsigned char *buf, s
 		struct ctl_conn *c = &s->conn[i];
 		ssize_t n;
 
-		if (c->fd < 0 || !c->console)
+		/* behind on the backlog: this output is lost rather than sent out of order */
+		if (c->fd < 0 || !c->console || c->out)
 			continue;
 		/* a console client that does not keep up loses output, never the guest */
 		n = send(c->fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -32,6 +32,15 @@ static json_object *answer(void *arg, const char *cmd, json_object *req)
 {
 	json_object *o;
 
+	if (!strcmp(cmd, "big")) {
+		/* more than a socket buffer holds: sent as the client reads */
+		static char blob[600000];
+
+		memset(blob, 'x', sizeof(blob) - 1);
+		o = json_object_new_object();
+		json_object_object_add(o, "blob", json_object_new_string(blob));
+		return o;
+	}
 	if (strcmp(cmd, "info")) {
 		err_set("unknown request '%s'", cmd);
 		return NULL;
@@ -116,6 +125,16 @@ static void test_request_and_refusals(void **state)
 		line[n > 0 ? n : 0] = '\0';
 		if (!strstr(line, "longer than 4095 bytes"))
 			_exit(5);
+		{
+			int fd2 = ctl_connect("db");
+			json_object *big = fd2 < 0 ? NULL : ctl_request(fd2, "big");
+
+			if (!big || strlen(json_object_get_string(json_object_object_get(big, "blob"))) !=
+			    599999)
+				_exit(7);
+			json_object_put(big);
+			close(fd2);
+		}
 		if (ctl_connect("nosuch") != -1 ||
 		    !strstr(err_msg(), "no VM named nosuch is running: see 'slicevm ls'"))
 			_exit(6);
