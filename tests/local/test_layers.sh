@@ -15,11 +15,12 @@ allowed() {
 	arch) echo "" ;;
 	mem) echo "lib arch" ;;
 	ctl) echo "lib" ;;
+	virtio) echo "lib arch mem" ;;
 	boot) echo "lib arch mem" ;;
 	devices) echo "lib arch" ;;
 	host) echo "lib" ;;
-	vmm) echo "lib arch mem ctl boot devices host" ;;
-	cli) echo "lib arch mem ctl boot devices host vmm" ;;
+	vmm) echo "lib arch mem ctl virtio boot devices host" ;;
+	cli) echo "lib arch mem ctl virtio boot devices host vmm" ;;
 	*) echo "?" ;;
 	esac
 }
