@@ -33,18 +33,12 @@ static const char bootargs_usage[] =
 
 static int plan_from_ledger(const char *ledger, struct plan *plan)
 {
-	struct ledger *l;
-	int ret;
+	int ret = ledger_read_plan(ledger, plan);
 
-	ret = ledger_open_readonly(&l, ledger);
 	if (ret > 0)
 		return err_set("no plan is applied (no ledger at %s): give CONFIG",
 			       ledger_resolve_path(ledger));
 	if (ret < 0)
-		return -1;
-	ret = ledger_applied_plan(l, plan);
-	ledger_close(l);
-	if (ret)
 		return err_set("%s (or give CONFIG)", err_msg());
 	return 0;
 }

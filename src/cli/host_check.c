@@ -33,19 +33,6 @@ static const char check_usage[] =
  * The applied plan into @plan: 1 when there is none, -1 (err_msg()) when
  * the ledger cannot be read.
  */
-static int applied_plan(const char *ledger, struct plan *plan)
-{
-	struct ledger *l;
-	int ret;
-
-	ret = ledger_open_readonly(&l, ledger);
-	if (ret)
-		return ret;
-	ret = ledger_applied_plan(l, plan);
-	ledger_close(l);
-	return ret ? -1 : 0;
-}
-
 /* The plan to check: CONFIG, else the applied one, else none (NULL). */
 static int find_plan(const char *config, const char *source, const char *ledger,
 		     struct plan *plan, const struct plan **out, char *from, size_t len)
@@ -60,7 +47,7 @@ static int find_plan(const char *config, const char *source, const char *ledger,
 		*out = plan;
 		return 0;
 	}
-	r = applied_plan(ledger, plan);
+	r = ledger_read_plan(ledger, plan);
 	if (r < 0)
 		return err_set("%s: give CONFIG to check against a plan", err_msg());
 	if (r == 0) {

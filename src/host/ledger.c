@@ -630,6 +630,18 @@ int ledger_applied_plan(struct ledger *l, struct plan *plan)
 	return ret;
 }
 
+int ledger_read_plan(const char *path, struct plan *plan)
+{
+	struct ledger *l;
+	int ret = ledger_open_readonly(&l, path);
+
+	if (ret)
+		return ret;
+	ret = ledger_applied_plan(l, plan);
+	ledger_close(l);
+	return ret ? -1 : 0;
+}
+
 static int insert_slices(struct ledger *l, const struct plan *plan)
 {
 	for (int i = 0; i < plan->nslices; i++) {

@@ -115,6 +115,13 @@ void ledger_applied_free(struct ledger_applied *a);
 int ledger_applied_plan(struct ledger *l, struct plan *plan);
 
 /*
+ * The applied plan of the ledger at @path (NULL as for ledger_open()),
+ * opened read-only and closed again: 0; 1 when there is no ledger
+ * (err_msg() says so); -1 on any other error.
+ */
+int ledger_read_plan(const char *path, struct plan *plan);
+
+/*
  * One transaction: records @plan as being applied by (pid, start) in boot
  * @boot_id, with a free row per slice. Fails, changing nothing, when a plan
  * is already recorded.
