@@ -45,17 +45,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'lab_kill; exit 130' INT TERM
 
-# copy_with_libs FILE ROOT: FILE and every library ldd lists, same paths.
-copy_with_libs() {
-	local lib
-	mkdir -p "$2$(dirname "$1")"
-	cp -L "$1" "$2$1"
-	for lib in $(ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
-		mkdir -p "$2$(dirname "$lib")"
-		cp -L "$lib" "$2$lib"
-	done
-}
-
 # The bench part of L1: /bench/l1.sh, /bin/bootwatch, QEMU + libs + the
 # firmware microvm loads (qboot as bios-microvm.bin, option ROMs for -kernel).
 bench_part() {
@@ -63,7 +52,7 @@ bench_part() {
 	mkdir -p "$root/bench" "$root/bin" "$root/usr/share/qemu"
 	cp "$here/l1.sh" "$root/bench/l1.sh"
 	gcc -static -O2 -Wall -Wextra -o "$root/bin/bootwatch" "$here/bootwatch.c" || return 1
-	copy_with_libs "$qemu" "$root" || return 1
+	lab_copy_with_libs "$qemu" "$root" || return 1
 	for f in bios-microvm.bin qboot.rom linuxboot.bin linuxboot_dma.bin pvh.bin \
 		kvmvapic.bin multiboot.bin multiboot_dma.bin; do
 		[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$root/usr/share/qemu/"

@@ -55,17 +55,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'lab_kill; exit 130' INT TERM
 
-# copy_with_libs FILE ROOT: FILE and every library ldd lists, same paths.
-copy_with_libs() {
-	local lib
-	mkdir -p "$2$(dirname "$1")"
-	cp -L "$1" "$2$1"
-	for lib in $(ldd "$1" | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
-		mkdir -p "$2$(dirname "$lib")"
-		cp -L "$lib" "$2$lib"
-	done
-}
-
 # guest_initrd OUT: the default guest's initrd (gzip), padded with zeros to
 # a 512-byte boundary, then an uncompressed archive with /membench-init and
 # /bin/memprobe. The kernel unpacks concatenated archives in order.
@@ -87,7 +76,7 @@ bench_part() {
 	cp "$here/mem-l1.sh" "$root/bench/mem-l1.sh"
 	gcc -static -O2 -Wall -Wextra -o "$root/bin/bootwatch" "$here/bootwatch.c" || return 1
 	guest_initrd "$root/bench/initrd-mem.cpio" || return 1
-	copy_with_libs "$qemu" "$root" || return 1
+	lab_copy_with_libs "$qemu" "$root" || return 1
 	for f in bios-microvm.bin qboot.rom linuxboot.bin linuxboot_dma.bin pvh.bin \
 		kvmvapic.bin multiboot.bin multiboot_dma.bin; do
 		[ -e "/usr/share/qemu/$f" ] && cp -L "/usr/share/qemu/$f" "$root/usr/share/qemu/"

@@ -69,16 +69,12 @@ l0=$(cksum <"$LAB_DIR/l0.sh")"
 # lab_overlay SLICEVM OUT: /init, the binary with every library ldd lists,
 # the lab lib and all cases.
 lab_overlay() {
-	local bin=$1 out=$2 root lib
+	local bin=$1 out=$2 root
 	root=$(mktemp -d)
 	mkdir -p "$root/bin" "$root/lab/cases" "$root/lib64"
 	cp "$LAB_DIR/l1-init" "$root/init"
 	cp "$bin" "$root/bin/slicevm"
-	# Absolute paths in ldd's output (the "=> /path" ones and the loader).
-	for lib in $(ldd "$bin" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
-		mkdir -p "$root$(dirname "$lib")"
-		cp -L "$lib" "$root$lib"
-	done
+	lab_copy_libs "$bin" "$root"
 	[ -e "$root/lib64/ld-linux-x86-64.so.2" ] ||
 		cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 	cp "$LAB_DIR/lib.sh" "$root/lab/"
@@ -93,6 +89,22 @@ lab_overlay() {
 	local rc=$?
 	rm -rf "$root"
 	return $rc
+}
+
+# lab_copy_libs BIN ROOT: every library ldd lists for BIN, at its own path
+# under ROOT (the absolute paths of ldd's output: "=> /path" and the loader).
+lab_copy_libs() {
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+		mkdir -p "$2$(dirname "$lib")"
+		cp -L "$lib" "$2$lib"
+	done
+}
+
+# lab_copy_with_libs FILE ROOT: FILE at its own path under ROOT, and its libraries.
+lab_copy_with_libs() {
+	mkdir -p "$2$(dirname "$1")"
+	cp -L "$1" "$2$1" && lab_copy_libs "$1" "$2"
 }
 
 # lab_tool NAME OUT: compile tests/lab/NAME.c (static: L1 has no compiler
