@@ -55,7 +55,7 @@ if wait_console 240 "^$MARKER "; then
 	[ "$rc" = 0 ] || fail "the manager collected exit status $rc, expected 0 (power button)"
 	grep -q SLICEVM-GUEST-POWERBUTTON "$LAB_TMP/unit.console" || fail "the guest never saw its power button"
 else
-	fail "the unit's VM never printed $MARKER"
+	fail "the unit's VM never printed $MARKER: $(cat "$LAB_TMP/unit.err")"
 fi
 report "systemd stand-in: a slice VM leaves its unit's cgroup but stays the manager's child; ExecStop's power button ends it with 0"
 
@@ -66,7 +66,7 @@ if wait_console 240 "^$MARKER "; then
 	rc=$?
 	[ "$rc" = 143 ] || fail "SIGTERM to the main PID gave $rc, expected 143"
 else
-	fail "the unit's VM never printed $MARKER (second start)"
+	fail "the unit's VM never printed $MARKER (second start): $(cat "$LAB_TMP/unit.err")"
 fi
 report "systemd stand-in: SIGTERM to the main PID ends the VM with 143 (SuccessExitStatus=)"
 
