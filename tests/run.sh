@@ -26,7 +26,8 @@ while [ $# -gt 0 ]; do
 done
 
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+failures=$(mktemp)
+trap 'rm -f "$log" "$failures"' EXIT
 passed=0
 failed=0
 skipped=0
@@ -39,9 +40,10 @@ count() {	# count OUTPUT-FILE EXIT-STATUS NAME
 	f=$((f - $(grep -ci '^not ok .*# skip' "$1")))
 	p=$((p - $(grep -ci '^ok .*# skip' "$1")))
 	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $3 exited with status $2"
+		echo "not ok - $3 exited with status $2" | tee -a "$failures"
 		f=1
 	fi
+	grep '^not ok ' "$1" | grep -vi '# skip' | sed "s|^|$3: |" >>"$failures"
 	passed=$((passed + p))
 	failed=$((failed + f))
 	skipped=$((skipped + s))
@@ -97,6 +99,7 @@ for h in $fuzz; do
 		passed=$((passed + 1))
 	else
 		failed=$((failed + 1))
+		echo "fuzz: $(basename "$h") corpus failed" >>"$failures"
 	fi
 done
 
@@ -105,11 +108,16 @@ if [ -n "$lab_bin" ]; then
 	tests/lab/run.sh "$lab_bin" 2>&1 | tee "$log"
 	count "$log" 0 "lab"
 	grep -q '^lab-complete$' "$log" || {
-		echo "not ok - the lab run did not complete"
+		echo "not ok - the lab run did not complete" | tee -a "$failures"
 		failed=$((failed + 1))
 	}
 fi
 
+# The failures again, last, where a truncated log still shows them.
+if [ -s "$failures" ]; then
+	echo "# failures:"
+	sed 's/^/#   /' "$failures"
+fi
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
 else
