@@ -3,12 +3,15 @@
  * The ACPI tables of a slicevm guest (ACPI 6.3), packed into the BIOS area
  * MEM_BIOS_START..MEM_BIOS_END that the e820 map reserves:
  *
- *   RSDP (revision 2) -> RSDT and XSDT -> FADT -> DSDT (_S5_, COM1, RTC)
+ *   RSDP (revision 2) -> RSDT and XSDT -> FADT -> DSDT (_S5_, PCI0, COM1, RTC,
+ *                                                    PWRB, GED0)
  *                                     -> MADT (LAPICs, IOAPIC, overrides)
  *
  * The platform is hardware-reduced: no PM1 blocks, no PM timer, no FACS.
  * Power off and reset go through the FADT's sleep control and reset
- * registers, which are I/O ports the device model implements.
+ * registers, which are I/O ports the device model implements. The PCI bus
+ * is found through the DSDT's host bridge PCI0 (config mechanism #1), with
+ * no MCFG, no _PRT and no _OSC: devices interrupt through MSI-X only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +44,8 @@
 #define FADT_HYPERVISOR_ID	268
 
 #define IAPC_VGA_NOT_PRESENT	(1 << 2)
+#define IAPC_MSI_NOT_SUPPORTED	(1 << 3)	/* never set: see write_fadt() */
+#define IAPC_PCIE_ASPM_CONTROLS	(1 << 4)	/* never set: see write_fadt() */
 #define FADT_F_RESET_REG_SUP	(1 << 10)
 #define FADT_F_HW_REDUCED_ACPI	(1 << 20)
 
@@ -69,7 +74,9 @@ struct acpi_layout {
 #define AML_ONE			0x01
 #define AML_NAME		0x08
 #define AML_BYTE		0x0A
+#define AML_WORD		0x0B
 #define AML_DWORD		0x0C
+#define AML_QWORD		0x0E
 #define AML_SCOPE		0x10
 #define AML_BUFFER		0x11
 #define AML_STRING		0x0D
@@ -86,6 +93,18 @@ struct acpi_layout {
 #define RES_IRQ			0x22	/* small item 0x04, 2 bytes: edge, active high */
 #define RES_EXT_IRQ		0x89	/* large item 0x09: extended interrupt */
 #define RES_END			0x79	/* small item 0x0F, 1 byte */
+#define RES_DWORD_ADDR		0x87	/* large item 0x07: DWord Address Space, 23 bytes */
+#define RES_WORD_ADDR		0x88	/* large item 0x08: Word Address Space, 13 bytes */
+#define RES_IO16_LEN		8
+#define RES_WORD_ADDR_LEN	16	/* with its 3-byte header */
+#define RES_DWORD_ADDR_LEN	26
+#define RES_ADDR_MEM		0	/* address space descriptor: resource type */
+#define RES_ADDR_IO		1
+#define RES_ADDR_BUS		2
+#define RES_ADDR_FIXED		0x0C	/* producer, positive decode, _MIF and _MAF set */
+#define RES_IO_ENTIRE_RANGE	0x03	/* I/O type flags: ISA and non-ISA ports */
+#define RES_MEM_RW		0x01	/* memory type flags: read-write, non-cacheable */
+#define PCI_CONFIG_PORTS	8	/* 0xCF8 address, 0xCFC data */
 #define DSDT_AML_MAX		1024
 
 struct aml {
@@ -140,42 +159,29 @@ static void aml_name_eisaid(struct aml *a, const char *name, const char *id)
 	aml_bytes(a, v, 4);
 }
 
-/* Name (_CRS, ResourceTemplate () { IO (Decode16, port, port, 1, len) IRQNoFlags () {irq} }) */
-static void aml_name_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
+/* Name (NAME, v): an integer in the shortest encoding (Zero, One, Byte ... QWord). */
+static void aml_name_int(struct aml *a, const char *name, uint64_t v)
 {
-	const uint8_t res[] = {
-		RES_IO16, 0x01, (uint8_t)port, (uint8_t)(port >> 8),
-		(uint8_t)port, (uint8_t)(port >> 8), 0x01, len,
-		RES_IRQ, (uint8_t)(1u << irq), (uint8_t)((1u << irq) >> 8),
-		RES_END, 0x00,		/* checksum 0: "valid" */
-	};
-	const uint8_t op = AML_BUFFER;
-	struct aml body = { .len = 0 };
+	uint8_t le[8];
 
-	aml_byte(&body, AML_BYTE);
-	aml_byte(&body, sizeof(res));
-	aml_bytes(&body, res, sizeof(res));
+	put_le64(le, v);
 	aml_byte(a, AML_NAME);
-	aml_bytes(a, "_CRS", 4);
-	aml_pkg(a, &op, 1, &body);
-}
-
-/* Device (NAME) { _HID, optionally _UID, _CRS }: a legacy ISA device and its IRQ. */
-static void aml_isa_device(struct aml *a, const char *name, const char *hid, int uid,
-			   uint16_t port, uint8_t len, uint8_t irq)
-{
-	const uint8_t op[] = { AML_EXT, AML_DEVICE };
-	struct aml body = { .len = 0 };
-
-	aml_bytes(&body, name, 4);
-	aml_name_eisaid(&body, "_HID", hid);
-	if (uid >= 0) {
-		aml_byte(&body, AML_NAME);
-		aml_bytes(&body, "_UID", 4);
-		aml_byte(&body, uid ? AML_ONE : AML_ZERO);
+	aml_bytes(a, name, 4);
+	if (v <= 1) {
+		aml_byte(a, v ? AML_ONE : AML_ZERO);
+	} else if (v <= 0xFF) {
+		aml_byte(a, AML_BYTE);
+		aml_bytes(a, le, 1);
+	} else if (v <= 0xFFFF) {
+		aml_byte(a, AML_WORD);
+		aml_bytes(a, le, 2);
+	} else if (v <= 0xFFFFFFFF) {
+		aml_byte(a, AML_DWORD);
+		aml_bytes(a, le, 4);
+	} else {
+		aml_byte(a, AML_QWORD);
+		aml_bytes(a, le, 8);
 	}
-	aml_name_crs_io_irq(&body, port, len, irq);
-	aml_pkg(a, op, sizeof(op), &body);
 }
 
 /* Name (NAME, Buffer () { @res..., EndTag }) */
@@ -188,10 +194,134 @@ static void aml_name_buffer(struct aml *a, const char *name, const uint8_t *res,
 	aml_byte(&body, (uint8_t)(n + 2));
 	aml_bytes(&body, res, n);
 	aml_byte(&body, RES_END);
-	aml_byte(&body, 0x00);
+	aml_byte(&body, 0x00);		/* checksum 0: "valid" (ACPI 6.3, 6.4.2.9) */
 	aml_byte(a, AML_NAME);
 	aml_bytes(a, name, 4);
 	aml_pkg(a, &op, 1, &body);
+}
+
+/*
+ * Resource descriptors (ACPI 6.3, 6.4), each written at @r, returning the
+ * byte after it.
+ */
+
+/* IO (Decode16, port, port, 1, len): I/O port descriptor, 6.4.2.5. */
+static uint8_t *res_io16(uint8_t *r, uint16_t port, uint8_t len)
+{
+	r[0] = RES_IO16;
+	r[1] = 0x01;			/* decodes 16 address bits */
+	put_le16(r + 2, port);		/* minimum base */
+	put_le16(r + 4, port);		/* maximum base */
+	r[6] = 0x01;			/* alignment */
+	r[7] = len;
+	return r + RES_IO16_LEN;
+}
+
+/*
+ * Word Address Space Descriptor, 6.4.3.5.3: a fixed window [min, max] the
+ * bridge produces (_MIF and _MAF set, so granularity 0 and length
+ * max - min + 1, which must fit in 16 bits), no translation.
+ */
+static uint8_t *res_word_addr(uint8_t *r, uint8_t type, uint8_t type_flags,
+			      uint16_t min, uint16_t max)
+{
+	r[0] = RES_WORD_ADDR;
+	put_le16(r + 1, RES_WORD_ADDR_LEN - 3);
+	r[3] = type;
+	r[4] = RES_ADDR_FIXED;
+	r[5] = type_flags;
+	put_le16(r + 6, 0);		/* granularity */
+	put_le16(r + 8, min);
+	put_le16(r + 10, max);
+	put_le16(r + 12, 0);		/* translation offset */
+	put_le16(r + 14, (uint16_t)(max - min + 1));
+	return r + RES_WORD_ADDR_LEN;
+}
+
+/* DWord Address Space Descriptor, 6.4.3.5.2: the same with 32-bit fields. */
+static uint8_t *res_dword_addr(uint8_t *r, uint8_t type, uint8_t type_flags,
+			       uint32_t min, uint32_t max)
+{
+	r[0] = RES_DWORD_ADDR;
+	put_le16(r + 1, RES_DWORD_ADDR_LEN - 3);
+	r[3] = type;
+	r[4] = RES_ADDR_FIXED;
+	r[5] = type_flags;
+	put_le32(r + 6, 0);		/* granularity */
+	put_le32(r + 10, min);
+	put_le32(r + 14, max);
+	put_le32(r + 18, 0);		/* translation offset */
+	put_le32(r + 22, max - min + 1);
+	return r + RES_DWORD_ADDR_LEN;
+}
+
+/* Name (_CRS, ResourceTemplate () { IO (Decode16, port, port, 1, len) IRQNoFlags () {irq} }) */
+static void aml_name_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
+{
+	uint8_t res[RES_IO16_LEN + 3], *r = res_io16(res, port, len);
+
+	r[0] = RES_IRQ;
+	put_le16(r + 1, (uint16_t)(1u << irq));
+	aml_name_buffer(a, "_CRS", res, sizeof(res));
+}
+
+/* Device (NAME) { _HID, optionally _UID, _CRS }: a legacy ISA device and its IRQ. */
+static void aml_isa_device(struct aml *a, const char *name, const char *hid, int uid,
+			   uint16_t port, uint8_t len, uint8_t irq)
+{
+	const uint8_t op[] = { AML_EXT, AML_DEVICE };
+	struct aml body = { .len = 0 };
+
+	aml_bytes(&body, name, 4);
+	aml_name_eisaid(&body, "_HID", hid);
+	if (uid >= 0)
+		aml_name_int(&body, "_UID", (uint64_t)uid);
+	aml_name_crs_io_irq(&body, port, len, irq);
+	aml_pkg(a, op, sizeof(op), &body);
+}
+
+/*
+ * Device (PCI0) {
+ *     Name (_HID, EisaId ("PNP0A03"))
+ *     Name (_UID, 0)  Name (_SEG, 0)  Name (_BBN, 0)  Name (_ADR, 0)
+ *     Name (_CRS, ResourceTemplate () {
+ *         WordBusNumber (ResourceProducer, ..., 0, 0, 0, 0, 1)      bus 0 only
+ *         IO (Decode16, 0x0CF8, 0x0CF8, 1, 8)                       config ports
+ *         WordIO (ResourceProducer, ..., 0, 0x0000, 0x0CF7, 0, 0x0CF8)
+ *         WordIO (ResourceProducer, ..., 0, 0x0D00, 0xFFFF, 0, 0xF300)
+ *         DWordMemory (ResourceProducer, ..., NonCacheable, ReadWrite,
+ *                      0, PCI_MMIO_START, PCI_MMIO_END - 1, 0, size) })
+ * }
+ * The conventional PCI host bridge, configuration mechanism #1 at 0xCF8:
+ * on ACPI Linux scans PCI only below a root bridge the DSDT declares
+ * (pci_acpi_init() succeeding keeps the legacy scan from running). Its
+ * windows are all I/O ports but the config ports, and the 32-bit MMIO
+ * window where the VMM places BARs. No _PRT: devices use MSI-X only
+ * (interrupt pin 0). No _OSC: Linux then keeps the PCIe native features
+ * (hotplug, AER, PME) to the platform, which a conventional root lacks.
+ */
+static void aml_pci_root(struct aml *a)
+{
+	const uint8_t dev[] = { AML_EXT, AML_DEVICE };
+	uint8_t res[RES_WORD_ADDR_LEN * 3 + RES_IO16_LEN + RES_DWORD_ADDR_LEN], *r = res;
+	struct aml body = { .len = 0 };
+
+	r = res_word_addr(r, RES_ADDR_BUS, 0, 0, 0);
+	r = res_io16(r, PORT_PCI_CONFIG_ADDR, PCI_CONFIG_PORTS);
+	r = res_word_addr(r, RES_ADDR_IO, RES_IO_ENTIRE_RANGE, 0, PORT_PCI_CONFIG_ADDR - 1);
+	r = res_word_addr(r, RES_ADDR_IO, RES_IO_ENTIRE_RANGE,
+			  PORT_PCI_CONFIG_ADDR + PCI_CONFIG_PORTS, 0xFFFF);
+	r = res_dword_addr(r, RES_ADDR_MEM, RES_MEM_RW,
+			   (uint32_t)PCI_MMIO_START, (uint32_t)(PCI_MMIO_END - 1));
+
+	aml_bytes(&body, "PCI0", 4);
+	aml_name_eisaid(&body, "_HID", "PNP0A03");
+	aml_name_int(&body, "_UID", 0);
+	aml_name_int(&body, "_SEG", 0);
+	aml_name_int(&body, "_BBN", 0);
+	aml_name_int(&body, "_ADR", 0);
+	aml_name_buffer(&body, "_CRS", res, (size_t)(r - res));
+	aml_pkg(a, dev, sizeof(dev), &body);
 }
 
 /* Device (PWRB) { Name (_HID, EisaId ("PNP0C0C")) }: the power button. */
@@ -240,9 +370,7 @@ static void aml_ged(struct aml *a)
 	aml_bytes(&body, "_HID", 4);
 	aml_byte(&body, AML_STRING);
 	aml_bytes(&body, "ACPI0013", 9);	/* with its NUL */
-	aml_byte(&body, AML_NAME);
-	aml_bytes(&body, "_UID", 4);
-	aml_byte(&body, AML_ZERO);
+	aml_name_int(&body, "_UID", 0);
 	aml_name_buffer(&body, "_CRS", irq, sizeof(irq));
 	aml_pkg(&body, &method, 1, &evt);
 	aml_pkg(a, dev, sizeof(dev), &body);
@@ -253,6 +381,7 @@ static void aml_ged(struct aml *a)
  *
  *   Name (_S5_, Package () { 5, 0, 0, 0 })
  *   Scope (\_SB_) {
+ *       Device (PCI0) { _HID PNP0A03, bus 0, I/O and 32-bit MMIO windows (see aml_pci_root()) }
  *       Device (COM1) { _HID PNP0501, _UID 1, _CRS { IO 0x3F8/8, IRQ 4 } }
  *       Device (RTC_) { _HID PNP0B00, _CRS { IO 0x70/2, IRQ 8 } }
  *       Device (PWRB) and Device (GED0): the power button (see aml_ged())
@@ -263,6 +392,7 @@ static void aml_ged(struct aml *a)
  * A hardware-reduced platform has no legacy PIC for Linux, which then maps
  * ISA interrupts only for devices ACPI declares: without COM1 here the
  * serial port would get no interrupt (output works, input does not).
+ * Likewise Linux on ACPI finds PCI devices only below PCI0.
  */
 static void dsdt_build(struct aml *a)
 {
@@ -278,6 +408,7 @@ static void dsdt_build(struct aml *a)
 	aml_bytes(a, s5, sizeof(s5));
 	aml_byte(&sb, AML_ROOT);
 	aml_bytes(&sb, "_SB_", 4);
+	aml_pci_root(&sb);
 	aml_isa_device(&sb, "COM1", "PNP0501", 1, PORT_COM1, 8, IRQ_COM1);
 	aml_isa_device(&sb, "RTC_", "PNP0B00", -1, PORT_RTC_INDEX, 2, IRQ_RTC);
 	aml_power_button(&sb);
@@ -358,6 +489,14 @@ static void write_fadt(uint8_t *base, const struct acpi_layout *l)
 	 * No 8042 flag: the i8042 here only resets the machine (reboot=k
 	 * writes its command port without asking ACPI). Declaring it makes
 	 * Linux probe it for a keyboard, seconds of timeouts at every boot.
+	 */
+	/*
+	 * Neither IAPC_MSI_NOT_SUPPORTED nor IAPC_PCIE_ASPM_CONTROLS: Linux
+	 * reads them in acpi_pci_init() and calls pci_no_msi() (or
+	 * pcie_no_aspm()). MSI must stay allowed: the virtio-pci devices
+	 * interrupt through MSI-X only (pin 0, no _PRT), so without MSI they
+	 * would have no interrupt at all. None of the FADT flags below
+	 * concerns MSI or ASPM.
 	 */
 	put_le16(t + FADT_IAPC_BOOT_ARCH, IAPC_VGA_NOT_PRESENT);
 	put_le32(t + FADT_FLAGS, FADT_F_RESET_REG_SUP | FADT_F_HW_REDUCED_ACPI);

@@ -28,4 +28,31 @@ typedef void (*vm_event_fn)(void *ctx, enum vm_event event);
 typedef void (*pio_fn)(void *dev, uint16_t offset, void *data, int size,
 		       bool is_write);
 
+/*
+ * Message-signalled interrupts, for devices with MSI-X (devices/msix.h).
+ * The VMM backs each route with a KVM GSI route and an irqfd, so a device
+ * thread raises an interrupt by writing an eventfd: no exit, no ioctl.
+ * Both calls are thread-safe.
+ */
+struct msi_ops {
+	/* A new route; stores in @fd the eventfd that raises it. Returns a handle >= 0, or -1. */
+	int (*route_add)(void *ctx, int *fd);
+	/*
+	 * Points route @handle at the message @addr/@data. While @masked, the
+	 * eventfd's signals are held in it (pending) and delivered on unmask.
+	 */
+	int (*route_set)(void *ctx, int handle, uint64_t addr, uint32_t data, bool masked);
+	void *ctx;
+};
+
+/*
+ * Doorbells: a guest write to [@addr, +@len) of MMIO signals eventfd @fd
+ * inside KVM (an ioeventfd), without an exit to the VMM. @len 0 matches a
+ * write of any size. Thread-safe.
+ */
+struct doorbell_ops {
+	int (*set)(void *ctx, uint64_t addr, unsigned int len, int fd, bool assign);
+	void *ctx;
+};
+
 #endif

@@ -11,6 +11,7 @@
 #include "devices/pci.h"
 #include "lib/err.h"
 #include "lib/le.h"
+#include "arch/x86/platform.h"
 
 #define PORT_ADDR	0	/* 0xCF8, dword */
 #define PORT_RESET	1	/* 0xCF9, byte */
@@ -46,6 +47,7 @@ struct pci_bus {
 	uint8_t rcr;
 	struct pci_device *devs[MAX_DEVFN];
 	struct pci_device host;
+	uint64_t mmio_next, mmio_end;	/* where the next memory BAR goes */
 	vm_event_fn event;
 	void *event_ctx;
 };
@@ -87,6 +89,80 @@ int pci_device_set_bar(struct pci_device *pdev, int bar, uint32_t size, bool io)
 			       size, min);
 	put_le32(pdev->config + reg, flags);
 	put_le32(pdev->wmask + reg, ~(size - 1));	/* size >= min keeps the flag bits */
+	pdev->bar_size[bar] = io ? 0 : size;
+	return 0;
+}
+
+int pci_device_add_cap(struct pci_device *pdev, uint8_t id, unsigned int len)
+{
+	unsigned int at = pdev->cap_end ? pdev->cap_end : PCI_CAP_START;
+	uint8_t *link = pdev->config + PCI_CFG_CAP_PTR;
+
+	if (len < 2 || at + len > PCI_CONFIG_SIZE)
+		return err_set("PCI capability %#x of %u bytes does not fit in config space",
+			       id, len);
+	/* the last capability's next pointer (or the header's) gets the new one */
+	while (*link)
+		link = pdev->config + *link + 1;
+	*link = (uint8_t)at;
+	pdev->config[at] = id;
+	pdev->config[at + 1] = 0;
+	pdev->config[PCI_CFG_STATUS] |= PCI_STATUS_CAP_LIST;
+	pdev->cap_end = (uint16_t)((at + len + 3) & ~3u);
+	return (int)at;
+}
+
+static uint64_t bar_value(const struct pci_device *pdev, int bar)
+{
+	return get_le32(pdev->config + PCI_CFG_BAR0 + 4 * bar) & PCI_BAR_MEM_MASK;
+}
+
+uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar)
+{
+	uint64_t addr;
+
+	if (bar < 0 || bar >= PCI_BARS || !pdev->bar_size[bar] ||
+	    !(get_le16(pdev->config + PCI_CFG_COMMAND) & PCI_CMD_MEM))
+		return 0;
+	addr = bar_value(pdev, bar);
+	/* a BAR being sized reads ~(size - 1): not an address the guest uses */
+	if (addr < PCI_MMIO_START || addr + pdev->bar_size[bar] > PCI_MMIO_END)
+		return 0;
+	return addr;
+}
+
+void pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end)
+{
+	pthread_mutex_lock(&bus->lock);
+	bus->mmio_next = start;
+	bus->mmio_end = end;
+	pthread_mutex_unlock(&bus->lock);
+}
+
+/* As firmware does: each memory BAR at the next address aligned to its size. */
+static int place_bars(struct pci_bus *bus, struct pci_device *pdev)
+{
+	uint64_t next = bus->mmio_next;
+
+	if (!bus->mmio_end)
+		return 0;	/* no window: BARs stay at 0, for the guest to place */
+	for (int bar = 0; bar < PCI_BARS; bar++) {
+		uint32_t size = pdev->bar_size[bar];
+		uint64_t at = (next + size - 1) & ~((uint64_t)size - 1);
+
+		if (!size)
+			continue;
+		if (at + size > bus->mmio_end)
+			return err_set("the PCI memory window is full: give the VM fewer devices");
+		put_le32(pdev->config + PCI_CFG_BAR0 + 4 * bar,
+			 (uint32_t)at | (get_le32(pdev->config + PCI_CFG_BAR0 + 4 * bar) &
+					 ~PCI_BAR_MEM_MASK));
+		next = at + size;
+	}
+	if (next != bus->mmio_next) {
+		pdev->config[PCI_CFG_COMMAND] |= PCI_CMD_MEM;
+		bus->mmio_next = next;
+	}
 	return 0;
 }
 
@@ -111,6 +187,10 @@ int pci_register_device(struct pci_bus *bus, struct pci_device *pdev)
 		return err_set("PCI slot %02x.%x is taken or invalid: "
 			       "pick a free one or PCI_DEVFN_AUTO",
 			       (devfn >> 3) & 0x1F, devfn & 7);
+	}
+	if (place_bars(bus, pdev)) {
+		pthread_mutex_unlock(&bus->lock);
+		return -1;
 	}
 	pdev->devfn = devfn;
 	bus->devs[devfn] = pdev;
@@ -190,6 +270,31 @@ void pci_pio(void *dev, uint16_t offset, void *data, int size, bool is_write)
 	pthread_mutex_unlock(&bus->lock);
 	if (reset && bus->event)
 		bus->event(bus->event_ctx, VM_EVENT_RESET);
+}
+
+bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, int size, bool is_write)
+{
+	pthread_mutex_lock(&bus->lock);
+	for (int devfn = 0; devfn < MAX_DEVFN; devfn++) {
+		struct pci_device *pdev = bus->devs[devfn];
+
+		for (int bar = 0; pdev && bar < PCI_BARS; bar++) {
+			uint64_t addr = pci_device_bar_addr(pdev, bar);
+
+			if (!addr || gpa < addr || gpa + size > addr + pdev->bar_size[bar])
+				continue;
+			if (pdev->bar_access)
+				pdev->bar_access(pdev, bar, gpa - addr, data, size, is_write);
+			else if (!is_write)
+				memset(data, 0xFF, size);
+			pthread_mutex_unlock(&bus->lock);
+			return true;
+		}
+	}
+	pthread_mutex_unlock(&bus->lock);
+	if (!is_write)
+		memset(data, 0xFF, size);
+	return false;
 }
 
 struct pci_bus *pci_create(vm_event_fn event, void *event_ctx)

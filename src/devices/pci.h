@@ -53,22 +53,50 @@
 #define PCI_CFG_LATENCY		0x0D
 #define PCI_CFG_HEADER_TYPE	0x0E
 #define PCI_CFG_BAR0		0x10
+#define PCI_CFG_SUBSYS_VENDOR	0x2C
+#define PCI_CFG_SUBSYS_ID	0x2E
+#define PCI_CFG_CAP_PTR		0x34
 #define PCI_CFG_INT_LINE	0x3C
 #define PCI_CFG_INT_PIN		0x3D
 
 #define PCI_BARS		6
 #define PCI_BAR_IO		0x01
+#define PCI_BAR_MEM_MASK	0xFFFFFFF0u
+
+#define PCI_CMD_IO		0x0001
+#define PCI_CMD_MEM		0x0002
+#define PCI_CMD_MASTER		0x0004
+#define PCI_STATUS_CAP_LIST	0x0010
+
+/* Capability ids (PCI 3.0 appendix H) */
+#define PCI_CAP_ID_VNDR		0x09
+#define PCI_CAP_ID_MSIX		0x11
+#define PCI_CAP_START		0x40	/* capabilities go after the type 0 header */
 
 /* The host bridge at 00:00.0 (Intel 440FX host bridge ids). */
 #define PCI_HOST_VENDOR		0x8086
 #define PCI_HOST_DEVICE		0x1237
 #define PCI_HOST_CLASS		0x060000
 
+struct pci_device;
+
+/*
+ * An access to a memory BAR: @offset from the BAR's start, @size 1, 2, 4
+ * or 8, never crossing the BAR's end. Called on vCPU threads with the bus
+ * lock held (so never concurrently for one bus); it must not call pci_*
+ * functions but may block briefly (a device reset).
+ */
+typedef void (*pci_bar_fn)(struct pci_device *pdev, int bar, uint64_t offset,
+			   void *data, int size, bool is_write);
+
 struct pci_device {
 	uint8_t config[PCI_CONFIG_SIZE];
 	uint8_t wmask[PCI_CONFIG_SIZE];
 	uint8_t w1cmask[PCI_CONFIG_SIZE];
 	void (*config_written)(struct pci_device *pdev, unsigned int reg, int size);
+	pci_bar_fn bar_access;		/* memory BARs' accesses; NULL: all ones */
+	uint32_t bar_size[PCI_BARS];	/* memory BARs: bytes; 0 none or I/O */
+	uint16_t cap_end;		/* where the next capability goes; 0: none yet */
 	void *priv;
 	int devfn;		/* PCI_DEVFN(slot, fn) or PCI_DEVFN_AUTO */
 };
@@ -95,7 +123,39 @@ void pci_device_init(struct pci_device *pdev, uint16_t vendor, uint16_t device,
  */
 int pci_device_set_bar(struct pci_device *pdev, int bar, uint32_t size, bool io);
 
-/* Puts @pdev at pdev->devfn (filled in when PCI_DEVFN_AUTO) on bus 0. */
+/*
+ * Appends a capability of @len bytes (header included) with id @id to the
+ * capability list, 4-byte aligned. Returns its offset in config space, or
+ * -1 (err_set()) when config space is full. The caller fills the body.
+ */
+int pci_device_add_cap(struct pci_device *pdev, uint8_t id, unsigned int len);
+
+/*
+ * Where memory BAR @bar is now: its address while the guest lets the
+ * device decode memory and the BAR holds an address inside the bus's
+ * window, else 0 (not reachable; e.g. in the middle of sizing).
+ */
+uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar);
+
+/*
+ * The window memory BARs are placed in, [@start, @end), as firmware
+ * would: pci_register_device() gives each memory BAR the next naturally
+ * aligned address in it. Without a window BARs start at 0 (unplaced).
+ */
+void pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end);
+
+/*
+ * Puts @pdev at pdev->devfn (filled in when PCI_DEVFN_AUTO) on bus 0, and
+ * places its memory BARs in the window (memory decoding on, as firmware
+ * leaves it). Refused when no slot is free or the window is full.
+ */
 int pci_register_device(struct pci_bus *bus, struct pci_device *pdev);
+
+/*
+ * A guest access to physical address @gpa: the memory BAR that holds it
+ * (see pci_device_bar_addr()) gets it. False, with a read answered by all
+ * ones, when no BAR does.
+ */
+bool pci_mmio(struct pci_bus *bus, uint64_t gpa, void *data, int size, bool is_write);
 
 #endif

@@ -19,6 +19,7 @@
 #include "vmm/sandbox.h"
 #include "vmm/slice.h"
 #include "vmm/vm.h"
+#include "vmm/vm_devices.h"
 
 #define VCPU_KICK_SIGNAL	SIGUSR1
 
@@ -264,9 +265,17 @@ static void handle_io(struct vcpu *vcpu)
 
 static void handle_mmio(struct vcpu *vcpu)
 {
-	/* No MMIO devices yet: reads of unbacked addresses float high. */
-	if (!vcpu->run->mmio.is_write)
-		memset(vcpu->run->mmio.data, 0xFF, vcpu->run->mmio.len);
+	struct kvm_run *run = vcpu->run;
+	int len = (int)run->mmio.len;
+
+	/* KVM splits accesses into 1, 2, 4 or 8 bytes; anything else floats high */
+	if (len != 1 && len != 2 && len != 4 && len != 8) {
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xFF, sizeof(run->mmio.data));
+		return;
+	}
+	vm_devices_mmio(vcpu->vm, run->mmio.phys_addr, run->mmio.data, len,
+			run->mmio.is_write);
 }
 
 static void handle_system_event(struct vcpu *vcpu)

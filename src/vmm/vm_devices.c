@@ -1,8 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The guest's legacy platform: COM1, the i8042 (for reboot=k), the CMOS
- * RTC, PCI configuration space with a host bridge, and the ACPI power
- * registers. KVM itself emulates the PIC, IOAPIC, LAPICs and PIT.
+ * The one place that knows the guest's device list and wires it to KVM.
+ *
+ * The legacy platform: COM1, the i8042 (for reboot=k), the CMOS RTC, PCI
+ * configuration space with a host bridge, and the ACPI power registers.
+ * KVM itself emulates the PIC, IOAPIC, LAPICs and PIT.
+ *
+ * On PCI bus 0: virtio-rng, then one virtio-blk per --disk, in order (so
+ * the guest names them vda, vdb, ...). Each virtio device has an I/O
+ * thread of its own (virtio/worker.h), created here on the main thread,
+ * which inherits its housekeeping CPUs, and enters the I/O sandbox.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +24,11 @@
 #include "devices/uart.h"
 #include "lib/err.h"
 #include "arch/x86/platform.h"
+#include "virtio/pci.h"
+#include "virtio/rng.h"
+#include "virtio/worker.h"
+#include "vmm/irq.h"
+#include "vmm/sandbox.h"
 #include "vmm/vm.h"
 #include "vmm/vm_devices.h"
 
@@ -26,6 +38,11 @@ struct vm_devices {
 	struct rtc *rtc;
 	struct pci_bus *pci;
 	struct acpi_pm *acpi_pm;
+	struct vm_irq *irq;
+
+	struct worker *rng_worker;
+	struct virtio_rng *rng;
+	struct virtio_pci *rng_pci;
 };
 
 static void set_irq_line(void *ctx, int irq, int level)
@@ -60,6 +77,51 @@ static int register_ports(struct vm *vm)
 			      d->acpi_pm, "ACPI PM") ? -1 : 0;
 }
 
+static void irq_error(void *ctx, const char *msg)
+{
+	vm_request_exit(ctx, VM_EXIT_ERROR, "%s", msg);
+}
+
+/* The first thing an I/O thread does: confine itself. */
+static int io_thread_init(void *arg)
+{
+	return sandbox_enabled() ? sandbox_enter(SANDBOX_IO) : 0;
+}
+
+/* A virtio device on bus 0, behind its own virtio-pci function. */
+static struct virtio_pci *attach_virtio(struct vm *vm, const struct virtio_device_desc *desc)
+{
+	struct vm_devices *d = vm->devices;
+	struct virtio_pci *vp = virtio_pci_create(desc, &vm->ram.layout, vm_irq_msi(d->irq),
+						  vm_irq_doorbells(d->irq));
+
+	if (vp && virtio_pci_attach(vp, d->pci)) {
+		virtio_pci_destroy(vp);
+		return NULL;
+	}
+	return vp;
+}
+
+static int create_virtio(struct vm *vm)
+{
+	struct vm_devices *d = vm->devices;
+
+	d->irq = vm_irq_create(vm->fd, irq_error, vm);
+	if (!d->irq)
+		return -1;
+	pci_set_mmio_window(d->pci, PCI_MMIO_START, PCI_MMIO_END);
+	d->rng_worker = worker_create("virtio-rng");
+	if (!d->rng_worker)
+		return -1;
+	d->rng = virtio_rng_create(d->rng_worker);
+	if (!d->rng)
+		return -1;
+	d->rng_pci = attach_virtio(vm, virtio_rng_desc(d->rng));
+	if (!d->rng_pci || worker_start(d->rng_worker, io_thread_init, NULL))
+		return -1;
+	return 0;
+}
+
 int vm_devices_create(struct vm *vm)
 {
 	struct vm_devices *d = calloc(1, sizeof(*d));
@@ -74,7 +136,12 @@ int vm_devices_create(struct vm *vm)
 	d->acpi_pm = acpi_pm_create(guest_event, vm);
 	if (!d->uart || !d->i8042 || !d->rtc || !d->pci || !d->acpi_pm)
 		return -1;
-	return register_ports(vm);
+	return register_ports(vm) || create_virtio(vm) ? -1 : 0;
+}
+
+bool vm_devices_mmio(struct vm *vm, uint64_t gpa, void *data, int size, bool is_write)
+{
+	return pci_mmio(vm->devices->pci, gpa, data, size, is_write);
 }
 
 /*
@@ -98,6 +165,12 @@ void vm_devices_destroy(struct vm *vm)
 
 	if (!d)
 		return;
+	/* transports first (a driver-started device is reset), then threads, then devices */
+	virtio_pci_destroy(d->rng_pci);
+	worker_destroy(d->rng_worker);
+	if (d->rng)
+		virtio_rng_destroy(d->rng);
+	vm_irq_destroy(d->irq);
 	if (d->uart)
 		uart_destroy(d->uart);
 	if (d->i8042)

@@ -2,6 +2,7 @@
 #ifndef SLICEVM_VMM_VM_DEVICES_H
 #define SLICEVM_VMM_VM_DEVICES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -13,6 +14,12 @@ struct vm;
  */
 int vm_devices_create(struct vm *vm);
 void vm_devices_destroy(struct vm *vm);
+
+/*
+ * A guest MMIO access that KVM could not handle (no memory slot, no
+ * ioeventfd): PCI BARs. False (reads all ones) when nothing is there.
+ */
+bool vm_devices_mmio(struct vm *vm, uint64_t gpa, void *data, int size, bool is_write);
 
 /* Presses the guest's ACPI power button (`slicevm stop`). */
 void vm_devices_power_button(struct vm *vm);

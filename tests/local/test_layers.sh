@@ -15,7 +15,7 @@ allowed() {
 	arch) echo "" ;;
 	mem) echo "lib arch" ;;
 	ctl) echo "lib" ;;
-	virtio) echo "lib arch mem" ;;
+	virtio) echo "lib arch mem devices" ;;
 	boot) echo "lib arch mem" ;;
 	devices) echo "lib arch" ;;
 	host) echo "lib" ;;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * acpi_build(): the tables are found the way Linux finds them (RSDP in the
- * BIOS area -> XSDT -> FADT/MADT, FADT -> DSDT), every checksum is right and
- * the contents describe the slicevm platform.
+ * BIOS area -> XSDT -> FADT/MADT, FADT -> DSDT), every checksum is right, no
+ * two tables overlap and the contents describe the slicevm platform,
+ * including the PCI host bridge PCI0 and its resource windows.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,6 +55,27 @@ static const uint8_t *table(struct tables *t, uint64_t addr, const char *sig)
 	return p;
 }
 
+/* The RSDP and the five tables lie in the BIOS area without overlapping. */
+static void assert_no_overlap(const struct tables *t)
+{
+	const uint8_t *p[] = { t->rsdt, t->xsdt, t->fadt, t->dsdt, t->madt };
+	uint64_t start[6], end[6];
+	int i, j;
+
+	start[0] = (uint64_t)(t->rsdp - t->low);
+	end[0] = start[0] + 36;
+	for (i = 0; i < 5; i++) {
+		start[i + 1] = (uint64_t)(p[i] - t->low);
+		end[i + 1] = start[i + 1] + get_le32(p[i] + 4);
+	}
+	for (i = 0; i < 6; i++)
+		for (j = i + 1; j < 6; j++)
+			if (start[i] < end[j] && start[j] < end[i])
+				fail_msg("ACPI tables %d [%#llx, %#llx) and %d [%#llx, %#llx) overlap",
+					 i, (unsigned long long)start[i], (unsigned long long)end[i],
+					 j, (unsigned long long)start[j], (unsigned long long)end[j]);
+}
+
 static void build(struct tables *t, int ncpus)
 {
 	uint64_t rsdp;
@@ -90,6 +112,7 @@ static void build(struct tables *t, int ncpus)
 	assert_non_null(t->fadt);
 	assert_non_null(t->madt);
 	t->dsdt = table(t, get_le64(t->fadt + 140), "DSDT");
+	assert_no_overlap(t);
 }
 
 static void release(struct tables *t)
@@ -119,6 +142,11 @@ static void test_fadt(void **state)
 	assert_int_equal(get_le64(t.fadt + 140), t.dsdt - t.low);	/* X_DSDT */
 	assert_int_equal(get_le16(t.fadt + 46), ACPI_SCI_IRQ);
 	assert_int_equal(get_le16(t.fadt + 109), 0x4);	/* no VGA, no 8042 probe */
+	/* Linux calls pci_no_msi() / pcie_no_aspm() on these; virtio-pci needs MSI-X. */
+	if (get_le16(t.fadt + 109) & (1 << 3))
+		fail_msg("FADT IAPC_BOOT_ARCH says MSI not supported");
+	if (get_le16(t.fadt + 109) & (1 << 4))
+		fail_msg("FADT IAPC_BOOT_ARCH forbids PCIe ASPM");
 	flags = get_le32(t.fadt + 112);
 	assert_true(flags & (1 << 20));			/* HW_REDUCED_ACPI */
 	assert_true(flags & (1 << 10));			/* RESET_REG_SUP */
@@ -176,8 +204,12 @@ static size_t data_object_len(const uint8_t *p, const uint8_t *end)
 		return 1;
 	case 0x0A:
 		return 2;
+	case 0x0B:
+		return 3;
 	case 0x0C:
 		return 5;
+	case 0x0E:
+		return 9;
 	case 0x0D:					/* String: up to its NUL */
 		return 2 + strnlen((const char *)p + 1, (size_t)(end - p - 1));
 	case 0x11: case 0x12:
@@ -196,6 +228,7 @@ static void aml_walk(const uint8_t *p, const uint8_t *end, const char *scope,
 	int n;
 
 	while (p < end) {
+		assert_true(names->count < (int)(sizeof(names->n) / sizeof(names->n[0])));
 		if (p[0] == 0x08) {			/* Name */
 			struct aml_name *e = &names->n[names->count++];
 
@@ -320,6 +353,244 @@ static void test_dsdt(void **state)
 	release(&t);
 }
 
+/* The value of an integer data object (Zero, One, Byte, Word, DWord, QWord). */
+static uint64_t aml_int(const uint8_t *v)
+{
+	switch (v[0]) {
+	case 0x00: return 0;
+	case 0x01: return 1;
+	case 0x0A: return v[1];
+	case 0x0B: return get_le16(v + 1);
+	case 0x0C: return get_le32(v + 1);
+	case 0x0E: return get_le64(v + 1);
+	default:
+		fail_msg("AML object 0x%02x is not an integer", v[0]);
+	}
+	return 0;
+}
+
+/*
+ * A resource template as the guest's ACPICA reads it (ACPI 6.3, 6.4): a
+ * Buffer whose size matches its PkgLength, then descriptors each of a length
+ * valid for its type, ending with an End Tag exactly at the buffer's end
+ * (checksum 0 or right). Address space descriptors (Word/DWord) are
+ * recorded for the caller, and so are 16-bit I/O port descriptors.
+ */
+struct res_addr {
+	uint8_t type, flags, type_flags;
+	uint64_t gran, min, max, offset, len;
+};
+
+struct res_list {
+	struct res_addr addr[8];
+	int naddr;
+	uint16_t io_min[8], io_max[8];
+	uint8_t io_len[8];
+	int nio;
+	int ndesc;
+};
+
+static void parse_resources(const uint8_t *v, struct res_list *rl)
+{
+	const uint8_t *p, *end, *buf;
+	uint32_t pkg;
+	int n;
+
+	memset(rl, 0, sizeof(*rl));
+	assert_int_equal(v[0], 0x11);				/* Buffer */
+	pkg = pkg_length(v + 1, v + 1 + 4, &n);
+	p = v + 1 + n;						/* BufferSize */
+	switch (p[0]) {
+	case 0x0A:
+		assert_int_equal(n + 2 + p[1], pkg);
+		end = p + 2 + p[1];
+		p += 2;
+		break;
+	case 0x0B:
+		assert_int_equal(n + 3 + get_le16(p + 1), pkg);
+		end = p + 3 + get_le16(p + 1);
+		p += 3;
+		break;
+	default:
+		fail_msg("BufferSize opcode 0x%02x", p[0]);
+		return;
+	}
+	buf = p;
+	for (;;) {
+		size_t len;
+
+		assert_true(p < end);
+		rl->ndesc++;
+		if (!(p[0] & 0x80)) {				/* small item */
+			uint8_t type = (p[0] >> 3) & 0xF;
+
+			len = 1 + (p[0] & 7);
+			assert_true(p + len <= end);
+			switch (type) {
+			case 0x04:				/* IRQ */
+				assert_true(len == 3 || len == 4);
+				break;
+			case 0x08:				/* I/O port */
+				assert_int_equal(len, 8);
+				assert_true(rl->nio < 8);
+				rl->io_min[rl->nio] = get_le16(p + 2);
+				rl->io_max[rl->nio] = get_le16(p + 4);
+				rl->io_len[rl->nio] = p[7];
+				assert_true(rl->io_min[rl->nio] <= rl->io_max[rl->nio]);
+				rl->nio++;
+				break;
+			case 0x0F:				/* End Tag */
+				assert_int_equal(len, 2);
+				assert_ptr_equal(p + 2, end);
+				if (p[1] != 0 && sum(buf, (size_t)(end - buf)) != 0)
+					fail_msg("resource template checksum wrong");
+				return;
+			default:
+				fail_msg("unexpected small resource type 0x%x", type);
+			}
+		} else {					/* large item */
+			struct res_addr *a;
+
+			assert_true(p + 3 <= end);
+			len = 3 + get_le16(p + 1);
+			assert_true(p + len <= end);
+			switch (p[0]) {
+			case 0x89:				/* extended interrupt */
+				assert_true(len >= 3 + 6);
+				break;
+			case 0x88:				/* Word Address Space */
+			case 0x87:				/* DWord Address Space */
+				assert_true(rl->naddr < 8);
+				a = &rl->addr[rl->naddr++];
+				a->type = p[3];
+				a->flags = p[4];
+				a->type_flags = p[5];
+				if (p[0] == 0x88) {
+					assert_true(len >= 3 + 13);
+					a->gran = get_le16(p + 6);
+					a->min = get_le16(p + 8);
+					a->max = get_le16(p + 10);
+					a->offset = get_le16(p + 12);
+					a->len = get_le16(p + 14);
+				} else {
+					assert_true(len >= 3 + 23);
+					a->gran = get_le32(p + 6);
+					a->min = get_le32(p + 10);
+					a->max = get_le32(p + 14);
+					a->offset = get_le32(p + 18);
+					a->len = get_le32(p + 22);
+				}
+				/* _MIF and _MAF both set: a fixed window, _GRA 0, _LEN = _MAX - _MIN + 1 (6.4.3.5). */
+				assert_int_equal(a->flags & 0x0C, 0x0C);
+				assert_int_equal(a->gran, 0);
+				assert_true(a->min <= a->max);
+				assert_int_equal(a->len, a->max - a->min + 1);
+				break;
+			default:
+				fail_msg("unexpected large resource 0x%02x", p[0]);
+			}
+		}
+		p += len;
+	}
+}
+
+/* The @nth address space window of resource @type in @rl. */
+static const struct res_addr *res_window(const struct res_list *rl, uint8_t type, int nth)
+{
+	int i, seen = 0;
+
+	for (i = 0; i < rl->naddr; i++) {
+		if (rl->addr[i].type != type)
+			continue;
+		if (seen++ == nth)
+			return &rl->addr[i];
+	}
+	fail_msg("resource window %d of type %d missing", nth, type);
+	return NULL;
+}
+
+static void test_dsdt_pci_root(void **state)
+{
+	struct aml_names names = { .count = 0 };
+	const struct res_addr *bus, *mem, *io;
+	struct res_list rl;
+	uint32_t ports = 0, i;
+	struct tables t;
+	const uint8_t *v;
+
+	build(&t, 2);
+	aml_walk(t.dsdt + 36, t.dsdt + get_le32(t.dsdt + 4), "", &names);
+
+	/* EisaId ("PNP0A03"): "PNP" in 5-bit letters 0x41D0, then 0x0A03, stored big-endian. */
+	v = aml_find(&names, "\\_SB_.PCI0._HID");
+	assert_int_equal(v[0], 0x0C);
+	assert_int_equal(get_le32(v + 1), 0x030AD041);
+	assert_int_equal(aml_int(aml_find(&names, "\\_SB_.PCI0._UID")), 0);
+	assert_int_equal(aml_int(aml_find(&names, "\\_SB_.PCI0._SEG")), 0);
+	assert_int_equal(aml_int(aml_find(&names, "\\_SB_.PCI0._BBN")), 0);
+	assert_int_equal(aml_int(aml_find(&names, "\\_SB_.PCI0._ADR")), 0);
+
+	parse_resources(aml_find(&names, "\\_SB_.PCI0._CRS"), &rl);
+	assert_int_equal(rl.ndesc, 6);				/* 5 and the End Tag */
+	assert_int_equal(rl.naddr, 4);
+	for (i = 0; i < (uint32_t)rl.naddr; i++) {
+		assert_int_equal(rl.addr[i].flags & 0x03, 0);	/* producer, positive decode */
+		assert_int_equal(rl.addr[i].offset, 0);		/* no translation */
+	}
+
+	/* Bus 0 only. */
+	bus = res_window(&rl, 2, 0);
+	assert_int_equal(bus->min, 0);
+	assert_int_equal(bus->max, 0);
+	assert_int_equal(bus->len, 1);
+
+	/* The config ports are consumed; the I/O windows are every other port. */
+	assert_int_equal(rl.nio, 1);
+	assert_int_equal(rl.io_min[0], PORT_PCI_CONFIG_ADDR);
+	assert_int_equal(rl.io_max[0], PORT_PCI_CONFIG_ADDR);
+	assert_int_equal(rl.io_len[0], 8);
+	for (i = 0; i < 2; i++) {
+		io = res_window(&rl, 1, (int)i);
+		assert_int_equal(io->type_flags & 0x03, 0x03);	/* EntireRange */
+		if (io->max >= PORT_PCI_CONFIG_ADDR && io->min < PORT_PCI_CONFIG_ADDR + 8u)
+			fail_msg("I/O window [%#llx, %#llx] covers the config ports",
+				 (unsigned long long)io->min, (unsigned long long)io->max);
+		ports += (uint32_t)io->len;
+	}
+	assert_int_equal(res_window(&rl, 1, 0)->min, 0);
+	assert_int_equal(res_window(&rl, 1, 0)->max, PORT_PCI_CONFIG_ADDR - 1);
+	assert_int_equal(res_window(&rl, 1, 1)->min, 0xD00);
+	assert_int_equal(res_window(&rl, 1, 1)->max, 0xFFFF);
+	assert_int_equal(ports, 0x10000 - 8);
+
+	/* The 32-bit MMIO window: exactly [PCI_MMIO_START, PCI_MMIO_END), read-write, not cacheable. */
+	mem = res_window(&rl, 0, 0);
+	assert_int_equal(mem->min, PCI_MMIO_START);
+	assert_int_equal(mem->max + 1, PCI_MMIO_END);
+	assert_int_equal(mem->len, PCI_MMIO_END - PCI_MMIO_START);
+	assert_int_equal(mem->type_flags & 0x1F, 0x01);	/* _RW, _MEM NonCacheable, _MTP memory */
+	assert_true(mem->max < IOAPIC_ADDR);
+	release(&t);
+}
+
+/* Every _CRS in the DSDT is a valid resource template. */
+static void test_dsdt_resources(void **state)
+{
+	static const char *const crs[] = {
+		"\\_SB_.PCI0._CRS", "\\_SB_.COM1._CRS", "\\_SB_.RTC_._CRS", "\\_SB_.GED0._CRS",
+	};
+	struct aml_names names = { .count = 0 };
+	struct res_list rl;
+	struct tables t;
+	size_t i;
+
+	build(&t, 1);
+	aml_walk(t.dsdt + 36, t.dsdt + get_le32(t.dsdt + 4), "", &names);
+	for (i = 0; i < sizeof(crs) / sizeof(crs[0]); i++)
+		parse_resources(aml_find(&names, crs[i]), &rl);
+	release(&t);
+}
+
 static void check_madt(int ncpus)
 {
 	struct tables t;
@@ -411,6 +682,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fadt),
 		cmocka_unit_test(test_dsdt),
+		cmocka_unit_test(test_dsdt_pci_root),
+		cmocka_unit_test(test_dsdt_resources),
 		cmocka_unit_test(test_madt),
 		cmocka_unit_test(test_refused),
 	};

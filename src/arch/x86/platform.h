@@ -27,6 +27,14 @@
 
 #define ACPI_TABLES_ADDR	MEM_BIOS_START	/* RSDP first, then the tables */
 
+/*
+ * The PCI host bridge's 32-bit memory window, where the VMM places BARs
+ * (as firmware would) and the DSDT's PCI0 _CRS tells the guest to look:
+ * from the hole's start up to the IOAPIC.
+ */
+#define PCI_MMIO_START		MEM_32BIT_GAP_START
+#define PCI_MMIO_END		0xFEC00000ULL	/* exclusive */
+
 /* Interrupt controllers (KVM's in-kernel IOAPIC and local APICs). */
 #define IOAPIC_ADDR		0xFEC00000ULL
 #define LAPIC_ADDR		0xFEE00000ULL
