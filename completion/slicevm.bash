@@ -37,7 +37,7 @@ _slicevm()
 		else
 			case ${words[i - 1]} in
 			--kernel | -k | --initrd | -i | --cmdline | -p | --cpus | -c | \
-			--memory | -m | --slice | --name | --log | --timeout | -t | \
+			--memory | -m | --slice | --name | --log | --disk | --timeout | -t | \
 			--topology | --ledger | --grub-dropin) ;;
 			*) nargs=$((nargs + 1)) ;;
 			esac
@@ -51,7 +51,7 @@ _slicevm()
 
 	# Options that take a value.
 	case $prev in
-	--kernel | -k | --initrd | -i | --log | --ledger | --grub-dropin)
+	--kernel | -k | --initrd | -i | --log | --disk | --ledger | --grub-dropin)
 		COMPREPLY=($(compgen -f -- "$cur"))
 		compopt -o filenames 2>/dev/null
 		return ;;
@@ -68,7 +68,7 @@ _slicevm()
 	case $cmd in
 	run)
 		opts="--kernel --initrd --cmdline --cpus --memory --slice --name
-		      --detach --log --pvh --help"
+		      --disk --detach --log --pvh --help"
 		if [[ $cur != -* && $nargs -eq 0 ]]; then
 			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
 			compopt -o filenames 2>/dev/null

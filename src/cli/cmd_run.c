@@ -30,6 +30,9 @@ static const char run_usage[] =
 "      --slice NAME     run inside slice NAME of the applied host plan\n"
 "      --name NAME      the VM's name: its control socket, 'slicevm ls', the\n"
 "                       ledger (default: the slice's name, else vm-PID)\n"
+"      --disk PATH[,readonly=on][,serial=S]\n"
+"                       a virtio disk backed by the image PATH (repeatable:\n"
+"                       /dev/vda, vdb, ... in order, after VM.json's disks)\n"
 "  -d, --detach         run in the background; the console goes to a socket\n"
 "                       ('slicevm console NAME' attaches) and to --log\n"
 "      --log FILE       with --detach: append the console (and the VMM's\n"
@@ -77,6 +80,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		{ "pvh", no_argument, NULL, 'P' },
 		{ "detach", no_argument, NULL, 'd' },
 		{ "log", required_argument, NULL, 'L' },
+		{ "disk", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,6 +99,10 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		case 'P': cli->pvh = true; break;
 		case 'd': cli->detach = true; break;
 		case 'L': config_set_str(&cli->log, optarg); break;
+		case 'D':
+			if (config_add_disk_option(cli, optarg))
+				return cli_fail();
+			break;
 		case 'c':
 			if (parse_cpus(optarg, &cli->cpus))
 				return cli_fail();
@@ -143,8 +151,8 @@ static int not_a_kernel(const char *path)
 	return 0;
 }
 
-/* Fields given on the command line win over the file's. */
-static void apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
+/* Fields given on the command line win over the file's; its disks come after the file's. */
+static int apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 {
 	if (cli->kernel)
 		config_set_str(&cfg->kernel, cli->kernel);
@@ -171,6 +179,7 @@ static void apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 		cfg->memory_set = true;
 		cfg->memory_in_file = false;
 	}
+	return config_append_disks(cfg, cli);
 }
 
 /*
@@ -246,8 +255,7 @@ int cmd_run(int argc, char **argv)
 		ret = cli_fail();
 		goto out;
 	}
-	apply_overrides(&cfg, &args.cli);
-	if (config_finish(&cfg)) {
+	if (apply_overrides(&cfg, &args.cli) || config_finish(&cfg)) {
 		ret = cli_fail();
 		goto out;
 	}

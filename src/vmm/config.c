@@ -19,8 +19,19 @@ void config_init(struct vm_config *cfg)
 	cfg->ready_fd = -1;
 }
 
+static void disks_clear(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->ndisks; i++) {
+		free(cfg->disks[i].path);
+		free(cfg->disks[i].serial);
+	}
+	memset(cfg->disks, 0, sizeof(cfg->disks));
+	cfg->ndisks = 0;
+}
+
 void config_free(struct vm_config *cfg)
 {
+	disks_clear(cfg);
 	free(cfg->name);
 	free(cfg->kernel);
 	free(cfg->initrd);
@@ -58,6 +69,13 @@ static void set_path(char **field, const char *value, const char *config_path)
 	*field = joined;
 }
 
+/* json-c keeps "\u0000" inside strings; C would cut them short there. */
+static bool has_nul(json_object *str)
+{
+	return strlen(json_object_get_string(str)) !=
+	       (size_t)json_object_get_string_len(str);
+}
+
 static int want_type(const char *path, const char *key, json_object *val,
 		     json_type type, const char *what)
 {
@@ -91,6 +109,237 @@ static int load_memory(struct vm_config *cfg, const char *path, json_object *val
 	return 0;
 }
 
+int config_check_ndisks(long long ndisks)
+{
+	if (ndisks > VM_MAX_DISKS)
+		return err_set("too many disks (%lld): a VM has room for %d on its PCI bus",
+			       ndisks, VM_MAX_DISKS);
+	return 0;
+}
+
+/*
+ * The one check of a disk, whichever way it was given (--disk, a string or
+ * an object in "disks"). The message has no prefix: the caller says where
+ * the disk came from. The image itself is the device's to open and lock.
+ */
+static int disk_check(const char *path, const char *serial)
+{
+	size_t len;
+
+	if (!*path)
+		return err_set("the image path is empty: name the disk image file");
+	if (!serial)
+		return 0;
+	len = strlen(serial);
+	if (!len)
+		return err_set("the serial is empty: give 1 to %d printable characters, or leave serial out",
+			       VM_DISK_SERIAL_MAX);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)serial[i];
+
+		if (c == ',')
+			return err_set("serial '%s' has a ',': use printable ASCII without commas",
+				       serial);
+		if (c < 0x20 || c > 0x7e)
+			return err_set("serial has byte 0x%02x at offset %zu: use printable ASCII without commas",
+				       c, i);
+	}
+	if (len > VM_DISK_SERIAL_MAX)
+		return err_set("serial '%s' is %zu bytes, more than virtio-blk's %d: give a shorter one",
+			       serial, len, VM_DISK_SERIAL_MAX);
+	return 0;
+}
+
+/* Checks a disk and appends it; a relative path in a VM config is the file's. */
+static int disk_append(struct vm_config *cfg, const char *path, bool readonly,
+		       const char *serial, const char *config_path)
+{
+	struct disk_config *disk;
+
+	if (disk_check(path, serial) || config_check_ndisks(cfg->ndisks + 1LL))
+		return -1;
+	disk = &cfg->disks[cfg->ndisks++];
+	if (config_path)
+		set_path(&disk->path, path, config_path);
+	else
+		config_set_str(&disk->path, path);
+	disk->readonly = readonly;
+	config_set_str(&disk->serial, serial);
+	return 0;
+}
+
+/*
+ * "PATH[,readonly=on|off][,serial=S]": the path runs to the first comma,
+ * then options KEY=VALUE, each at most once. Parsed in place in @buf.
+ */
+static int disk_parse(char *buf, const char **path, bool *readonly,
+		      const char **serial)
+{
+	const char *prev = NULL;
+	bool readonly_set = false;
+	char *opt, *next, *val;
+
+	*path = buf;
+	*readonly = false;
+	*serial = NULL;
+	opt = strchr(buf, ',');
+	if (opt)
+		*opt++ = '\0';
+	if (!*buf)
+		return err_set("the image path is empty: give it first, as PATH[,readonly=on][,serial=S]");
+	for (; opt; prev = opt, opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*opt)
+			return err_set("an empty option (an extra ','): remove it");
+		val = strchr(opt, '=');
+		if (!val) {
+			if (!strcmp(opt, "readonly") || !strcmp(opt, "serial"))
+				return err_set("'%s' needs a value: use %s", opt,
+					       *opt == 'r' ? "readonly=on or readonly=off" : "serial=S");
+			return err_set("'%s' is not KEY=VALUE: use readonly=on or serial=S%s", opt,
+				       prev && !strcmp(prev, "serial") ?
+				       " (a serial cannot contain ',')" : "");
+		}
+		*val++ = '\0';
+		if (!*opt)
+			return err_set("'=%s' has no key: use readonly=on or serial=S", val);
+		if (!strcmp(opt, "readonly")) {
+			if (readonly_set)
+				return err_set("readonly is given twice: give it once");
+			if (strcmp(val, "on") && strcmp(val, "off"))
+				return err_set("readonly=%s is neither on nor off: use readonly=on or readonly=off",
+					       val);
+			*readonly = !strcmp(val, "on");
+			readonly_set = true;
+		} else if (!strcmp(opt, "serial")) {
+			if (*serial)
+				return err_set("serial is given twice: give it once");
+			*serial = val;
+		} else {
+			return err_set("unknown key '%s': use readonly=on or serial=S", opt);
+		}
+	}
+	return 0;
+}
+
+/* A disk in the --disk syntax; @config_path: the VM config it is in, or NULL. */
+static int disk_add_spec(struct vm_config *cfg, const char *spec,
+			 const char *config_path)
+{
+	const char *path, *serial;
+	bool readonly;
+	char *buf = strdup(spec);
+	int ret;
+
+	if (!buf)
+		abort();
+	ret = disk_parse(buf, &path, &readonly, &serial);
+	if (!ret)
+		ret = disk_append(cfg, path, readonly, serial, config_path);
+	free(buf);
+	return ret;
+}
+
+int config_add_disk_option(struct vm_config *cfg, const char *spec)
+{
+	if (disk_add_spec(cfg, spec, NULL))
+		return err_set("--disk %s: %s", spec, err_msg());
+	return 0;
+}
+
+int config_append_disks(struct vm_config *cfg, const struct vm_config *more)
+{
+	if (config_check_ndisks((long long)cfg->ndisks + more->ndisks)) {
+		if (!cfg->ndisks || !cfg->file)
+			return -1;
+		if (cfg->ndisks == VM_MAX_DISKS)
+			return err_set("%s: VM config %s has %d already, so give no --disk",
+				       err_msg(), cfg->file, cfg->ndisks);
+		return err_set("%s: VM config %s has %d, so give at most %d --disk",
+			       err_msg(), cfg->file, cfg->ndisks,
+			       VM_MAX_DISKS - cfg->ndisks);
+	}
+	for (int i = 0; i < more->ndisks; i++) {
+		const struct disk_config *disk = &more->disks[i];
+
+		if (disk_append(cfg, disk->path, disk->readonly, disk->serial, NULL))
+			return -1;
+	}
+	return 0;
+}
+
+/* {"path": "disk.img", "readonly": true, "serial": "S"}: path required. */
+static int load_disk_object(struct vm_config *cfg, const char *path, int i,
+			    json_object *obj)
+{
+	const char *disk_path = NULL, *serial = NULL;
+	bool readonly = false;
+
+	json_object_object_foreach(obj, key, val) {
+		if (!strcmp(key, "path") || !strcmp(key, "serial")) {
+			if (!json_object_is_type(val, json_type_string))
+				return err_set("VM config %s: \"disks\"[%d]: \"%s\" must be a string",
+					       path, i, key);
+			if (has_nul(val))
+				return err_set("VM config %s: \"disks\"[%d]: \"%s\" contains a NUL character: remove it",
+					       path, i, key);
+			if (*key == 'p')
+				disk_path = json_object_get_string(val);
+			else
+				serial = json_object_get_string(val);
+		} else if (!strcmp(key, "readonly")) {
+			if (!json_object_is_type(val, json_type_boolean))
+				return err_set("VM config %s: \"disks\"[%d]: \"readonly\" must be true or false",
+					       path, i);
+			readonly = json_object_get_boolean(val);
+		} else {
+			return err_set("VM config %s: \"disks\"[%d]: unknown key \"%s\": the keys are path, readonly, serial",
+				       path, i, key);
+		}
+	}
+	if (!disk_path)
+		return err_set("VM config %s: \"disks\"[%d] has no \"path\": give the disk image file",
+			       path, i);
+	if (disk_append(cfg, disk_path, readonly, serial, path))
+		return err_set("VM config %s: \"disks\"[%d]: %s", path, i, err_msg());
+	return 0;
+}
+
+/* "disks": [ "a.img,readonly=on", {"path": "b.img"} ] replaces the disks so far. */
+static int load_disks(struct vm_config *cfg, const char *path, json_object *val)
+{
+	size_t n;
+
+	if (!json_object_is_type(val, json_type_array))
+		return err_set("VM config %s: \"disks\" must be an array, like [\"disk.img\", {\"path\": \"data.img\", \"readonly\": true}]",
+			       path);
+	n = json_object_array_length(val);
+	if (config_check_ndisks((long long)n))
+		return err_set("VM config %s: %s", path, err_msg());
+	disks_clear(cfg);
+	for (size_t i = 0; i < n; i++) {
+		json_object *elem = json_object_array_get_idx(val, i);
+
+		if (json_object_is_type(elem, json_type_string)) {
+			if (has_nul(elem))
+				return err_set("VM config %s: \"disks\"[%zu] contains a NUL character: remove it",
+					       path, i);
+			if (disk_add_spec(cfg, json_object_get_string(elem), path))
+				return err_set("VM config %s: \"disks\"[%zu] \"%s\": %s", path,
+					       i, json_object_get_string(elem), err_msg());
+		} else if (json_object_is_type(elem, json_type_object)) {
+			if (load_disk_object(cfg, path, (int)i, elem))
+				return -1;
+		} else {
+			return err_set("VM config %s: \"disks\"[%zu] must be a string like \"disk.img,readonly=on\" or an object with \"path\"",
+				       path, i);
+		}
+	}
+	return 0;
+}
+
 static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		    json_object *val)
 {
@@ -113,9 +362,7 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 			continue;
 		if (want_type(path, key, val, json_type_string, "a string"))
 			return -1;
-		/* json-c keeps "\u0000" inside strings; C would cut them short there. */
-		if (strlen(json_object_get_string(val)) !=
-		    (size_t)json_object_get_string_len(val))
+		if (has_nul(val))
 			return err_set("VM config %s: \"%s\" contains a NUL character: remove it",
 				       path, key);
 		if (strings[i].is_path)
@@ -144,7 +391,9 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		cfg->pvh = json_object_get_boolean(val);
 		return 0;
 	}
-	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh",
+	if (!strcmp(key, "disks"))
+		return load_disks(cfg, path, val);
+	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks",
 		       path, key);
 }
 

@@ -139,11 +139,26 @@ static int vm_open_inputs(struct vm *vm)
 	if (kernel_open(cfg->kernel, &vm->kernel))
 		return -1;
 	vm->kernel_opened = true;
+	/* each image locked now: a disk another VM holds changes nothing */
+	for (int i = 0; i < cfg->ndisks; i++) {
+		vm->disks[i] = disk_open(cfg->disks[i].path, cfg->disks[i].readonly);
+		if (!vm->disks[i])
+			return -1;
+	}
 	if (!cfg->initrd)
 		return 0;
 	vm->initrd_fd = file_open_checked("initrd", cfg->initrd, "give the path of an initramfs",
 					  INITRD_FILE_MAX, &vm->initrd_size);
 	return vm->initrd_fd < 0 ? -1 : 0;
+}
+
+/* The disks no device took (a start that failed before the devices). */
+static void vm_close_disks(struct vm *vm)
+{
+	for (int i = 0; i < VM_MAX_DISKS; i++) {
+		disk_close(vm->disks[i]);
+		vm->disks[i] = NULL;
+	}
 }
 
 static void vm_close_inputs(struct vm *vm)
@@ -438,6 +453,7 @@ static void vm_teardown(struct vm *vm, int status)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm_devices_destroy(vm);
+	vm_close_disks(vm);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	kvm_host_close(&vm->kvm);

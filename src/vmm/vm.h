@@ -18,6 +18,7 @@
 #include "vmm/iobus.h"
 #include "vmm/kvm.h"
 #include "mem/ram.h"
+#include "virtio/disk.h"
 
 /*
  * How `slicevm run` ends: its process exit status. Documented in
@@ -60,6 +61,7 @@ struct vm {
 	bool kernel_opened;
 	int initrd_fd;
 	size_t initrd_size;
+	struct disk *disks[VM_MAX_DISKS];	/* opened and locked; the devices take them */
 
 	struct guest_ram ram;
 	struct ram_spec ram_spec;	/* backing, node, range: set by slice_enter() */

@@ -12,6 +12,7 @@
  * which inherits its housekeeping CPUs, and enters the I/O sandbox.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,6 +25,7 @@
 #include "devices/uart.h"
 #include "lib/err.h"
 #include "arch/x86/platform.h"
+#include "virtio/blk.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio/worker.h"
@@ -43,6 +45,11 @@ struct vm_devices {
 	struct worker *rng_worker;
 	struct virtio_rng *rng;
 	struct virtio_pci *rng_pci;
+
+	int ndisks;
+	struct worker *blk_worker[VM_MAX_DISKS];
+	struct virtio_blk *blk[VM_MAX_DISKS];
+	struct virtio_pci *blk_pci[VM_MAX_DISKS];
 };
 
 static void set_irq_line(void *ctx, int irq, int level)
@@ -102,6 +109,35 @@ static struct virtio_pci *attach_virtio(struct vm *vm, const struct virtio_devic
 	return vp;
 }
 
+/* One queue per vCPU, as many as the device serves. */
+static unsigned int blk_queues(const struct vm *vm)
+{
+	return vm->cfg->cpus < VIRTIO_BLK_MAX_QUEUES ? (unsigned int)vm->cfg->cpus :
+						     VIRTIO_BLK_MAX_QUEUES;
+}
+
+/* Disk @i: its I/O thread, its device (which takes the opened image), its function. */
+static int create_disk(struct vm *vm, int i)
+{
+	struct vm_devices *d = vm->devices;
+	const struct disk_config *dc = &vm->cfg->disks[i];
+	char name[16];
+
+	snprintf(name, sizeof(name), "virtio-blk%d", i);
+	d->blk_worker[i] = worker_create(name);
+	if (!d->blk_worker[i])
+		return -1;
+	d->ndisks = i + 1;
+	d->blk[i] = virtio_blk_create(vm->disks[i], dc->serial, blk_queues(vm), d->blk_worker[i]);
+	vm->disks[i] = NULL;	/* the device owns it now, even on failure */
+	if (!d->blk[i])
+		return -1;
+	d->blk_pci[i] = attach_virtio(vm, virtio_blk_desc(d->blk[i]));
+	if (!d->blk_pci[i] || worker_start(d->blk_worker[i], io_thread_init, NULL))
+		return -1;
+	return 0;
+}
+
 static int create_virtio(struct vm *vm)
 {
 	struct vm_devices *d = vm->devices;
@@ -119,6 +155,9 @@ static int create_virtio(struct vm *vm)
 	d->rng_pci = attach_virtio(vm, virtio_rng_desc(d->rng));
 	if (!d->rng_pci || worker_start(d->rng_worker, io_thread_init, NULL))
 		return -1;
+	for (int i = 0; i < vm->cfg->ndisks; i++)
+		if (create_disk(vm, i))
+			return -1;
 	return 0;
 }
 
@@ -166,6 +205,11 @@ void vm_devices_destroy(struct vm *vm)
 	if (!d)
 		return;
 	/* transports first (a driver-started device is reset), then threads, then devices */
+	for (int i = 0; i < d->ndisks; i++) {
+		virtio_pci_destroy(d->blk_pci[i]);
+		worker_destroy(d->blk_worker[i]);
+		virtio_blk_destroy(d->blk[i]);
+	}
 	virtio_pci_destroy(d->rng_pci);
 	worker_destroy(d->rng_worker);
 	if (d->rng)

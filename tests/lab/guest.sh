@@ -8,7 +8,8 @@
 #   guest/bzImage                   its bzImage
 #   guest/vmlinux                   the ELF vmlinux unpacked from the bzImage payload
 #   guest/initrd.cpio.gz            busybox-static + tests/lab/guest-init as /init,
-#                                   and the GUEST_MODULES in /lib/modules
+#                                   and the GUEST_MODULES (decompressed, with their
+#                                   dependencies) in /lib/modules, load-order there
 #   guest/modules/*.ko              kvm modules for the lab's L1 (decompressed)
 #   guest/modules/load-order        their insmod order, dependencies first
 #   guest/version                   the kernel version
@@ -22,8 +23,16 @@ guest=$cache/guest
 # L1 needs these to run KVM guests on the SVM that QEMU TCG emulates.
 # nd_e820 ... device_dax: a memmap=SIZE!START range as pmem, then device-dax.
 L1_MODULES="irqbypass kvm ccp kvm-amd nd_e820 nd_pmem dax_pmem device_dax"
-# The guest loads these from its initramfs (/lib/modules, in this order).
-GUEST_MODULES="button evdev"
+# The guest loads these from its initramfs (/lib/modules, in this order,
+# each after what it needs): the ACPI power button and input events, the
+# virtio-pci drivers slicevm's devices need (virtio_pci itself is built in),
+# and ext4 for the disk tests.
+GUEST_MODULES="button evdev virtio_blk virtio_rng virtio_net ext4"
+# Soft dependencies (softdep=pre: in .modinfo) name an alias, not a module;
+# the package has no modules.alias (depmod writes it at install time), so
+# the module meant for each alias is named here. crc32c_generic rather than
+# crc32c_intel, which needs SSE4.2.
+MODULE_ALIASES="crypto-crc32c=crc32c_generic crc32c=crc32c_generic"
 
 say() { echo "guest.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -122,18 +131,51 @@ tail -c +$((poff + 1)) "$bz" | head -c $((plen - 4)) | zstd -dcq >"$new/vmlinux"
 	die "the unpacked vmlinux is not an ELF file"
 
 # Modules: decompress (busybox insmod cannot read .ko.xz) and follow the
-# depends= field of .modinfo so dependencies load first.
+# .modinfo fields so dependencies load first: depends= (what modules.dep
+# would list) and the pre: part of softdep= (what modprobe loads before),
+# the latter through MODULE_ALIASES; modules built into the kernel
+# (modules.builtin) are skipped.
 kdir=$work/pkg/lib/modules/$ver/kernel
+builtin=$work/pkg/lib/modules/$ver/modules.builtin
+# mod_file NAME: the .ko.xz of NAME ('-' and '_' are the same in module names).
+mod_file() {
+	find "$kdir" \( -name "$1.ko.xz" -o -name "$(echo "$1" | tr _ -).ko.xz" \
+		-o -name "$(echo "$1" | tr - _).ko.xz" \) | head -n 1
+}
+# is_builtin NAME: NAME is part of the kernel image.
+is_builtin() {
+	sed 's|.*/||; s|\.ko$||' "$builtin" 2>/dev/null | tr - _ |
+		grep -qx "$(echo "$1" | tr - _)"
+}
+# soft_dep ALIAS: the module that provides ALIAS, or nothing when built in.
+soft_dep() {
+	local a
+	for a in $MODULE_ALIASES; do
+		[ "${a%%=*}" = "$1" ] && { echo "${a#*=}"; return 0; }
+	done
+	is_builtin "$1" && return 0
+	[ -n "$(mod_file "$1")" ] && { echo "$1"; return 0; }
+	die "soft dependency $1 is no module of linux-image-$ver: add it to MODULE_ALIASES"
+}
 # (local: dash and busybox sh have it; the recursion needs it.)
 # add_module DIR NAME: NAME and what it depends on into DIR, DIR/load-order.
 add_module() {
-	local dir=$1 name=$2 file deps dep
+	local dir=$1 name=$2 file deps dep soft
 	grep -qx "$name" "$dir/load-order" 2>/dev/null && return 0
-	file=$(find "$kdir" \( -name "$name.ko.xz" -o -name "$(echo "$name" | tr _ -).ko.xz" \
-		-o -name "$(echo "$name" | tr - _).ko.xz" \) | head -n 1)
+	file=$(mod_file "$name")
 	[ -n "$file" ] || die "module $name not found in linux-image-$ver"
 	xz -dc "$file" >"$dir/$name.ko"
 	deps=$(tr '\0' '\n' <"$dir/$name.ko" | sed -n 's/^depends=//p' | head -n 1)
+	# "softdep=pre: a b post: c": a and b.
+	soft=$(tr '\0' '\n' <"$dir/$name.ko" | sed -n 's/^softdep=//p' | awk '{
+		pre = 0
+		for (i = 1; i <= NF; i++)
+			if ($i == "pre:") pre = 1; else if ($i == "post:") pre = 0; else if (pre) print $i
+	}')
+	for dep in $soft; do
+		dep=$(soft_dep "$dep") || exit 1
+		if [ -n "$dep" ]; then add_module "$dir" "$dep"; fi
+	done
 	for dep in $(echo "$deps" | tr , ' '); do
 		add_module "$dir" "$dep"
 	done
@@ -153,7 +195,8 @@ for applet in $("$busybox" --list); do
 	[ "$applet" = busybox ] || ln -sf busybox "$root/bin/$applet"
 done
 # Modules the guest loads itself (Debian builds them as modules): the ACPI
-# power button and input events, so 'slicevm stop' can shut it down.
+# power button and input events, so 'slicevm stop' can shut it down; the
+# virtio drivers and ext4 (GUEST_MODULES).
 mkdir -p "$root/lib/modules"
 : >"$root/lib/modules/load-order"
 for m in $GUEST_MODULES; do

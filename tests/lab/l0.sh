@@ -4,7 +4,8 @@
 #
 # The L1 initramfs is uncompressed cpio (QEMU copies it, the L1 kernel only
 # memcpys it: no slow decompression under TCG) made of concatenated parts:
-#   cache/lab/l1-base.cpio  busybox, kvm modules, /guest (cached, ~75 MB)
+#   cache/lab/l1-base.cpio  busybox, kvm modules, /guest (cached, ~90 MB),
+#                           debugfs and e2fsck with their libraries in /bin
 #   overlay                 /init, /bin/slicevm + its libraries, /lab/lib.sh,
 #                           /lab/cases/*.sh (rebuilt every run, small)
 #   tail                    /lab/cases.list or /lab/boot (what this boot does)
@@ -29,14 +30,59 @@ _lab_cpio() {
 	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$2"
 }
 
+# _lab_sbin NAME: the path of an e2fsprogs program (in /sbin or /usr/sbin,
+# which a user's PATH may lack).
+_lab_sbin() {
+	local p
+	p=$(PATH=$PATH:/usr/sbin:/sbin command -v "$1") && [ -x "$p" ] && echo "$p" && return 0
+	lab_say "$1 is missing: run scripts/install-deps.sh (as root) for e2fsprogs"
+	return 1
+}
+
+# lab_disk: print the path of the cached ext4 image for the disk cases
+# (cache/lab/disk.img, 8 MiB), building it when missing or when this
+# function changed. It holds files of random content (some block-sized,
+# some not, one in a subdirectory) and SHA256SUMS listing them with paths
+# relative to its root, as the guest's slicevm.test=disk checks them. Made
+# unprivileged by mkfs.ext4 -d (e2fsprogs); in L1 it is /guest/disk.img.
+lab_disk() {
+	local img=$LAB_CACHE/lab/disk.img mkfs stamp dir
+	mkfs=$(_lab_sbin mkfs.ext4) || return 1
+	stamp="$(declare -f lab_disk | cksum) $("$mkfs" -V 2>&1 | head -n 1)"
+	if [ -f "$img" ] && [ "$(cat "$img.stamp" 2>/dev/null)" = "$stamp" ]; then
+		echo "$img"
+		return 0
+	fi
+	mkdir -p "$LAB_CACHE/lab"
+	dir=$(mktemp -d "$LAB_CACHE/lab/disk.XXXXXX")
+	mkdir -p "$dir/sub/dir"
+	head -c 4096 /dev/urandom >"$dir/block.bin" &&
+		head -c 12345 /dev/urandom >"$dir/odd.bin" &&
+		head -c 1048576 /dev/urandom >"$dir/big.bin" &&
+		head -c 200001 /dev/urandom >"$dir/sub/dir/nested.bin" &&
+		(cd "$dir" && sha256sum block.bin odd.bin big.bin sub/dir/nested.bin >SHA256SUMS) &&
+		chmod -R a+rX "$dir" &&
+		"$mkfs" -q -F -t ext4 -b 4096 -L slicevm-lab -E root_owner=0:0 -d "$dir" \
+			"$img.new.$$" 8M >&2 &&
+		mv "$img.new.$$" "$img" && printf '%s\n' "$stamp" >"$img.stamp"
+	local rc=$?
+	rm -rf "$dir" "$img.new.$$"
+	[ $rc -eq 0 ] || { lab_say "building the disk image $img failed"; return 1; }
+	echo "$img"
+}
+
 # lab_base: print the path of the cached base archive, rebuilding it when
-# the guest or busybox changed.
+# the guest, busybox or the disk image changed.
 lab_base() {
-	local base=$LAB_CACHE/lab/l1-base.cpio busybox stamp root
+	local base=$LAB_CACHE/lab/l1-base.cpio busybox stamp root disk debugfs e2fsck
 	busybox=$(dpkg -L busybox-static 2>/dev/null | grep '/busybox$' | head -n 1)
 	[ -x "$busybox" ] || { lab_say "busybox-static is not installed"; return 1; }
+	disk=$(lab_disk) || return 1
+	debugfs=$(_lab_sbin debugfs) || return 1
+	e2fsck=$(_lab_sbin e2fsck) || return 1
 	stamp="$(cat "$LAB_CACHE/guest/stamp")
-l0=$(cksum <"$LAB_DIR/l0.sh")"
+l0=$(cksum <"$LAB_DIR/l0.sh")
+disk=$(cksum <"$disk")"
 	if [ -f "$base" ] && [ "$(cat "$base.stamp" 2>/dev/null)" = "$stamp" ]; then
 		echo "$base"
 		return 0
@@ -51,6 +97,13 @@ l0=$(cksum <"$LAB_DIR/l0.sh")"
 	done
 	cp "$LAB_CACHE"/guest/{bzImage,vmlinux,initrd.cpio.gz} "$root/guest/"
 	cp "$LAB_CACHE"/guest/modules/* "$root/lab/modules/"
+	# The disk cases' image, and what reads it back once the VM is gone.
+	cp "$disk" "$root/guest/disk.img"
+	# (Not through a busybox applet link of the same name, should there be one.)
+	rm -f "$root/bin/debugfs" "$root/bin/e2fsck"
+	cp -L "$debugfs" "$root/bin/debugfs" && lab_copy_libs "$debugfs" "$root" &&
+		cp -L "$e2fsck" "$root/bin/e2fsck" && lab_copy_libs "$e2fsck" "$root" ||
+		{ lab_say "cannot copy debugfs and e2fsck into L1"; rm -rf "$root"; return 1; }
 	# root, and an unprivileged user for the permission cases.
 	printf 'root:x:0:0:root:/root:/bin/sh\nlab:x:1000:1000:lab:/home/lab:/bin/sh\n' \
 		>"$root/etc/passwd"

@@ -22,7 +22,8 @@ static void loads_every_key(void **state)
 	const char *path = test_put_file(test_dir, "full.json",
 		"{ \"name\": \"db\", \"kernel\": \"bzImage\", \"initrd\": \"/abs/initrd\",\n"
 		"  \"cmdline\": \"console=ttyS0\", \"cpus\": 2, \"memory\": \"3584M\",\n"
-		"  \"slice\": \"s0\", \"pvh\": true }\n");
+		"  \"slice\": \"s0\", \"pvh\": true,\n"
+		"  \"disks\": [\"root.img\", {\"path\": \"/abs/d.img\", \"readonly\": true}] }\n");
 
 	config_init(&cfg);
 	assert_int_equal(config_load(&cfg, path), 0);
@@ -35,6 +36,11 @@ static void loads_every_key(void **state)
 	assert_int_equal(cfg.cpus, 2);
 	assert_int_equal(cfg.memory, 3584ULL << 20);
 	assert_true(cfg.pvh);
+	assert_int_equal(cfg.ndisks, 2);
+	snprintf(expect, sizeof(expect), "%s/root.img", test_dir);
+	assert_string_equal(cfg.disks[0].path, expect);
+	assert_string_equal(cfg.disks[1].path, "/abs/d.img");
+	assert_true(cfg.disks[1].readonly);
 	assert_int_equal(config_finish(&cfg), 0);
 	config_free(&cfg);
 }
