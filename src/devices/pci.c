@@ -11,7 +11,6 @@
 #include "devices/pci.h"
 #include "lib/err.h"
 #include "lib/le.h"
-#include "arch/x86/platform.h"
 
 #define PORT_ADDR	0	/* 0xCF8, dword */
 #define PORT_RESET	1	/* 0xCF9, byte */
@@ -47,7 +46,8 @@ struct pci_bus {
 	uint8_t rcr;
 	struct pci_device *devs[MAX_DEVFN];
 	struct pci_device host;
-	uint64_t mmio_next, mmio_end;	/* where the next memory BAR goes */
+	uint64_t mmio_start, mmio_end;	/* the window; end 0: none */
+	uint64_t mmio_next;		/* where the next memory BAR goes */
 	vm_event_fn event;
 	void *event_ctx;
 };
@@ -126,39 +126,52 @@ uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar)
 		return 0;
 	addr = bar_value(pdev, bar);
 	/* a BAR being sized reads ~(size - 1): not an address the guest uses */
-	if (addr < PCI_MMIO_START || addr + pdev->bar_size[bar] > PCI_MMIO_END)
+	if (addr < pdev->win_start || addr + pdev->bar_size[bar] > pdev->win_end)
 		return 0;
 	return addr;
 }
 
-void pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end)
+int pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end)
 {
+	if (start >= end || end > (1ULL << 32))
+		return err_set("PCI window %#llx-%#llx is not below 4 GiB: 32-bit BARs cannot reach it",
+			       (unsigned long long)start, (unsigned long long)end);
 	pthread_mutex_lock(&bus->lock);
 	bus->mmio_next = start;
+	bus->mmio_start = start;
 	bus->mmio_end = end;
 	pthread_mutex_unlock(&bus->lock);
+	return 0;
 }
 
-/* As firmware does: each memory BAR at the next address aligned to its size. */
+/*
+ * As firmware does: each memory BAR at the next address aligned to its
+ * size. Computed first and written only when all fit.
+ */
 static int place_bars(struct pci_bus *bus, struct pci_device *pdev)
 {
-	uint64_t next = bus->mmio_next;
+	uint64_t at[PCI_BARS] = { 0 }, next = bus->mmio_next;
 
 	if (!bus->mmio_end)
-		return 0;	/* no window: BARs stay at 0, for the guest to place */
+		return 0;	/* no window: BARs stay at 0, unreachable */
 	for (int bar = 0; bar < PCI_BARS; bar++) {
 		uint32_t size = pdev->bar_size[bar];
-		uint64_t at = (next + size - 1) & ~((uint64_t)size - 1);
 
 		if (!size)
 			continue;
-		if (at + size > bus->mmio_end)
+		at[bar] = (next + size - 1) & ~((uint64_t)size - 1);
+		if (at[bar] + size > bus->mmio_end)
 			return err_set("the PCI memory window is full: give the VM fewer devices");
-		put_le32(pdev->config + PCI_CFG_BAR0 + 4 * bar,
-			 (uint32_t)at | (get_le32(pdev->config + PCI_CFG_BAR0 + 4 * bar) &
-					 ~PCI_BAR_MEM_MASK));
-		next = at + size;
+		next = at[bar] + size;
 	}
+	for (int bar = 0; bar < PCI_BARS; bar++) {
+		uint8_t *reg = pdev->config + PCI_CFG_BAR0 + 4 * bar;
+
+		if (pdev->bar_size[bar])
+			put_le32(reg, (uint32_t)at[bar] | (get_le32(reg) & ~PCI_BAR_MEM_MASK));
+	}
+	pdev->win_start = bus->mmio_start;
+	pdev->win_end = bus->mmio_end;
 	if (next != bus->mmio_next) {
 		pdev->config[PCI_CFG_COMMAND] |= PCI_CMD_MEM;
 		bus->mmio_next = next;
@@ -221,8 +234,11 @@ static void data_access(struct pci_bus *bus, unsigned int offset, uint8_t *bytes
 {
 	struct pci_device *pdev = selected(bus);
 	unsigned int first = ADDR_REG(bus->addr) + offset - PORT_DATA;
+	int inside_bytes = (int)(PCI_PORTS - offset) < size ? (int)(PCI_PORTS - offset) : size;
 	int n = 0;
 
+	if (!is_write && pdev && pdev->config_read)
+		pdev->config_read(pdev, first, inside_bytes);
 	for (int i = 0; i < size; i++) {
 		bool inside = offset + i < PCI_PORTS;
 

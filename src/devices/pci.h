@@ -94,7 +94,14 @@ struct pci_device {
 	uint8_t wmask[PCI_CONFIG_SIZE];
 	uint8_t w1cmask[PCI_CONFIG_SIZE];
 	void (*config_written)(struct pci_device *pdev, unsigned int reg, int size);
+	/*
+	 * Optional: the guest is about to read config[reg, reg + size): a
+	 * register whose value lives elsewhere (virtio's PCI_CFG window) is
+	 * filled in now. Same rules as config_written().
+	 */
+	void (*config_read)(struct pci_device *pdev, unsigned int reg, int size);
 	pci_bar_fn bar_access;		/* memory BARs' accesses; NULL: all ones */
+	uint64_t win_start, win_end;	/* the bus's window, set at registration */
 	uint32_t bar_size[PCI_BARS];	/* memory BARs: bytes; 0 none or I/O */
 	uint16_t cap_end;		/* where the next capability goes; 0: none yet */
 	void *priv;
@@ -132,22 +139,25 @@ int pci_device_add_cap(struct pci_device *pdev, uint8_t id, unsigned int len);
 
 /*
  * Where memory BAR @bar is now: its address while the guest lets the
- * device decode memory and the BAR holds an address inside the bus's
- * window, else 0 (not reachable; e.g. in the middle of sizing).
+ * device decode memory and the BAR lies inside the window of the bus it
+ * is registered on, else 0 (not reachable: no window, decoding off, or in
+ * the middle of sizing).
  */
 uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar);
 
 /*
- * The window memory BARs are placed in, [@start, @end), as firmware
- * would: pci_register_device() gives each memory BAR the next naturally
- * aligned address in it. Without a window BARs start at 0 (unplaced).
+ * The window memory BARs are placed in, [@start, @end), below 4 GiB (the
+ * BARs are 32-bit), as firmware would: pci_register_device() gives each
+ * memory BAR the next naturally aligned address in it. Without a window
+ * BARs stay at 0, unplaced and unreachable. Set it before registering.
  */
-void pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end);
+int pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end);
 
 /*
  * Puts @pdev at pdev->devfn (filled in when PCI_DEVFN_AUTO) on bus 0, and
  * places its memory BARs in the window (memory decoding on, as firmware
- * leaves it). Refused when no slot is free or the window is full.
+ * leaves it). Refused, with @pdev unchanged, when no slot is free or the
+ * window is full.
  */
 int pci_register_device(struct pci_bus *bus, struct pci_device *pdev);
 

@@ -20,6 +20,7 @@
 #define VIRTIO_PCI_VENDOR	0x1AF4
 #define VIRTIO_PCI_DEVICE_BASE	0x1040	/* + device id: modern only */
 #define VIRTIO_PCI_REVISION	1
+#define VIRTIO_PCI_SUBSYS_ID	0x40	/* 4.1.2.1: 0x40 or higher for modern-only devices */
 
 #define BAR_SIZE		0x8000
 #define COMMON_OFF		0x0000
@@ -38,8 +39,14 @@
 #define CAP_NOTIFY		2
 #define CAP_ISR			3
 #define CAP_DEVICE		4
+#define CAP_PCI_CFG		5
 #define CAP_LEN			16
 #define CAP_NOTIFY_LEN		20
+#define CAP_PCI_CFG_LEN		20
+#define CAP_BAR			4	/* offsets inside a virtio_pci_cap */
+#define CAP_OFFSET		8
+#define CAP_LENGTH		12
+#define CAP_PCI_CFG_DATA	16
 
 /* common configuration registers (4.1.4.3) */
 #define REG_DFSELECT		0x00
@@ -81,8 +88,9 @@ struct virtio_pci {
 	/* the driver's view, changed only under the bus lock */
 	uint32_t dfselect, gfselect;
 	uint64_t driver_features;
-	uint16_t config_vector;
+	atomic_uint_least16_t config_vector;	/* the device's thread reads it too */
 	uint16_t queue_select;
+	unsigned int pci_cfg;		/* the PCI_CFG capability's offset */
 	struct queue_cfg qcfg[VIRTIO_MAX_QUEUES];
 	bool started;			/* ops->start() succeeded, reset() owed */
 
@@ -108,7 +116,7 @@ static uint64_t offered_features(const struct virtio_pci *vp)
 /* Interrupts the driver for a configuration change (or NEEDS_RESET). */
 static void config_interrupt(struct virtio_pci *vp)
 {
-	int fd = msix_vector_fd(&vp->msix, vp->config_vector);
+	int fd = msix_vector_fd(&vp->msix, atomic_load(&vp->config_vector));
 	uint64_t one = 1;
 
 	atomic_fetch_or(&vp->isr, ISR_CONFIG);
@@ -173,7 +181,7 @@ static void device_reset(struct virtio_pci *vp)
 	vp->started = false;
 	vp->dfselect = vp->gfselect = 0;
 	vp->driver_features = 0;
-	vp->config_vector = MSIX_NO_VECTOR;
+	atomic_store(&vp->config_vector, MSIX_NO_VECTOR);
 	vp->queue_select = 0;
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
 		vp->qcfg[q] = (struct queue_cfg){
@@ -267,7 +275,7 @@ static void common_snapshot(struct virtio_pci *vp, uint8_t *r)
 	put_le32(r + REG_GFSELECT, vp->gfselect);
 	put_le32(r + REG_GF, vp->gfselect < 2 ?
 		 (uint32_t)(vp->driver_features >> (32 * vp->gfselect)) : 0);
-	put_le16(r + REG_MSIX_CONFIG, vp->config_vector);
+	put_le16(r + REG_MSIX_CONFIG, atomic_load(&vp->config_vector));
 	put_le16(r + REG_NUM_QUEUES, (uint16_t)vp->desc->nqueues);
 	r[REG_STATUS] = atomic_load(&vp->status);
 	r[REG_CONFIG_GEN] = 0;		/* device configuration never changes under a read */
@@ -289,14 +297,18 @@ static uint16_t vector(const struct virtio_pci *vp, uint16_t v)
 	return v < vp->msix.nvec ? v : MSIX_NO_VECTOR;
 }
 
-/* Half of a 64-bit queue address: the driver may write it as two dwords. */
+/*
+ * A 64-bit queue address, written whole or as two dwords (4.1.3.1 lets
+ * the driver split it); other widths break the natural-width rule and are
+ * dropped.
+ */
 static void write_addr(uint64_t *addr, unsigned int off, uint64_t val, int size)
 {
-	if (size == 8)
+	if (size == 8 && off % 8 == 0)
 		*addr = val;
-	else if (off % 8 == 0)
+	else if (size == 4 && off % 8 == 0)
 		*addr = (*addr & 0xFFFFFFFF00000000ULL) | (uint32_t)val;
-	else
+	else if (size == 4 && off % 8 == 4)
 		*addr = (*addr & 0xFFFFFFFFULL) | (uint64_t)(uint32_t)val << 32;
 }
 
@@ -319,8 +331,9 @@ static void write_queue_reg(struct virtio_pci *vp, unsigned int off, uint64_t va
 		write_addr(&c->device, off, val, size);
 		return;
 	}
-	if (off == REG_Q_SIZE && size == 2)
-		c->size = (uint16_t)val;	/* checked when the device starts */
+	/* the driver may only lower the size (4.1.4.3); a power of two is checked at start */
+	if (off == REG_Q_SIZE && size == 2 && val && val <= vp->desc->queue_size)
+		c->size = (uint16_t)val;
 	else if (off == REG_Q_MSIX && size == 2)
 		c->vector = vector(vp, (uint16_t)val);
 	else if (off == REG_Q_ENABLE && size == 2 && val == 1)
@@ -347,7 +360,7 @@ static void common_write(struct virtio_pci *vp, unsigned int off, uint64_t val, 
 		return;
 	case REG_MSIX_CONFIG:
 		if (size == 2)
-			vp->config_vector = vector(vp, (uint16_t)val);
+			atomic_store(&vp->config_vector, vector(vp, (uint16_t)val));
 		return;
 	case REG_STATUS:
 		if (size == 1)
@@ -430,10 +443,45 @@ static void bar_access(struct pci_device *pdev, int bar, uint64_t offset, void *
 	}
 }
 
+/* Whether config bytes [reg, reg + size) touch the PCI_CFG capability's data. */
+static bool touches_pci_cfg_data(const struct virtio_pci *vp, unsigned int reg, int size)
+{
+	unsigned int data = vp->pci_cfg + CAP_PCI_CFG_DATA;
+
+	return vp->pci_cfg && reg < data + 4 && data < reg + (unsigned int)size;
+}
+
+/*
+ * The PCI_CFG window (4.1.4.9): an access to pci_cfg_data is an access of
+ * cap.length bytes at cap.offset in BAR cap.bar. One the BAR cannot take
+ * (another BAR, a length other than 1, 2 or 4, misaligned, past the end)
+ * does nothing.
+ */
+static void pci_cfg_access(struct virtio_pci *vp, bool is_write)
+{
+	uint8_t *cap = vp->pdev.config + vp->pci_cfg;
+	uint32_t off = get_le32(cap + CAP_OFFSET), len = get_le32(cap + CAP_LENGTH);
+
+	if (cap[CAP_BAR] != 0 || (len != 1 && len != 2 && len != 4) || off % len ||
+	    off + len > BAR_SIZE)
+		return;
+	bar_access(&vp->pdev, 0, off, cap + CAP_PCI_CFG_DATA, (int)len, is_write);
+}
+
+static void config_read(struct pci_device *pdev, unsigned int reg, int size)
+{
+	struct virtio_pci *vp = to_vp(pdev);
+
+	if (touches_pci_cfg_data(vp, reg, size))
+		pci_cfg_access(vp, false);
+}
+
 static void config_written(struct pci_device *pdev, unsigned int reg, int size)
 {
 	struct virtio_pci *vp = to_vp(pdev);
 
+	if (touches_pci_cfg_data(vp, reg, size))
+		pci_cfg_access(vp, true);
 	msix_config_written(&vp->msix);
 	arm_doorbells(vp, pci_device_bar_addr(pdev, 0));
 }
@@ -443,7 +491,8 @@ static void config_written(struct pci_device *pdev, unsigned int reg, int size)
 static int add_virtio_cap(struct pci_device *pdev, uint8_t type, uint32_t off, uint32_t len,
 			  uint32_t multiplier)
 {
-	unsigned int cap_len = type == CAP_NOTIFY ? CAP_NOTIFY_LEN : CAP_LEN;
+	unsigned int cap_len = type == CAP_NOTIFY ? CAP_NOTIFY_LEN :
+			       type == CAP_PCI_CFG ? CAP_PCI_CFG_LEN : CAP_LEN;
 	int at = pci_device_add_cap(pdev, PCI_CAP_ID_VNDR, cap_len);
 
 	if (at < 0)
@@ -455,31 +504,46 @@ static int add_virtio_cap(struct pci_device *pdev, uint8_t type, uint32_t off, u
 	put_le32(pdev->config + at + 12, len);
 	if (type == CAP_NOTIFY)
 		put_le32(pdev->config + at + 16, multiplier);
-	return 0;
+	if (type == CAP_PCI_CFG) {
+		/* the driver picks the BAR, offset and length, then reads or writes the data */
+		pdev->wmask[at + CAP_BAR] = 0xFF;
+		put_le32(pdev->wmask + at + CAP_OFFSET, 0xFFFFFFFF);
+		put_le32(pdev->wmask + at + CAP_LENGTH, 0xFFFFFFFF);
+		put_le32(pdev->wmask + at + CAP_PCI_CFG_DATA, 0xFFFFFFFF);
+		put_le32(pdev->config + at + CAP_LENGTH, 0);
+	}
+	return at;
 }
 
 static int build_function(struct virtio_pci *vp, const struct msi_ops *msi)
 {
 	const struct virtio_device_desc *d = vp->desc;
 	struct pci_device *pdev = &vp->pdev;
+	int at;
 
 	pci_device_init(pdev, VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BASE + d->device_id,
 			d->pci_class, VIRTIO_PCI_REVISION);
 	put_le16(pdev->config + PCI_CFG_SUBSYS_VENDOR, VIRTIO_PCI_VENDOR);
-	put_le16(pdev->config + PCI_CFG_SUBSYS_ID, d->device_id);
+	put_le16(pdev->config + PCI_CFG_SUBSYS_ID, VIRTIO_PCI_SUBSYS_ID);
 	pdev->wmask[PCI_CFG_INT_LINE] = 0;	/* no INTx pin */
 	pdev->priv = vp;
 	pdev->bar_access = bar_access;
 	pdev->config_written = config_written;
+	pdev->config_read = config_read;
 	if (pci_device_set_bar(pdev, 0, BAR_SIZE, false) ||
-	    add_virtio_cap(pdev, CAP_COMMON, COMMON_OFF, COMMON_SIZE, 0) ||
-	    add_virtio_cap(pdev, CAP_ISR, ISR_OFF, ISR_SIZE, 0) ||
+	    add_virtio_cap(pdev, CAP_COMMON, COMMON_OFF, COMMON_SIZE, 0) < 0 ||
+	    add_virtio_cap(pdev, CAP_ISR, ISR_OFF, ISR_SIZE, 0) < 0 ||
 	    add_virtio_cap(pdev, CAP_NOTIFY, NOTIFY_OFF, NOTIFY_MULTIPLIER * d->nqueues,
-			   NOTIFY_MULTIPLIER))
+			   NOTIFY_MULTIPLIER) < 0)
 		return -1;
 	/* only a device with configuration has the capability (Linux refuses an empty one) */
-	if (d->config_size && add_virtio_cap(pdev, CAP_DEVICE, DEVICE_OFF, d->config_size, 0))
+	if (d->config_size &&
+	    add_virtio_cap(pdev, CAP_DEVICE, DEVICE_OFF, d->config_size, 0) < 0)
 		return -1;
+	at = add_virtio_cap(pdev, CAP_PCI_CFG, 0, 0, 0);
+	if (at < 0)
+		return -1;
+	vp->pci_cfg = (unsigned int)at;
 	/* msix_destroy() undoes a partial msix_init() too */
 	vp->msix_ready = true;
 	return msix_init(&vp->msix, pdev, d->nqueues + 1, 0, MSIX_TABLE_OFF, MSIX_PBA_OFF, msi);

@@ -26,9 +26,11 @@
  * signals the same eventfd. Interrupts are MSI-X routes (irqfds): the
  * device thread writes the vector's eventfd.
  *
- * Not offered: the legacy interface, VIRTIO_PCI_CAP_PCI_CFG (Linux never
- * uses it), INTx (the function has no interrupt pin: drivers need MSI-X),
- * packed queues, notification data, queue reset.
+ * The PCI_CFG capability gives the same BAR through config space, for
+ * drivers that cannot map it.
+ *
+ * Not offered: the legacy interface, INTx (the function has no interrupt
+ * pin: drivers need MSI-X), packed queues, notification data, queue reset.
  */
 
 struct virtio_pci;

@@ -121,7 +121,7 @@ static int create_disk(struct vm *vm, int i)
 {
 	struct vm_devices *d = vm->devices;
 	const struct disk_config *dc = &vm->cfg->disks[i];
-	char name[16];
+	char name[24];		/* the thread keeps 15 characters: "virtio-blk29" fits */
 
 	snprintf(name, sizeof(name), "virtio-blk%d", i);
 	d->blk_worker[i] = worker_create(name);
@@ -143,9 +143,8 @@ static int create_virtio(struct vm *vm)
 	struct vm_devices *d = vm->devices;
 
 	d->irq = vm_irq_create(vm->fd, irq_error, vm);
-	if (!d->irq)
+	if (!d->irq || pci_set_mmio_window(d->pci, PCI_MMIO_START, PCI_MMIO_END))
 		return -1;
-	pci_set_mmio_window(d->pci, PCI_MMIO_START, PCI_MMIO_END);
 	d->rng_worker = worker_create("virtio-rng");
 	if (!d->rng_worker)
 		return -1;

@@ -96,7 +96,8 @@ static void machine_create(struct machine *m)
 	m->w = worker_create("fuzz");
 	if (!m->pci || !m->w)
 		fuzz_fail("cannot create the bus");
-	pci_set_mmio_window(m->pci, PCI_MMIO_START, PCI_MMIO_END);
+	if (pci_set_mmio_window(m->pci, PCI_MMIO_START, PCI_MMIO_END))
+		fuzz_fail("cannot set the PCI window");
 	m->rng = virtio_rng_create(m->w);
 	if (!m->rng)
 		fuzz_fail("cannot create virtio-rng");
