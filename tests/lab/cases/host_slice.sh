@@ -47,8 +47,8 @@ check_threads() {
 	diag "VMM $1: $_vcpus vCPU threads, $_others other threads"
 }
 
-start_vm() {	# start_vm NAME: a VM with 2 vCPUs in slice db, at its shell
-	vmm_start run --slice db --name "$1" --kernel "$GUEST_BZIMAGE" \
+start_vm() {	# start_vm NAME: a VM with 2 vCPUs in slice db, at its shell (0) or not
+	vmm_start_ready 240 run --slice db --name "$1" --kernel "$GUEST_BZIMAGE" \
 		--initrd "$GUEST_INITRD" --cmdline "$CMDLINE_SHELL" --cpus 2 --memory 256M
 }
 
@@ -58,8 +58,7 @@ want_host_rc 0
 report "host apply for the slice cases"
 
 # --- the VM in its slice -----------------------------------------------------
-start_vm first
-if wait_console 240 "^$MARKER "; then
+if start_vm first; then
 	want_cpus 2
 	check_threads "$VMM_PID"
 else
@@ -105,8 +104,7 @@ host status
 want_out "held by VM first \(pid $FIRST, gone: stale\)"
 report "after SIGKILL of the VMM, status shows the holder as stale"
 
-start_vm again
-if wait_console 240 "^$MARKER "; then
+if start_vm again; then
 	check_threads "$VMM_PID"
 	grep -q "which is gone" "$VMM_STDERR" || diag "no takeover note on stderr"
 else

@@ -30,9 +30,9 @@ done
 # No --cmdline: the default one gives the guest an interactive shell on the
 # console. Type into the VMM's stdin until the guest powers off.
 mkfifo "$LAB_TMP/in"
-VMM_STDIN=$LAB_TMP/in vmm_start run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" --memory 256M
-exec 3>"$LAB_TMP/in"
-if wait_console 180 "^$MARKER "; then
+exec 3<>"$LAB_TMP/in"	# held open (read-write, so it cannot block) for the VMMs' stdin
+if VMM_STDIN=$LAB_TMP/in vmm_start_ready 180 run --kernel "$GUEST_BZIMAGE" \
+	--initrd "$GUEST_INITRD" --memory 256M; then
 	wait_console 30 "Type 'poweroff -f'"
 	# The shell may not be reading yet: repeat until the guest is gone.
 	tries=0
