@@ -118,13 +118,12 @@ struct virtio_blk {
 	bool no_direct;		/* O_DIRECT failed where it should not: buffered from now on */
 	struct virtio_link *link;
 	unsigned int inflight;	/* SQEs not yet completed */
+	unsigned int resume_at;	/* the stalled queue to resume first */
 	struct blk_req *free;
 	struct blk_req *reqs;
 	struct blk_queue q[VIRTIO_BLK_MAX_QUEUES];
 	struct vq_chain chain;	/* the chain being parsed */
 };
-
-static void blk_process(struct blk_queue *q);
 
 /* Requests */
 
@@ -449,13 +448,28 @@ static void blk_drain(struct virtio_blk *b)
 	while (b->inflight) {
 		int ret = io_uring_submit_and_wait(&b->ring, 1);
 
-		if (ret < 0 && ret != -EINTR && ret != -EAGAIN && ret != -ETIME) {
-			/* the ring is gone: its requests are lost to the pool, not to memory */
+		if (ret < 0 && ret != -EINTR && ret != -EAGAIN) {
+			/* the ring failed: closing it (destroy) ends what it still holds */
 			fprintf(stderr, "slicevm: virtio-blk %s: cannot wait for requests: %s\n",
 				b->disk->path, strerror(-ret));
 			return;
 		}
 		blk_reap(b);
+	}
+}
+
+/* Stalled queues take the freed requests in turn, starting after the last served. */
+static void blk_resume(struct virtio_blk *b)
+{
+	unsigned int n = b->desc.nqueues, first = b->resume_at;
+
+	for (unsigned int k = 0; k < n && b->free; k++) {
+		unsigned int i = (first + k) % n;
+
+		if (b->q[i].vq && b->q[i].stalled) {
+			blk_process(&b->q[i]);
+			b->resume_at = (i + 1) % n;
+		}
 	}
 }
 
@@ -469,9 +483,7 @@ static void on_done(struct evloop *loop, int fd, uint32_t events, void *arg)
 		/* EAGAIN: an earlier round took the count */
 	}
 	blk_reap(b);
-	for (unsigned int i = 0; i < b->desc.nqueues && b->free; i++)
-		if (b->q[i].vq && b->q[i].stalled)
-			blk_process(&b->q[i]);
+	blk_resume(b);
 	blk_end_batch(b);
 }
 

@@ -16,7 +16,7 @@
 #include "lib/err.h"
 #include "virtio/disk.h"
 
-#define DIO_ALIGN_MAX	65536U	/* beyond this, direct I/O is not worth the bounce */
+#define DIO_ALIGN_MAX	65536U	/* a larger need: no direct I/O (nor such a block size) */
 
 static struct disk *fail(struct disk *d)
 {
@@ -33,7 +33,7 @@ static int refuse_type(const char *path, const struct stat *st)
 		       path);
 }
 
-static int open_error(const char *path, bool readonly, bool blockdev)
+static int open_error(const char *path, bool readonly)
 {
 	int e = errno;
 
@@ -43,11 +43,15 @@ static int open_error(const char *path, bool readonly, bool blockdev)
 	if (!readonly && (e == EACCES || e == EROFS || e == EPERM))
 		return err_set("disk %s cannot be opened for writing (%s): add readonly=on to use it read-only",
 			       path, strerror(e));
-	if (blockdev && e == EBUSY)
-		return err_set("disk %s is in use by the host (mounted, or held by another device): unmount it or use another disk",
-			       path);
 	return err_set("cannot open disk %s: %s: check the path and its permissions", path,
 		       strerror(e));
+}
+
+static int clear_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) ? -1 : 0;
 }
 
 /*
@@ -57,25 +61,20 @@ static int open_error(const char *path, bool readonly, bool blockdev)
 static int open_buffered(struct disk *d, struct stat *st)
 {
 	int flags = (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK;
-	int fl;
 
 	/* a failed look-up is no reason to suggest readonly=on */
 	if (stat(d->path, st))
-		return open_error(d->path, true, false);
+		return open_error(d->path, true);
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
 		return refuse_type(d->path, st);
-	/* a block device the host mounted or uses: refused (EBUSY) */
-	if (S_ISBLK(st->st_mode) && !d->readonly)
-		flags |= O_EXCL;
 	d->fd = open(d->path, flags);
 	if (d->fd < 0)
-		return open_error(d->path, d->readonly, S_ISBLK(st->st_mode));
+		return open_error(d->path, d->readonly);
 	if (fstat(d->fd, st))
 		return err_set_errno("cannot stat disk %s", d->path);
 	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
 		return refuse_type(d->path, st);
-	fl = fcntl(d->fd, F_GETFL);
-	if (fl < 0 || fcntl(d->fd, F_SETFL, fl & ~O_NONBLOCK))
+	if (clear_nonblock(d->fd))
 		return err_set_errno("cannot set up disk %s", d->path);
 	d->is_block_device = S_ISBLK(st->st_mode);
 	return 0;
@@ -162,21 +161,32 @@ static uint32_t dio_alignment(const struct disk *d, const struct stat *st)
 
 /*
  * The second, O_DIRECT descriptor: by path, so it must turn out to be the
- * same file as the first. EINVAL: the file system has no direct I/O.
+ * same file as the first (O_NONBLOCK as for the first). EINVAL: the file system has no direct I/O. A
+ * writable block device is opened O_EXCL here, after the lock, so that
+ * another VM is reported as such: the kernel refuses it (EBUSY) while the
+ * device is mounted or held by another driver.
  */
 static int open_direct(struct disk *d, const struct stat *st)
 {
+	int flags = (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT | O_NONBLOCK;
 	struct stat dst;
 
-	d->dfd = open(d->path, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_DIRECT);
+	if (d->is_block_device && !d->readonly)
+		flags |= O_EXCL;
+	d->dfd = open(d->path, flags);
 	if (d->dfd < 0) {
 		if (errno == EINVAL)
 			return 0;
+		if (errno == EBUSY && d->is_block_device)
+			return err_set("disk %s is in use by the host (mounted, or held by another device): unmount it or use another disk",
+				       d->path);
 		return err_set("cannot open disk %s for direct I/O: %s: check the image",
 			       d->path, strerror(errno));
 	}
 	if (fstat(d->dfd, &dst) || dst.st_dev != st->st_dev || dst.st_ino != st->st_ino)
 		return err_set("disk %s changed while it was being opened: try again", d->path);
+	if (clear_nonblock(d->dfd))
+		return err_set_errno("cannot set up disk %s", d->path);
 	d->dio_align = dio_alignment(d, st);
 	if (!d->dio_align) {
 		close(d->dfd);
@@ -236,13 +246,24 @@ bool disk_can_direct(const struct disk *d, const struct iovec *iov, unsigned int
 	return true;
 }
 
-int disk_discard(struct disk *d, uint64_t offset, uint64_t len)
+/*
+ * The block device's ioctls drop the range from the page cache, which the
+ * kernel refuses (EBUSY) on a descriptor other than the exclusive holder's
+ * while one exists: that is ours, the O_DIRECT one.
+ */
+static int range_ioctl(const struct disk *d, unsigned long req, uint64_t offset, uint64_t len)
 {
 	uint64_t range[2] = { offset, len };
+
+	return ioctl(d->dfd >= 0 ? d->dfd : d->fd, req, range);
+}
+
+int disk_discard(struct disk *d, uint64_t offset, uint64_t len)
+{
 	int ret;
 
 	if (d->is_block_device)
-		ret = ioctl(d->fd, BLKDISCARD, range);
+		ret = range_ioctl(d, BLKDISCARD, offset, len);
 	else
 		ret = fallocate(d->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				(off_t)offset, (off_t)len);
@@ -278,10 +299,9 @@ int disk_write_zeroes(struct disk *d, uint64_t offset, uint64_t len, bool unmap)
 	const int punch = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
 	const int zero = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
 	int modes[2] = { unmap ? punch : zero, unmap ? zero : punch };
-	uint64_t range[2] = { offset, len };
 
 	if (d->is_block_device)
-		return ioctl(d->fd, BLKZEROOUT, range) ? -1 : 0;
+		return range_ioctl(d, BLKZEROOUT, offset, len) ? -1 : 0;
 	/* on a file both modes leave zeroes; the other is the fallback */
 	for (int i = 0; i < 2; i++) {
 		if (!fallocate(d->fd, modes[i], (off_t)offset, (off_t)len))

@@ -18,9 +18,10 @@
  * device is mounted or held by another driver.
  *
  * Two descriptors: @fd (buffered, always there, holds the lock) and @dfd
- * (O_DIRECT, -1 where the file system refuses it). A request goes through
- * @dfd only when every buffer and the offset suit direct I/O
- * (disk_can_direct()); the page cache keeps the two views coherent.
+ * (O_DIRECT, -1 where the file system refuses it; the O_EXCL one of a
+ * block device). A request goes through @dfd only when every buffer and
+ * the offset suit direct I/O (disk_can_direct()); the kernel keeps the
+ * page cache coherent with direct I/O.
  *
  * Ownership: the caller of disk_open() owns the disk until it hands it to
  * a device (virtio_blk_create() takes it). The fields are read-only after

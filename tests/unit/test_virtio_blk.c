@@ -26,6 +26,7 @@
 #include "lib/err.h"
 #include "mem/region.h"
 #include "virtio/blk.h"
+#include "vmm/sandbox.h"
 
 #define MEM_SIZE	(16ULL << 20)
 #define QSIZE		VIRTIO_BLK_QUEUE_SIZE
@@ -63,6 +64,8 @@ struct fx {
 	const struct virtio_device_desc *desc;
 	uint64_t features;
 	unsigned int nq;
+	unsigned int disabled;	/* mask of queues the driver leaves disabled */
+	int (*worker_init)(void *arg);
 	bool started;
 	struct virtio_queue q[NQ_MAX];
 	uint16_t avail_idx[NQ_MAX], next_desc[NQ_MAX], used_seen[NQ_MAX];
@@ -100,6 +103,15 @@ static struct virtq_avail *avail(struct fx *f, unsigned int qi)
 static struct virtq_used *used(struct fx *f, unsigned int qi)
 {
 	return (struct virtq_used *)gp(f, USED_GPA(qi));
+}
+
+/* The device's avail_event, after the used ring */
+static uint16_t avail_event(struct fx *f, unsigned int qi)
+{
+	uint16_t v;
+
+	memcpy(&v, gp(f, USED_GPA(qi) + 4 + 8 * QSIZE), sizeof(v));
+	return le16toh(v);
 }
 
 static uint16_t used_idx(struct fx *f, unsigned int qi)
@@ -230,7 +242,7 @@ static void create(struct fx *f, const char *serial, unsigned int nq)
 		fail_msg("%s", err_msg());
 	f->desc = virtio_blk_desc(f->b);
 	f->nq = nq;
-	assert_int_equal(worker_start(f->w, NULL, NULL), 0);
+	assert_int_equal(worker_start(f->w, f->worker_init, NULL), 0);
 }
 
 /* What the driver and transport do at DRIVER_OK: fresh rings, then start(). */
@@ -240,6 +252,10 @@ static void start(struct fx *f, uint64_t features)
 	for (unsigned int i = 0; i < f->nq; i++) {
 		struct virtio_queue *q = &f->q[i];
 
+		if (f->disabled & (1U << i)) {
+			memset(&q->vq, 0, sizeof(q->vq));	/* size 0 */
+			continue;
+		}
 		memset(gp(f, QBASE(i)), 0, 0x3000);
 		f->avail_idx[i] = f->next_desc[i] = f->used_seen[i] = 0;
 		assert_int_equal(vq_setup(&q->vq, &f->gm, QSIZE, DESC_GPA(i), AVAIL_GPA(i),
@@ -989,7 +1005,7 @@ static void test_reset_in_flight(void **state)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	kick(f, 0);
 	/* all taken (avail_event moves once the queue is empty) and so submitted */
-	while (le16toh(*(uint16_t *)&used(f, 0)->ring[QSIZE]) != n) {
+	while (avail_event(f, 0) != n) {
 		if (elapsed_ms(&t0) > TIMEOUT_MS)
 			fail_msg("the reads were not taken");
 		usleep(100);
@@ -1049,6 +1065,21 @@ static void test_many_queues_and_stall(void **state)
 	}
 }
 
+/* A queue the driver left disabled (no eventfds even) is not watched. */
+static void test_disabled_queue(void **state)
+{
+	struct fx *f = *state;
+	uint64_t buf = galloc(f, 512, 512);
+
+	create(f, NULL, 2);
+	f->disabled = 1U << 0;
+	start(f, f->desc->features);
+	assert_int_equal(f->q[0].kick_fd, -1);
+	assert_int_equal(run(f, 1, request(f, 1, VIRTIO_BLK_T_IN, 9, buf, 512, true)),
+			 VIRTIO_BLK_S_OK);
+	assert_guest_pattern(f, buf, 9 * 512, 512);
+}
+
 /* Chains made available before DRIVER_OK are served at start, without a kick. */
 static void test_before_start(void **state)
 {
@@ -1077,13 +1108,11 @@ static void test_event_idx(void **state)
 {
 	struct fx *f = *state;
 	uint64_t buf = galloc(f, 512, 512);
-	uint16_t *avail_event;
 
 	up(f, 1);
 	assert_true(f->features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
-	avail_event = (uint16_t *)&used(f, 0)->ring[QSIZE];
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 0, buf, 512), VIRTIO_BLK_S_OK);
-	assert_int_equal(le16toh(*avail_event), f->avail_idx[0]);
+	assert_int_equal(avail_event(f, 0), f->avail_idx[0]);
 	take_irqs(f, 0, 200);
 
 	/* used_event far ahead: the driver wants no interrupt yet */
@@ -1098,6 +1127,45 @@ static void test_event_idx(void **state)
 	avail(f, 0)->ring[QSIZE] = htole16(f->used_seen[0]);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 0, buf, 512), VIRTIO_BLK_S_OK);
 	assert_int_equal(take_irqs(f, 0, 1000), 1);
+}
+
+static int enter_io_sandbox(void *arg)
+{
+	return sandbox_enter(SANDBOX_IO);
+}
+
+/*
+ * The worker confined as the VMM confines it: every system call of the
+ * data path, reset and restart must be one the I/O class allows (a
+ * forbidden one ends this test binary with status 159 and says which).
+ */
+static void test_io_sandbox(void **state)
+{
+	struct fx *f = *state;
+	uint64_t buf = galloc(f, 8192, 4096);
+	struct dwz seg = { 64, 8, 0 };
+
+	f->worker_init = enter_io_sandbox;
+	create(f, "confined", 1);
+	start(f, f->desc->features);
+	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 8, buf, 4096), VIRTIO_BLK_S_OK);
+	assert_guest_pattern(f, buf, 8 * 512, 4096);
+	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 8, buf + 8, 512), VIRTIO_BLK_S_OK);
+	assert_int_equal(rw(f, VIRTIO_BLK_T_OUT, 16, buf, 4096), VIRTIO_BLK_S_OK);
+	assert_int_equal(rw(f, VIRTIO_BLK_T_OUT, 16, buf + 8, 512), VIRTIO_BLK_S_OK);
+	assert_int_equal(rw(f, VIRTIO_BLK_T_FLUSH, 0, 0, 0), VIRTIO_BLK_S_OK);
+	assert_int_equal(rw(f, VIRTIO_BLK_T_GET_ID, 0, buf, 20), VIRTIO_BLK_S_OK);
+	assert_int_equal(dwz(f, VIRTIO_BLK_T_DISCARD, &seg, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(dwz(f, VIRTIO_BLK_T_WRITE_ZEROES, &seg, 1), VIRTIO_BLK_S_OK);
+	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, DISK_SECTORS, buf, 512), VIRTIO_BLK_S_IOERR);
+	for (unsigned int i = 0; i < 32; i++)
+		request(f, 0, VIRTIO_BLK_T_IN, i * 64, galloc(f, 32768, 4096), 32768, true);
+	kick(f, 0);
+	reset(f);
+	start(f, f->desc->features);
+	publish(f, 0, QSIZE);
+	kick(f, 0);
+	wait_reset_request(f, 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1126,8 +1194,10 @@ int main(void)
 		T(test_broken_queue),
 		T(test_reset_in_flight),
 		T(test_many_queues_and_stall),
+		T(test_disabled_queue),
 		T(test_before_start),
 		T(test_event_idx),
+		T(test_io_sandbox),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

@@ -9,8 +9,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/loop.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -283,6 +286,83 @@ static void test_discard_and_zeroes(void **state)
 	disk_close(d);
 }
 
+/*
+ * A loop device of 4K sectors over @file, cleared when @return's fd
+ * closes; -1 where there are none to have (not root, no /dev/loop*).
+ */
+static int loop_attach(const char *file, char *dev, size_t len)
+{
+	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	int ffd = open(file, O_RDWR | O_CLOEXEC);
+	int lfd = -1;
+
+	for (int tries = 0; ctl >= 0 && ffd >= 0 && tries < 8; tries++) {
+		struct loop_config cfg = {
+			.fd = (uint32_t)ffd, .block_size = 4096,
+			.info.lo_flags = LO_FLAGS_AUTOCLEAR,
+		};
+		int n = ioctl(ctl, LOOP_CTL_GET_FREE);
+
+		snprintf(dev, len, "/dev/loop%d", n);
+		lfd = n < 0 ? -1 : open(dev, O_RDWR | O_CLOEXEC);
+		if (lfd < 0 || !ioctl(lfd, LOOP_CONFIGURE, &cfg))
+			break;
+		close(lfd);
+		lfd = -1;
+		if (errno != EBUSY)	/* else another user took it first */
+			break;
+	}
+	if (ctl >= 0)
+		close(ctl);
+	if (ffd >= 0)
+		close(ffd);
+	return lfd;
+}
+
+static void test_block_device(void **state)
+{
+	const char *file = image("loop.img", 1024 * KiB, 0xAA);
+	char dev[64];
+	int lfd = loop_attach(file, dev, sizeof(dev));
+	struct disk *d;
+	int fd, excl;
+
+	if (lfd < 0)
+		skip();
+	d = disk_open(dev, false);
+	if (!d)
+		fail_msg("%s", err_msg());
+	assert_true(d->is_block_device);
+	assert_int_equal(d->size, 1024 * KiB);
+	assert_int_equal(d->block_size, 4096);
+	assert_true(d->dio_align >= 4096);
+	assert_false(disk_zeroes_may_unmap(d));
+	/* another VM: the lock; readers too */
+	assert_refused(dev, false, "in use by another VM (locked)");
+	assert_refused(dev, true, "in use by another VM (locked)");
+	/* zeroes and discard through the device's ioctls, with the page cache dirty */
+	fd = open(dev, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(d->fd, "dirty", 5, 64 * KiB), 5);
+	assert_int_equal(disk_write_zeroes(d, 64 * KiB, 8 * KiB, false), 0);
+	assert_bytes(fd, 60 * KiB, 4 * KiB, 0xAA);
+	assert_bytes(fd, 64 * KiB, 8 * KiB, 0);
+	assert_bytes(fd, 72 * KiB, 4 * KiB, 0xAA);
+	assert_int_equal(disk_discard(d, 128 * KiB, 64 * KiB), 0);
+	close(fd);
+	disk_close(d);
+
+	/* held exclusively by someone else (as a mount would): refused writable */
+	excl = open(dev, O_RDWR | O_EXCL | O_CLOEXEC);
+	assert_true(excl >= 0);
+	assert_refused(dev, false, "in use by the host");
+	d = disk_open(dev, true);
+	assert_non_null(d);
+	disk_close(d);
+	close(excl);
+	close(lfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_readonly_file),
 		cmocka_unit_test(test_can_direct),
 		cmocka_unit_test(test_discard_and_zeroes),
+		cmocka_unit_test(test_block_device),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
