@@ -289,10 +289,14 @@ static void test_discard_and_zeroes(void **state)
 /*
  * A loop device of 4K sectors over @file, cleared when @return's fd
  * closes; -1 where there are none to have (not root, no /dev/loop*).
+ * Attaching one changes the host, which the project's tests do only in
+ * the lab or where asked: SLICEVM_TEST_LOOP=1 (else the test is skipped).
  */
 static int loop_attach(const char *file, char *dev, size_t len)
 {
-	int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+	const char *asked = getenv("SLICEVM_TEST_LOOP");
+	int ctl = asked && !strcmp(asked, "1") ?
+		  open("/dev/loop-control", O_RDWR | O_CLOEXEC) : -1;
 	int ffd = open(file, O_RDWR | O_CLOEXEC);
 	int lfd = -1;
 
