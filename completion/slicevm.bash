@@ -1,12 +1,62 @@
 # bash completion for slicevm(1): commands, host commands, the options of
-# each, files where a command takes one, and the names of running VMs
-# (from 'slicevm ls --json') for stop, console and stats.
+# each, files where a command takes one, the names of running VMs (from
+# 'slicevm ls --json') for stop, console and stats, and run --net's keys
+# with the host's tap interfaces.
 # shellcheck shell=bash
 
 _slicevm_vm_names()
 {
 	"${1:-slicevm}" ls --json 2>/dev/null |
 		sed -n 's/^ *"name" *: *"\([^"]*\)".*/\1/p'
+}
+
+# The host's tap interfaces: tun devices whose tun_flags have IFF_TAP (0x2).
+_slicevm_taps()
+{
+	local dev flags
+	for dev in /sys/class/net/*; do
+		[[ -r $dev/tun_flags ]] || continue
+		flags=$(<"$dev/tun_flags") 2>/dev/null || continue
+		[[ $flags == 0x+([[:xdigit:]]) ]] && ((flags & 0x2)) && printf '%s\n' "${dev##*/}"
+	done
+}
+
+# --net tap=NAME[,mac=MAC][,vhost=on|off], @1 the whole word so far: the
+# keys not given yet, tap names, vhost's values.
+_slicevm_net()
+{
+	local word=$1 head="" last=$1 key keys="" i
+	if [[ $word == *,* ]]; then
+		head=${word%,*},
+		last=${word##*,}
+	fi
+	case $last in
+	tap=*)
+		COMPREPLY=($(compgen -P "${head}tap=" -W "$(_slicevm_taps)" -- "${last#tap=}")) ;;
+	vhost=*)
+		COMPREPLY=($(compgen -P "${head}vhost=" -W "on off" -- "${last#vhost=}")) ;;
+	*=*) ;;
+	*)
+		if [[ -z $head ]]; then
+			keys="tap= $(_slicevm_taps | sed 's/^/tap=/')"
+		else
+			for key in tap mac vhost; do
+				[[ ,$head == *,$key=* ]] || keys+=" $key="
+			done
+		fi
+		COMPREPLY=($(compgen -P "$head" -W "$keys" -- "$last")) ;;
+	esac
+	compopt -o nospace 2>/dev/null
+	# Bash replaces only what follows the word's last COMP_WORDBREAKS
+	# character ('=', ':'): give it just that part.
+	for ((i = ${#word} - 1; i >= 0; i--)); do
+		[[ $COMP_WORDBREAKS == *"${word:i:1}"* ]] && break
+	done
+	if ((i >= 0)); then
+		for key in "${!COMPREPLY[@]}"; do
+			COMPREPLY[key]=${COMPREPLY[key]#"${word:0:i+1}"}
+		done
+	fi
 }
 
 _slicevm()
@@ -28,8 +78,10 @@ _slicevm()
 	# The command, the host command, and how many arguments follow them.
 	for ((i = 1; i < cword; i++)); do
 		case ${words[i]} in
-		-*) continue ;;
+		-* | [=:]) continue ;;
 		esac
+		# a piece of a word split at a COMP_WORDBREAKS character (a MAC's ':')
+		[[ ${words[i - 1]} == [=:] ]] && continue
 		if [[ -z $cmd ]]; then
 			cmd=${words[i]}
 		elif [[ $cmd == host && -z $sub ]]; then
@@ -37,8 +89,8 @@ _slicevm()
 		else
 			case ${words[i - 1]} in
 			--kernel | -k | --initrd | -i | --cmdline | -p | --cpus | -c | \
-			--memory | -m | --slice | --name | --log | --disk | --timeout | -t | \
-			--topology | --ledger | --grub-dropin) ;;
+			--memory | -m | --slice | --name | --log | --disk | --net | \
+			--timeout | -t | --topology | --ledger | --grub-dropin) ;;
 			*) nargs=$((nargs + 1)) ;;
 			esac
 		fi
@@ -47,6 +99,24 @@ _slicevm()
 	if [[ -z $cmd ]]; then
 		COMPREPLY=($(compgen -W "$cmds --help --version" -- "$cur"))
 		return
+	fi
+
+	# --net's value, rejoined where COMP_WORDBREAKS split it.
+	if [[ $cmd == run ]]; then
+		local j=$cword whole=$cur owner=$prev
+		while ((j > 1)) && [[ ${words[j]} == [=:] || ${words[j - 1]} == [=:] ]]; do
+			j=$((j - 1))
+			whole=${words[j]}$whole
+		done
+		((j < cword)) && owner=${words[j - 1]}
+		if [[ $whole == --net=* ]]; then
+			owner=--net
+			whole=${whole#--net=}
+		fi
+		if [[ $owner == --net ]]; then
+			_slicevm_net "$whole"
+			return
+		fi
 	fi
 
 	# Options that take a value.
@@ -68,7 +138,7 @@ _slicevm()
 	case $cmd in
 	run)
 		opts="--kernel --initrd --cmdline --cpus --memory --slice --name
-		      --disk --detach --log --pvh --help"
+		      --disk --net --detach --log --pvh --help"
 		if [[ $cur != -* && $nargs -eq 0 ]]; then
 			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
 			compopt -o filenames 2>/dev/null

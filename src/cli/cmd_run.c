@@ -33,6 +33,10 @@ static const char run_usage[] =
 "      --disk PATH[,readonly=on][,serial=S]\n"
 "                       a virtio disk backed by the image PATH (repeatable:\n"
 "                       /dev/vda, vdb, ... in order, after VM.json's disks)\n"
+"      --net tap=NAME[,mac=MAC][,vhost=on|off]\n"
+"                       a virtio network card on the host's tap NAME, made if\n"
+"                       missing (repeatable: eth0, eth1, ... in order, after\n"
+"                       VM.json's nets; MAC default: made from the VM's name)\n"
 "  -d, --detach         run in the background; the console goes to a socket\n"
 "                       ('slicevm console NAME' attaches) and to --log\n"
 "      --log FILE       with --detach: append the console (and the VMM's\n"
@@ -81,6 +85,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		{ "detach", no_argument, NULL, 'd' },
 		{ "log", required_argument, NULL, 'L' },
 		{ "disk", required_argument, NULL, 'D' },
+		{ "net", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -101,6 +106,10 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		case 'L': config_set_str(&cli->log, optarg); break;
 		case 'D':
 			if (config_add_disk_option(cli, optarg))
+				return cli_fail();
+			break;
+		case 'T':
+			if (config_add_net_option(cli, optarg))
 				return cli_fail();
 			break;
 		case 'c':
@@ -151,7 +160,10 @@ static int not_a_kernel(const char *path)
 	return 0;
 }
 
-/* Fields given on the command line win over the file's; its disks come after the file's. */
+/*
+ * Fields given on the command line win over the file's; its disks and nets
+ * come after the file's.
+ */
 static int apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 {
 	if (cli->kernel)
@@ -179,7 +191,9 @@ static int apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 		cfg->memory_set = true;
 		cfg->memory_in_file = false;
 	}
-	return config_append_disks(cfg, cli);
+	if (config_append_disks(cfg, cli))
+		return -1;
+	return config_append_nets(cfg, cli);
 }
 
 /*

@@ -29,9 +29,18 @@ static void disks_clear(struct vm_config *cfg)
 	cfg->ndisks = 0;
 }
 
+static void nets_clear(struct vm_config *cfg)
+{
+	for (int i = 0; i < cfg->nnets; i++)
+		free(cfg->nets[i].tap);
+	memset(cfg->nets, 0, sizeof(cfg->nets));
+	cfg->nnets = 0;
+}
+
 void config_free(struct vm_config *cfg)
 {
 	disks_clear(cfg);
+	nets_clear(cfg);
 	free(cfg->name);
 	free(cfg->kernel);
 	free(cfg->initrd);
@@ -340,6 +349,329 @@ static int load_disks(struct vm_config *cfg, const char *path, json_object *val)
 	return 0;
 }
 
+int config_check_nnets(long long nnets)
+{
+	if (nnets > VM_MAX_NETS)
+		return err_set("too many nets (%lld): a VM has at most %d (eth0 to eth%d)",
+			       nnets, VM_MAX_NETS, VM_MAX_NETS - 1);
+	return 0;
+}
+
+static const char *plural(int n)
+{
+	return n == 1 ? "" : "s";
+}
+
+int config_check_pci_room(const struct vm_config *cfg)
+{
+	int used = cfg->ndisks + cfg->nnets, over = used - VM_PCI_ROOM;
+
+	if (over <= 0)
+		return 0;
+	return err_set("too many PCI devices: %d disk%s and %d net%s need %d slots and a VM has room for %d (beside the host bridge and virtio-rng): drop %d disk%s or net%s",
+		       cfg->ndisks, plural(cfg->ndisks), cfg->nnets, plural(cfg->nnets),
+		       used, VM_PCI_ROOM, over, plural(over), plural(over));
+}
+
+/*
+ * A name the kernel takes for an interface (its dev_valid_name()): 1 to 15
+ * bytes, not "." or "..", without '/', ':' or white space (which for the
+ * kernel includes byte 0xa0). A '%' would make the kernel choose the name
+ * itself ("tap%d" becomes tap0, tap1, ...), so it is refused too.
+ */
+static int tap_check(const char *tap)
+{
+	size_t len = strlen(tap);
+
+	if (!len)
+		return err_set("the tap name is empty: give tap=NAME, the host's tap interface");
+	if (len > VM_NET_TAP_MAX)
+		return err_set("tap name '%s' is %zu bytes, more than a Linux interface name's %d: give a shorter one",
+			       tap, len, VM_NET_TAP_MAX);
+	if (!strcmp(tap, ".") || !strcmp(tap, ".."))
+		return err_set("tap name '%s' is not a Linux interface name: give a name like tap0",
+			       tap);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)tap[i];
+
+		if (c == '/' || c == ':')
+			return err_set("tap name '%s' has a '%c': a Linux interface name has no '/' or ':'",
+				       tap, c);
+		if (c == '%')
+			return err_set("tap name '%s' has a '%%', with which the kernel would choose the name: give the name itself, like tap0",
+				       tap);
+		if (c == ' ' || (c >= '\t' && c <= '\r') || c == 0xa0)
+			return err_set("tap name '%s' has white space (byte 0x%02x at offset %zu): a Linux interface name has none",
+				       tap, c, i);
+	}
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * "52:54:00:12:34:56": six pairs of hex digits (either case) joined by ':'.
+ * A multicast address (the lowest bit of the first octet set, broadcast
+ * too) or all zeros cannot be a NIC's own.
+ */
+static int mac_parse(const char *text, uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	if (!*text)
+		return err_set("the MAC is empty: give one like 52:54:00:12:34:56, or leave mac out for one made from the VM's name");
+	for (int i = 0; i < 6; i++) {
+		const char *p = text + 3 * i;
+		int hi, lo;
+
+		/* each test reads a byte only if the ones before it are not the NUL */
+		if ((hi = hex_digit(p[0])) < 0 || (lo = hex_digit(p[1])) < 0 ||
+		    p[2] != (i < 5 ? ':' : '\0'))
+			return err_set("MAC '%s' is not six hex pairs joined by ':': give one like 52:54:00:12:34:56",
+				       text);
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (mac[0] & 1)
+		return err_set("%s is a multicast address: use a unicast one, e.g. 52:54:00:12:34:56",
+			       text);
+	if (!memcmp(mac, zero, sizeof(zero)))
+		return err_set("%s is all zeros: use a unicast address, e.g. 52:54:00:12:34:56",
+			       text);
+	return 0;
+}
+
+static int net_find(const struct vm_config *cfg, const char *tap)
+{
+	for (int i = 0; i < cfg->nnets; i++)
+		if (!strcmp(cfg->nets[i].tap, tap))
+			return i;
+	return -1;
+}
+
+/* Appends a net checked already; @mac NULL: the default. */
+static int net_append(struct vm_config *cfg, const char *tap, const uint8_t *mac,
+		      int vhost)
+{
+	struct net_config *net;
+	int other = net_find(cfg, tap);
+
+	if (other >= 0)
+		return err_set("tap '%s' is given twice (eth%d has it): give each net a tap of its own",
+			       tap, other);
+	if (config_check_nnets(cfg->nnets + 1LL))
+		return -1;
+	net = &cfg->nets[cfg->nnets++];
+	config_set_str(&net->tap, tap);
+	net->mac_set = mac != NULL;
+	if (mac)
+		memcpy(net->mac, mac, sizeof(net->mac));
+	net->vhost = vhost;
+	return 0;
+}
+
+/*
+ * The one check of a net, whichever way it was given (--net, a string or an
+ * object in "nets"). The message has no prefix: the caller says where the
+ * net came from. The tap itself is the device's to open or create.
+ */
+static int net_add(struct vm_config *cfg, const char *tap, const char *mac_text,
+		   int vhost)
+{
+	uint8_t mac[6];
+
+	if (tap_check(tap) || (mac_text && mac_parse(mac_text, mac)))
+		return -1;
+	return net_append(cfg, tap, mac_text ? mac : NULL, vhost);
+}
+
+#define NET_KEYS "use tap=NAME, mac=MAC or vhost=on|off"
+
+/*
+ * "tap=NAME[,mac=MAC][,vhost=on|off]": options KEY=VALUE, each at most
+ * once, tap= required. Parsed in place in @buf.
+ */
+static int net_parse(char *buf, const char **tap, const char **mac, int *vhost)
+{
+	char *opt, *next, *val;
+
+	*tap = NULL;
+	*mac = NULL;
+	*vhost = -1;
+	if (!*buf)
+		return err_set("nothing given: use tap=NAME[,mac=MAC][,vhost=on|off]");
+	for (opt = buf; opt; opt = next) {
+		next = strchr(opt, ',');
+		if (next)
+			*next++ = '\0';
+		if (!*opt)
+			return err_set("an empty option (an extra ','): remove it");
+		val = strchr(opt, '=');
+		if (!val) {
+			if (!strcmp(opt, "tap"))
+				return err_set("'tap' needs a value: use tap=NAME, the host's tap interface");
+			if (!strcmp(opt, "mac"))
+				return err_set("'mac' needs a value: use mac=52:54:00:12:34:56, or leave mac out");
+			if (!strcmp(opt, "vhost"))
+				return err_set("'vhost' needs a value: use vhost=on or vhost=off");
+			if (opt == buf)
+				return err_set("'%s' is not KEY=VALUE: for the tap interface %s, use tap=%s",
+					       opt, opt, opt);
+			return err_set("'%s' is not KEY=VALUE: " NET_KEYS, opt);
+		}
+		*val++ = '\0';
+		if (!*opt)
+			return err_set("'=%s' has no key: " NET_KEYS, val);
+		if (!strcmp(opt, "tap")) {
+			if (*tap)
+				return err_set("tap is given twice: give it once (one tap per --net)");
+			*tap = val;
+		} else if (!strcmp(opt, "mac")) {
+			if (*mac)
+				return err_set("mac is given twice: give it once");
+			*mac = val;
+		} else if (!strcmp(opt, "vhost")) {
+			if (*vhost >= 0)
+				return err_set("vhost is given twice: give it once");
+			if (strcmp(val, "on") && strcmp(val, "off"))
+				return err_set("vhost=%s is neither on nor off: use vhost=on or vhost=off, or leave it out to use vhost-net where the host has it",
+					       val);
+			*vhost = !strcmp(val, "on");
+		} else {
+			return err_set("unknown key '%s': " NET_KEYS, opt);
+		}
+	}
+	if (!*tap)
+		return err_set("no tap=NAME: name the host's tap interface, as tap=NAME[,mac=MAC][,vhost=on|off]");
+	return 0;
+}
+
+/* A net in the --net syntax. */
+static int net_add_spec(struct vm_config *cfg, const char *spec)
+{
+	const char *tap, *mac;
+	char *buf = strdup(spec);
+	int vhost, ret;
+
+	if (!buf)
+		abort();
+	ret = net_parse(buf, &tap, &mac, &vhost);
+	if (!ret)
+		ret = net_add(cfg, tap, mac, vhost);
+	free(buf);
+	return ret;
+}
+
+int config_add_net_option(struct vm_config *cfg, const char *spec)
+{
+	if (net_add_spec(cfg, spec))
+		return err_set("--net %s: %s", spec, err_msg());
+	return 0;
+}
+
+int config_append_nets(struct vm_config *cfg, const struct vm_config *more)
+{
+	if (config_check_nnets((long long)cfg->nnets + more->nnets)) {
+		if (!cfg->nnets || !cfg->file)
+			return -1;
+		if (cfg->nnets == VM_MAX_NETS)
+			return err_set("%s: VM config %s has %d already, so give no --net",
+				       err_msg(), cfg->file, cfg->nnets);
+		return err_set("%s: VM config %s has %d, so give at most %d --net",
+			       err_msg(), cfg->file, cfg->nnets,
+			       VM_MAX_NETS - cfg->nnets);
+	}
+	for (int i = 0; i < more->nnets; i++) {
+		const struct net_config *net = &more->nets[i];
+		int other = net_find(cfg, net->tap);
+
+		if (other >= 0 && cfg->file)
+			return err_set("--net tap=%s: VM config %s gives tap '%s' to eth%d already: give each net a tap of its own",
+				       net->tap, cfg->file, net->tap, other);
+		if (net_append(cfg, net->tap, net->mac_set ? net->mac : NULL, net->vhost))
+			return err_set("--net tap=%s: %s", net->tap, err_msg());
+	}
+	return 0;
+}
+
+/* {"tap": "tap0", "mac": "52:54:00:12:34:56", "vhost": true}: tap required. */
+static int load_net_object(struct vm_config *cfg, const char *path, int i,
+			   json_object *obj)
+{
+	const char *tap = NULL, *mac = NULL;
+	int vhost = -1;
+
+	json_object_object_foreach(obj, key, val) {
+		if (!strcmp(key, "tap") || !strcmp(key, "mac")) {
+			if (!json_object_is_type(val, json_type_string))
+				return err_set("VM config %s: \"nets\"[%d]: \"%s\" must be a string",
+					       path, i, key);
+			if (has_nul(val))
+				return err_set("VM config %s: \"nets\"[%d]: \"%s\" contains a NUL character: remove it",
+					       path, i, key);
+			if (*key == 't')
+				tap = json_object_get_string(val);
+			else
+				mac = json_object_get_string(val);
+		} else if (!strcmp(key, "vhost")) {
+			if (!json_object_is_type(val, json_type_boolean))
+				return err_set("VM config %s: \"nets\"[%d]: \"vhost\" must be true or false (or left out: vhost-net where the host has it)",
+					       path, i);
+			vhost = json_object_get_boolean(val);
+		} else {
+			return err_set("VM config %s: \"nets\"[%d]: unknown key \"%s\": the keys are tap, mac, vhost",
+				       path, i, key);
+		}
+	}
+	if (!tap)
+		return err_set("VM config %s: \"nets\"[%d] has no \"tap\": name the host's tap interface",
+			       path, i);
+	if (net_add(cfg, tap, mac, vhost))
+		return err_set("VM config %s: \"nets\"[%d]: %s", path, i, err_msg());
+	return 0;
+}
+
+/* "nets": [ "tap=tap0", {"tap": "tap1"} ] replaces the nets so far. */
+static int load_nets(struct vm_config *cfg, const char *path, json_object *val)
+{
+	size_t n;
+
+	if (!json_object_is_type(val, json_type_array))
+		return err_set("VM config %s: \"nets\" must be an array, like [\"tap=tap0\", {\"tap\": \"tap1\", \"vhost\": false}]",
+			       path);
+	n = json_object_array_length(val);
+	if (config_check_nnets((long long)n))
+		return err_set("VM config %s: %s", path, err_msg());
+	nets_clear(cfg);
+	for (size_t i = 0; i < n; i++) {
+		json_object *elem = json_object_array_get_idx(val, i);
+
+		if (json_object_is_type(elem, json_type_string)) {
+			if (has_nul(elem))
+				return err_set("VM config %s: \"nets\"[%zu] contains a NUL character: remove it",
+					       path, i);
+			if (net_add_spec(cfg, json_object_get_string(elem)))
+				return err_set("VM config %s: \"nets\"[%zu] \"%s\": %s", path,
+					       i, json_object_get_string(elem), err_msg());
+		} else if (json_object_is_type(elem, json_type_object)) {
+			if (load_net_object(cfg, path, (int)i, elem))
+				return -1;
+		} else {
+			return err_set("VM config %s: \"nets\"[%zu] must be a string like \"tap=tap0,vhost=off\" or an object with \"tap\"",
+				       path, i);
+		}
+	}
+	return 0;
+}
+
 static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		    json_object *val)
 {
@@ -393,7 +725,9 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 	}
 	if (!strcmp(key, "disks"))
 		return load_disks(cfg, path, val);
-	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks",
+	if (!strcmp(key, "nets"))
+		return load_nets(cfg, path, val);
+	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks, nets",
 		       path, key);
 }
 
@@ -433,6 +767,8 @@ int config_finish(struct vm_config *cfg)
 	if (!cfg->kernel || !*cfg->kernel)
 		return err_set("no kernel given: use --kernel BZIMAGE or \"kernel\" in the VM config");
 	if (cfg->name && ctl_check_name(cfg->name))
+		return -1;
+	if (config_check_pci_room(cfg))
 		return -1;
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);

@@ -19,13 +19,24 @@
 
 /*
  * Devices on the guest's one PCI bus: bus 0 has 32 slots and slot 0 is the
- * host bridge, which leaves 31. One is kept for virtio-rng; every other
- * slot can hold a virtio-blk disk.
+ * host bridge, which leaves 31. One is kept for virtio-rng; the other
+ * VM_PCI_ROOM hold the disks (virtio-blk) and then the nets (virtio-net),
+ * so disks and nets together must fit in them (config_check_pci_room).
  */
 #define VM_PCI_SLOTS		31
-#define VM_MAX_DISKS		(VM_PCI_SLOTS - 1)
+#define VM_PCI_ROOM		(VM_PCI_SLOTS - 1)
+#define VM_MAX_DISKS		VM_PCI_ROOM
 /* The longest serial a virtio-blk device reports (VIRTIO_BLK_ID_BYTES). */
 #define VM_DISK_SERIAL_MAX	20
+/*
+ * Nets, well below the PCI room: each one holds host resources of its own
+ * for as long as the VM runs (a tap queue, a vhost-net worker or an I/O
+ * thread), and 8 (eth0 to eth7) is more than a guest on a few bridges or
+ * VLANs needs, while a generated config cannot make dozens of taps.
+ */
+#define VM_MAX_NETS		8
+/* A Linux interface name: IFNAMSIZ (16) with its NUL. */
+#define VM_NET_TAP_MAX		15
 
 struct vm_config {
 	char *name;		/* the VM's name; default the slice's, or vm-PID */
@@ -55,6 +66,18 @@ struct vm_config {
 		char *serial;	/* NULL: none */
 	} disks[VM_MAX_DISKS];
 	int ndisks;
+	/*
+	 * Nets in the order the guest sees them (eth0, eth1, ...), on the PCI
+	 * slots after the disks: the file's, then --net's. Only the syntax is
+	 * checked here; the device opens (or creates) the taps.
+	 */
+	struct net_config {
+		char *tap;		/* the host's tap interface, a valid name */
+		uint8_t mac[6];		/* the guest's MAC, when mac_set */
+		bool mac_set;		/* false: derived from the VM's name and index */
+		int vhost;		/* -1 auto (default), 0 off, 1 on */
+	} nets[VM_MAX_NETS];
+	int nnets;
 };
 
 void config_init(struct vm_config *cfg);
@@ -64,9 +87,11 @@ void config_free(struct vm_config *cfg);
  * Reads a JSON VM description into @cfg. Keys: name, kernel, initrd,
  * cmdline, cpus, memory ("512M", or a number of MiB), slice, pvh, disks (an
  * array of --disk strings or {"path", "readonly", "serial"} objects; it
- * replaces the disks @cfg had). Relative paths are taken relative to the
- * file's directory. Unknown keys, wrong types and malformed JSON (with line
- * and column) are errors.
+ * replaces the disks @cfg had), nets (an array of --net strings or {"tap",
+ * "mac", "vhost"} objects; it replaces the nets @cfg had). Relative paths
+ * are taken relative to the file's directory (a tap name is not a path).
+ * Unknown keys, wrong types and malformed JSON (with line and column) are
+ * errors.
  */
 int config_load(struct vm_config *cfg, const char *path);
 
@@ -93,6 +118,25 @@ int config_append_disks(struct vm_config *cfg, const struct vm_config *more);
 
 /* Refuses a disk count above VM_MAX_DISKS, naming it. */
 int config_check_ndisks(long long ndisks);
+
+/*
+ * Appends the net of one --net option, "tap=NAME[,mac=MAC][,vhost=on|off]".
+ * A bad option, a tap another net has, or a net more than VM_MAX_NETS, is
+ * refused naming the option and the fix.
+ */
+int config_add_net_option(struct vm_config *cfg, const char *spec);
+
+/* Appends copies of @more's nets after @cfg's (the command line's after the file's). */
+int config_append_nets(struct vm_config *cfg, const struct vm_config *more);
+
+/* Refuses a net count above VM_MAX_NETS, naming it. */
+int config_check_nnets(long long nnets);
+
+/*
+ * Refuses more disks and nets than the PCI bus has room for (VM_PCI_ROOM),
+ * naming how many to drop. config_finish() checks it.
+ */
+int config_check_pci_room(const struct vm_config *cfg);
 
 /* Replaces a string field, freeing the old value. */
 void config_set_str(char **field, const char *value);

@@ -145,6 +145,12 @@ static int vm_open_inputs(struct vm *vm)
 		if (!vm->disks[i])
 			return -1;
 	}
+	/* a tap that can be neither found nor created is the user's to fix */
+	for (int i = 0; i < cfg->nnets; i++) {
+		vm->taps[i] = tap_open(cfg->nets[i].tap);
+		if (!vm->taps[i])
+			return -1;
+	}
 	if (!cfg->initrd)
 		return 0;
 	vm->initrd_fd = file_open_checked("initrd", cfg->initrd, "give the path of an initramfs",
@@ -152,12 +158,16 @@ static int vm_open_inputs(struct vm *vm)
 	return vm->initrd_fd < 0 ? -1 : 0;
 }
 
-/* The disks no device took (a start that failed before the devices). */
+/* The disks and taps no device took (a start that failed before the devices). */
 static void vm_close_disks(struct vm *vm)
 {
 	for (int i = 0; i < VM_MAX_DISKS; i++) {
 		disk_close(vm->disks[i]);
 		vm->disks[i] = NULL;
+	}
+	for (int i = 0; i < VM_MAX_NETS; i++) {
+		tap_close(vm->taps[i]);
+		vm->taps[i] = NULL;
 	}
 }
 

@@ -19,6 +19,7 @@
 #include "vmm/kvm.h"
 #include "mem/ram.h"
 #include "virtio/disk.h"
+#include "virtio/tap.h"
 
 /*
  * How `slicevm run` ends: its process exit status. Documented in
@@ -62,6 +63,7 @@ struct vm {
 	int initrd_fd;
 	size_t initrd_size;
 	struct disk *disks[VM_MAX_DISKS];	/* opened and locked; the devices take them */
+	struct tap *taps[VM_MAX_NETS];		/* attached or created; likewise */
 
 	struct guest_ram ram;
 	struct ram_spec ram_spec;	/* backing, node, range: set by slice_enter() */

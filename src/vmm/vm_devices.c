@@ -7,7 +7,8 @@
  * KVM itself emulates the PIC, IOAPIC, LAPICs and PIT.
  *
  * On PCI bus 0: virtio-rng, then one virtio-blk per --disk, in order (so
- * the guest names them vda, vdb, ...). Each virtio device has an I/O
+ * the guest names them vda, vdb, ...), then one virtio-net per --net
+ * (eth0, eth1, ...). Each virtio device has an I/O
  * thread of its own (virtio/worker.h), created here on the main thread,
  * which inherits its housekeeping CPUs, and enters the I/O sandbox.
  */
@@ -26,6 +27,7 @@
 #include "lib/err.h"
 #include "arch/x86/platform.h"
 #include "virtio/blk.h"
+#include "virtio/net.h"
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio/worker.h"
@@ -50,6 +52,11 @@ struct vm_devices {
 	struct worker *blk_worker[VM_MAX_DISKS];
 	struct virtio_blk *blk[VM_MAX_DISKS];
 	struct virtio_pci *blk_pci[VM_MAX_DISKS];
+
+	int nnets;
+	struct worker *net_worker[VM_MAX_NETS];
+	struct virtio_net *net[VM_MAX_NETS];
+	struct virtio_pci *net_pci[VM_MAX_NETS];
 };
 
 static void set_irq_line(void *ctx, int irq, int level)
@@ -138,6 +145,50 @@ static int create_disk(struct vm *vm, int i)
 	return 0;
 }
 
+/*
+ * A net's MAC when none is given: locally administered unicast (02:...),
+ * the rest a hash of the VM's name and the net's index, so a VM keeps its
+ * addresses (and its DHCP leases) across restarts.
+ */
+static void default_mac(const char *name, int index, uint8_t mac[6])
+{
+	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (uint8_t)*c) * 0x100000001b3ULL;
+	h = (h ^ (uint64_t)index) * 0x100000001b3ULL;
+	mac[0] = 0x02;
+	for (int i = 1; i < 6; i++)
+		mac[i] = (uint8_t)(h >> (8 * i));
+}
+
+/* Net @i: its I/O thread, its device (which takes the tap), its function. */
+static int create_net(struct vm *vm, int i)
+{
+	struct vm_devices *d = vm->devices;
+	const struct net_config *nc = &vm->cfg->nets[i];
+	uint8_t mac[6];
+	char name[24];
+
+	if (nc->mac_set)
+		memcpy(mac, nc->mac, sizeof(mac));
+	else
+		default_mac(vm->cfg->name, i, mac);
+	snprintf(name, sizeof(name), "virtio-net%d", i);
+	d->net_worker[i] = worker_create(name);
+	if (!d->net_worker[i])
+		return -1;
+	d->nnets = i + 1;
+	d->net[i] = virtio_net_create(vm->taps[i], mac, nc->vhost, d->net_worker[i]);
+	vm->taps[i] = NULL;	/* the device owns it now, even on failure */
+	if (!d->net[i])
+		return -1;
+	d->net_pci[i] = attach_virtio(vm, virtio_net_desc(d->net[i]));
+	if (!d->net_pci[i] || worker_start(d->net_worker[i], io_thread_init, NULL))
+		return -1;
+	return 0;
+}
+
 static int create_virtio(struct vm *vm)
 {
 	struct vm_devices *d = vm->devices;
@@ -156,6 +207,9 @@ static int create_virtio(struct vm *vm)
 		return -1;
 	for (int i = 0; i < vm->cfg->ndisks; i++)
 		if (create_disk(vm, i))
+			return -1;
+	for (int i = 0; i < vm->cfg->nnets; i++)
+		if (create_net(vm, i))
 			return -1;
 	return 0;
 }
@@ -204,6 +258,11 @@ void vm_devices_destroy(struct vm *vm)
 	if (!d)
 		return;
 	/* transports first (a driver-started device is reset), then threads, then devices */
+	for (int i = 0; i < d->nnets; i++) {
+		virtio_pci_destroy(d->net_pci[i]);
+		worker_destroy(d->net_worker[i]);
+		virtio_net_destroy(d->net[i]);
+	}
 	for (int i = 0; i < d->ndisks; i++) {
 		virtio_pci_destroy(d->blk_pci[i]);
 		worker_destroy(d->blk_worker[i]);

@@ -14,8 +14,39 @@
 
 static struct fuzz_file file;
 
+/* Disks and nets: within their limits and the PCI bus, each one usable. */
+static void check_devices(const struct vm_config *cfg)
+{
+	if (cfg->ndisks < 0 || cfg->ndisks > VM_MAX_DISKS)
+		fuzz_fail("config_finish accepted %d disks", cfg->ndisks);
+	if (cfg->nnets < 0 || cfg->nnets > VM_MAX_NETS)
+		fuzz_fail("config_finish accepted %d nets", cfg->nnets);
+	if (cfg->ndisks + cfg->nnets > VM_PCI_ROOM)
+		fuzz_fail("config_finish accepted %d disks and %d nets", cfg->ndisks,
+			  cfg->nnets);
+	for (int i = 0; i < cfg->ndisks; i++)
+		if (!cfg->disks[i].path || !*cfg->disks[i].path)
+			fuzz_fail("config_finish accepted disk %d without a path", i);
+	for (int i = 0; i < cfg->nnets; i++) {
+		const struct net_config *net = &cfg->nets[i];
+
+		if (!net->tap || !*net->tap)
+			fuzz_fail("config_finish accepted net %d without a tap", i);
+		if (strlen(net->tap) > VM_NET_TAP_MAX || strpbrk(net->tap, "/: \t\n"))
+			fuzz_fail("config_finish accepted tap '%s'", net->tap);
+		if (net->mac_set && (net->mac[0] & 1))
+			fuzz_fail("config_finish accepted multicast MAC for tap '%s'", net->tap);
+		if (net->vhost < -1 || net->vhost > 1)
+			fuzz_fail("config_finish accepted vhost %d", net->vhost);
+		for (int j = 0; j < i; j++)
+			if (!strcmp(cfg->nets[j].tap, net->tap))
+				fuzz_fail("config_finish accepted tap '%s' twice", net->tap);
+	}
+}
+
 static void check_finished(const struct vm_config *cfg)
 {
+	check_devices(cfg);
 	if (!cfg->kernel || !*cfg->kernel)
 		fuzz_fail("config_finish accepted a config without a kernel");
 	if (!cfg->cmdline)

@@ -23,7 +23,8 @@ static void loads_every_key(void **state)
 		"{ \"name\": \"db\", \"kernel\": \"bzImage\", \"initrd\": \"/abs/initrd\",\n"
 		"  \"cmdline\": \"console=ttyS0\", \"cpus\": 2, \"memory\": \"3584M\",\n"
 		"  \"slice\": \"s0\", \"pvh\": true,\n"
-		"  \"disks\": [\"root.img\", {\"path\": \"/abs/d.img\", \"readonly\": true}] }\n");
+		"  \"disks\": [\"root.img\", {\"path\": \"/abs/d.img\", \"readonly\": true}],\n"
+		"  \"nets\": [\"tap=tap0\", {\"tap\": \"tap1\", \"vhost\": false}] }\n");
 
 	config_init(&cfg);
 	assert_int_equal(config_load(&cfg, path), 0);
@@ -41,6 +42,11 @@ static void loads_every_key(void **state)
 	assert_string_equal(cfg.disks[0].path, expect);
 	assert_string_equal(cfg.disks[1].path, "/abs/d.img");
 	assert_true(cfg.disks[1].readonly);
+	assert_int_equal(cfg.nnets, 2);
+	assert_string_equal(cfg.nets[0].tap, "tap0");	/* a name, not a path */
+	assert_int_equal(cfg.nets[0].vhost, -1);
+	assert_string_equal(cfg.nets[1].tap, "tap1");
+	assert_int_equal(cfg.nets[1].vhost, 0);
 	assert_int_equal(config_finish(&cfg), 0);
 	config_free(&cfg);
 }
