@@ -823,6 +823,11 @@ const struct virtio_device_desc *virtio_net_desc(struct virtio_net *n)
 	return &n->desc;
 }
 
+const uint8_t *virtio_net_mac(const struct virtio_net *n)
+{
+	return n->config + VIRTIO_NET_CFG_MAC;
+}
+
 bool virtio_net_uses_vhost(const struct virtio_net *n)
 {
 	return n->vhost_fd >= 0;

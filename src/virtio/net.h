@@ -76,6 +76,9 @@ struct virtio_net *virtio_net_create(struct tap *tap, const uint8_t mac[6], int 
 /* The description for a transport; valid until virtio_net_destroy(). */
 const struct virtio_device_desc *virtio_net_desc(struct virtio_net *n);
 
+/* The device's MAC address (6 bytes), as the guest reads it. */
+const uint8_t *virtio_net_mac(const struct virtio_net *n);
+
 /* Whether the data path is in vhost-net (decided at create). */
 bool virtio_net_uses_vhost(const struct virtio_net *n);
 

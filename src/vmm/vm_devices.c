@@ -231,6 +231,59 @@ int vm_devices_create(struct vm *vm)
 	return register_ports(vm) || create_virtio(vm) ? -1 : 0;
 }
 
+static json_object *device_json(struct virtio_pci *vp, const char *type)
+{
+	json_object *o = json_object_new_object();
+	int devfn = virtio_pci_device(vp)->devfn;
+	char pci[16];
+
+	snprintf(pci, sizeof(pci), "00:%02x.%x", (devfn >> 3) & 0x1F, devfn & 7);
+	json_object_object_add(o, "pci", json_object_new_string(pci));
+	json_object_object_add(o, "type", json_object_new_string(type));
+	return o;
+}
+
+static json_object *disk_json(const struct vm *vm, int i)
+{
+	const struct disk_config *dc = &vm->cfg->disks[i];
+	json_object *o = device_json(vm->devices->blk_pci[i], "virtio-blk");
+
+	json_object_object_add(o, "path", json_object_new_string(dc->path));
+	json_object_object_add(o, "readonly", json_object_new_boolean(dc->readonly));
+	json_object_object_add(o, "serial", dc->serial ? json_object_new_string(dc->serial) : NULL);
+	return o;
+}
+
+static json_object *net_json(const struct vm *vm, int i)
+{
+	struct vm_devices *d = vm->devices;
+	json_object *o = device_json(d->net_pci[i], "virtio-net");
+	const uint8_t *m = virtio_net_mac(d->net[i]);
+	char mac[18];
+
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+		 m[4], m[5]);
+	json_object_object_add(o, "tap", json_object_new_string(vm->cfg->nets[i].tap));
+	json_object_object_add(o, "mac", json_object_new_string(mac));
+	json_object_object_add(o, "vhost", json_object_new_boolean(virtio_net_uses_vhost(d->net[i])));
+	return o;
+}
+
+json_object *vm_devices_json(struct vm *vm)
+{
+	struct vm_devices *d = vm->devices;
+	json_object *a = json_object_new_array();
+
+	if (!d || !d->rng_pci)
+		return a;
+	json_object_array_add(a, device_json(d->rng_pci, "virtio-rng"));
+	for (int i = 0; i < d->ndisks && d->blk_pci[i]; i++)
+		json_object_array_add(a, disk_json(vm, i));
+	for (int i = 0; i < d->nnets && d->net_pci[i]; i++)
+		json_object_array_add(a, net_json(vm, i));
+	return a;
+}
+
 bool vm_devices_mmio(struct vm *vm, uint64_t gpa, void *data, int size, bool is_write)
 {
 	return pci_mmio(vm->devices->pci, gpa, data, size, is_write);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <json-c/json.h>
+
 struct vm;
 
 /*
@@ -20,6 +22,14 @@ void vm_devices_destroy(struct vm *vm);
  * ioeventfd): PCI BARs. False (reads all ones) when nothing is there.
  */
 bool vm_devices_mmio(struct vm *vm, uint64_t gpa, void *data, int size, bool is_write);
+
+/*
+ * The PCI devices, for `slicevm ls --json` (the control socket's info):
+ * [{"pci": "00:01.0", "type": "virtio-rng"}, {"type": "virtio-blk",
+ * "path", "readonly", "serial"}, {"type": "virtio-net", "tap", "mac",
+ * "vhost"}]. Main thread.
+ */
+json_object *vm_devices_json(struct vm *vm);
 
 /* Presses the guest's ACPI power button (`slicevm stop`). */
 void vm_devices_power_button(struct vm *vm);
