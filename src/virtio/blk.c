@@ -498,16 +498,6 @@ static void on_kick(struct evloop *loop, int fd, uint32_t events, void *arg)
 
 /* Start and reset, run on the worker */
 
-struct start_args {
-	struct virtio_blk *b;
-	struct virtio_queue *queues;
-	unsigned int nqueues;
-	uint64_t features;
-	struct virtio_link *link;
-	int ret;
-	char msg[256];
-};
-
 static void unwatch(struct virtio_blk *b)
 {
 	struct evloop *loop = worker_loop(b->w);
@@ -520,7 +510,7 @@ static void unwatch(struct virtio_blk *b)
 	evloop_del(loop, b->done_fd);
 }
 
-static int watch(struct virtio_blk *b, struct start_args *a)
+static int watch(struct virtio_blk *b, const struct virtio_start_args *a)
 {
 	struct evloop *loop = worker_loop(b->w);
 
@@ -538,19 +528,17 @@ static int watch(struct virtio_blk *b, struct start_args *a)
 	return 0;
 }
 
-static void start_on_worker(void *arg)
+static int start_on_worker(void *arg)
 {
-	struct start_args *a = arg;
-	struct virtio_blk *b = a->b;
+	const struct virtio_start_args *a = arg;
+	struct virtio_blk *b = a->dev;
 
 	b->link = a->link;
 	b->writethrough = !(a->features & (1ULL << VIRTIO_BLK_F_FLUSH));
 	if (watch(b, a)) {
-		/* err_msg() is this thread's: the caller's thread gets a copy */
-		snprintf(a->msg, sizeof(a->msg), "virtio-blk %s: %s", b->disk->path, err_msg());
+		err_set("virtio-blk %s: %s", b->disk->path, err_msg());
 		unwatch(b);
-		a->ret = -1;
-		return;
+		return -1;
 	}
 	b->running = true;
 	/* chains the driver made available before DRIVER_OK */
@@ -558,25 +546,22 @@ static void start_on_worker(void *arg)
 		if (b->q[i].vq)
 			blk_process(&b->q[i]);
 	blk_end_batch(b);
+	return 0;
 }
 
 static int blk_start(void *dev, struct virtio_queue *queues, unsigned int nqueues,
 		     uint64_t features, struct virtio_link *link)
 {
 	struct virtio_blk *b = dev;
-	struct start_args a = {
-		.b = b, .queues = queues, .nqueues = nqueues, .features = features,
+	struct virtio_start_args a = {
+		.dev = b, .queues = queues, .nqueues = nqueues, .features = features,
 		.link = link,
 	};
 
-	if (worker_call(b->w, start_on_worker, &a))
-		return -1;
-	if (a.ret)
-		return err_set("%s", a.msg);
-	return 0;
+	return worker_call(b->w, start_on_worker, &a);
 }
 
-static void reset_on_worker(void *arg)
+static int reset_on_worker(void *arg)
 {
 	struct virtio_blk *b = arg;
 	uint64_t n;
@@ -587,6 +572,7 @@ static void reset_on_worker(void *arg)
 	if (read(b->done_fd, &n, sizeof(n)) < 0) {
 		/* already clear */
 	}
+	return 0;
 }
 
 static void blk_reset(void *dev)
@@ -604,11 +590,8 @@ static void blk_reset(void *dev)
 static void blk_config_read(void *dev, unsigned int offset, void *data, int size)
 {
 	struct virtio_blk *b = dev;
-	uint8_t *out = data;
 
-	for (unsigned int i = 0; i < (unsigned int)size; i++)
-		out[i] = offset < BLK_CONFIG_SIZE && i < BLK_CONFIG_SIZE - offset ?
-			 b->config[offset + i] : 0;
+	virtio_config_read(b->config, BLK_CONFIG_SIZE, offset, data, size);
 }
 
 static const struct virtio_dev_ops blk_ops = {

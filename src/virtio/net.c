@@ -587,22 +587,12 @@ static int vhost_start(struct virtio_net *n, uint64_t features)
 
 /* --- start and reset, run on the worker --------------------------------- */
 
-struct start_args {
-	struct virtio_net *n;
-	struct virtio_queue *queues;
-	unsigned int nqueues;
-	uint64_t features;
-	struct virtio_link *link;
-	int ret;
-	char msg[256];
-};
-
-static void stop_on_worker(void *arg)
+static int stop_on_worker(void *arg)
 {
 	struct virtio_net *n = arg;
 
 	if (!n->running)
-		return;
+		return 0;
 	if (n->vhost_fd >= 0)
 		vhost_stop(n);
 	else
@@ -610,12 +600,13 @@ static void stop_on_worker(void *arg)
 	n->running = false;
 	n->rxq = n->txq = NULL;
 	n->link = NULL;
+	return 0;
 }
 
-static void start_on_worker(void *arg)
+static int start_on_worker(void *arg)
 {
-	struct start_args *a = arg;
-	struct virtio_net *n = a->n;
+	const struct virtio_start_args *a = arg;
+	struct virtio_net *n = a->dev;
 	int ret;
 
 	for (unsigned int i = 0; i < a->nqueues && i < NET_NQUEUES; i++) {
@@ -627,7 +618,7 @@ static void start_on_worker(void *arg)
 			n->txq = q;
 	}
 	if (!n->rxq && !n->txq)
-		return;		/* the driver left both queues disabled: nothing to serve */
+		return 0;	/* the driver left both queues disabled: nothing to serve */
 	n->link = a->link;
 	n->running = true;
 	if (n->vhost_fd >= 0)
@@ -635,27 +626,26 @@ static void start_on_worker(void *arg)
 	else
 		ret = tap_set_offloads(n->tap, tun_offloads(a->features)) || user_start(n);
 	if (ret) {
-		/* err_msg() is this thread's: the caller's thread gets a copy */
-		snprintf(a->msg, sizeof(a->msg), "%s", err_msg());
+		/* stopping must not replace the message the caller gets */
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s", err_msg());
 		stop_on_worker(n);
-		a->ret = -1;
+		return err_set("%s", msg);
 	}
+	return 0;
 }
 
 static int net_start(void *dev, struct virtio_queue *queues, unsigned int nqueues,
 		     uint64_t features, struct virtio_link *link)
 {
 	struct virtio_net *n = dev;
-	struct start_args a = {
-		.n = n, .queues = queues, .nqueues = nqueues, .features = features,
+	struct virtio_start_args a = {
+		.dev = n, .queues = queues, .nqueues = nqueues, .features = features,
 		.link = link,
 	};
 
-	if (worker_call(n->w, start_on_worker, &a))
-		return -1;
-	if (a.ret)
-		return err_set("%s", a.msg);
-	return 0;
+	return worker_call(n->w, start_on_worker, &a);
 }
 
 static void net_reset(void *dev)
@@ -672,11 +662,8 @@ static void net_reset(void *dev)
 static void net_config_read(void *dev, unsigned int offset, void *data, int size)
 {
 	struct virtio_net *n = dev;
-	uint8_t *out = data;
 
-	for (unsigned int i = 0; i < (unsigned int)size; i++)
-		out[i] = offset < VIRTIO_NET_CONFIG_SIZE && i < VIRTIO_NET_CONFIG_SIZE - offset ?
-			 n->config[offset + i] : 0;
+	virtio_config_read(n->config, VIRTIO_NET_CONFIG_SIZE, offset, data, size);
 }
 
 static const struct virtio_dev_ops net_ops = {

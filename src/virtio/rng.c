@@ -70,43 +70,38 @@ static void on_kick(struct evloop *loop, int fd, uint32_t events, void *arg)
 		process(r);
 }
 
-struct start_args {
-	struct virtio_rng *r;
-	int ret;
-};
-
-static void start_on_worker(void *arg)
+static int start_on_worker(void *arg)
 {
-	struct start_args *a = arg;
-	struct virtio_rng *r = a->r;
+	struct virtio_rng *r = arg;
 
-	a->ret = evloop_add(worker_loop(r->w), r->q->kick_fd, EPOLLIN, on_kick, r);
-	if (!a->ret)
-		process(r);	/* buffers made available before DRIVER_OK */
+	if (evloop_add(worker_loop(r->w), r->q->kick_fd, EPOLLIN, on_kick, r))
+		return -1;
+	process(r);	/* buffers made available before DRIVER_OK */
+	return 0;
 }
 
 static int rng_start(void *dev, struct virtio_queue *queues, unsigned int nqueues,
 		     uint64_t features, struct virtio_link *link)
 {
 	struct virtio_rng *r = dev;
-	struct start_args a = { .r = r };
 
 	if (!queues[0].vq.size)
 		return 0;	/* the driver left its queue disabled: nothing to serve */
 	r->q = &queues[0];
 	r->link = link;
-	if (worker_call(r->w, start_on_worker, &a) || a.ret) {
+	if (worker_call(r->w, start_on_worker, r)) {
 		r->q = NULL;
 		return -1;
 	}
 	return 0;
 }
 
-static void reset_on_worker(void *arg)
+static int reset_on_worker(void *arg)
 {
 	struct virtio_rng *r = arg;
 
 	evloop_del(worker_loop(r->w), r->q->kick_fd);
+	return 0;
 }
 
 static void rng_reset(void *dev)
@@ -120,7 +115,7 @@ static void rng_reset(void *dev)
 
 static void rng_config_read(void *dev, unsigned int offset, void *data, int size)
 {
-	/* virtio-rng has no configuration; the transport never asks */
+	virtio_config_read(NULL, 0, offset, data, size);	/* it has none */
 }
 
 static const struct virtio_dev_ops rng_ops = {

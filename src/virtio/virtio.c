@@ -10,6 +10,15 @@
 #include "virtio/virtio.h"
 
 /* The transport makes kick_fd non-blocking: an empty eventfd fails with EAGAIN. */
+void virtio_config_read(const uint8_t *config, unsigned int len, unsigned int offset,
+			void *data, int size)
+{
+	uint8_t *out = data;
+
+	for (unsigned int i = 0; i < (unsigned int)size; i++)
+		out[i] = offset < len && i < len - offset ? config[offset + i] : 0;
+}
+
 bool virtio_queue_take_kick(struct virtio_queue *q)
 {
 	uint64_t n;

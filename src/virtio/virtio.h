@@ -99,4 +99,23 @@ void virtio_queue_notify(struct virtio_queue *q);
 /* Reads and clears a queue's kick eventfd; true if there was a kick. */
 bool virtio_queue_take_kick(struct virtio_queue *q);
 
+/*
+ * What start() hands its device's thread (through worker_call()): the
+ * arguments of start(), kept together.
+ */
+struct virtio_start_args {
+	void *dev;
+	struct virtio_queue *queues;
+	unsigned int nqueues;
+	uint64_t features;
+	struct virtio_link *link;
+};
+
+/*
+ * A config_read() over a device's configuration bytes @config[0, @len):
+ * @size bytes at @offset, those past the end read as 0.
+ */
+void virtio_config_read(const uint8_t *config, unsigned int len, unsigned int offset,
+			void *data, int size);
+
 #endif

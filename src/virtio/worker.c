@@ -29,8 +29,10 @@ struct worker {
 	pthread_mutex_t lock;
 	pthread_cond_t done_cond;
 	pthread_mutex_t call_lock;	/* one caller at a time */
-	void (*fn)(void *arg);	/* the pending call, under lock */
+	int (*fn)(void *arg);	/* the pending call, under lock */
 	void *arg;
+	int ret;		/* what it returned */
+	char msg[256];		/* and its err_msg() when that was -1 */
 	bool done;
 	bool stop;
 	bool gone;		/* the thread ended: calls fail */
@@ -41,8 +43,9 @@ struct worker {
 
 static void run_pending(struct worker *w)
 {
-	void (*fn)(void *arg);
+	int (*fn)(void *arg);
 	void *arg;
+	int ret;
 
 	pthread_mutex_lock(&w->lock);
 	fn = w->fn;
@@ -50,8 +53,12 @@ static void run_pending(struct worker *w)
 	pthread_mutex_unlock(&w->lock);
 	if (!fn)
 		return;
-	fn(arg);
+	ret = fn(arg);
 	pthread_mutex_lock(&w->lock);
+	/* err_msg() is per thread: the caller gets a copy of this one's */
+	w->ret = ret;
+	if (ret)
+		snprintf(w->msg, sizeof(w->msg), "%s", err_msg());
 	w->fn = NULL;
 	w->done = true;
 	pthread_cond_broadcast(&w->done_cond);
@@ -164,29 +171,34 @@ static void wake(struct worker *w)
 	}
 }
 
-int worker_call(struct worker *w, void (*fn)(void *arg), void *arg)
+int worker_call(struct worker *w, int (*fn)(void *arg), void *arg)
 {
+	char msg[sizeof(w->msg)];
 	bool gone;
+	int ret = 0;
 
-	if (!w->started || pthread_equal(pthread_self(), w->thread)) {
-		fn(arg);
-		return 0;
-	}
+	if (!w->started || pthread_equal(pthread_self(), w->thread))
+		return fn(arg);
 	pthread_mutex_lock(&w->call_lock);
 	pthread_mutex_lock(&w->lock);
 	if (!w->gone) {
 		w->fn = fn;
 		w->arg = arg;
+		w->ret = 0;
 		w->done = false;
 		wake(w);
 		while (!w->done)
 			pthread_cond_wait(&w->done_cond, &w->lock);
+		ret = w->ret;
+		memcpy(msg, w->msg, sizeof(msg));
 	}
 	gone = w->gone;
 	pthread_mutex_unlock(&w->lock);
 	pthread_mutex_unlock(&w->call_lock);
 	if (gone)
 		return err_set("I/O thread %s has ended", w->name);
+	if (ret)
+		return err_set("%s", msg);
 	return 0;
 }
 

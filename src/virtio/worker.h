@@ -34,11 +34,13 @@ struct evloop *worker_loop(struct worker *w);
 int worker_start(struct worker *w, int (*init)(void *arg), void *arg);
 
 /*
- * Runs @fn(@arg) on the worker thread and waits for it. On the worker
- * thread itself, or before worker_start(), @fn runs at once. -1 (err_set())
- * if the worker thread is gone.
+ * Runs @fn(@arg) on the worker thread and waits for it; returns what @fn
+ * returned. When @fn fails (-1 and err_set() on the worker), the caller's
+ * thread gets the same err_msg(). On the worker thread itself, or before
+ * worker_start(), @fn runs at once. -1 (err_set()) if the worker thread
+ * is gone.
  */
-int worker_call(struct worker *w, void (*fn)(void *arg), void *arg);
+int worker_call(struct worker *w, int (*fn)(void *arg), void *arg);
 
 /* Stops and joins the thread (if started), then frees @w. NULL is fine. */
 void worker_destroy(struct worker *w);
