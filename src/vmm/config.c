@@ -118,6 +118,328 @@ static int load_memory(struct vm_config *cfg, const char *path, json_object *val
 	return 0;
 }
 
+/*
+ * Disks and nets are lists of devices, each given in one of two forms: an
+ * option string ("--disk PATH,readonly=on", "--net tap=NAME,vhost=off", or
+ * the same string in the VM config's "disks" or "nets") or an object in the
+ * VM config ({"path": "a.img", "readonly": true}). A device_list describes
+ * one list: its keys, its limit and the words of its messages, so that one
+ * parser and one loader serve both lists and refuse the same mistakes alike.
+ */
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define DEVICE_MAX_KEYS		3
+
+enum key_type {
+	KEY_TEXT,		/* a string */
+	KEY_SWITCH,		/* on|off in an option string, true|false in an object */
+};
+
+struct device_key {
+	const char *name;	/* in the option string and in the object alike */
+	enum key_type type;
+	const char *use;	/* how to give it: "'serial' needs a value: use serial=S" */
+	const char *left_out;	/* a switch: what leaving it out gives, or NULL */
+	const char *comma_hint;	/* its value has no ',': said of a bare word after it */
+};
+
+/* One device as given, by key index; what is not given is the device's default. */
+struct device_values {
+	const char *text[DEVICE_MAX_KEYS];	/* KEY_TEXT: NULL until given */
+	int on[DEVICE_MAX_KEYS];		/* KEY_SWITCH: -1 until given, 0 off, 1 on */
+};
+
+struct device_list {
+	const char *name;		/* its key in the VM config: "disks" */
+	const char *option;		/* its command-line option: "--disk" */
+	const struct device_key *keys;
+	int nkeys;
+	int required;			/* the key that names the device: one each */
+	bool positional;		/* an option string starts with that key's value, bare */
+	int max;			/* the most a VM has (check_count refuses more) */
+	/* the option string's messages */
+	const char *nothing;		/* it is empty (positional: up to its first ',') */
+	const char *no_required;	/* not positional: the required key is left out */
+	const char *required_noun;	/* not positional: what a bare first word is taken for */
+	const char *option_keys;	/* the keys it takes, after "unknown key 'x': " */
+	/* the VM config's messages */
+	const char *array_example;	/* the whole list, after "must be an array, like " */
+	const char *string_example;	/* an element in the option's syntax */
+	const char *object_keys;	/* the keys an element object takes */
+	const char *missing;		/* how to give the required key an object lacks */
+	int (*check_count)(long long n);
+	void (*clear)(struct vm_config *cfg);
+	/* checks @v and appends the device; @config_path: the VM config, or NULL */
+	int (*add)(struct vm_config *cfg, const struct device_values *v,
+		   const char *config_path);
+};
+
+static void values_init(struct device_values *v)
+{
+	for (int k = 0; k < DEVICE_MAX_KEYS; k++) {
+		v->text[k] = NULL;
+		v->on[k] = -1;
+	}
+}
+
+static bool is_given(const struct device_list *list, const struct device_values *v,
+		     int k)
+{
+	return list->keys[k].type == KEY_TEXT ? v->text[k] != NULL : v->on[k] >= 0;
+}
+
+/* The index of key @name, or -1; an option string has no key for a positional value. */
+static int find_key(const struct device_list *list, const char *name, bool in_option)
+{
+	for (int k = 0; k < list->nkeys; k++) {
+		if (in_option && list->positional && k == list->required)
+			continue;
+		if (!strcmp(list->keys[k].name, name))
+			return k;
+	}
+	return -1;
+}
+
+/* Ends @s at its first @c and returns what follows it, or NULL if it has none. */
+static char *cut_at(char *s, char c)
+{
+	char *rest = strchr(s, c);
+
+	if (rest)
+		*rest++ = '\0';
+	return rest;
+}
+
+/* An option without '=': a key without its value, or a word that is no key. */
+static int option_word_error(const struct device_list *list, const char *word,
+			     bool first, const struct device_key *prev)
+{
+	const struct device_key *required = &list->keys[list->required];
+	int k = find_key(list, word, true);
+
+	if (k >= 0)
+		return err_set("'%s' needs a value: use %s", word, list->keys[k].use);
+	/* not positional: a bare first word is most likely the device's name */
+	if (first)
+		return err_set("'%s' is not KEY=VALUE: for the %s %s, use %s=%s", word,
+			       list->required_noun, word, required->name, word);
+	/* the rest of a value cut at a ',' it cannot hold */
+	if (prev && prev->comma_hint)
+		return err_set("'%s' is not KEY=VALUE: %s (%s)", word, list->option_keys,
+			       prev->comma_hint);
+	return err_set("'%s' is not KEY=VALUE: %s", word, list->option_keys);
+}
+
+static int option_set(const struct device_list *list, int k, char *val,
+		      struct device_values *v)
+{
+	const struct device_key *key = &list->keys[k];
+
+	if (is_given(list, v, k)) {
+		if (k == list->required)	/* the one that names the device */
+			return err_set("%s is given twice: give it once (one %s per %s)",
+				       key->name, key->name, list->option);
+		return err_set("%s is given twice: give it once", key->name);
+	}
+	if (key->type == KEY_TEXT) {
+		v->text[k] = val;
+		return 0;
+	}
+	if (strcmp(val, "on") && strcmp(val, "off")) {
+		if (key->left_out)
+			return err_set("%s=%s is neither on nor off: use %s, or leave it out to use %s",
+				       key->name, val, key->use, key->left_out);
+		return err_set("%s=%s is neither on nor off: use %s", key->name, val, key->use);
+	}
+	v->on[k] = !strcmp(val, "on");
+	return 0;
+}
+
+/* One KEY=VALUE, cut in place at its '='; @prev: the key before it, or NULL. */
+static int option_one(const struct device_list *list, char *opt, bool first,
+		      const struct device_key **prev, struct device_values *v)
+{
+	char *val;
+	int k;
+
+	if (!*opt)
+		return err_set("an empty option (an extra ','): remove it");
+	val = cut_at(opt, '=');
+	if (!val)
+		return option_word_error(list, opt, first, *prev);
+	if (!*opt)
+		return err_set("'=%s' has no key: %s", val, list->option_keys);
+	k = find_key(list, opt, true);
+	if (k < 0)
+		return err_set("unknown key '%s': %s", opt, list->option_keys);
+	*prev = &list->keys[k];
+	return option_set(list, k, val, v);
+}
+
+/*
+ * "[VALUE,]KEY=VALUE,...": options split at each ',' and each at its first
+ * '=', every key at most once; a positional list's required value comes
+ * first, bare, and runs to the first ','. Parsed in place in @buf.
+ */
+static int option_parse(const struct device_list *list, char *buf,
+			struct device_values *v)
+{
+	const struct device_key *prev = NULL;
+	char *opt = buf, *next;
+
+	values_init(v);
+	if (list->positional) {
+		opt = cut_at(buf, ',');
+		v->text[list->required] = buf;
+	}
+	if (!*buf)
+		return err_set("%s", list->nothing);
+	for (; opt; opt = next) {
+		next = cut_at(opt, ',');
+		if (option_one(list, opt, opt == buf, &prev, v))
+			return -1;
+	}
+	if (!is_given(list, v, list->required))
+		return err_set("%s", list->no_required);
+	return 0;
+}
+
+/* A device in its option's syntax; @config_path: the VM config it is in, or NULL. */
+static int add_spec(const struct device_list *list, struct vm_config *cfg,
+		    const char *spec, const char *config_path)
+{
+	struct device_values v;
+	char *buf = strdup(spec);
+	int ret;
+
+	if (!buf)
+		abort();
+	ret = option_parse(list, buf, &v);
+	if (!ret)
+		ret = list->add(cfg, &v, config_path);
+	free(buf);
+	return ret;
+}
+
+static int add_option(const struct device_list *list, struct vm_config *cfg,
+		      const char *spec)
+{
+	if (add_spec(list, cfg, spec, NULL))
+		return err_set("%s %s: %s", list->option, spec, err_msg());
+	return 0;
+}
+
+/*
+ * Whether the command line's @more devices fit after @cfg's @have; when a
+ * VM config has those, says how many of the option may still be given.
+ */
+static int check_append_room(const struct device_list *list,
+			     const struct vm_config *cfg, int have, int more)
+{
+	if (!list->check_count((long long)have + more))
+		return 0;
+	if (!have || !cfg->file)
+		return -1;
+	if (have == list->max)
+		return err_set("%s: VM config %s has %d already, so give no %s",
+			       err_msg(), cfg->file, have, list->option);
+	return err_set("%s: VM config %s has %d, so give at most %d %s",
+		       err_msg(), cfg->file, have, list->max - have, list->option);
+}
+
+/* One key of an element object, checked for its type as the file's keys are. */
+static int object_set(const struct device_list *list, const char *path, size_t i,
+		      const char *name, json_object *val, struct device_values *v)
+{
+	const struct device_key *key;
+	int k = find_key(list, name, false);
+
+	if (k < 0)
+		return err_set("VM config %s: \"%s\"[%zu]: unknown key \"%s\": the keys are %s",
+			       path, list->name, i, name, list->object_keys);
+	key = &list->keys[k];
+	if (key->type == KEY_SWITCH) {
+		if (json_object_is_type(val, json_type_boolean)) {
+			v->on[k] = json_object_get_boolean(val);
+			return 0;
+		}
+		if (key->left_out)
+			return err_set("VM config %s: \"%s\"[%zu]: \"%s\" must be true or false (or left out: %s)",
+				       path, list->name, i, name, key->left_out);
+		return err_set("VM config %s: \"%s\"[%zu]: \"%s\" must be true or false",
+			       path, list->name, i, name);
+	}
+	if (!json_object_is_type(val, json_type_string))
+		return err_set("VM config %s: \"%s\"[%zu]: \"%s\" must be a string",
+			       path, list->name, i, name);
+	if (has_nul(val))
+		return err_set("VM config %s: \"%s\"[%zu]: \"%s\" contains a NUL character: remove it",
+			       path, list->name, i, name);
+	v->text[k] = json_object_get_string(val);
+	return 0;
+}
+
+/*
+ * {"path": "disk.img", "readonly": true}: the keys in any order, the
+ * required one given. No key is twice: the JSON reader refuses that.
+ */
+static int load_object(const struct device_list *list, struct vm_config *cfg,
+		       const char *path, size_t i, json_object *obj)
+{
+	struct device_values v;
+
+	values_init(&v);
+	json_object_object_foreach(obj, key, val) {
+		if (object_set(list, path, i, key, val, &v))
+			return -1;
+	}
+	if (!is_given(list, &v, list->required))
+		return err_set("VM config %s: \"%s\"[%zu] has no \"%s\": %s", path,
+			       list->name, i, list->keys[list->required].name, list->missing);
+	if (list->add(cfg, &v, path))
+		return err_set("VM config %s: \"%s\"[%zu]: %s", path, list->name, i, err_msg());
+	return 0;
+}
+
+static int load_element(const struct device_list *list, struct vm_config *cfg,
+			const char *path, size_t i, json_object *elem)
+{
+	const char *spec;
+
+	if (json_object_is_type(elem, json_type_object))
+		return load_object(list, cfg, path, i, elem);
+	if (!json_object_is_type(elem, json_type_string))
+		return err_set("VM config %s: \"%s\"[%zu] must be a string like \"%s\" or an object with \"%s\"",
+			       path, list->name, i, list->string_example,
+			       list->keys[list->required].name);
+	if (has_nul(elem))
+		return err_set("VM config %s: \"%s\"[%zu] contains a NUL character: remove it",
+			       path, list->name, i);
+	spec = json_object_get_string(elem);
+	if (add_spec(list, cfg, spec, path))
+		return err_set("VM config %s: \"%s\"[%zu] \"%s\": %s", path, list->name,
+			       i, spec, err_msg());
+	return 0;
+}
+
+/* "disks": [ "a.img,readonly=on", {"path": "b.img"} ] replaces the list so far. */
+static int load_list(const struct device_list *list, struct vm_config *cfg,
+		     const char *path, json_object *val)
+{
+	size_t n;
+
+	if (!json_object_is_type(val, json_type_array))
+		return err_set("VM config %s: \"%s\" must be an array, like %s", path,
+			       list->name, list->array_example);
+	n = json_object_array_length(val);
+	if (list->check_count((long long)n))
+		return err_set("VM config %s: %s", path, err_msg());
+	list->clear(cfg);
+	for (size_t i = 0; i < n; i++)
+		if (load_element(list, cfg, path, i, json_object_array_get_idx(val, i)))
+			return -1;
+	return 0;
+}
+
 int config_check_ndisks(long long ndisks)
 {
 	if (ndisks > VM_MAX_DISKS)
@@ -177,174 +499,58 @@ static int disk_append(struct vm_config *cfg, const char *path, bool readonly,
 	return 0;
 }
 
-/*
- * "PATH[,readonly=on|off][,serial=S]": the path runs to the first comma,
- * then options KEY=VALUE, each at most once. Parsed in place in @buf.
- */
-static int disk_parse(char *buf, const char **path, bool *readonly,
-		      const char **serial)
-{
-	const char *prev = NULL;
-	bool readonly_set = false;
-	char *opt, *next, *val;
+enum { DISK_PATH, DISK_READONLY, DISK_SERIAL };
 
-	*path = buf;
-	*readonly = false;
-	*serial = NULL;
-	opt = strchr(buf, ',');
-	if (opt)
-		*opt++ = '\0';
-	if (!*buf)
-		return err_set("the image path is empty: give it first, as PATH[,readonly=on][,serial=S]");
-	for (; opt; prev = opt, opt = next) {
-		next = strchr(opt, ',');
-		if (next)
-			*next++ = '\0';
-		if (!*opt)
-			return err_set("an empty option (an extra ','): remove it");
-		val = strchr(opt, '=');
-		if (!val) {
-			if (!strcmp(opt, "readonly") || !strcmp(opt, "serial"))
-				return err_set("'%s' needs a value: use %s", opt,
-					       *opt == 'r' ? "readonly=on or readonly=off" : "serial=S");
-			return err_set("'%s' is not KEY=VALUE: use readonly=on or serial=S%s", opt,
-				       prev && !strcmp(prev, "serial") ?
-				       " (a serial cannot contain ',')" : "");
-		}
-		*val++ = '\0';
-		if (!*opt)
-			return err_set("'=%s' has no key: use readonly=on or serial=S", val);
-		if (!strcmp(opt, "readonly")) {
-			if (readonly_set)
-				return err_set("readonly is given twice: give it once");
-			if (strcmp(val, "on") && strcmp(val, "off"))
-				return err_set("readonly=%s is neither on nor off: use readonly=on or readonly=off",
-					       val);
-			*readonly = !strcmp(val, "on");
-			readonly_set = true;
-		} else if (!strcmp(opt, "serial")) {
-			if (*serial)
-				return err_set("serial is given twice: give it once");
-			*serial = val;
-		} else {
-			return err_set("unknown key '%s': use readonly=on or serial=S", opt);
-		}
-	}
-	return 0;
+static const struct device_key disk_keys[] = {
+	[DISK_PATH] = { .name = "path", .type = KEY_TEXT },
+	[DISK_READONLY] = { .name = "readonly", .type = KEY_SWITCH,
+			    .use = "readonly=on or readonly=off" },
+	[DISK_SERIAL] = { .name = "serial", .type = KEY_TEXT, .use = "serial=S",
+			  .comma_hint = "a serial cannot contain ','" },
+};
+_Static_assert(ARRAY_SIZE(disk_keys) <= DEVICE_MAX_KEYS, "struct device_values holds them");
+
+static int disk_add_values(struct vm_config *cfg, const struct device_values *v,
+			   const char *config_path)
+{
+	return disk_append(cfg, v->text[DISK_PATH], v->on[DISK_READONLY] == 1,
+			   v->text[DISK_SERIAL], config_path);
 }
 
-/* A disk in the --disk syntax; @config_path: the VM config it is in, or NULL. */
-static int disk_add_spec(struct vm_config *cfg, const char *spec,
-			 const char *config_path)
-{
-	const char *path, *serial;
-	bool readonly;
-	char *buf = strdup(spec);
-	int ret;
-
-	if (!buf)
-		abort();
-	ret = disk_parse(buf, &path, &readonly, &serial);
-	if (!ret)
-		ret = disk_append(cfg, path, readonly, serial, config_path);
-	free(buf);
-	return ret;
-}
+/* "PATH[,readonly=on|off][,serial=S]": the path runs to the first comma. */
+static const struct device_list disk_list = {
+	.name = "disks",
+	.option = "--disk",
+	.keys = disk_keys,
+	.nkeys = ARRAY_SIZE(disk_keys),
+	.required = DISK_PATH,
+	.positional = true,
+	.max = VM_MAX_DISKS,
+	.nothing = "the image path is empty: give it first, as PATH[,readonly=on][,serial=S]",
+	.option_keys = "use readonly=on or serial=S",
+	.array_example = "[\"disk.img\", {\"path\": \"data.img\", \"readonly\": true}]",
+	.string_example = "disk.img,readonly=on",
+	.object_keys = "path, readonly, serial",
+	.missing = "give the disk image file",
+	.check_count = config_check_ndisks,
+	.clear = disks_clear,
+	.add = disk_add_values,
+};
 
 int config_add_disk_option(struct vm_config *cfg, const char *spec)
 {
-	if (disk_add_spec(cfg, spec, NULL))
-		return err_set("--disk %s: %s", spec, err_msg());
-	return 0;
+	return add_option(&disk_list, cfg, spec);
 }
 
 int config_append_disks(struct vm_config *cfg, const struct vm_config *more)
 {
-	if (config_check_ndisks((long long)cfg->ndisks + more->ndisks)) {
-		if (!cfg->ndisks || !cfg->file)
-			return -1;
-		if (cfg->ndisks == VM_MAX_DISKS)
-			return err_set("%s: VM config %s has %d already, so give no --disk",
-				       err_msg(), cfg->file, cfg->ndisks);
-		return err_set("%s: VM config %s has %d, so give at most %d --disk",
-			       err_msg(), cfg->file, cfg->ndisks,
-			       VM_MAX_DISKS - cfg->ndisks);
-	}
+	if (check_append_room(&disk_list, cfg, cfg->ndisks, more->ndisks))
+		return -1;
 	for (int i = 0; i < more->ndisks; i++) {
 		const struct disk_config *disk = &more->disks[i];
 
 		if (disk_append(cfg, disk->path, disk->readonly, disk->serial, NULL))
 			return -1;
-	}
-	return 0;
-}
-
-/* {"path": "disk.img", "readonly": true, "serial": "S"}: path required. */
-static int load_disk_object(struct vm_config *cfg, const char *path, int i,
-			    json_object *obj)
-{
-	const char *disk_path = NULL, *serial = NULL;
-	bool readonly = false;
-
-	json_object_object_foreach(obj, key, val) {
-		if (!strcmp(key, "path") || !strcmp(key, "serial")) {
-			if (!json_object_is_type(val, json_type_string))
-				return err_set("VM config %s: \"disks\"[%d]: \"%s\" must be a string",
-					       path, i, key);
-			if (has_nul(val))
-				return err_set("VM config %s: \"disks\"[%d]: \"%s\" contains a NUL character: remove it",
-					       path, i, key);
-			if (*key == 'p')
-				disk_path = json_object_get_string(val);
-			else
-				serial = json_object_get_string(val);
-		} else if (!strcmp(key, "readonly")) {
-			if (!json_object_is_type(val, json_type_boolean))
-				return err_set("VM config %s: \"disks\"[%d]: \"readonly\" must be true or false",
-					       path, i);
-			readonly = json_object_get_boolean(val);
-		} else {
-			return err_set("VM config %s: \"disks\"[%d]: unknown key \"%s\": the keys are path, readonly, serial",
-				       path, i, key);
-		}
-	}
-	if (!disk_path)
-		return err_set("VM config %s: \"disks\"[%d] has no \"path\": give the disk image file",
-			       path, i);
-	if (disk_append(cfg, disk_path, readonly, serial, path))
-		return err_set("VM config %s: \"disks\"[%d]: %s", path, i, err_msg());
-	return 0;
-}
-
-/* "disks": [ "a.img,readonly=on", {"path": "b.img"} ] replaces the disks so far. */
-static int load_disks(struct vm_config *cfg, const char *path, json_object *val)
-{
-	size_t n;
-
-	if (!json_object_is_type(val, json_type_array))
-		return err_set("VM config %s: \"disks\" must be an array, like [\"disk.img\", {\"path\": \"data.img\", \"readonly\": true}]",
-			       path);
-	n = json_object_array_length(val);
-	if (config_check_ndisks((long long)n))
-		return err_set("VM config %s: %s", path, err_msg());
-	disks_clear(cfg);
-	for (size_t i = 0; i < n; i++) {
-		json_object *elem = json_object_array_get_idx(val, i);
-
-		if (json_object_is_type(elem, json_type_string)) {
-			if (has_nul(elem))
-				return err_set("VM config %s: \"disks\"[%zu] contains a NUL character: remove it",
-					       path, i);
-			if (disk_add_spec(cfg, json_object_get_string(elem), path))
-				return err_set("VM config %s: \"disks\"[%zu] \"%s\": %s", path,
-					       i, json_object_get_string(elem), err_msg());
-		} else if (json_object_is_type(elem, json_type_object)) {
-			if (load_disk_object(cfg, path, (int)i, elem))
-				return -1;
-		} else {
-			return err_set("VM config %s: \"disks\"[%zu] must be a string like \"disk.img,readonly=on\" or an object with \"path\"",
-				       path, i);
-		}
 	}
 	return 0;
 }
@@ -493,102 +699,55 @@ static int net_add(struct vm_config *cfg, const char *tap, const char *mac_text,
 	return net_append(cfg, tap, mac_text ? mac : NULL, vhost);
 }
 
-#define NET_KEYS "use tap=NAME, mac=MAC or vhost=on|off"
+enum { NET_TAP, NET_MAC, NET_VHOST };
 
-/*
- * "tap=NAME[,mac=MAC][,vhost=on|off]": options KEY=VALUE, each at most
- * once, tap= required. Parsed in place in @buf.
- */
-static int net_parse(char *buf, const char **tap, const char **mac, int *vhost)
+static const struct device_key net_keys[] = {
+	[NET_TAP] = { .name = "tap", .type = KEY_TEXT,
+		      .use = "tap=NAME, the host's tap interface" },
+	[NET_MAC] = { .name = "mac", .type = KEY_TEXT,
+		      .use = "mac=52:54:00:12:34:56, or leave mac out" },
+	[NET_VHOST] = { .name = "vhost", .type = KEY_SWITCH, .use = "vhost=on or vhost=off",
+			.left_out = "vhost-net where the host has it" },
+};
+_Static_assert(ARRAY_SIZE(net_keys) <= DEVICE_MAX_KEYS, "struct device_values holds them");
+
+static int net_add_values(struct vm_config *cfg, const struct device_values *v,
+			  const char *config_path)
 {
-	char *opt, *next, *val;
-
-	*tap = NULL;
-	*mac = NULL;
-	*vhost = -1;
-	if (!*buf)
-		return err_set("nothing given: use tap=NAME[,mac=MAC][,vhost=on|off]");
-	for (opt = buf; opt; opt = next) {
-		next = strchr(opt, ',');
-		if (next)
-			*next++ = '\0';
-		if (!*opt)
-			return err_set("an empty option (an extra ','): remove it");
-		val = strchr(opt, '=');
-		if (!val) {
-			if (!strcmp(opt, "tap"))
-				return err_set("'tap' needs a value: use tap=NAME, the host's tap interface");
-			if (!strcmp(opt, "mac"))
-				return err_set("'mac' needs a value: use mac=52:54:00:12:34:56, or leave mac out");
-			if (!strcmp(opt, "vhost"))
-				return err_set("'vhost' needs a value: use vhost=on or vhost=off");
-			if (opt == buf)
-				return err_set("'%s' is not KEY=VALUE: for the tap interface %s, use tap=%s",
-					       opt, opt, opt);
-			return err_set("'%s' is not KEY=VALUE: " NET_KEYS, opt);
-		}
-		*val++ = '\0';
-		if (!*opt)
-			return err_set("'=%s' has no key: " NET_KEYS, val);
-		if (!strcmp(opt, "tap")) {
-			if (*tap)
-				return err_set("tap is given twice: give it once (one tap per --net)");
-			*tap = val;
-		} else if (!strcmp(opt, "mac")) {
-			if (*mac)
-				return err_set("mac is given twice: give it once");
-			*mac = val;
-		} else if (!strcmp(opt, "vhost")) {
-			if (*vhost >= 0)
-				return err_set("vhost is given twice: give it once");
-			if (strcmp(val, "on") && strcmp(val, "off"))
-				return err_set("vhost=%s is neither on nor off: use vhost=on or vhost=off, or leave it out to use vhost-net where the host has it",
-					       val);
-			*vhost = !strcmp(val, "on");
-		} else {
-			return err_set("unknown key '%s': " NET_KEYS, opt);
-		}
-	}
-	if (!*tap)
-		return err_set("no tap=NAME: name the host's tap interface, as tap=NAME[,mac=MAC][,vhost=on|off]");
-	return 0;
+	return net_add(cfg, v->text[NET_TAP], v->text[NET_MAC], v->on[NET_VHOST]);
 }
 
-/* A net in the --net syntax. */
-static int net_add_spec(struct vm_config *cfg, const char *spec)
-{
-	const char *tap, *mac;
-	char *buf = strdup(spec);
-	int vhost, ret;
-
-	if (!buf)
-		abort();
-	ret = net_parse(buf, &tap, &mac, &vhost);
-	if (!ret)
-		ret = net_add(cfg, tap, mac, vhost);
-	free(buf);
-	return ret;
-}
+/* "tap=NAME[,mac=MAC][,vhost=on|off]": a tap name is not a path, so config_path is not used. */
+static const struct device_list net_list = {
+	.name = "nets",
+	.option = "--net",
+	.keys = net_keys,
+	.nkeys = ARRAY_SIZE(net_keys),
+	.required = NET_TAP,
+	.positional = false,
+	.max = VM_MAX_NETS,
+	.nothing = "nothing given: use tap=NAME[,mac=MAC][,vhost=on|off]",
+	.no_required = "no tap=NAME: name the host's tap interface, as tap=NAME[,mac=MAC][,vhost=on|off]",
+	.required_noun = "tap interface",
+	.option_keys = "use tap=NAME, mac=MAC or vhost=on|off",
+	.array_example = "[\"tap=tap0\", {\"tap\": \"tap1\", \"vhost\": false}]",
+	.string_example = "tap=tap0,vhost=off",
+	.object_keys = "tap, mac, vhost",
+	.missing = "name the host's tap interface",
+	.check_count = config_check_nnets,
+	.clear = nets_clear,
+	.add = net_add_values,
+};
 
 int config_add_net_option(struct vm_config *cfg, const char *spec)
 {
-	if (net_add_spec(cfg, spec))
-		return err_set("--net %s: %s", spec, err_msg());
-	return 0;
+	return add_option(&net_list, cfg, spec);
 }
 
 int config_append_nets(struct vm_config *cfg, const struct vm_config *more)
 {
-	if (config_check_nnets((long long)cfg->nnets + more->nnets)) {
-		if (!cfg->nnets || !cfg->file)
-			return -1;
-		if (cfg->nnets == VM_MAX_NETS)
-			return err_set("%s: VM config %s has %d already, so give no --net",
-				       err_msg(), cfg->file, cfg->nnets);
-		return err_set("%s: VM config %s has %d, so give at most %d --net",
-			       err_msg(), cfg->file, cfg->nnets,
-			       VM_MAX_NETS - cfg->nnets);
-	}
+	if (check_append_room(&net_list, cfg, cfg->nnets, more->nnets))
+		return -1;
 	for (int i = 0; i < more->nnets; i++) {
 		const struct net_config *net = &more->nets[i];
 		int other = net_find(cfg, net->tap);
@@ -598,76 +757,6 @@ int config_append_nets(struct vm_config *cfg, const struct vm_config *more)
 				       net->tap, cfg->file, net->tap, other);
 		if (net_append(cfg, net->tap, net->mac_set ? net->mac : NULL, net->vhost))
 			return err_set("--net tap=%s: %s", net->tap, err_msg());
-	}
-	return 0;
-}
-
-/* {"tap": "tap0", "mac": "52:54:00:12:34:56", "vhost": true}: tap required. */
-static int load_net_object(struct vm_config *cfg, const char *path, int i,
-			   json_object *obj)
-{
-	const char *tap = NULL, *mac = NULL;
-	int vhost = -1;
-
-	json_object_object_foreach(obj, key, val) {
-		if (!strcmp(key, "tap") || !strcmp(key, "mac")) {
-			if (!json_object_is_type(val, json_type_string))
-				return err_set("VM config %s: \"nets\"[%d]: \"%s\" must be a string",
-					       path, i, key);
-			if (has_nul(val))
-				return err_set("VM config %s: \"nets\"[%d]: \"%s\" contains a NUL character: remove it",
-					       path, i, key);
-			if (*key == 't')
-				tap = json_object_get_string(val);
-			else
-				mac = json_object_get_string(val);
-		} else if (!strcmp(key, "vhost")) {
-			if (!json_object_is_type(val, json_type_boolean))
-				return err_set("VM config %s: \"nets\"[%d]: \"vhost\" must be true or false (or left out: vhost-net where the host has it)",
-					       path, i);
-			vhost = json_object_get_boolean(val);
-		} else {
-			return err_set("VM config %s: \"nets\"[%d]: unknown key \"%s\": the keys are tap, mac, vhost",
-				       path, i, key);
-		}
-	}
-	if (!tap)
-		return err_set("VM config %s: \"nets\"[%d] has no \"tap\": name the host's tap interface",
-			       path, i);
-	if (net_add(cfg, tap, mac, vhost))
-		return err_set("VM config %s: \"nets\"[%d]: %s", path, i, err_msg());
-	return 0;
-}
-
-/* "nets": [ "tap=tap0", {"tap": "tap1"} ] replaces the nets so far. */
-static int load_nets(struct vm_config *cfg, const char *path, json_object *val)
-{
-	size_t n;
-
-	if (!json_object_is_type(val, json_type_array))
-		return err_set("VM config %s: \"nets\" must be an array, like [\"tap=tap0\", {\"tap\": \"tap1\", \"vhost\": false}]",
-			       path);
-	n = json_object_array_length(val);
-	if (config_check_nnets((long long)n))
-		return err_set("VM config %s: %s", path, err_msg());
-	nets_clear(cfg);
-	for (size_t i = 0; i < n; i++) {
-		json_object *elem = json_object_array_get_idx(val, i);
-
-		if (json_object_is_type(elem, json_type_string)) {
-			if (has_nul(elem))
-				return err_set("VM config %s: \"nets\"[%zu] contains a NUL character: remove it",
-					       path, i);
-			if (net_add_spec(cfg, json_object_get_string(elem)))
-				return err_set("VM config %s: \"nets\"[%zu] \"%s\": %s", path,
-					       i, json_object_get_string(elem), err_msg());
-		} else if (json_object_is_type(elem, json_type_object)) {
-			if (load_net_object(cfg, path, (int)i, elem))
-				return -1;
-		} else {
-			return err_set("VM config %s: \"nets\"[%zu] must be a string like \"tap=tap0,vhost=off\" or an object with \"tap\"",
-				       path, i);
-		}
 	}
 	return 0;
 }
@@ -724,9 +813,9 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		return 0;
 	}
 	if (!strcmp(key, "disks"))
-		return load_disks(cfg, path, val);
+		return load_list(&disk_list, cfg, path, val);
 	if (!strcmp(key, "nets"))
-		return load_nets(cfg, path, val);
+		return load_list(&net_list, cfg, path, val);
 	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks, nets",
 		       path, key);
 }

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "configtest.h"
 
 #include "lib/err.h"
 #include "vmm/config.h"
@@ -59,21 +60,7 @@ static void option_forms(void **state)
 
 static void expect_option_error(const char *spec, const char *needle)
 {
-	struct vm_config cfg;
-	char prefix[300];
-
-	config_init(&cfg);
-	assert_int_equal(config_add_disk_option(&cfg, "first.img"), 0);
-	assert_int_equal(config_add_disk_option(&cfg, spec), -1);
-	snprintf(prefix, sizeof(prefix), "--disk %s: ", spec);
-	for (char *c = prefix; *c; c++)		/* as err_set() shows them */
-		if ((unsigned char)*c < 0x20)
-			*c = '?';
-	if (strncmp(err_msg(), prefix, strlen(prefix)) || !strstr(err_msg(), needle))
-		fail_msg("error '%s' lacks '%s' or '%s'", err_msg(), prefix, needle);
-	assert_null(strchr(err_msg(), '\n'));
-	assert_int_equal(cfg.ndisks, 1);	/* nothing half added */
-	config_free(&cfg);
+	expect_list_option_error(&disk_list, spec, needle);
 }
 
 static void option_errors(void **state)
@@ -107,19 +94,10 @@ static void option_errors(void **state)
 static void option_limit(void **state)
 {
 	struct vm_config cfg;
-	char spec[32];
 
 	config_init(&cfg);
-	for (int i = 0; i < VM_MAX_DISKS; i++) {
-		snprintf(spec, sizeof(spec), "d%d.img", i);
-		assert_int_equal(config_add_disk_option(&cfg, spec), 0);
-	}
-	assert_int_equal(cfg.ndisks, 30);
-	assert_int_equal(config_add_disk_option(&cfg, "one-more.img"), -1);
-	assert_non_null(strstr(err_msg(),
-		"--disk one-more.img: too many disks (31): a VM has room for 30 on its PCI bus"));
-	assert_int_equal(cfg.ndisks, 30);
-	expect_disk(&cfg, 29, "d29.img", false, NULL);
+	fill_by_option(&disk_list, &cfg, "d");
+	expect_disk(&cfg, 29, "/d29", false, NULL);
 	config_free(&cfg);
 }
 
@@ -151,47 +129,17 @@ static void file_forms(void **state)
 	expect_disk(&cfg, 4, expect, false, "W");
 	assert_int_equal(config_finish(&cfg), 0);
 	config_free(&cfg);
-
-	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "none.json",
-		"{\"kernel\": \"/k\", \"disks\": []}")), 0);
-	assert_int_equal(cfg.ndisks, 0);
-	config_free(&cfg);
 }
 
 /* A second file replaces the first one's disks, as it does every field. */
 static void file_replaces_disks(void **state)
 {
 	struct vm_config cfg;
-	char a[1024], b[1024];
 
-	snprintf(a, sizeof(a), "%s", test_put_file(test_dir, "a.json",
-		"{\"disks\": [\"/a1\", \"/a2\"]}"));
-	snprintf(b, sizeof(b), "%s", test_put_file(test_dir, "b.json",
-		"{\"disks\": [\"/b1\"]}"));
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, a), 0);
-	assert_int_equal(config_load(&cfg, a), 0);
-	assert_int_equal(cfg.ndisks, 2);
-	assert_int_equal(config_load(&cfg, b), 0);
-	assert_int_equal(cfg.ndisks, 1);
+	load_replacing(&disk_list, &cfg, "{\"disks\": [\"/a1\", \"/a2\"]}",
+		       "{\"disks\": [\"/b1\"]}");
 	expect_disk(&cfg, 0, "/b1", false, NULL);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "c.json",
-		"{\"cpus\": 2}")), 0);
-	assert_int_equal(cfg.ndisks, 1);	/* no "disks": kept */
-	config_free(&cfg);
-}
-
-static void expect_load_error(const char *text, const char *needle)
-{
-	struct vm_config cfg;
-
-	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "bad.json", text)), -1);
-	if (strncmp(err_msg(), "VM config ", 10) || !strstr(err_msg(), "bad.json: ") ||
-	    !strstr(err_msg(), needle))
-		fail_msg("error '%s' lacks the file or '%s'", err_msg(), needle);
-	assert_null(strchr(err_msg(), '\n'));
 	config_free(&cfg);
 }
 
@@ -251,20 +199,9 @@ static void file_duplicate_key(void **state)
 static void file_limit(void **state)
 {
 	struct vm_config cfg;
-	char text[2048], *p = text;
 
-	p += sprintf(p, "{\"disks\": [");
-	for (int i = 0; i < VM_MAX_DISKS + 1; i++)
-		p += sprintf(p, "%s\"/d%d\"", i ? ", " : "", i);
-	sprintf(p, "]}");
-	expect_load_error(text, "too many disks (31): a VM has room for 30 on its PCI bus");
-
-	/* 30 fit */
-	p = strrchr(text, ',');
-	strcpy(p, "]}");
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "thirty.json", text)), 0);
-	assert_int_equal(cfg.ndisks, VM_MAX_DISKS);
+	load_full_list(&disk_list, &cfg, "d");
 	expect_disk(&cfg, 29, "/d29", false, NULL);
 	config_free(&cfg);
 }
@@ -273,7 +210,6 @@ static void file_limit(void **state)
 static void file_then_command_line(void **state)
 {
 	struct vm_config cfg, cli;
-	char spec[32];
 
 	config_init(&cfg);
 	config_init(&cli);
@@ -293,45 +229,8 @@ static void file_then_command_line(void **state)
 	assert_int_equal(config_finish(&cfg), 0);
 	config_free(&cfg);
 
-	/* 2 in the file and 29 on the command line are 31 */
-	config_init(&cfg);
-	config_init(&cli);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "two.json",
-		"{\"disks\": [\"/f1\", \"/f2\"]}")), 0);
-	for (int i = 0; i < VM_MAX_DISKS - 1; i++) {
-		snprintf(spec, sizeof(spec), "c%d.img", i);
-		assert_int_equal(config_add_disk_option(&cli, spec), 0);
-	}
-	assert_int_equal(config_append_disks(&cfg, &cli), -1);
-	assert_non_null(strstr(err_msg(),
-		"too many disks (31): a VM has room for 30 on its PCI bus: VM config "));
-	assert_non_null(strstr(err_msg(), "two.json has 2, so give at most 28 --disk"));
-	assert_int_equal(cfg.ndisks, 2);
-	config_free(&cli);
-
-	/* the file has them all */
-	config_init(&cli);
-	assert_int_equal(config_add_disk_option(&cli, "c.img"), 0);
-	config_free(&cfg);
-	config_init(&cfg);
-	for (int i = 0; i < VM_MAX_DISKS; i++) {
-		snprintf(spec, sizeof(spec), "/f%d", i);
-		assert_int_equal(config_add_disk_option(&cfg, spec), 0);
-	}
-	config_set_str(&cfg.file, "vm.json");
-	assert_int_equal(config_append_disks(&cfg, &cli), -1);
-	assert_non_null(strstr(err_msg(), "(31): a VM has room for 30 on its PCI bus: VM config vm.json has 30 already, so give no --disk"));
-	config_free(&cli);
-	config_free(&cfg);
-
-	/* no file: the command line alone */
-	config_init(&cfg);
-	config_init(&cli);
-	assert_int_equal(config_add_disk_option(&cli, "only.img"), 0);
-	assert_int_equal(config_append_disks(&cfg, &cli), 0);
-	expect_disk(&cfg, 0, "only.img", false, NULL);
-	config_free(&cli);
-	config_free(&cfg);
+	/* past the limit: how many --disk the file leaves room for */
+	expect_append_limits(&disk_list);
 }
 
 int main(void)

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "configtest.h"
 
 #include "lib/err.h"
 #include "vmm/config.h"
@@ -77,21 +78,7 @@ static void option_forms(void **state)
 
 static void expect_option_error(const char *spec, const char *needle)
 {
-	struct vm_config cfg;
-	char prefix[300];
-
-	config_init(&cfg);
-	assert_int_equal(config_add_net_option(&cfg, "tap=first"), 0);
-	assert_int_equal(config_add_net_option(&cfg, spec), -1);
-	snprintf(prefix, sizeof(prefix), "--net %s: ", spec);
-	for (char *c = prefix; *c; c++)		/* as err_set() shows them */
-		if ((unsigned char)*c < 0x20)
-			*c = '?';
-	if (strncmp(err_msg(), prefix, strlen(prefix)) || !strstr(err_msg(), needle))
-		fail_msg("error '%s' lacks '%s' or '%s'", err_msg(), prefix, needle);
-	assert_null(strchr(err_msg(), '\n'));
-	assert_int_equal(cfg.nnets, 1);		/* nothing half added */
-	config_free(&cfg);
+	expect_list_option_error(&net_list, spec, needle);
 }
 
 static void option_errors(void **state)
@@ -163,18 +150,9 @@ static void option_errors(void **state)
 static void option_limit(void **state)
 {
 	struct vm_config cfg;
-	char spec[32];
 
 	config_init(&cfg);
-	for (int i = 0; i < VM_MAX_NETS; i++) {
-		snprintf(spec, sizeof(spec), "tap=t%d", i);
-		assert_int_equal(config_add_net_option(&cfg, spec), 0);
-	}
-	assert_int_equal(cfg.nnets, 8);
-	assert_int_equal(config_add_net_option(&cfg, "tap=one-more"), -1);
-	assert_non_null(strstr(err_msg(),
-		"--net tap=one-more: too many nets (9): a VM has at most 8 (eth0 to eth7)"));
-	assert_int_equal(cfg.nnets, 8);
+	fill_by_option(&net_list, &cfg, "t");
 	expect_net(&cfg, 7, "t7", NULL, -1);
 	/* a duplicate is named as such, even when the VM is full */
 	assert_int_equal(config_add_net_option(&cfg, "tap=t3"), -1);
@@ -208,48 +186,18 @@ static void file_forms(void **state)
 	expect_net(&cfg, 4, "t,comma", NULL, 0);
 	assert_int_equal(config_finish(&cfg), 0);
 	config_free(&cfg);
-
-	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "none.json",
-		"{\"kernel\": \"/k\", \"nets\": []}")), 0);
-	assert_int_equal(cfg.nnets, 0);
-	config_free(&cfg);
 }
 
 /* A second file replaces the first one's nets, as it does every field. */
 static void file_replaces_nets(void **state)
 {
 	struct vm_config cfg;
-	char a[1024], b[1024];
 
-	snprintf(a, sizeof(a), "%s", test_put_file(test_dir, "a.json",
-		"{\"nets\": [\"tap=a1\", {\"tap\": \"a2\"}]}"));
-	snprintf(b, sizeof(b), "%s", test_put_file(test_dir, "b.json",
-		"{\"nets\": [\"tap=a1,vhost=on\"]}"));
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, a), 0);
-	/* the same taps again: replaced, so not duplicates */
-	assert_int_equal(config_load(&cfg, a), 0);
-	assert_int_equal(cfg.nnets, 2);
-	assert_int_equal(config_load(&cfg, b), 0);
-	assert_int_equal(cfg.nnets, 1);
+	/* loading the first twice has the same taps again: replaced, so not duplicates */
+	load_replacing(&net_list, &cfg, "{\"nets\": [\"tap=a1\", {\"tap\": \"a2\"}]}",
+		       "{\"nets\": [\"tap=a1,vhost=on\"]}");
 	expect_net(&cfg, 0, "a1", NULL, 1);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "c.json",
-		"{\"cpus\": 2}")), 0);
-	assert_int_equal(cfg.nnets, 1);		/* no "nets": kept */
-	config_free(&cfg);
-}
-
-static void expect_load_error(const char *text, const char *needle)
-{
-	struct vm_config cfg;
-
-	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "bad.json", text)), -1);
-	if (strncmp(err_msg(), "VM config ", 10) || !strstr(err_msg(), "bad.json: ") ||
-	    !strstr(err_msg(), needle))
-		fail_msg("error '%s' lacks the file or '%s'", err_msg(), needle);
-	assert_null(strchr(err_msg(), '\n'));
 	config_free(&cfg);
 }
 
@@ -368,20 +316,9 @@ static void file_duplicate_key(void **state)
 static void file_limit(void **state)
 {
 	struct vm_config cfg;
-	char text[1024], *p = text;
 
-	p += sprintf(p, "{\"nets\": [");
-	for (int i = 0; i < VM_MAX_NETS + 1; i++)
-		p += sprintf(p, "%s\"tap=t%d\"", i ? ", " : "", i);
-	sprintf(p, "]}");
-	expect_load_error(text, "too many nets (9): a VM has at most 8 (eth0 to eth7)");
-
-	/* 8 fit */
-	p = strrchr(text, ',');
-	strcpy(p, "]}");
 	config_init(&cfg);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "eight.json", text)), 0);
-	assert_int_equal(cfg.nnets, VM_MAX_NETS);
+	load_full_list(&net_list, &cfg, "t");
 	expect_net(&cfg, 7, "t7", NULL, -1);
 	config_free(&cfg);
 }
@@ -392,7 +329,6 @@ static void file_then_command_line(void **state)
 	static const uint8_t mc[6] = { 0x52, 0x54, 0x00, 0xab, 0xcd, 0xef };
 	static const uint8_t mf[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xf2 };
 	struct vm_config cfg, cli;
-	char spec[32];
 
 	config_init(&cfg);
 	config_init(&cli);
@@ -412,66 +348,18 @@ static void file_then_command_line(void **state)
 	assert_int_equal(config_finish(&cfg), 0);
 	config_free(&cfg);
 
-	/* 2 in the file and 7 on the command line are 9 */
-	config_init(&cfg);
-	config_init(&cli);
-	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "two.json",
-		"{\"nets\": [\"tap=f1\", \"tap=f2\"]}")), 0);
-	for (int i = 0; i < VM_MAX_NETS - 1; i++) {
-		snprintf(spec, sizeof(spec), "tap=c%d", i);
-		assert_int_equal(config_add_net_option(&cli, spec), 0);
-	}
-	assert_int_equal(config_append_nets(&cfg, &cli), -1);
-	assert_non_null(strstr(err_msg(),
-		"too many nets (9): a VM has at most 8 (eth0 to eth7): VM config "));
-	assert_non_null(strstr(err_msg(), "two.json has 2, so give at most 6 --net"));
-	assert_int_equal(cfg.nnets, 2);
-	config_free(&cli);
-
-	/* the file has them all */
-	config_init(&cli);
-	assert_int_equal(config_add_net_option(&cli, "tap=c"), 0);
-	config_free(&cfg);
-	config_init(&cfg);
-	for (int i = 0; i < VM_MAX_NETS; i++) {
-		snprintf(spec, sizeof(spec), "tap=f%d", i);
-		assert_int_equal(config_add_net_option(&cfg, spec), 0);
-	}
-	config_set_str(&cfg.file, "vm.json");
-	assert_int_equal(config_append_nets(&cfg, &cli), -1);
-	assert_non_null(strstr(err_msg(),
-		"too many nets (9): a VM has at most 8 (eth0 to eth7): VM config vm.json has 8 already, so give no --net"));
-	config_free(&cli);
-	config_free(&cfg);
-
-	/* no file: the command line alone */
-	config_init(&cfg);
-	config_init(&cli);
-	assert_int_equal(config_add_net_option(&cli, "tap=only"), 0);
-	assert_int_equal(config_append_nets(&cfg, &cli), 0);
-	expect_net(&cfg, 0, "only", NULL, -1);
-	config_free(&cli);
-	config_free(&cfg);
+	/* past the limit: how many --net the file leaves room for */
+	expect_append_limits(&net_list);
 }
 
 static void add_disks(struct vm_config *cfg, int n)
 {
-	char spec[32];
-
-	for (int i = 0; i < n; i++) {
-		snprintf(spec, sizeof(spec), "/d%d.img", cfg->ndisks);
-		assert_int_equal(config_add_disk_option(cfg, spec), 0);
-	}
+	add_devices(&disk_list, cfg, "d", n);
 }
 
 static void add_nets(struct vm_config *cfg, int n)
 {
-	char spec[32];
-
-	for (int i = 0; i < n; i++) {
-		snprintf(spec, sizeof(spec), "tap=t%d", cfg->nnets);
-		assert_int_equal(config_add_net_option(cfg, spec), 0);
-	}
+	add_devices(&net_list, cfg, "t", n);
 }
 
 /* Disks and nets share the 30 PCI slots beside the host bridge and virtio-rng. */
