@@ -2,8 +2,8 @@
 /*
  * MSI-X capability and table emulation (devices/msix.h), on a PCI function
  * registered on a real bus: the guest's config writes go through 0xCF8/0xCFC
- * and its table accesses through pci_mmio(). A fake msi_ops records what
- * the routes are told.
+ * and its table accesses through pci_mmio(). A fake msi_ops (vqsim.h's,
+ * with made-up fds rather than eventfds) records what the routes are told.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,71 +19,27 @@
 #include "devices/msix.h"
 #include "devices/pci.h"
 #include "lib/err.h"
+#include "vqsim.h"
 
 #define NVEC		5
 #define BAR		2
 #define TABLE_OFF	0x800
 #define PBA_OFF		0x1800
 #define BAR_SIZE	0x2000
-#define FAKE_FD_BASE	1000
-#define ROUTES_MAX	MSIX_MAX_VECTORS
 
-#define ADDR_PORT	0
-#define DATA_PORT	4
 #define SLOT		1
 
 #define CTRL_ENABLE	0x8000
 #define CTRL_FMASK	0x4000
 
-struct route {
-	int sets;		/* route_set calls */
-	uint64_t addr;		/* what the last one said */
-	uint32_t data;
-	bool masked;
-};
-
-struct fake_msi {
-	int added;
-	int fail_at;		/* route_add number that fails; -1 none */
-	int sets;		/* route_set calls, all routes */
-	int unmasked_sets;
-	struct route r[ROUTES_MAX];
-};
-
 struct fix {
 	struct pci_bus *bus;
 	struct pci_device pdev;
 	struct msix m;
-	struct fake_msi fm;
-	struct msi_ops ops;
+	struct vs_msi fm;
 	int other;		/* BAR accesses msix_bar_access() did not take */
 	uint64_t bar;		/* BAR's address */
 };
-
-static int fake_route_add(void *ctx, int *fd)
-{
-	struct fake_msi *fm = ctx;
-
-	if (fm->added == fm->fail_at || fm->added >= ROUTES_MAX)
-		return -1;
-	*fd = FAKE_FD_BASE + fm->added;
-	return fm->added++;
-}
-
-static int fake_route_set(void *ctx, int handle, uint64_t addr, uint32_t data, bool masked)
-{
-	struct fake_msi *fm = ctx;
-
-	assert_true(handle >= 0 && handle < fm->added);
-	fm->sets++;
-	if (!masked)
-		fm->unmasked_sets++;
-	fm->r[handle].sets++;
-	fm->r[handle].addr = addr;
-	fm->r[handle].data = data;
-	fm->r[handle].masked = masked;
-	return 0;
-}
 
 static void hook_bar(struct pci_device *pdev, int bar, uint64_t offset, void *data, int size,
 		     bool is_write)
@@ -110,8 +66,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->fm.fail_at = -1;
-	f->ops = (struct msi_ops){ fake_route_add, fake_route_set, &f->fm };
+	vs_msi_init(&f->fm, false);
 	f->bus = pci_create(NULL, NULL);
 	if (!f->bus)
 		return -1;
@@ -122,7 +77,7 @@ static int setup(void **state)
 	f->pdev.config_written = hook_config;
 	f->pdev.devfn = PCI_DEVFN(SLOT, 0);
 	if (pci_device_set_bar(&f->pdev, BAR, BAR_SIZE, false) ||
-	    msix_init(&f->m, &f->pdev, NVEC, BAR, TABLE_OFF, PBA_OFF, &f->ops) ||
+	    msix_init(&f->m, &f->pdev, NVEC, BAR, TABLE_OFF, PBA_OFF, &f->fm.ops) ||
 	    pci_register_device(f->bus, &f->pdev))
 		return -1;
 	f->bar = pci_device_bar_addr(&f->pdev, BAR);
@@ -146,25 +101,12 @@ static int teardown(void **state)
 
 static uint32_t cfg_read(struct fix *f, unsigned int reg, int size)
 {
-	uint8_t a[4] = { reg & 0xFC, SLOT << 3, 0, 0x80 };
-	uint8_t b[4] = { 0x5A, 0x5A, 0x5A, 0x5A };
-
-	pci_pio(f->bus, ADDR_PORT, a, 4, true);
-	pci_pio(f->bus, DATA_PORT + (reg & 3), b, size, false);
-	if (size == 1)
-		return b[0];
-	if (size == 2)
-		return b[0] | b[1] << 8;
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+	return vs_cfg_read(f->bus, SLOT, reg, size);
 }
 
 static void cfg_write(struct fix *f, unsigned int reg, int size, uint32_t v)
 {
-	uint8_t a[4] = { reg & 0xFC, SLOT << 3, 0, 0x80 };
-	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-	pci_pio(f->bus, ADDR_PORT, a, 4, true);
-	pci_pio(f->bus, DATA_PORT + (reg & 3), b, size, true);
+	vs_cfg_write(f->bus, SLOT, reg, size, v);
 }
 
 /* The MSI-X capability, found as an OS finds it. */
@@ -193,35 +135,14 @@ static uint64_t entry_gpa(struct fix *f, unsigned int vec, unsigned int off)
 	return f->bar + TABLE_OFF + 16ULL * vec + off;
 }
 
-static uint64_t mmio_read(struct fix *f, uint64_t gpa, int size)
-{
-	uint8_t b[8];
-	uint64_t v = 0;
-
-	memset(b, 0x33, sizeof(b));
-	assert_true(pci_mmio(f->bus, gpa, b, size, false));
-	for (int i = 0; i < size; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
-}
-
-static void mmio_write(struct fix *f, uint64_t gpa, int size, uint64_t v)
-{
-	uint8_t b[8];
-
-	for (int i = 0; i < size; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	assert_true(pci_mmio(f->bus, gpa, b, size, true));
-}
-
 static uint32_t entry_read(struct fix *f, unsigned int vec, unsigned int off)
 {
-	return (uint32_t)mmio_read(f, entry_gpa(f, vec, off), 4);
+	return (uint32_t)vs_mmio_read(f->bus, entry_gpa(f, vec, off), 4);
 }
 
 static void entry_write(struct fix *f, unsigned int vec, unsigned int off, uint32_t v)
 {
-	mmio_write(f, entry_gpa(f, vec, off), 4, v);
+	vs_mmio_write(f->bus, entry_gpa(f, vec, off), 4, v);
 }
 
 /* Programs a message, still masked, as Linux does before unmasking. */
@@ -234,7 +155,7 @@ static void program(struct fix *f, unsigned int vec, uint64_t addr, uint32_t dat
 
 static void assert_route(struct fix *f, int vec, uint64_t addr, uint32_t data, bool masked)
 {
-	const struct route *r = &f->fm.r[vec];
+	const struct vs_route *r = &f->fm.r[vec];
 
 	assert_true(r->sets > 0);
 	assert_int_equal(r->masked, masked);
@@ -284,24 +205,24 @@ static void test_init_limits(void **state)
 	unsigned int cap;
 
 	pci_device_init(&pdev, 0x1AF4, 0x1044, 0, 1);
-	assert_int_equal(msix_init(&m, &pdev, 0, 0, 0, 0x800, &f->ops), -1);
+	assert_int_equal(msix_init(&m, &pdev, 0, 0, 0, 0x800, &f->fm.ops), -1);
 	msix_destroy(&m);
-	assert_int_equal(msix_init(&m, &pdev, MSIX_MAX_VECTORS + 1, 0, 0, 0x8000, &f->ops), -1);
+	assert_int_equal(msix_init(&m, &pdev, MSIX_MAX_VECTORS + 1, 0, 0, 0x8000, &f->fm.ops), -1);
 	msix_destroy(&m);
-	assert_int_equal(msix_init(&m, &pdev, 1, 0, 0x804, 0x800, &f->ops), -1);
+	assert_int_equal(msix_init(&m, &pdev, 1, 0, 0x804, 0x800, &f->fm.ops), -1);
 	msix_destroy(&m);
-	assert_int_equal(msix_init(&m, &pdev, 1, 0, 0x800, 0x1004, &f->ops), -1);
+	assert_int_equal(msix_init(&m, &pdev, 1, 0, 0x800, 0x1004, &f->fm.ops), -1);
 	msix_destroy(&m);
 	assert_int_equal(pdev.config[PCI_CFG_CAP_PTR], 0);	/* nothing added */
 
 	/* the largest table: size field 0x7FF */
 	f->fm.added = 0;
-	assert_int_equal(msix_init(&m, &pdev, MSIX_MAX_VECTORS, 0, 0, 0x8000, &f->ops), 0);
+	assert_int_equal(msix_init(&m, &pdev, MSIX_MAX_VECTORS, 0, 0, 0x8000, &f->fm.ops), 0);
 	cap = m.cap;
 	assert_int_equal(pdev.config[cap], PCI_CAP_ID_MSIX);
 	assert_int_equal(pdev.config[cap + 2] | pdev.config[cap + 3] << 8, 0x7FF);
 	assert_int_equal(msix_vector_fd(&m, MSIX_MAX_VECTORS - 1),
-			 FAKE_FD_BASE + MSIX_MAX_VECTORS - 1);
+			 VS_FAKE_FD_BASE + MSIX_MAX_VECTORS - 1);
 	msix_destroy(&m);
 }
 
@@ -314,7 +235,7 @@ static void test_route_add_fails(void **state)
 	pci_device_init(&pdev, 0x1AF4, 0x1044, 0, 1);
 	f->fm.added = 0;
 	f->fm.fail_at = 2;
-	assert_int_equal(msix_init(&m, &pdev, 4, 0, 0, 0x800, &f->ops), -1);
+	assert_int_equal(msix_init(&m, &pdev, 4, 0, 0, 0x800, &f->fm.ops), -1);
 	msix_destroy(&m);			/* frees what was made (ASan) */
 	assert_int_equal(m.nvec, 0);
 }
@@ -482,20 +403,20 @@ static void test_qword_access(void **state)
 	struct fix *f = *state;
 
 	msg_ctrl(f, CTRL_ENABLE);
-	mmio_write(f, entry_gpa(f, 2, 0), 8, 0x00000002FEE05000ULL);
+	vs_mmio_write(f->bus, entry_gpa(f, 2, 0), 8, 0x00000002FEE05000ULL);
 	assert_int_equal(entry_read(f, 2, 0), 0xFEE05000);
 	assert_int_equal(entry_read(f, 2, 4), 2);
-	assert_int_equal(mmio_read(f, entry_gpa(f, 2, 0), 8), 0x00000002FEE05000ULL);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 2, 0), 8), 0x00000002FEE05000ULL);
 	/* data 0, masked */
-	assert_int_equal(mmio_read(f, entry_gpa(f, 2, 8), 8), 1ULL << 32);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 2, 8), 8), 1ULL << 32);
 	assert_int_equal(f->fm.unmasked_sets, 0);
 	/* data and vector control in one qword: unmasked with the new data */
-	mmio_write(f, entry_gpa(f, 2, 8), 8, 0x4052);
+	vs_mmio_write(f->bus, entry_gpa(f, 2, 8), 8, 0x4052);
 	assert_route(f, 2, 0x00000002FEE05000ULL, 0x4052, false);
-	assert_int_equal(mmio_read(f, entry_gpa(f, 2, 8), 8), 0x4052);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 2, 8), 8), 0x4052);
 	/* and reserved bits in the qword's upper half are dropped */
-	mmio_write(f, entry_gpa(f, 2, 8), 8, 0xFFFFFFFF00004052ULL);
-	assert_int_equal(mmio_read(f, entry_gpa(f, 2, 8), 8), 0x0000000100004052ULL);
+	vs_mmio_write(f->bus, entry_gpa(f, 2, 8), 8, 0xFFFFFFFF00004052ULL);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 2, 8), 8), 0x0000000100004052ULL);
 	assert_true(f->fm.r[2].masked);
 }
 
@@ -506,17 +427,17 @@ static void test_bad_accesses(void **state)
 
 	program(f, 1, 0xFEE01000, 0x4041);
 	/* narrow, misaligned and misaligned-qword accesses read all ones ... */
-	assert_int_equal(mmio_read(f, entry_gpa(f, 1, 0), 1), 0xFF);
-	assert_int_equal(mmio_read(f, entry_gpa(f, 1, 8), 2), 0xFFFF);
-	assert_int_equal(mmio_read(f, entry_gpa(f, 1, 2), 4), 0xFFFFFFFF);
-	assert_int_equal(mmio_read(f, entry_gpa(f, 1, 4), 8), UINT64_MAX);
-	assert_int_equal(mmio_read(f, entry_gpa(f, 1, 1), 2), 0xFFFF);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 1, 0), 1), 0xFF);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 1, 8), 2), 0xFFFF);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 1, 2), 4), 0xFFFFFFFF);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 1, 4), 8), UINT64_MAX);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, 1, 1), 2), 0xFFFF);
 	/* ... and are dropped when written */
-	mmio_write(f, entry_gpa(f, 1, 12), 1, 0);
-	mmio_write(f, entry_gpa(f, 1, 12), 2, 0);
-	mmio_write(f, entry_gpa(f, 1, 10), 4, 0);
-	mmio_write(f, entry_gpa(f, 1, 4), 8, 0);
-	mmio_write(f, entry_gpa(f, 1, 0), 2, 0);
+	vs_mmio_write(f->bus, entry_gpa(f, 1, 12), 1, 0);
+	vs_mmio_write(f->bus, entry_gpa(f, 1, 12), 2, 0);
+	vs_mmio_write(f->bus, entry_gpa(f, 1, 10), 4, 0);
+	vs_mmio_write(f->bus, entry_gpa(f, 1, 4), 8, 0);
+	vs_mmio_write(f->bus, entry_gpa(f, 1, 0), 2, 0);
 	assert_int_equal(entry_read(f, 1, 0), 0xFEE01000);
 	assert_int_equal(entry_read(f, 1, 4), 0);
 	assert_int_equal(entry_read(f, 1, 8), 0x4041);
@@ -542,8 +463,8 @@ static void test_out_of_range(void **state)
 	assert_false(msix_bar_access(&f->m, 0, TABLE_OFF, b, 4, false));
 	assert_false(msix_bar_access(&f->m, BAR + 1, TABLE_OFF, b, 4, true));
 	/* through the bus: the device's own hook gets them */
-	assert_int_equal(mmio_read(f, entry_gpa(f, NVEC, 0), 4), 0x5A5A5A5A);
-	mmio_write(f, entry_gpa(f, NVEC, 12), 4, 0);
+	assert_int_equal(vs_mmio_read(f->bus, entry_gpa(f, NVEC, 0), 4), 0x5A5A5A5A);
+	vs_mmio_write(f->bus, entry_gpa(f, NVEC, 12), 4, 0);
 	assert_int_equal(f->other, 2);
 	assert_int_equal(f->fm.sets, 0);
 }
@@ -556,11 +477,11 @@ static void test_pba(void **state)
 
 	/* pending signals stay in the routes' eventfds: always reads 0 */
 	entry_write(f, 0, 12, 1);
-	assert_int_equal(mmio_read(f, pba, 8), 0);
-	assert_int_equal(mmio_read(f, pba, 4), 0);
-	assert_int_equal(mmio_read(f, pba + 4, 4), 0);
-	mmio_write(f, pba, 8, UINT64_MAX);
-	assert_int_equal(mmio_read(f, pba, 8), 0);
+	assert_int_equal(vs_mmio_read(f->bus, pba, 8), 0);
+	assert_int_equal(vs_mmio_read(f->bus, pba, 4), 0);
+	assert_int_equal(vs_mmio_read(f->bus, pba + 4, 4), 0);
+	vs_mmio_write(f->bus, pba, 8, UINT64_MAX);
+	assert_int_equal(vs_mmio_read(f->bus, pba, 8), 0);
 	assert_int_equal(f->other, 0);
 	/* 5 vectors: one qword of pending bits, no more */
 	assert_false(msix_bar_access(&f->m, BAR, PBA_OFF + 8, b, 4, false));
@@ -572,7 +493,7 @@ static void test_vector_fd(void **state)
 	struct fix *f = *state;
 
 	for (unsigned int v = 0; v < NVEC; v++)
-		assert_int_equal(msix_vector_fd(&f->m, v), FAKE_FD_BASE + (int)v);
+		assert_int_equal(msix_vector_fd(&f->m, v), VS_FAKE_FD_BASE + (int)v);
 	assert_int_equal(msix_vector_fd(&f->m, NVEC), -1);
 	assert_int_equal(msix_vector_fd(&f->m, MSIX_NO_VECTOR), -1);
 	assert_int_equal(MSIX_NO_VECTOR, 0xFFFF);

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * virtio-blk (virtio/blk.h) driven the way a transport and a driver would:
- * fake guest memory (one malloc'd region), queues set up with vq_setup()
- * and eventfds for kicks and interrupts, a real worker thread and a real
- * io_uring on an image file under /tmp. Each test writes descriptors and
- * the available ring, kicks, waits for the used ring (with a timeout, so a
- * bug fails rather than hangs) and checks the status byte and the file.
+ * fake guest memory and the driver's side of the queues from vqsim.h
+ * (queues set up with vq_setup(), eventfds for kicks and interrupts), a
+ * real worker thread and a real io_uring on an image file under /tmp. Each
+ * test writes descriptors and the available ring, kicks, waits for the
+ * used ring (with a timeout, so a bug fails rather than hangs) and checks
+ * the status byte and the file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,65 +14,35 @@
 #include <stdint.h>
 #include <endian.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "testutil.h"
+#include "vqsim.h"
 #include "lib/err.h"
-#include "mem/region.h"
 #include "virtio/blk.h"
 #include "vmm/sandbox.h"
 
 #define MEM_SIZE	(16ULL << 20)
 #define QSIZE		VIRTIO_BLK_QUEUE_SIZE
 #define NQ_MAX		2
-#define QBASE(i)	(0x10000ULL + (uint64_t)(i) * 0x10000ULL)
-#define DESC_GPA(i)	QBASE(i)
-#define AVAIL_GPA(i)	(QBASE(i) + 0x1000)
-#define USED_GPA(i)	(QBASE(i) + 0x2000)
-#define DATA_GPA	0x100000ULL
+#define RING_GPA	0x10000ULL	/* the queues' areas, then buffers */
 #define DISK_BYTES	(4ULL << 20)
 #define DISK_SECTORS	(DISK_BYTES / 512)
-#define TIMEOUT_MS	10000
 #define POISON		0xEE
 
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
-struct tlink {
-	struct virtio_link link;
-	int efd;
-	int count;
-};
-
 struct fx {
-	uint8_t *mem;
-	struct guest_mem gm;
-	uint64_t brk;
+	struct vs_ram ram;
 	char path[256];
 	struct disk *disk;	/* until virtio_blk_create() takes it */
 	struct worker *w;
 	struct virtio_blk *b;
-	const struct virtio_device_desc *desc;
-	uint64_t features;
-	unsigned int nq;
-	unsigned int disabled;	/* mask of queues the driver leaves disabled */
 	int (*worker_init)(void *arg);
-	bool started;
-	struct virtio_queue q[NQ_MAX];
-	uint16_t avail_idx[NQ_MAX], next_desc[NQ_MAX], used_seen[NQ_MAX];
-	unsigned int irqs[NQ_MAX];
+	struct vs_transport t;	/* its queues, the driver's side of them */
 	uint32_t last_len;	/* used length of the last request run() saw */
-	struct tlink link;
 };
 
 static uint8_t pat(uint64_t off)
@@ -83,40 +54,12 @@ static uint8_t pat(uint64_t off)
 
 static uint8_t *gp(struct fx *f, uint64_t gpa)
 {
-	return f->mem + gpa;
+	return vs_gp(&f->ram, gpa);
 }
 
 static uint64_t galloc(struct fx *f, uint64_t size, uint64_t align)
 {
-	uint64_t gpa = (f->brk + align - 1) & ~(align - 1);
-
-	f->brk = gpa + size;
-	assert_true(f->brk <= MEM_SIZE);
-	return gpa;
-}
-
-static struct virtq_avail *avail(struct fx *f, unsigned int qi)
-{
-	return (struct virtq_avail *)gp(f, AVAIL_GPA(qi));
-}
-
-static struct virtq_used *used(struct fx *f, unsigned int qi)
-{
-	return (struct virtq_used *)gp(f, USED_GPA(qi));
-}
-
-/* The device's avail_event, after the used ring */
-static uint16_t avail_event(struct fx *f, unsigned int qi)
-{
-	uint16_t v;
-
-	memcpy(&v, gp(f, USED_GPA(qi) + 4 + 8 * QSIZE), sizeof(v));
-	return le16toh(v);
-}
-
-static uint16_t used_idx(struct fx *f, unsigned int qi)
-{
-	return le16toh(__atomic_load_n(&used(f, qi)->idx, __ATOMIC_ACQUIRE));
+	return vs_alloc(&f->ram, size, align);
 }
 
 /* The image: every byte from pat() */
@@ -175,35 +118,18 @@ static void assert_all(const uint8_t *p, uint64_t len, uint8_t v)
 
 /* The transport's side */
 
-static void needs_reset(struct virtio_link *link)
-{
-	struct tlink *t = (struct tlink *)link;
-	uint64_t one = 1;
-
-	__atomic_add_fetch(&t->count, 1, __ATOMIC_SEQ_CST);
-	assert_int_equal(write(t->efd, &one, sizeof(one)), sizeof(one));
-}
-
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return -1;
-	f->mem = aligned_alloc(4096, MEM_SIZE);
-	if (!f->mem)
+	if (vs_ram_init(&f->ram, MEM_SIZE, RING_GPA) ||
+	    vs_transport_init(&f->t, &f->ram, NQ_MAX, QSIZE))
 		return -1;
-	memset(f->mem, 0, MEM_SIZE);
-	if (guest_mem_add(&f->gm, 0, MEM_SIZE, f->mem, MEM_HPA_UNKNOWN, MEM_KIND_RAM))
-		return -1;
-	f->brk = DATA_GPA;
-	f->link.link.needs_reset = needs_reset;
-	f->link.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	for (int i = 0; i < NQ_MAX; i++)
-		f->q[i].kick_fd = f->q[i].call_fd = -1;
 	make_image(f, "disk.img", DISK_BYTES);
 	f->disk = disk_open(f->path, false);
-	if (!f->disk || f->link.efd < 0)
+	if (!f->disk)
 		return -1;
 	*state = f;
 	return 0;
@@ -213,20 +139,13 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	if (f->started)
-		f->desc->ops->reset(f->desc->dev);
+	vs_transport_stop(&f->t);
 	worker_destroy(f->w);
 	virtio_blk_destroy(f->b);
 	disk_close(f->disk);
-	for (int i = 0; i < NQ_MAX; i++) {
-		if (f->q[i].kick_fd >= 0)
-			close(f->q[i].kick_fd);
-		if (f->q[i].call_fd >= 0)
-			close(f->q[i].call_fd);
-	}
-	close(f->link.efd);
+	vs_transport_close(&f->t);
 	unlink(f->path);
-	free(f->mem);
+	vs_ram_free(&f->ram);
 	free(f);
 	return 0;
 }
@@ -240,157 +159,18 @@ static void create(struct fx *f, const char *serial, unsigned int nq)
 	f->disk = NULL;
 	if (!f->b)
 		fail_msg("%s", err_msg());
-	f->desc = virtio_blk_desc(f->b);
-	f->nq = nq;
+	f->t.desc = virtio_blk_desc(f->b);
+	f->t.nq = nq;
 	assert_int_equal(worker_start(f->w, f->worker_init, NULL), 0);
-}
-
-/* What the driver and transport do at DRIVER_OK: fresh rings, then start(). */
-static void start(struct fx *f, uint64_t features)
-{
-	f->features = features | (1ULL << VIRTIO_F_VERSION_1);
-	for (unsigned int i = 0; i < f->nq; i++) {
-		struct virtio_queue *q = &f->q[i];
-
-		if (f->disabled & (1U << i)) {
-			memset(&q->vq, 0, sizeof(q->vq));	/* size 0 */
-			continue;
-		}
-		memset(gp(f, QBASE(i)), 0, 0x3000);
-		f->avail_idx[i] = f->next_desc[i] = f->used_seen[i] = 0;
-		assert_int_equal(vq_setup(&q->vq, &f->gm, QSIZE, DESC_GPA(i), AVAIL_GPA(i),
-					  USED_GPA(i), f->features), 0);
-		q->index = i;
-		if (q->kick_fd < 0)
-			q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (q->call_fd < 0)
-			q->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		assert_true(q->kick_fd >= 0 && q->call_fd >= 0);
-	}
-	assert_int_equal(f->desc->ops->start(f->desc->dev, f->q, f->nq, f->features,
-					     &f->link.link), 0);
-	f->started = true;
 }
 
 static void up(struct fx *f, unsigned int nq)
 {
 	create(f, NULL, nq);
-	start(f, f->desc->features);
-}
-
-static void reset(struct fx *f)
-{
-	f->desc->ops->reset(f->desc->dev);
-	f->started = false;
+	vs_transport_start(&f->t, f->t.desc->features);
 }
 
 /* The driver's side */
-
-static void put_desc(uint8_t *table, unsigned int i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	struct virtq_desc d = {
-		.addr = htole64(addr), .len = htole32(len), .flags = htole16(flags),
-		.next = htole16(next),
-	};
-
-	memcpy(table + i * sizeof(d), &d, sizeof(d));
-}
-
-static void publish(struct fx *f, unsigned int qi, uint16_t head)
-{
-	struct virtq_avail *a = avail(f, qi);
-
-	a->ring[f->avail_idx[qi] % QSIZE] = htole16(head);
-	f->avail_idx[qi]++;
-	__atomic_store_n(&a->idx, htole16(f->avail_idx[qi]), __ATOMIC_RELEASE);
-}
-
-/* Makes a chain of @segs available: direct descriptors, or one indirect table. */
-static uint16_t post(struct fx *f, unsigned int qi, const struct seg *segs, unsigned int n,
-		     bool indirect)
-{
-	uint8_t *table = gp(f, DESC_GPA(qi));
-	uint16_t head = f->next_desc[qi] % QSIZE;
-	unsigned int base = head;
-	unsigned int size = QSIZE;
-
-	if (indirect) {
-		uint64_t t = galloc(f, n * sizeof(struct virtq_desc), 16);
-
-		put_desc(table, head, t, n * sizeof(struct virtq_desc), VIRTQ_DESC_F_INDIRECT, 0);
-		f->next_desc[qi]++;
-		table = gp(f, t);
-		base = 0;
-		size = n;
-	} else {
-		f->next_desc[qi] += n;
-	}
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t flags = (segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-				 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-
-		put_desc(table, (base + i) % size, segs[i].gpa, segs[i].len, flags,
-			 (uint16_t)((base + i + 1) % size));
-	}
-	publish(f, qi, head);
-	return head;
-}
-
-static void kick(struct fx *f, unsigned int qi)
-{
-	uint64_t one = 1;
-
-	assert_int_equal(write(f->q[qi].kick_fd, &one, sizeof(one)), sizeof(one));
-}
-
-static int elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
-/* Counts interrupts on queue @qi, waiting up to @ms for one. */
-static void poll_irq(struct fx *f, unsigned int qi, int ms)
-{
-	struct pollfd p = { .fd = f->q[qi].call_fd, .events = POLLIN };
-	uint64_t n;
-
-	if (poll(&p, 1, ms) == 1 && read(p.fd, &n, sizeof(n)) == sizeof(n))
-		f->irqs[qi]++;
-}
-
-static unsigned int take_irqs(struct fx *f, unsigned int qi, int ms)
-{
-	unsigned int n;
-
-	poll_irq(f, qi, ms);
-	n = f->irqs[qi];
-	f->irqs[qi] = 0;
-	return n;
-}
-
-/*
- * Waits until the used ring holds @n more entries, then asks for an
- * interrupt at the next one (used_event, for event index).
- */
-static void wait_used(struct fx *f, unsigned int qi, unsigned int n)
-{
-	uint16_t target = (uint16_t)(f->used_seen[qi] + n);
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (used_idx(f, qi) != target) {
-		if (elapsed_ms(&t0) > TIMEOUT_MS)
-			fail_msg("queue %u: used index %u, waited for %u", qi, used_idx(f, qi),
-				 target);
-		poll_irq(f, qi, 20);
-	}
-	f->used_seen[qi] = target;
-	avail(f, qi)->ring[QSIZE] = htole16(target);
-}
 
 static uint64_t header(struct fx *f, uint32_t type, uint64_t sector)
 {
@@ -416,27 +196,27 @@ static uint64_t status_slot(struct fx *f)
 static uint64_t request(struct fx *f, unsigned int qi, uint32_t type, uint64_t sector,
 			uint64_t data, uint32_t len, bool data_write)
 {
-	struct seg s[3];
+	struct vs_buf s[3];
 	unsigned int n = 0;
 	uint64_t st;
 
-	s[n++] = (struct seg){ header(f, type, sector), 16, false };
+	s[n++] = (struct vs_buf){ header(f, type, sector), 16, false };
 	if (len)
-		s[n++] = (struct seg){ data, len, data_write };
+		s[n++] = (struct vs_buf){ data, len, data_write };
 	st = status_slot(f);
-	s[n++] = (struct seg){ st, 1, true };
-	post(f, qi, s, n, false);
+	s[n++] = (struct vs_buf){ st, 1, true };
+	vs_add_chain(&f->t.drv[qi], s, n, false);
 	return st;
 }
 
 /* Kicks queue @qi, waits for one used entry, returns the status byte at @st. */
 static uint8_t run(struct fx *f, unsigned int qi, uint64_t st)
 {
-	uint16_t slot = f->used_seen[qi] % QSIZE;
+	struct vs_queue *q = &f->t.drv[qi];
 
-	kick(f, qi);
-	wait_used(f, qi, 1);
-	f->last_len = le32toh(used(f, qi)->ring[slot].len);
+	vs_kick(q);
+	vs_wait_used(q, 1);
+	f->last_len = vs_used_elem(q, 1).len;
 	return *gp(f, st);
 }
 
@@ -452,7 +232,7 @@ static uint32_t cfg32(struct fx *f, unsigned int off)
 {
 	uint32_t v;
 
-	f->desc->ops->config_read(f->desc->dev, off, &v, 4);
+	f->t.desc->ops->config_read(f->t.desc->dev, off, &v, 4);
 	return le32toh(v);
 }
 
@@ -464,50 +244,50 @@ static void test_config(void **state)
 	uint8_t b;
 
 	create(f, "serial", 2);
-	assert_string_equal(f->desc->name, "virtio-blk");
-	assert_int_equal(f->desc->device_id, VIRTIO_ID_BLOCK);
-	assert_true(f->desc->pci_class == 0x010000 || f->desc->pci_class == 0x018000);
-	assert_int_equal(f->desc->nqueues, 2);
-	assert_int_equal(f->desc->queue_size, QSIZE);
-	assert_int_equal(f->desc->config_size, 60);
+	assert_string_equal(f->t.desc->name, "virtio-blk");
+	assert_int_equal(f->t.desc->device_id, VIRTIO_ID_BLOCK);
+	assert_true(f->t.desc->pci_class == 0x010000 || f->t.desc->pci_class == 0x018000);
+	assert_int_equal(f->t.desc->nqueues, 2);
+	assert_int_equal(f->t.desc->queue_size, QSIZE);
+	assert_int_equal(f->t.desc->config_size, 60);
 	for (int bit = 0; bit < 64; bit++) {
 		bool want = bit == VIRTIO_BLK_F_SEG_MAX || bit == VIRTIO_BLK_F_BLK_SIZE ||
 			    bit == VIRTIO_BLK_F_FLUSH || bit == VIRTIO_BLK_F_MQ ||
 			    bit == VIRTIO_BLK_F_DISCARD || bit == VIRTIO_BLK_F_WRITE_ZEROES ||
 			    bit == VIRTIO_RING_F_INDIRECT_DESC || bit == VIRTIO_RING_F_EVENT_IDX;
 
-		if (!!(f->desc->features & (1ULL << bit)) != want)
+		if (!!(f->t.desc->features & (1ULL << bit)) != want)
 			fail_msg("feature bit %d", bit);
 	}
-	f->desc->ops->config_read(f->desc->dev, 0, &cap, 8);
+	f->t.desc->ops->config_read(f->t.desc->dev, 0, &cap, 8);
 	assert_int_equal(le64toh(cap), DISK_SECTORS);
 	assert_int_equal(cfg32(f, 0), DISK_SECTORS & 0xFFFFFFFF);	/* in halves too */
 	assert_int_equal(cfg32(f, 4), DISK_SECTORS >> 32);
 	assert_int_equal(cfg32(f, 8), 0);				/* size_max: not offered */
 	assert_int_equal(cfg32(f, 12), VIRTIO_BLK_SEG_MAX);
 	assert_int_equal(cfg32(f, 20), 512);				/* blk_size */
-	f->desc->ops->config_read(f->desc->dev, 34, &nq, 2);
+	f->t.desc->ops->config_read(f->t.desc->dev, 34, &nq, 2);
 	assert_int_equal(le16toh(nq), 2);
 	assert_int_equal(cfg32(f, 36), VIRTIO_BLK_MAX_DISCARD_SECTORS);
 	assert_int_equal(cfg32(f, 40), VIRTIO_BLK_DWZ_SEG_MAX);
 	assert_true(cfg32(f, 44) >= 1);				/* discard alignment, sectors */
 	assert_int_equal(cfg32(f, 48), VIRTIO_BLK_MAX_ZEROES_SECTORS);
 	assert_int_equal(cfg32(f, 52), VIRTIO_BLK_DWZ_SEG_MAX);
-	f->desc->ops->config_read(f->desc->dev, 56, &b, 1);
+	f->t.desc->ops->config_read(f->t.desc->dev, 56, &b, 1);
 	assert_int_equal(b, 1);						/* a file: may unmap */
 	/* byte by byte at an odd offset, and past the end */
-	f->desc->ops->config_read(f->desc->dev, 13, &b, 1);
+	f->t.desc->ops->config_read(f->t.desc->dev, 13, &b, 1);
 	assert_int_equal(b, (VIRTIO_BLK_SEG_MAX >> 8) & 0xFF);
-	f->desc->ops->config_read(f->desc->dev, 12, &b, 1);
+	f->t.desc->ops->config_read(f->t.desc->dev, 12, &b, 1);
 	assert_int_equal(b, VIRTIO_BLK_SEG_MAX & 0xFF);
 	v8 = ~0ULL;
-	f->desc->ops->config_read(f->desc->dev, 56, &v8, 8);		/* straddles the end */
+	f->t.desc->ops->config_read(f->t.desc->dev, 56, &v8, 8);	/* straddles the end */
 	assert_int_equal(v8, 1);
 	v8 = ~0ULL;
-	f->desc->ops->config_read(f->desc->dev, 4096, &v8, 8);
+	f->t.desc->ops->config_read(f->t.desc->dev, 4096, &v8, 8);
 	assert_int_equal(v8, 0);
 	v8 = ~0ULL;
-	f->desc->ops->config_read(f->desc->dev, UINT32_MAX - 2, &v8, 8);
+	f->t.desc->ops->config_read(f->t.desc->dev, UINT32_MAX - 2, &v8, 8);
 	assert_int_equal(v8, 0);
 }
 
@@ -519,11 +299,11 @@ static void test_config_readonly_single_queue(void **state)
 	f->disk = disk_open(f->path, true);
 	assert_non_null(f->disk);
 	create(f, NULL, 1);
-	assert_true(f->desc->features & (1ULL << VIRTIO_BLK_F_RO));
-	assert_false(f->desc->features & (1ULL << VIRTIO_BLK_F_MQ));
-	assert_false(f->desc->features & (1ULL << VIRTIO_BLK_F_DISCARD));
-	assert_false(f->desc->features & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
-	assert_int_equal(f->desc->nqueues, 1);
+	assert_true(f->t.desc->features & (1ULL << VIRTIO_BLK_F_RO));
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_BLK_F_MQ));
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_BLK_F_DISCARD));
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_BLK_F_WRITE_ZEROES));
+	assert_int_equal(f->t.desc->nqueues, 1);
 }
 
 static void test_create_refused(void **state)
@@ -560,7 +340,7 @@ static void test_read(void **state)
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 3, buf, 4096), VIRTIO_BLK_S_OK);
 	assert_int_equal(f->last_len, 4096 + 1);
 	assert_guest_pattern(f, buf, 3 * 512, 4096);
-	assert_true(take_irqs(f, 0, 1000) >= 1);
+	assert_true(vs_take_irqs(&f->t.drv[0], 1000) >= 1);
 	/* the last sector */
 	st = request(f, 0, VIRTIO_BLK_T_IN, DISK_SECTORS - 1, buf, 512, true);
 	assert_int_equal(run(f, 0, st), VIRTIO_BLK_S_OK);
@@ -578,18 +358,18 @@ static void test_read_scattered(void **state)
 	uint64_t h = header(f, VIRTIO_BLK_T_IN, 7);
 	uint64_t a = galloc(f, 4096, 4096) + 3, b = galloc(f, 4096, 4096) + 100;
 	uint64_t c = galloc(f, 4096, 4096) + 1;
-	struct seg s[5] = {
+	struct vs_buf s[5] = {
 		{ h, 10, false }, { h + 10, 6, false },
 		{ a, 100, true }, { b, 412, true }, { c, 1536 + 1, true },	/* + status */
 	};
 
 	up(f, 1);
 	memset(gp(f, c), POISON, 1537);
-	post(f, 0, s, 5, false);
-	kick(f, 0);
-	wait_used(f, 0, 1);
+	vs_add_chain(&f->t.drv[0], s, 5, false);
+	vs_kick(&f->t.drv[0]);
+	vs_wait_used(&f->t.drv[0], 1);
 	assert_int_equal(*gp(f, c + 1536), VIRTIO_BLK_S_OK);
-	assert_int_equal(le32toh(used(f, 0)->ring[0].len), 2048 + 1);
+	assert_int_equal(vs_used_elem(&f->t.drv[0], 1).len, 2048 + 1);
 	assert_guest_pattern(f, a, 7 * 512, 100);
 	assert_guest_pattern(f, b, 7 * 512 + 100, 412);
 	assert_guest_pattern(f, c, 8 * 512, 1536);
@@ -600,13 +380,15 @@ static void test_write(void **state)
 	struct fx *f = *state;
 	uint64_t h = header(f, VIRTIO_BLK_T_OUT, 10);
 	uint64_t a = galloc(f, 1000, 8), b = galloc(f, 1048, 8), st = status_slot(f);
-	struct seg s[4] = { { h, 16, false }, { a, 1000, false }, { b, 1048, false }, { st, 1, true } };
+	struct vs_buf s[4] = {
+		{ h, 16, false }, { a, 1000, false }, { b, 1048, false }, { st, 1, true },
+	};
 	uint8_t back[2048];
 
 	up(f, 1);
 	memset(gp(f, a), 0x11, 1000);
 	memset(gp(f, b), 0x22, 1048);
-	post(f, 0, s, 4, true);		/* through an indirect table */
+	vs_add_chain(&f->t.drv[0], s, 4, true);		/* through an indirect table */
 	assert_int_equal(run(f, 0, st), VIRTIO_BLK_S_OK);
 	assert_int_equal(f->last_len, 1);
 	file_read(f, 10 * 512, back, sizeof(back));
@@ -703,7 +485,7 @@ static void test_write_through(void **state)
 	uint8_t back[512];
 
 	create(f, NULL, 1);
-	start(f, f->desc->features & ~(1ULL << VIRTIO_BLK_F_FLUSH));
+	vs_transport_start(&f->t, f->t.desc->features & ~(1ULL << VIRTIO_BLK_F_FLUSH));
 	memset(gp(f, buf), 0x66, 512);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_OUT, 5, buf, 512), VIRTIO_BLK_S_OK);
 	file_read(f, 5 * 512, back, sizeof(back));
@@ -717,7 +499,7 @@ static void test_get_id(void **state)
 	uint8_t want[20] = "slicevm-0";
 
 	create(f, "slicevm-0", 1);
-	start(f, f->desc->features);
+	vs_transport_start(&f->t, f->t.desc->features);
 	memset(gp(f, id), POISON, 32);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_GET_ID, 0, id, 20), VIRTIO_BLK_S_OK);
 	assert_memory_equal(gp(f, id), want, 20);
@@ -837,7 +619,7 @@ static void test_malformed(void **state)
 	struct fx *f = *state;
 	uint64_t buf = galloc(f, 8192, 4096), h, st;
 	struct stat sb;
-	struct seg s[2];
+	struct vs_buf s[2];
 
 	up(f, 1);
 	memset(gp(f, buf), POISON, 8192);
@@ -863,19 +645,19 @@ static void test_malformed(void **state)
 	/* a header too short */
 	h = header(f, VIRTIO_BLK_T_IN, 0);
 	st = status_slot(f);
-	s[0] = (struct seg){ h, 8, false };
-	s[1] = (struct seg){ st, 1, true };
-	post(f, 0, s, 2, false);
+	s[0] = (struct vs_buf){ h, 8, false };
+	s[1] = (struct vs_buf){ st, 1, true };
+	vs_add_chain(&f->t.drv[0], s, 2, false);
 	assert_int_equal(run(f, 0, st), VIRTIO_BLK_S_IOERR);
 	/* no writable byte for a status: given back with nothing written */
-	s[0] = (struct seg){ header(f, VIRTIO_BLK_T_OUT, 0), 16, false };
-	s[1] = (struct seg){ buf, 512, false };
-	post(f, 0, s, 2, false);
-	kick(f, 0);
-	wait_used(f, 0, 1);
-	assert_int_equal(le32toh(used(f, 0)->ring[(f->used_seen[0] - 1) % QSIZE].len), 0);
+	s[0] = (struct vs_buf){ header(f, VIRTIO_BLK_T_OUT, 0), 16, false };
+	s[1] = (struct vs_buf){ buf, 512, false };
+	vs_add_chain(&f->t.drv[0], s, 2, false);
+	vs_kick(&f->t.drv[0]);
+	vs_wait_used(&f->t.drv[0], 1);
+	assert_int_equal(vs_used_elem(&f->t.drv[0], 1).len, 0);
 	assert_file_pattern(f, 0, 512);
-	assert_int_equal(__atomic_load_n(&f->link.count, __ATOMIC_SEQ_CST), 0);
+	assert_int_equal(vs_link_count(&f->t.link), 0);
 }
 
 static void test_readonly(void **state)
@@ -944,19 +726,6 @@ static void test_write_error(void **state)
 	assert_guest_pattern(f, buf, 0, 4096);
 }
 
-static void wait_reset_request(struct fx *f, int count)
-{
-	struct pollfd p = { .fd = f->link.efd, .events = POLLIN };
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (__atomic_load_n(&f->link.count, __ATOMIC_SEQ_CST) < count) {
-		if (elapsed_ms(&t0) > TIMEOUT_MS)
-			fail_msg("needs_reset was not called");
-		poll(&p, 1, 20);
-	}
-}
-
 static void test_broken_queue(void **state)
 {
 	struct fx *f = *state;
@@ -964,17 +733,17 @@ static void test_broken_queue(void **state)
 
 	up(f, 1);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 0, buf, 512), VIRTIO_BLK_S_OK);
-	publish(f, 0, QSIZE + 44);	/* a head outside the table */
-	kick(f, 0);
-	wait_reset_request(f, 1);
+	vs_publish(&f->t.drv[0], QSIZE + 44);	/* a head outside the table */
+	vs_kick(&f->t.drv[0]);
+	vs_link_wait(&f->t.link, 1);
 	/* it stays broken, and is not reported again */
-	kick(f, 0);
+	vs_kick(&f->t.drv[0]);
 	usleep(100 * 1000);
-	assert_int_equal(__atomic_load_n(&f->link.count, __ATOMIC_SEQ_CST), 1);
-	assert_int_equal(used_idx(f, 0), 1);
+	assert_int_equal(vs_link_count(&f->t.link), 1);
+	assert_int_equal(vs_used_idx(&f->t.drv[0]), 1);
 	/* the driver resets the device and starts over */
-	reset(f);
-	start(f, f->desc->features);
+	vs_transport_reset(&f->t);
+	vs_transport_start(&f->t, f->t.desc->features);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 1, buf, 512), VIRTIO_BLK_S_OK);
 	assert_guest_pattern(f, buf, 512, 512);
 }
@@ -990,8 +759,8 @@ static void test_reset_in_flight(void **state)
 	const unsigned int n = 64;
 	uint64_t buf = galloc(f, chunk, 4096);
 	uint8_t *snap = malloc(chunk);
+	struct vs_queue *q = &f->t.drv[0];
 	uint16_t at_reset;
-	struct timespec t0;
 
 	assert_non_null(snap);
 	/* a bigger image, so the reads take a while */
@@ -1002,29 +771,24 @@ static void test_reset_in_flight(void **state)
 	up(f, 1);
 	for (unsigned int i = 0; i < n; i++)
 		request(f, 0, VIRTIO_BLK_T_IN, i * (uint64_t)(chunk / 512), buf, chunk, true);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	kick(f, 0);
+	vs_kick(q);
 	/* all taken (avail_event moves once the queue is empty) and so submitted */
-	while (avail_event(f, 0) != n) {
-		if (elapsed_ms(&t0) > TIMEOUT_MS)
-			fail_msg("the reads were not taken");
-		usleep(100);
-	}
-	reset(f);
-	at_reset = used_idx(f, 0);
+	vs_wait_avail_event(q, n);
+	vs_transport_reset(&f->t);
+	at_reset = vs_used_idx(q);
 	memcpy(snap, gp(f, buf), chunk);
 	print_message("%u of %u reads were done at reset\n", at_reset, n);
 	usleep(200 * 1000);
-	assert_int_equal(used_idx(f, 0), at_reset);
+	assert_int_equal(vs_used_idx(q), at_reset);
 	assert_memory_equal(snap, gp(f, buf), chunk);
 	free(snap);
 
 	/* every request came back to the pool: a full queue works after a restart */
-	start(f, f->desc->features);
+	vs_transport_start(&f->t, f->t.desc->features);
 	for (unsigned int i = 0; i < 64; i++)
 		request(f, 0, VIRTIO_BLK_T_IN, i, galloc(f, 512, 512), 512, true);
-	kick(f, 0);
-	wait_used(f, 0, 64);
+	vs_kick(q);
+	vs_wait_used(q, 64);
 }
 
 /*
@@ -1040,20 +804,20 @@ static void test_many_queues_and_stall(void **state)
 	for (unsigned int q = 0; q < 2; q++) {
 		for (unsigned int i = 0; i < QSIZE; i++) {
 			uint64_t sector = (q * QSIZE + i) * 8ULL % DISK_SECTORS;
-			struct seg s[3];
+			struct vs_buf s[3];
 
 			bufs[q][i] = galloc(f, 4096, (i & 1) ? 8 : 4096);
 			sts[q][i] = status_slot(f);
-			s[0] = (struct seg){ header(f, VIRTIO_BLK_T_IN, sector), 16, false };
-			s[1] = (struct seg){ bufs[q][i], 4096, true };
-			s[2] = (struct seg){ sts[q][i], 1, true };
-			post(f, q, s, 3, true);
+			s[0] = (struct vs_buf){ header(f, VIRTIO_BLK_T_IN, sector), 16, false };
+			s[1] = (struct vs_buf){ bufs[q][i], 4096, true };
+			s[2] = (struct vs_buf){ sts[q][i], 1, true };
+			vs_add_chain(&f->t.drv[q], s, 3, true);
 		}
 	}
-	kick(f, 0);
-	kick(f, 1);
-	wait_used(f, 0, QSIZE);
-	wait_used(f, 1, QSIZE);
+	vs_kick(&f->t.drv[0]);
+	vs_kick(&f->t.drv[1]);
+	vs_wait_used(&f->t.drv[0], QSIZE);
+	vs_wait_used(&f->t.drv[1], QSIZE);
 	for (unsigned int q = 0; q < 2; q++) {
 		for (unsigned int i = 0; i < QSIZE; i++) {
 			uint64_t sector = (q * QSIZE + i) * 8ULL % DISK_SECTORS;
@@ -1061,7 +825,7 @@ static void test_many_queues_and_stall(void **state)
 			assert_int_equal(*gp(f, sts[q][i]), VIRTIO_BLK_S_OK);
 			assert_guest_pattern(f, bufs[q][i], sector * 512, 4096);
 		}
-		assert_true(take_irqs(f, q, 1000) >= 1);
+		assert_true(vs_take_irqs(&f->t.drv[q], 1000) >= 1);
 	}
 }
 
@@ -1072,9 +836,9 @@ static void test_disabled_queue(void **state)
 	uint64_t buf = galloc(f, 512, 512);
 
 	create(f, NULL, 2);
-	f->disabled = 1U << 0;
-	start(f, f->desc->features);
-	assert_int_equal(f->q[0].kick_fd, -1);
+	f->t.disabled = 1U << 0;
+	vs_transport_start(&f->t, f->t.desc->features);
+	assert_int_equal(f->t.q[0].kick_fd, -1);
 	assert_int_equal(run(f, 1, request(f, 1, VIRTIO_BLK_T_IN, 9, buf, 512, true)),
 			 VIRTIO_BLK_S_OK);
 	assert_guest_pattern(f, buf, 9 * 512, 512);
@@ -1087,18 +851,14 @@ static void test_before_start(void **state)
 	uint64_t buf = galloc(f, 512, 512), st;
 
 	create(f, NULL, 1);
-	start(f, f->desc->features);
-	reset(f);
+	vs_transport_start(&f->t, f->t.desc->features);
+	vs_transport_reset(&f->t);
 	/* rings as start() leaves them, with a request already in */
-	memset(gp(f, QBASE(0)), 0, 0x3000);
-	f->avail_idx[0] = f->next_desc[0] = f->used_seen[0] = 0;
+	vs_queue_reset(&f->t.drv[0]);
 	st = request(f, 0, VIRTIO_BLK_T_IN, 2, buf, 512, true);
-	assert_int_equal(vq_setup(&f->q[0].vq, &f->gm, QSIZE, DESC_GPA(0), AVAIL_GPA(0),
-				  USED_GPA(0), f->features), 0);
-	assert_int_equal(f->desc->ops->start(f->desc->dev, f->q, 1, f->features,
-					     &f->link.link), 0);
-	f->started = true;
-	wait_used(f, 0, 1);
+	vs_queue_setup(&f->t.drv[0], &f->t.q[0], f->t.features);
+	vs_transport_start_device(&f->t);
+	vs_wait_used(&f->t.drv[0], 1);
 	assert_int_equal(*gp(f, st), VIRTIO_BLK_S_OK);
 	assert_guest_pattern(f, buf, 1024, 512);
 }
@@ -1107,26 +867,25 @@ static void test_before_start(void **state)
 static void test_event_idx(void **state)
 {
 	struct fx *f = *state;
+	struct vs_queue *q = &f->t.drv[0];
 	uint64_t buf = galloc(f, 512, 512);
 
 	up(f, 1);
-	assert_true(f->features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	assert_true(f->t.features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 0, buf, 512), VIRTIO_BLK_S_OK);
-	assert_int_equal(avail_event(f, 0), f->avail_idx[0]);
-	take_irqs(f, 0, 200);
+	assert_int_equal(vs_avail_event(q), q->avail_idx);
+	vs_take_irqs(q, 200);
 
 	/* used_event far ahead: the driver wants no interrupt yet */
-	avail(f, 0)->ring[QSIZE] = htole16(f->used_seen[0] + 5);
+	vs_set_used_event(q, q->used_seen + 5);
 	request(f, 0, VIRTIO_BLK_T_IN, 0, buf, 512, true);
-	kick(f, 0);
-	while (used_idx(f, 0) != (uint16_t)(f->used_seen[0] + 1))
-		usleep(1000);
-	f->used_seen[0]++;
-	assert_int_equal(take_irqs(f, 0, 200), 0);
+	vs_kick(q);
+	vs_wait_used_keep_event(q, 1);
+	assert_int_equal(vs_take_irqs(q, 200), 0);
 	/* at the next index: one */
-	avail(f, 0)->ring[QSIZE] = htole16(f->used_seen[0]);
+	vs_set_used_event(q, q->used_seen);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 0, buf, 512), VIRTIO_BLK_S_OK);
-	assert_int_equal(take_irqs(f, 0, 1000), 1);
+	assert_int_equal(vs_take_irqs(q, 1000), 1);
 }
 
 static int enter_io_sandbox(void *arg)
@@ -1147,7 +906,7 @@ static void test_io_sandbox(void **state)
 
 	f->worker_init = enter_io_sandbox;
 	create(f, "confined", 1);
-	start(f, f->desc->features);
+	vs_transport_start(&f->t, f->t.desc->features);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 8, buf, 4096), VIRTIO_BLK_S_OK);
 	assert_guest_pattern(f, buf, 8 * 512, 4096);
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, 8, buf + 8, 512), VIRTIO_BLK_S_OK);
@@ -1160,12 +919,12 @@ static void test_io_sandbox(void **state)
 	assert_int_equal(rw(f, VIRTIO_BLK_T_IN, DISK_SECTORS, buf, 512), VIRTIO_BLK_S_IOERR);
 	for (unsigned int i = 0; i < 32; i++)
 		request(f, 0, VIRTIO_BLK_T_IN, i * 64, galloc(f, 32768, 4096), 32768, true);
-	kick(f, 0);
-	reset(f);
-	start(f, f->desc->features);
-	publish(f, 0, QSIZE);
-	kick(f, 0);
-	wait_reset_request(f, 1);
+	vs_kick(&f->t.drv[0]);
+	vs_transport_reset(&f->t);
+	vs_transport_start(&f->t, f->t.desc->features);
+	vs_publish(&f->t.drv[0], QSIZE);
+	vs_kick(&f->t.drv[0]);
+	vs_link_wait(&f->t.link, 1);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * virtio-net (virtio/net.h), user-space data path, driven the way a
- * transport and a driver would: fake guest memory (one malloc'd region),
- * both queues set up with vq_setup() and eventfds for kicks and
- * interrupts, a real worker thread, and for the tap one end of a
+ * transport and a driver would: fake guest memory and the driver's side of
+ * both queues from vqsim.h (set up with vq_setup(), eventfds for kicks and
+ * interrupts), a real worker thread, and for the tap one end of a
  * SOCK_SEQPACKET socketpair (tap_from_fd()): each frame the device writes
  * is one datagram at the other end (the "host"), and each datagram the
  * host sends is one frame to receive. No tap device is created. Waits have
@@ -14,20 +14,16 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <endian.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
-#include "testutil.h"
+#include "vqsim.h"
 #include "lib/err.h"
-#include "mem/region.h"
 #include "virtio/net.h"
 
 #define MEM_SIZE	(16ULL << 20)
@@ -35,43 +31,20 @@
 #define NQ		2
 #define RXQ		VIRTIO_NET_RXQ
 #define TXQ		VIRTIO_NET_TXQ
-#define QBASE(i)	(0x10000ULL + (uint64_t)(i) * 0x10000ULL)
-#define DESC_GPA(i)	QBASE(i)
-#define AVAIL_GPA(i)	(QBASE(i) + 0x1000)
-#define USED_GPA(i)	(QBASE(i) + 0x2000)
-#define DATA_GPA	0x100000ULL
+#define RING_GPA	0x10000ULL	/* the queues' areas, then buffers */
 #define HDR		VIRTIO_NET_HDR_LEN
-#define TIMEOUT_MS	10000
+#define TIMEOUT_MS	VS_TIMEOUT_MS
 #define POISON		0xEE
 #define MAX_FRAME	(HDR + 65550)
 
-struct seg {
-	uint64_t gpa;
-	uint32_t len;
-	bool write;
-};
-
-struct tlink {
-	struct virtio_link link;
-	int efd;
-	int count;
-};
-
 struct fx {
-	uint8_t *mem;
-	struct guest_mem gm;
-	uint64_t brk;
+	struct vs_ram ram;
 	int host;		/* the host's end of the "tap" */
 	int dev_fd;		/* the device's end */
 	struct tap *tap;	/* until virtio_net_create() takes it */
 	struct worker *w;
 	struct virtio_net *n;
-	const struct virtio_device_desc *desc;
-	uint64_t features;
-	bool started;
-	struct virtio_queue q[NQ];
-	uint16_t avail_idx[NQ], next_desc[NQ], used_seen[NQ];
-	struct tlink link;
+	struct vs_transport t;	/* its queues, the driver's side of them */
 	uint8_t buf[MAX_FRAME];
 };
 
@@ -99,65 +72,31 @@ static size_t make_frame(uint8_t *out, uint32_t seed, size_t len)
 
 static uint8_t *gp(struct fx *f, uint64_t gpa)
 {
-	return f->mem + gpa;
+	return vs_gp(&f->ram, gpa);
 }
 
 static uint64_t galloc(struct fx *f, uint64_t size, uint64_t align)
 {
-	uint64_t gpa = (f->brk + align - 1) & ~(align - 1);
-
-	f->brk = gpa + size;
-	assert_true(f->brk <= MEM_SIZE);
-	return gpa;
+	return vs_alloc(&f->ram, size, align);
 }
 
-static struct virtq_avail *avail(struct fx *f, unsigned int qi)
+/* The driver's side of the two queues */
+
+static struct vs_queue *rxq(struct fx *f)
 {
-	return (struct virtq_avail *)gp(f, AVAIL_GPA(qi));
+	return &f->t.drv[RXQ];
 }
 
-static struct virtq_used *used(struct fx *f, unsigned int qi)
+static struct vs_queue *txq(struct fx *f)
 {
-	return (struct virtq_used *)gp(f, USED_GPA(qi));
-}
-
-static uint16_t avail_event(struct fx *f, unsigned int qi)
-{
-	uint16_t v;
-
-	memcpy(&v, gp(f, USED_GPA(qi) + 4 + 8 * QSIZE), sizeof(v));
-	return le16toh(v);
-}
-
-static uint16_t used_idx(struct fx *f, unsigned int qi)
-{
-	return le16toh(__atomic_load_n(&used(f, qi)->idx, __ATOMIC_ACQUIRE));
-}
-
-/* The used element @k entries back from what was seen (1: the last one). */
-static struct virtq_used_elem used_elem(struct fx *f, unsigned int qi, unsigned int k)
-{
-	struct virtq_used_elem e = used(f, qi)->ring[(uint16_t)(f->used_seen[qi] - k) % QSIZE];
-
-	e.id = le32toh(e.id);
-	e.len = le32toh(e.len);
-	return e;
+	return &f->t.drv[TXQ];
 }
 
 /* The transport's side */
 
-static void needs_reset(struct virtio_link *link)
-{
-	struct tlink *t = (struct tlink *)link;
-	uint64_t one = 1;
-
-	__atomic_add_fetch(&t->count, 1, __ATOMIC_SEQ_CST);
-	assert_int_equal(write(t->efd, &one, sizeof(one)), sizeof(one));
-}
-
 static int resets(struct fx *f)
 {
-	return __atomic_load_n(&f->link.count, __ATOMIC_SEQ_CST);
+	return vs_link_count(&f->t.link);
 }
 
 static int setup(void **state)
@@ -167,23 +106,15 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->mem = aligned_alloc(4096, MEM_SIZE);
-	if (!f->mem)
+	if (vs_ram_init(&f->ram, MEM_SIZE, RING_GPA) ||
+	    vs_transport_init(&f->t, &f->ram, NQ, QSIZE))
 		return -1;
-	memset(f->mem, 0, MEM_SIZE);
-	if (guest_mem_add(&f->gm, 0, MEM_SIZE, f->mem, MEM_HPA_UNKNOWN, MEM_KIND_RAM))
-		return -1;
-	f->brk = DATA_GPA;
-	f->link.link.needs_reset = needs_reset;
-	f->link.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	for (int i = 0; i < NQ; i++)
-		f->q[i].kick_fd = f->q[i].call_fd = -1;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		return -1;
 	f->host = sv[1];
 	f->dev_fd = sv[0];
 	f->tap = tap_from_fd(sv[0], "test0");
-	if (!f->tap || f->link.efd < 0)
+	if (!f->tap)
 		return -1;
 	*state = f;
 	return 0;
@@ -193,21 +124,14 @@ static int teardown(void **state)
 {
 	struct fx *f = *state;
 
-	if (f->started)
-		f->desc->ops->reset(f->desc->dev);
+	vs_transport_stop(&f->t);
 	worker_destroy(f->w);
 	virtio_net_destroy(f->n);
 	tap_close(f->tap);
-	for (int i = 0; i < NQ; i++) {
-		if (f->q[i].kick_fd >= 0)
-			close(f->q[i].kick_fd);
-		if (f->q[i].call_fd >= 0)
-			close(f->q[i].call_fd);
-	}
+	vs_transport_close(&f->t);
 	if (f->host >= 0)
 		close(f->host);
-	close(f->link.efd);
-	free(f->mem);
+	vs_ram_free(&f->ram);
 	free(f);
 	return 0;
 }
@@ -221,181 +145,14 @@ static void create(struct fx *f)
 	f->tap = NULL;
 	if (!f->n)
 		fail_msg("%s", err_msg());
-	f->desc = virtio_net_desc(f->n);
+	f->t.desc = virtio_net_desc(f->n);
 	assert_int_equal(worker_start(f->w, NULL, NULL), 0);
-}
-
-static void setup_queues(struct fx *f, uint64_t features)
-{
-	f->features = features | (1ULL << VIRTIO_F_VERSION_1);
-	for (unsigned int i = 0; i < NQ; i++) {
-		struct virtio_queue *q = &f->q[i];
-
-		memset(gp(f, QBASE(i)), 0, 0x3000);
-		f->avail_idx[i] = f->next_desc[i] = f->used_seen[i] = 0;
-		assert_int_equal(vq_setup(&q->vq, &f->gm, QSIZE, DESC_GPA(i), AVAIL_GPA(i),
-					  USED_GPA(i), f->features), 0);
-		q->index = i;
-		if (q->kick_fd < 0)
-			q->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (q->call_fd < 0)
-			q->call_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		assert_true(q->kick_fd >= 0 && q->call_fd >= 0);
-	}
-}
-
-/* What the transport does at DRIVER_OK. */
-static void start_only(struct fx *f)
-{
-	assert_int_equal(f->desc->ops->start(f->desc->dev, f->q, NQ, f->features,
-					     &f->link.link), 0);
-	f->started = true;
-}
-
-static void start(struct fx *f, uint64_t features)
-{
-	setup_queues(f, features);
-	start_only(f);
 }
 
 static void up(struct fx *f)
 {
 	create(f);
-	start(f, f->desc->features);
-}
-
-static void reset(struct fx *f)
-{
-	f->desc->ops->reset(f->desc->dev);
-	f->started = false;
-}
-
-/* The driver's side */
-
-static void put_desc(uint8_t *table, unsigned int i, uint64_t addr, uint32_t len,
-		     uint16_t flags, uint16_t next)
-{
-	struct virtq_desc d = {
-		.addr = htole64(addr), .len = htole32(len), .flags = htole16(flags),
-		.next = htole16(next),
-	};
-
-	memcpy(table + i * sizeof(d), &d, sizeof(d));
-}
-
-static void publish(struct fx *f, unsigned int qi, uint16_t head)
-{
-	struct virtq_avail *a = avail(f, qi);
-
-	a->ring[f->avail_idx[qi] % QSIZE] = htole16(head);
-	f->avail_idx[qi]++;
-	__atomic_store_n(&a->idx, htole16(f->avail_idx[qi]), __ATOMIC_RELEASE);
-}
-
-/* Makes a chain of @segs available: direct descriptors, or one indirect table. */
-static uint16_t post(struct fx *f, unsigned int qi, const struct seg *segs, unsigned int n,
-		     bool indirect)
-{
-	uint8_t *table = gp(f, DESC_GPA(qi));
-	uint16_t head = f->next_desc[qi] % QSIZE;
-	unsigned int base = head;
-	unsigned int size = QSIZE;
-
-	if (indirect) {
-		uint64_t t = galloc(f, n * sizeof(struct virtq_desc), 16);
-
-		put_desc(table, head, t, n * sizeof(struct virtq_desc), VIRTQ_DESC_F_INDIRECT, 0);
-		f->next_desc[qi]++;
-		table = gp(f, t);
-		base = 0;
-		size = n;
-	} else {
-		f->next_desc[qi] += n;
-	}
-	for (unsigned int i = 0; i < n; i++) {
-		uint16_t flags = (segs[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-				 (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-
-		put_desc(table, (base + i) % size, segs[i].gpa, segs[i].len, flags,
-			 (uint16_t)((base + i + 1) % size));
-	}
-	publish(f, qi, head);
-	return head;
-}
-
-static void kick(struct fx *f, unsigned int qi)
-{
-	uint64_t one = 1;
-
-	assert_int_equal(write(f->q[qi].kick_fd, &one, sizeof(one)), sizeof(one));
-}
-
-static int elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int)((t.tv_sec - t0->tv_sec) * 1000 + (t.tv_nsec - t0->tv_nsec) / 1000000);
-}
-
-/* Interrupts signalled on queue @qi since the last call (the eventfd's count). */
-static uint64_t take_irqs(struct fx *f, unsigned int qi)
-{
-	uint64_t n;
-
-	if (read(f->q[qi].call_fd, &n, sizeof(n)) != sizeof(n))
-		return 0;
-	return n;
-}
-
-/* Waits until the used ring holds @n more entries; used_event follows. */
-static void wait_used(struct fx *f, unsigned int qi, unsigned int n)
-{
-	uint16_t target = (uint16_t)(f->used_seen[qi] + n);
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (used_idx(f, qi) != target) {
-		if (elapsed_ms(&t0) > TIMEOUT_MS)
-			fail_msg("queue %u: used index %u, waited for %u", qi, used_idx(f, qi),
-				 target);
-		usleep(500);
-	}
-	f->used_seen[qi] = target;
-	avail(f, qi)->ring[QSIZE] = htole16(target);
-}
-
-/* Asserts the used index of @qi stays put for a while. */
-static void assert_used_stays(struct fx *f, unsigned int qi, int ms)
-{
-	usleep((useconds_t)ms * 1000);
-	assert_int_equal(used_idx(f, qi), f->used_seen[qi]);
-}
-
-/* Waits until the device's avail_event for @qi is @want. */
-static void wait_avail_event(struct fx *f, unsigned int qi, uint16_t want)
-{
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (avail_event(f, qi) != want) {
-		if (elapsed_ms(&t0) > TIMEOUT_MS)
-			fail_msg("queue %u: avail_event %u, waited for %u", qi, avail_event(f, qi),
-				 want);
-		usleep(500);
-	}
-}
-
-static void wait_reset_request(struct fx *f, int count)
-{
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (resets(f) < count) {
-		if (elapsed_ms(&t0) > TIMEOUT_MS)
-			fail_msg("needs_reset was not called");
-		usleep(1000);
-	}
+	vs_transport_start(&f->t, f->t.desc->features);
 }
 
 /* The host's side of the tap */
@@ -427,7 +184,7 @@ static void assert_nothing_sent(struct fx *f, int ms)
 static void post_tx(struct fx *f, const uint8_t *frame, size_t len, unsigned int nseg,
 		    bool indirect)
 {
-	struct seg s[8];
+	struct vs_buf s[8];
 	size_t off = 0;
 
 	assert_true(nseg >= 1 && nseg <= 8);
@@ -437,26 +194,26 @@ static void post_tx(struct fx *f, const uint8_t *frame, size_t len, unsigned int
 		uint64_t g = galloc(f, piece, 1 + (i & 1) * 7);
 
 		memcpy(gp(f, g), frame + off, piece);
-		s[i] = (struct seg){ g, (uint32_t)piece, false };
+		s[i] = (struct vs_buf){ g, (uint32_t)piece, false };
 		off += piece;
 	}
-	post(f, TXQ, s, nseg, indirect);
+	vs_add_chain(txq(f), s, nseg, indirect);
 }
 
 /* Receive: a buffer of @nseg writable segments of @seglen bytes; returns the first's address. */
 static uint64_t post_rx(struct fx *f, unsigned int nseg, uint32_t seglen, bool indirect,
 			uint64_t *gpas)
 {
-	struct seg s[24];
+	struct vs_buf s[24];
 
 	assert_true(nseg >= 1 && nseg <= 24);
 	for (unsigned int i = 0; i < nseg; i++) {
-		s[i] = (struct seg){ galloc(f, seglen, 8), seglen, true };
+		s[i] = (struct vs_buf){ galloc(f, seglen, 8), seglen, true };
 		memset(gp(f, s[i].gpa), POISON, seglen);
 		if (gpas)
 			gpas[i] = s[i].gpa;
 	}
-	post(f, RXQ, s, nseg, indirect);
+	vs_add_chain(rxq(f), s, nseg, indirect);
 	return s[0].gpa;
 }
 
@@ -479,11 +236,11 @@ static void test_desc_and_features(void **state)
 	struct fx *f = *state;
 
 	create(f);
-	assert_string_equal(f->desc->name, "virtio-net");
-	assert_int_equal(f->desc->device_id, VIRTIO_ID_NET);
-	assert_int_equal(f->desc->pci_class, 0x020000);
-	assert_int_equal(f->desc->nqueues, 2);
-	assert_int_equal(f->desc->queue_size, 256);
+	assert_string_equal(f->t.desc->name, "virtio-net");
+	assert_int_equal(f->t.desc->device_id, VIRTIO_ID_NET);
+	assert_int_equal(f->t.desc->pci_class, 0x020000);
+	assert_int_equal(f->t.desc->nqueues, 2);
+	assert_int_equal(f->t.desc->queue_size, 256);
 	assert_false(virtio_net_uses_vhost(f->n));
 	for (int bit = 0; bit < 64; bit++) {
 		bool want = bit == VIRTIO_NET_F_CSUM || bit == VIRTIO_NET_F_GUEST_CSUM ||
@@ -493,14 +250,14 @@ static void test_desc_and_features(void **state)
 			    bit == VIRTIO_NET_F_MAC || bit == VIRTIO_NET_F_STATUS ||
 			    bit == VIRTIO_RING_F_INDIRECT_DESC || bit == VIRTIO_RING_F_EVENT_IDX;
 
-		if (!!(f->desc->features & (1ULL << bit)) != want)
+		if (!!(f->t.desc->features & (1ULL << bit)) != want)
 			fail_msg("feature bit %d is %s", bit, want ? "missing" : "offered");
 	}
 	/* in particular: no merged buffers, control queue, multiqueue or MTU in user space */
-	assert_false(f->desc->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
-	assert_false(f->desc->features & (1ULL << VIRTIO_NET_F_CTRL_VQ));
-	assert_false(f->desc->features & (1ULL << VIRTIO_NET_F_MQ));
-	assert_false(f->desc->features & (1ULL << VIRTIO_NET_F_MTU));
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_NET_F_CTRL_VQ));
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_NET_F_MQ));
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_NET_F_MTU));
 }
 
 static void test_config(void **state)
@@ -513,28 +270,28 @@ static void test_config(void **state)
 	uint64_t v64;
 
 	create(f);
-	ops = f->desc->ops;
-	assert_true(f->desc->config_size >= 10);
+	ops = f->t.desc->ops;
+	assert_true(f->t.desc->config_size >= 10);
 	for (unsigned int i = 0; i < 6; i++)
-		ops->config_read(f->desc->dev, i, &mac[i], 1);
+		ops->config_read(f->t.desc->dev, i, &mac[i], 1);
 	assert_memory_equal(mac, test_mac, 6);
-	ops->config_read(f->desc->dev, 6, &v16, 2);
+	ops->config_read(f->t.desc->dev, 6, &v16, 2);
 	assert_int_equal(le16toh(v16), VIRTIO_NET_S_LINK_UP);
-	ops->config_read(f->desc->dev, 8, &v16, 2);
+	ops->config_read(f->t.desc->dev, 8, &v16, 2);
 	assert_int_equal(le16toh(v16), 1);		/* max_virtqueue_pairs */
-	ops->config_read(f->desc->dev, 4, &v32, 4);	/* mac[4..5] and status */
+	ops->config_read(f->t.desc->dev, 4, &v32, 4);	/* mac[4..5] and status */
 	assert_int_equal(le32toh(v32), 0x56u << 8 | 0x34u | (uint32_t)VIRTIO_NET_S_LINK_UP << 16);
-	ops->config_read(f->desc->dev, 0, &v64, 8);
+	ops->config_read(f->t.desc->dev, 0, &v64, 8);
 	assert_int_equal(le64toh(v64), 0x0001563412005452ULL);
 	/* past the end */
 	v64 = ~0ULL;
-	ops->config_read(f->desc->dev, 4096, &v64, 8);
+	ops->config_read(f->t.desc->dev, 4096, &v64, 8);
 	assert_int_equal(v64, 0);
 	v64 = ~0ULL;
-	ops->config_read(f->desc->dev, UINT32_MAX - 2, &v64, 8);
+	ops->config_read(f->t.desc->dev, UINT32_MAX - 2, &v64, 8);
 	assert_int_equal(v64, 0);
 	b = 0xFF;
-	ops->config_read(f->desc->dev, f->desc->config_size, &b, 1);
+	ops->config_read(f->t.desc->dev, f->t.desc->config_size, &b, 1);
 	assert_int_equal(b, 0);
 	assert_null(ops->config_write);
 }
@@ -591,10 +348,10 @@ static void test_vhost_auto_falls_back(void **state)
 	f->tap = NULL;
 	assert_non_null(f->n);
 	assert_false(virtio_net_uses_vhost(f->n));
-	f->desc = virtio_net_desc(f->n);
-	assert_false(f->desc->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
+	f->t.desc = virtio_net_desc(f->n);
+	assert_false(f->t.desc->features & (1ULL << VIRTIO_NET_F_MRG_RXBUF));
 	assert_int_equal(worker_start(f->w, NULL, NULL), 0);
-	start(f, f->desc->features);
+	vs_transport_start(&f->t, f->t.desc->features);
 }
 
 /* Tests: transmit */
@@ -609,14 +366,14 @@ static void test_tx(void **state)
 
 	up(f);
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	r = host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS);
 	assert_int_equal(r, (ssize_t)len);
 	assert_memory_equal(f->buf, frame, len);
-	wait_used(f, TXQ, 1);
-	assert_int_equal(used_elem(f, TXQ, 1).len, 0);
-	assert_int_equal(used_elem(f, TXQ, 1).id, 0);
-	assert_true(take_irqs(f, TXQ) >= 1);
+	vs_wait_used(txq(f), 1);
+	assert_int_equal(vs_used_elem(txq(f), 1).len, 0);
+	assert_int_equal(vs_used_elem(txq(f), 1).id, 0);
+	assert_true(vs_take_irqs(txq(f), 0) >= 1);
 	assert_nothing_sent(f, 50);
 	virtio_net_get_stats(f->n, &st);
 	assert_int_equal(st.tx_frames, 1);
@@ -643,12 +400,12 @@ static void test_tx_segments(void **state)
 		ssize_t r;
 
 		post_tx(f, frame, len, cases[c].nseg, cases[c].indirect);
-		kick(f, TXQ);
+		vs_kick(txq(f));
 		r = host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS);
 		if (r != (ssize_t)len)
 			fail_msg("case %u: the host got %zd bytes, not %zu", c, r, len);
 		assert_memory_equal(f->buf, frame, len);
-		wait_used(f, TXQ, 1);
+		vs_wait_used(txq(f), 1);
 	}
 }
 
@@ -663,13 +420,13 @@ static void test_tx_batch(void **state)
 	const unsigned int n = 32;
 
 	create(f);
-	start(f, f->desc->features & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
+	vs_transport_start(&f->t, f->t.desc->features & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
 	for (unsigned int i = 0; i < n; i++) {
 		size_t len = make_frame(frame, i, 100 + i);
 
 		post_tx(f, frame, len, 1 + i % 3, i & 1);
 	}
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	for (unsigned int i = 0; i < n; i++) {
 		size_t len = make_frame(frame, i, 100 + i);
 		ssize_t r = host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS);
@@ -677,9 +434,9 @@ static void test_tx_batch(void **state)
 		assert_int_equal(r, (ssize_t)len);
 		assert_memory_equal(f->buf, frame, len);
 	}
-	wait_used(f, TXQ, n);
+	vs_wait_used(txq(f), n);
 	usleep(50 * 1000);
-	assert_int_equal(take_irqs(f, TXQ), 1);
+	assert_int_equal(vs_take_irqs(txq(f), 0), 1);
 }
 
 /*
@@ -700,10 +457,10 @@ static void test_tx_backpressure(void **state)
 				    sizeof(sndbuf)), 0);
 	for (unsigned int i = 0; i < n; i++)
 		post_tx(f, frame, make_frame(frame, i, flen), 2, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	/* some go, then the socket is full */
 	usleep(200 * 1000);
-	assert_true(used_idx(f, TXQ) < n);
+	assert_true(vs_used_idx(txq(f)) < n);
 	for (unsigned int i = 0; i < n; i++) {
 		size_t len = make_frame(frame, i, flen);
 		ssize_t r = host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS);
@@ -712,7 +469,7 @@ static void test_tx_backpressure(void **state)
 			fail_msg("frame %u: the host got %zd bytes, not %zu", i, r, len);
 		assert_memory_equal(f->buf, frame, len);
 	}
-	wait_used(f, TXQ, n);
+	vs_wait_used(txq(f), n);
 	assert_nothing_sent(f, 50);
 	free(frame);
 }
@@ -727,19 +484,20 @@ static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old)
 static void test_tx_event_idx_kicks(void **state)
 {
 	struct fx *f = *state;
+	struct vs_queue *q = txq(f);
 	uint8_t frame[HDR + 64];
 	const unsigned int batch[] = { 1, 7, 200, 3, 255, 1, 64 };
 	unsigned int kicks = 0;
 
 	up(f);
-	assert_true(f->features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
+	assert_true(f->t.features & (1ULL << VIRTIO_RING_F_EVENT_IDX));
 	for (unsigned int r = 0; r < sizeof(batch) / sizeof(batch[0]); r++) {
-		uint16_t old = f->avail_idx[TXQ];
+		uint16_t old = q->avail_idx;
 
 		for (unsigned int i = 0; i < batch[r]; i++)
 			post_tx(f, frame, make_frame(frame, r * 7 + i, 60), 1, false);
-		if (need_event(avail_event(f, TXQ), f->avail_idx[TXQ], old)) {
-			kick(f, TXQ);
+		if (need_event(vs_avail_event(q), q->avail_idx, old)) {
+			vs_kick(q);
 			kicks++;
 		}
 		for (unsigned int i = 0; i < batch[r]; i++) {
@@ -750,9 +508,9 @@ static void test_tx_event_idx_kicks(void **state)
 				fail_msg("round %u frame %u: the host got %zd bytes", r, i, got);
 			assert_memory_equal(f->buf, frame, len);
 		}
-		wait_used(f, TXQ, batch[r]);
+		vs_wait_used(q, batch[r]);
 		/* the device asks for the next kick once the queue is empty */
-		wait_avail_event(f, TXQ, f->avail_idx[TXQ]);
+		vs_wait_avail_event(q, q->avail_idx);
 	}
 	assert_int_equal(kicks, sizeof(batch) / sizeof(batch[0]));
 }
@@ -767,15 +525,15 @@ static void test_tx_short_chain(void **state)
 
 	up(f);
 	post_tx(f, frame, HDR - 1, 2, false);
-	kick(f, TXQ);
-	wait_used(f, TXQ, 1);
-	assert_int_equal(used_elem(f, TXQ, 1).len, 0);
+	vs_kick(txq(f));
+	vs_wait_used(txq(f), 1);
+	assert_int_equal(vs_used_elem(txq(f), 1).len, 0);
 	assert_nothing_sent(f, 50);
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	assert_int_equal(host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS), (ssize_t)len);
 	assert_memory_equal(f->buf, frame, len);
-	wait_used(f, TXQ, 1);
+	vs_wait_used(txq(f), 1);
 	virtio_net_get_stats(f->n, &st);
 	assert_int_equal(st.bad_chains, 1);
 	assert_int_equal(st.tx_frames, 1);
@@ -786,13 +544,13 @@ static void test_tx_short_chain(void **state)
 static void test_tx_write_only_chain(void **state)
 {
 	struct fx *f = *state;
-	struct seg s = { galloc(f, 100, 8), 100, true };
+	struct vs_buf s = { galloc(f, 100, 8), 100, true };
 
 	up(f);
-	post(f, TXQ, &s, 1, false);
-	kick(f, TXQ);
-	wait_used(f, TXQ, 1);
-	assert_int_equal(used_elem(f, TXQ, 1).len, 0);
+	vs_add_chain(txq(f), &s, 1, false);
+	vs_kick(txq(f));
+	vs_wait_used(txq(f), 1);
+	assert_int_equal(vs_used_elem(txq(f), 1).len, 0);
 	assert_nothing_sent(f, 50);
 	assert_int_equal(resets(f), 0);
 }
@@ -809,14 +567,14 @@ static void test_rx(void **state)
 
 	up(f);
 	gpa = post_rx(f, 1, HDR + 1518, false, NULL);
-	kick(f, RXQ);
+	vs_kick(rxq(f));
 	host_send(f, frame, len);
-	wait_used(f, RXQ, 1);
-	assert_int_equal(used_elem(f, RXQ, 1).len, len);
-	assert_int_equal(used_elem(f, RXQ, 1).id, 0);
+	vs_wait_used(rxq(f), 1);
+	assert_int_equal(vs_used_elem(rxq(f), 1).len, len);
+	assert_int_equal(vs_used_elem(rxq(f), 1).id, 0);
 	assert_rx_frame(f, gpa, frame, len);
 	assert_int_equal(*gp(f, gpa + len), POISON);
-	assert_true(take_irqs(f, RXQ) >= 1);
+	assert_true(vs_take_irqs(rxq(f), 0) >= 1);
 	virtio_net_get_stats(f->n, &st);
 	assert_int_equal(st.rx_frames, 1);
 	assert_int_equal(st.rx_bytes, 1000);
@@ -835,21 +593,21 @@ static void test_rx_many(void **state)
 	const unsigned int n = 16;
 
 	create(f);
-	start(f, f->desc->features & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
+	vs_transport_start(&f->t, f->t.desc->features & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
 	/* the frames wait in the tap, then one kick brings buffers for all */
 	for (unsigned int i = 0; i < n; i++)
 		host_send(f, frame, make_frame(frame, 20 + i, 60 + i * 90));
-	assert_used_stays(f, RXQ, 50);
+	vs_assert_used_stays(rxq(f), 50);
 	for (unsigned int i = 0; i < n; i++)
 		gpa[i] = post_rx(f, 1, HDR + 1514, i & 1, NULL);
-	kick(f, RXQ);
-	wait_used(f, RXQ, n);
+	vs_kick(rxq(f));
+	vs_wait_used(rxq(f), n);
 	/* read in one batch: one interrupt */
 	usleep(50 * 1000);
-	assert_int_equal(take_irqs(f, RXQ), 1);
+	assert_int_equal(vs_take_irqs(rxq(f), 0), 1);
 	for (unsigned int i = 0; i < n; i++) {
 		size_t len = make_frame(frame, 20 + i, 60 + i * 90);
-		struct virtq_used_elem e = used_elem(f, RXQ, n - i);
+		struct virtq_used_elem e = vs_used_elem(rxq(f), n - i);
 
 		assert_int_equal(e.len, len);
 		assert_rx_frame(f, gpa[i], frame, len);
@@ -863,22 +621,22 @@ static void test_rx_big_segmented(void **state)
 	const size_t flen = 60000;
 	uint8_t *frame = malloc(HDR + flen), *got = malloc(HDR + 19 * 4096);
 	uint64_t gpas[19];
-	struct seg s[19];
+	struct vs_buf s[19];
 	size_t len = make_frame(frame, 5, flen), off = 0;
 
 	assert_true(frame && got);
 	up(f);
-	s[0] = (struct seg){ galloc(f, HDR, 8), HDR, true };
+	s[0] = (struct vs_buf){ galloc(f, HDR, 8), HDR, true };
 	gpas[0] = s[0].gpa;
 	for (unsigned int i = 1; i < 19; i++) {
-		s[i] = (struct seg){ galloc(f, 4096, 4096), 4096, true };
+		s[i] = (struct vs_buf){ galloc(f, 4096, 4096), 4096, true };
 		gpas[i] = s[i].gpa;
 	}
-	post(f, RXQ, s, 19, true);
-	kick(f, RXQ);
+	vs_add_chain(rxq(f), s, 19, true);
+	vs_kick(rxq(f));
 	host_send(f, frame, len);
-	wait_used(f, RXQ, 1);
-	assert_int_equal(used_elem(f, RXQ, 1).len, len);
+	vs_wait_used(rxq(f), 1);
+	assert_int_equal(vs_used_elem(rxq(f), 1).len, len);
 	for (unsigned int i = 0; i < 19 && off < len; i++) {
 		size_t take = len - off < s[i].len ? len - off : s[i].len;
 
@@ -906,26 +664,26 @@ static void test_rx_no_buffers_then_kick(void **state)
 	up(f);
 	for (unsigned int i = 0; i < 3; i++)
 		host_send(f, frame, make_frame(frame, 40 + i, 100 + i));
-	assert_used_stays(f, RXQ, 100);
+	vs_assert_used_stays(rxq(f), 100);
 	/* the device asked for a kick when the queue has a buffer again */
-	assert_int_equal(avail_event(f, RXQ), 0);
+	assert_int_equal(vs_avail_event(rxq(f)), 0);
 	for (unsigned int i = 0; i < 3; i++)
 		gpa[i] = post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
-	wait_used(f, RXQ, 3);
-	wait_avail_event(f, RXQ, 3);
+	vs_kick(rxq(f));
+	vs_wait_used(rxq(f), 3);
+	vs_wait_avail_event(rxq(f), 3);
 	for (unsigned int i = 0; i < 3; i++) {
 		size_t len = make_frame(frame, 40 + i, 100 + i);
 
-		assert_int_equal(used_elem(f, RXQ, 3 - i).len, len);
+		assert_int_equal(vs_used_elem(rxq(f), 3 - i).len, len);
 		assert_rx_frame(f, gpa[i], frame, len);
 	}
 	/* out of buffers again, a fourth frame waits for the next one */
 	host_send(f, frame, make_frame(frame, 50, 70));
-	assert_used_stays(f, RXQ, 100);
+	vs_assert_used_stays(rxq(f), 100);
 	gpa[0] = post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
-	wait_used(f, RXQ, 1);
+	vs_kick(rxq(f));
+	vs_wait_used(rxq(f), 1);
 	assert_rx_frame(f, gpa[0], frame, HDR + 70);
 	virtio_net_get_stats(f->n, &st);
 	assert_int_equal(st.rx_frames, 4);
@@ -941,12 +699,12 @@ static void test_rx_no_event_idx(void **state)
 	uint64_t gpa;
 
 	create(f);
-	start(f, f->desc->features & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
+	vs_transport_start(&f->t, f->t.desc->features & ~(1ULL << VIRTIO_RING_F_EVENT_IDX));
 	host_send(f, frame, len);
-	assert_used_stays(f, RXQ, 100);
+	vs_assert_used_stays(rxq(f), 100);
 	gpa = post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
-	wait_used(f, RXQ, 1);
+	vs_kick(rxq(f));
+	vs_wait_used(rxq(f), 1);
 	assert_rx_frame(f, gpa, frame, len);
 }
 
@@ -958,17 +716,17 @@ static void test_rx_short_chain(void **state)
 	size_t len = make_frame(frame, 9, 300);
 	struct virtio_net_stats st;
 	uint64_t gpa;
-	struct seg s = { galloc(f, HDR - 2, 8), HDR - 2, true };
+	struct vs_buf s = { galloc(f, HDR - 2, 8), HDR - 2, true };
 
 	up(f);
 	memset(gp(f, s.gpa), POISON, s.len);
-	post(f, RXQ, &s, 1, false);
+	vs_add_chain(rxq(f), &s, 1, false);
 	gpa = post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
+	vs_kick(rxq(f));
 	host_send(f, frame, len);
-	wait_used(f, RXQ, 2);
-	assert_int_equal(used_elem(f, RXQ, 2).len, 0);
-	assert_int_equal(used_elem(f, RXQ, 1).len, len);
+	vs_wait_used(rxq(f), 2);
+	assert_int_equal(vs_used_elem(rxq(f), 2).len, 0);
+	assert_int_equal(vs_used_elem(rxq(f), 1).len, len);
 	assert_rx_frame(f, gpa, frame, len);
 	for (unsigned int i = 0; i < s.len; i++)
 		assert_int_equal(*gp(f, s.gpa + i), POISON);
@@ -981,15 +739,15 @@ static void test_rx_short_chain(void **state)
 static void test_rx_read_only_chain(void **state)
 {
 	struct fx *f = *state;
-	struct seg s = { galloc(f, 2000, 8), 2000, false };
+	struct vs_buf s = { galloc(f, 2000, 8), 2000, false };
 	uint8_t frame[HDR + 100];
 
 	up(f);
-	post(f, RXQ, &s, 1, false);
-	kick(f, RXQ);
+	vs_add_chain(rxq(f), &s, 1, false);
+	vs_kick(rxq(f));
 	host_send(f, frame, make_frame(frame, 1, 100));
-	wait_used(f, RXQ, 1);
-	assert_int_equal(used_elem(f, RXQ, 1).len, 0);
+	vs_wait_used(rxq(f), 1);
+	assert_int_equal(vs_used_elem(rxq(f), 1).len, 0);
 	assert_int_equal(resets(f), 0);
 }
 
@@ -1003,59 +761,60 @@ static void test_broken_tx_queue(void **state)
 
 	up(f);
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	assert_int_equal(host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS), (ssize_t)len);
-	wait_used(f, TXQ, 1);
-	publish(f, TXQ, QSIZE + 7);	/* a head outside the table */
-	kick(f, TXQ);
-	wait_reset_request(f, 1);
+	vs_wait_used(txq(f), 1);
+	vs_publish(txq(f), QSIZE + 7);	/* a head outside the table */
+	vs_kick(txq(f));
+	vs_link_wait(&f->t.link, 1);
 	/* it stays broken, and is not reported again */
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	usleep(100 * 1000);
 	assert_int_equal(resets(f), 1);
-	assert_int_equal(used_idx(f, TXQ), 1);
+	assert_int_equal(vs_used_idx(txq(f)), 1);
 	assert_nothing_sent(f, 10);
 	/* the driver resets the device and starts over */
-	reset(f);
-	start(f, f->desc->features);
+	vs_transport_reset(&f->t);
+	vs_transport_start(&f->t, f->t.desc->features);
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	assert_int_equal(host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS), (ssize_t)len);
 	assert_memory_equal(f->buf, frame, len);
-	wait_used(f, TXQ, 1);
+	vs_wait_used(txq(f), 1);
 }
 
 static void test_broken_rx_queue(void **state)
 {
 	struct fx *f = *state;
+	struct vs_queue *q = rxq(f);
 	uint8_t frame[HDR + 100];
 	size_t len = make_frame(frame, 4, 100);
 	uint64_t gpa;
-	struct seg s[2];
+	struct vs_buf s[2];
 
 	up(f);
 	/* a chain that loops on itself */
-	s[0] = (struct seg){ galloc(f, 64, 8), 64, true };
-	put_desc(gp(f, DESC_GPA(RXQ)), 0, s[0].gpa, 64, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
-	f->next_desc[RXQ]++;
-	publish(f, RXQ, 0);
-	kick(f, RXQ);
+	s[0] = (struct vs_buf){ galloc(f, 64, 8), 64, true };
+	vs_put_desc(vs_desc_table(q), 0, s[0].gpa, 64, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
+	q->next_desc++;
+	vs_publish(q, 0);
+	vs_kick(q);
 	host_send(f, frame, len);
-	wait_reset_request(f, 1);
+	vs_link_wait(&f->t.link, 1);
 	usleep(50 * 1000);
 	assert_int_equal(resets(f), 1);
-	assert_int_equal(used_idx(f, RXQ), 0);
+	assert_int_equal(vs_used_idx(q), 0);
 	/* transmit still works */
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	assert_int_equal(host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS), (ssize_t)len);
 	/* after a reset the frame that waited is received */
-	reset(f);
-	start(f, f->desc->features);
+	vs_transport_reset(&f->t);
+	vs_transport_start(&f->t, f->t.desc->features);
 	gpa = post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
-	wait_used(f, RXQ, 1);
+	vs_kick(q);
+	vs_wait_used(q, 1);
 	assert_rx_frame(f, gpa, frame, len);
 }
 
@@ -1081,48 +840,48 @@ static void test_reset_with_pending(void **state)
 	assert_int_equal(setsockopt(f->dev_fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
 	for (unsigned int i = 0; i < 16; i++)
 		post_tx(f, frame, make_frame(frame, i, flen), 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	for (unsigned int i = 0; i < 4; i++)
 		host_send(f, small, make_frame(small, 90 + i, 80));
 	usleep(200 * 1000);
-	tx_at_reset = used_idx(f, TXQ);
+	tx_at_reset = vs_used_idx(txq(f));
 	assert_true(tx_at_reset < 16);
-	assert_int_equal(used_idx(f, RXQ), 0);
+	assert_int_equal(vs_used_idx(rxq(f)), 0);
 
-	reset(f);
+	vs_transport_reset(&f->t);
 	for (unsigned int q = 0; q < NQ; q++)
-		memcpy(used_snap[q], gp(f, USED_GPA(q)), 0x1000);
+		memcpy(used_snap[q], vs_used(&f->t.drv[q]), 0x1000);
 	/* the host drains what was sent before: room again, which the device must not use */
 	while (host_recv(f, f->buf, sizeof(f->buf), 100) > 0)
 		got++;
 	assert_int_equal(got, tx_at_reset);
 	/* a buffer in the old ring, and kicks: nobody takes them */
 	rx_gpa = post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
-	kick(f, TXQ);
+	vs_kick(rxq(f));
+	vs_kick(txq(f));
 	usleep(100 * 1000);
 	for (unsigned int q = 0; q < NQ; q++)
-		assert_memory_equal(used_snap[q], gp(f, USED_GPA(q)), 0x1000);
+		assert_memory_equal(used_snap[q], vs_used(&f->t.drv[q]), 0x1000);
 	for (unsigned int i = 0; i < HDR + 1514; i++)
 		assert_int_equal(*gp(f, rx_gpa + i), POISON);
 	assert_nothing_sent(f, 10);
 
 	/* a new driver, fresh rings: the frames that waited in the tap come in */
-	start(f, f->desc->features);
+	vs_transport_start(&f->t, f->t.desc->features);
 	for (unsigned int i = 0; i < 4; i++)
 		gpa[i] = post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
-	wait_used(f, RXQ, 4);
+	vs_kick(rxq(f));
+	vs_wait_used(rxq(f), 4);
 	for (unsigned int i = 0; i < 4; i++) {
 		make_frame(small, 90 + i, 80);
-		assert_int_equal(used_elem(f, RXQ, 4 - i).len, HDR + 80);
+		assert_int_equal(vs_used_elem(rxq(f), 4 - i).len, HDR + 80);
 		assert_rx_frame(f, gpa[i], small, HDR + 80);
 	}
 	post_tx(f, small, make_frame(small, 99, 80), 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	assert_int_equal(host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS), HDR + 80);
 	assert_memory_equal(f->buf, small, HDR + 80);
-	wait_used(f, TXQ, 1);
+	vs_wait_used(txq(f), 1);
 	assert_nothing_sent(f, 50);
 	free(frame);
 }
@@ -1135,12 +894,12 @@ static void test_tx_before_start(void **state)
 	size_t len = make_frame(frame, 8, 100);
 
 	create(f);
-	setup_queues(f, f->desc->features);
+	vs_transport_setup(&f->t, f->t.desc->features);
 	post_tx(f, frame, len, 2, false);
-	start_only(f);
+	vs_transport_start_device(&f->t);
 	assert_int_equal(host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS), (ssize_t)len);
 	assert_memory_equal(f->buf, frame, len);
-	wait_used(f, TXQ, 1);
+	vs_wait_used(txq(f), 1);
 }
 
 /* A driver that enables only the transmit queue. */
@@ -1151,14 +910,14 @@ static void test_tx_only(void **state)
 	size_t len = make_frame(frame, 8, 100);
 
 	create(f);
-	setup_queues(f, f->desc->features);
-	memset(&f->q[RXQ].vq, 0, sizeof(f->q[RXQ].vq));
-	start_only(f);
+	vs_transport_setup(&f->t, f->t.desc->features);
+	memset(&f->t.q[RXQ].vq, 0, sizeof(f->t.q[RXQ].vq));
+	vs_transport_start_device(&f->t);
 	host_send(f, frame, len);	/* nobody reads it: no buffers can come */
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
+	vs_kick(txq(f));
 	assert_int_equal(host_recv(f, f->buf, sizeof(f->buf), TIMEOUT_MS), (ssize_t)len);
-	wait_used(f, TXQ, 1);
+	vs_wait_used(txq(f), 1);
 }
 
 /* Both disabled: start and reset do nothing, and a later start works. */
@@ -1167,12 +926,12 @@ static void test_no_queues(void **state)
 	struct fx *f = *state;
 
 	create(f);
-	setup_queues(f, f->desc->features);
-	memset(&f->q[RXQ].vq, 0, sizeof(f->q[RXQ].vq));
-	memset(&f->q[TXQ].vq, 0, sizeof(f->q[TXQ].vq));
-	start_only(f);
-	reset(f);
-	start(f, f->desc->features);
+	vs_transport_setup(&f->t, f->t.desc->features);
+	memset(&f->t.q[RXQ].vq, 0, sizeof(f->t.q[RXQ].vq));
+	memset(&f->t.q[TXQ].vq, 0, sizeof(f->t.q[TXQ].vq));
+	vs_transport_start_device(&f->t);
+	vs_transport_reset(&f->t);
+	vs_transport_start(&f->t, f->t.desc->features);
 }
 
 /* The tap's peer goes away: transmit frames are dropped, the queue does not stall. */
@@ -1185,14 +944,14 @@ static void test_tap_gone(void **state)
 
 	up(f);
 	post_rx(f, 1, HDR + 1514, false, NULL);
-	kick(f, RXQ);
+	vs_kick(rxq(f));
 	close(f->host);
 	f->host = -1;
 	usleep(100 * 1000);
 	post_tx(f, frame, len, 1, false);
-	kick(f, TXQ);
-	wait_used(f, TXQ, 1);
-	assert_int_equal(used_idx(f, RXQ), 0);
+	vs_kick(txq(f));
+	vs_wait_used(txq(f), 1);
+	assert_int_equal(vs_used_idx(rxq(f)), 0);
 	virtio_net_get_stats(f->n, &st);
 	assert_int_equal(st.tx_dropped, 1);
 	assert_int_equal(st.tx_frames, 0);
@@ -1207,10 +966,10 @@ static void test_offloads_noop(void **state)
 	assert_false(tap_is_tun(f->tap));
 	assert_int_equal(tap_set_offloads(f->tap, TAP_F_CSUM | TAP_F_TSO4), 0);
 	up(f);
-	reset(f);
-	start(f, 0);
-	reset(f);
-	start(f, f->desc->features);
+	vs_transport_reset(&f->t);
+	vs_transport_start(&f->t, 0);
+	vs_transport_reset(&f->t);
+	vs_transport_start(&f->t, f->t.desc->features);
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)

@@ -4,10 +4,10 @@
  * virtio_pci_modern driver drives it: through config space (0xCF8/0xCFC)
  * and BAR 0 accesses (pci_mmio()), on a real bus. The device behind it is
  * a fake that records start()/reset() and serves a small configuration
- * space; MSI routes and doorbells are fakes that record what they are told.
- * Guest memory is one malloc'd 64K region at guest-physical 0.
+ * space; MSI routes (vqsim.h's, on real eventfds) and doorbells are fakes
+ * that record what they are told. Guest memory is vqsim.h's: one malloc'd
+ * 64K region at guest-physical 0.
  */
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,8 +15,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -27,6 +25,7 @@
 #include "mem/region.h"
 #include "virtio/pci.h"
 #include "virtio/virtio.h"
+#include "vqsim.h"
 
 #define RAM_SIZE	0x10000ULL
 #define NQUEUES		2
@@ -34,9 +33,6 @@
 #define CFG_SIZE	8
 #define DEV_FEATURES	(1ULL << 0 | 1ULL << 5 | 1ULL << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_VERSION_1	(1ULL << VIRTIO_F_VERSION_1)
-
-#define ADDR_PORT	0
-#define DATA_PORT	4
 
 /* virtio_pci_cap (virtio 1.2, 4.1.4) */
 #define CAP_COMMON	1
@@ -143,42 +139,6 @@ static const struct virtio_dev_ops fake_ops = {
 	.config_write = fake_config_write,
 };
 
-#define ROUTES_MAX	(VIRTIO_MAX_QUEUES + 1)
-
-struct fake_msi {
-	int n;
-	int fd[ROUTES_MAX];
-	int sets[ROUTES_MAX];
-	bool masked[ROUTES_MAX];
-	uint64_t addr[ROUTES_MAX];
-	uint32_t data[ROUTES_MAX];
-};
-
-static int fake_route_add(void *ctx, int *fd)
-{
-	struct fake_msi *m = ctx;
-
-	if (m->n >= ROUTES_MAX)
-		return -1;
-	m->fd[m->n] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (m->fd[m->n] < 0)
-		return -1;
-	*fd = m->fd[m->n];
-	return m->n++;
-}
-
-static int fake_route_set(void *ctx, int handle, uint64_t addr, uint32_t data, bool masked)
-{
-	struct fake_msi *m = ctx;
-
-	assert_true(handle >= 0 && handle < m->n);
-	m->sets[handle]++;
-	m->masked[handle] = masked;
-	m->addr[handle] = addr;
-	m->data[handle] = data;
-	return 0;
-}
-
 #define BELLS_MAX	64
 
 struct bell {
@@ -241,14 +201,12 @@ struct caps {
 };
 
 struct fix {
-	uint8_t *ram;
-	struct guest_mem mem;
+	struct vs_ram ram;
 	struct pci_bus *bus;
 	struct fake_dev dev;
 	struct virtio_device_desc desc;
 	struct virtio_device_desc desc2;	/* a second function's; outlives it */
-	struct fake_msi msi;
-	struct msi_ops msi_ops;
+	struct vs_msi msi;
 	struct fake_bells bells;
 	struct doorbell_ops bell_ops;
 	struct virtio_pci *vps[4];	/* every function made, freed after the bus */
@@ -262,46 +220,22 @@ struct fix {
 
 static uint32_t cfg_read(struct fix *f, unsigned int reg, int size)
 {
-	uint8_t a[4] = { reg & 0xFC, (uint8_t)(f->slot << 3), 0, 0x80 };
-	uint8_t b[4] = { 0x5A, 0x5A, 0x5A, 0x5A };
-
-	pci_pio(f->bus, ADDR_PORT, a, 4, true);
-	pci_pio(f->bus, DATA_PORT + (reg & 3), b, size, false);
-	if (size == 1)
-		return b[0];
-	if (size == 2)
-		return b[0] | b[1] << 8;
-	return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+	return vs_cfg_read(f->bus, f->slot, reg, size);
 }
 
 static void cfg_write(struct fix *f, unsigned int reg, int size, uint32_t v)
 {
-	uint8_t a[4] = { reg & 0xFC, (uint8_t)(f->slot << 3), 0, 0x80 };
-	uint8_t b[4] = { v, v >> 8, v >> 16, v >> 24 };
-
-	pci_pio(f->bus, ADDR_PORT, a, 4, true);
-	pci_pio(f->bus, DATA_PORT + (reg & 3), b, size, true);
+	vs_cfg_write(f->bus, f->slot, reg, size, v);
 }
 
 static uint64_t mmio_read(struct fix *f, uint64_t gpa, int size)
 {
-	uint8_t b[8];
-	uint64_t v = 0;
-
-	memset(b, 0x33, sizeof(b));
-	assert_true(pci_mmio(f->bus, gpa, b, size, false));
-	for (int i = 0; i < size; i++)
-		v |= (uint64_t)b[i] << (8 * i);
-	return v;
+	return vs_mmio_read(f->bus, gpa, size);
 }
 
 static void mmio_write(struct fix *f, uint64_t gpa, int size, uint64_t v)
 {
-	uint8_t b[8];
-
-	for (int i = 0; i < size; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-	assert_true(pci_mmio(f->bus, gpa, b, size, true));
+	vs_mmio_write(f->bus, gpa, size, v);
 }
 
 /* Walks the capability list as virtio_pci_find_capability() does. */
@@ -342,7 +276,7 @@ static void find_caps(struct fix *f)
 
 static struct virtio_pci *attach(struct fix *f, const struct virtio_device_desc *desc)
 {
-	struct virtio_pci *vp = virtio_pci_create(desc, &f->mem, &f->msi_ops, &f->bell_ops);
+	struct virtio_pci *vp = virtio_pci_create(desc, &f->ram.gm, &f->msi.ops, &f->bell_ops);
 
 	assert_non_null(vp);
 	assert_true(f->nvps < 4);
@@ -367,11 +301,7 @@ static int setup(void **state)
 
 	if (!f)
 		return -1;
-	f->ram = aligned_alloc(4096, RAM_SIZE);
-	if (!f->ram)
-		return -1;
-	memset(f->ram, 0, RAM_SIZE);
-	if (guest_mem_add(&f->mem, 0, RAM_SIZE, f->ram, MEM_HPA_UNKNOWN, MEM_KIND_RAM))
+	if (vs_ram_init(&f->ram, RAM_SIZE, 0))
 		return -1;
 	for (int i = 0; i < CFG_SIZE; i++)
 		f->dev.cfg[i] = (uint8_t)(0x10 + i);
@@ -386,7 +316,7 @@ static int setup(void **state)
 		.ops = &fake_ops,
 		.dev = &f->dev,
 	};
-	f->msi_ops = (struct msi_ops){ fake_route_add, fake_route_set, &f->msi };
+	vs_msi_init(&f->msi, true);
 	f->bell_ops = (struct doorbell_ops){ fake_bell_set, &f->bells };
 	f->bus = pci_create(NULL, NULL);
 	if (!f->bus)
@@ -408,9 +338,8 @@ static int teardown(void **state)
 	/* a started device is reset, and every doorbell disarmed */
 	assert_int_equal(f->dev.resets, f->dev.starts - (f->dev.start_ret ? f->dev.starts : 0));
 	assert_int_equal(f->bells.armed, 0);
-	for (int i = 0; i < f->msi.n; i++)
-		close(f->msi.fd[i]);
-	free(f->ram);
+	vs_msi_close(&f->msi);
+	vs_ram_free(&f->ram);
 	free(f);
 	return 0;
 }
@@ -553,18 +482,6 @@ static void bring_up(struct fix *f)
 	add_status(f, S_DRIVER_OK);
 	assert_int_equal(f->dev.starts, starts + 1);
 	assert_non_null(f->dev.link);
-}
-
-/* An eventfd's counter, read and cleared; 0 when nothing was written. */
-static uint64_t efd_take(int fd)
-{
-	uint64_t n = 0;
-
-	if (read(fd, &n, sizeof(n)) != (ssize_t)sizeof(n)) {
-		assert_int_equal(errno, EAGAIN);
-		return 0;
-	}
-	return n;
 }
 
 /* --- identity and layout ----------------------------------------------------- */
@@ -724,17 +641,17 @@ static void test_create_refuses(void **state)
 	struct virtio_device_desc d = f->desc;
 
 	d.nqueues = 0;
-	assert_null(virtio_pci_create(&d, &f->mem, &f->msi_ops, &f->bell_ops));
+	assert_null(virtio_pci_create(&d, &f->ram.gm, &f->msi.ops, &f->bell_ops));
 	d.nqueues = VIRTIO_MAX_QUEUES + 1;
-	assert_null(virtio_pci_create(&d, &f->mem, &f->msi_ops, &f->bell_ops));
+	assert_null(virtio_pci_create(&d, &f->ram.gm, &f->msi.ops, &f->bell_ops));
 	d.nqueues = 1;
 	d.queue_size = 24;
-	assert_null(virtio_pci_create(&d, &f->mem, &f->msi_ops, &f->bell_ops));
+	assert_null(virtio_pci_create(&d, &f->ram.gm, &f->msi.ops, &f->bell_ops));
 	d.queue_size = 0;
-	assert_null(virtio_pci_create(&d, &f->mem, &f->msi_ops, &f->bell_ops));
+	assert_null(virtio_pci_create(&d, &f->ram.gm, &f->msi.ops, &f->bell_ops));
 	d.queue_size = 16;
 	d.config_size = 0x1001;
-	assert_null(virtio_pci_create(&d, &f->mem, &f->msi_ops, &f->bell_ops));
+	assert_null(virtio_pci_create(&d, &f->ram.gm, &f->msi.ops, &f->bell_ops));
 }
 
 /* --- features and status ---------------------------------------------------- */
@@ -830,12 +747,12 @@ static void test_bring_up(void **state)
 		assert_int_equal(vq->vq.desc_gpa, q_desc[q]);
 		assert_int_equal(vq->vq.avail_gpa, q_driver[q]);
 		assert_int_equal(vq->vq.used_gpa, q_device[q]);
-		assert_ptr_equal(vq->vq.desc, f->ram + q_desc[q]);
-		assert_ptr_equal(vq->vq.used, f->ram + q_device[q]);
+		assert_ptr_equal(vq->vq.desc, vs_gp(&f->ram, q_desc[q]));
+		assert_ptr_equal(vq->vq.used, vs_gp(&f->ram, q_device[q]));
 		assert_false(vq->vq.broken);
 		assert_false(vq->vq.event_idx);
 		/* vector 1 + q, as the driver chose */
-		assert_int_equal(vq->call_fd, f->msi.fd[1 + q]);
+		assert_int_equal(vq->call_fd, f->msi.r[1 + q].fd);
 		/* the kick eventfd is the one the doorbell signals */
 		assert_non_null(b);
 		assert_true(vq->kick_fd >= 0);
@@ -852,9 +769,9 @@ static void test_bring_up(void **state)
 	assert_int_equal(cc_read(f, Q_DRIVER + 4, 4), 0);
 	assert_int_equal(cc_read(f, Q_DEVICE, 8), q_device[0]);
 	/* the MSI-X entry the driver unmasked reached its route */
-	assert_false(f->msi.masked[0]);
-	assert_int_equal(f->msi.addr[0], 0xFEE00000);
-	assert_int_equal(f->msi.data[0], 0x4020);
+	assert_false(f->msi.r[0].masked);
+	assert_int_equal(f->msi.r[0].addr, 0xFEE00000);
+	assert_int_equal(f->msi.r[0].data, 0x4020);
 
 	/* set-up is fixed once running */
 	cc_write(f, Q_SIZE, 2, 4);
@@ -929,7 +846,7 @@ static void test_disabled_queue(void **state)
 	assert_int_equal(f->dev.q[0].call_fd, -1);		/* no vector */
 	assert_true(f->dev.q[0].kick_fd >= 0);
 	assert_int_equal(f->dev.q[1].vq.size, QSIZE);
-	assert_int_equal(f->dev.q[1].call_fd, f->msi.fd[2]);
+	assert_int_equal(f->dev.q[1].call_fd, f->msi.r[2].fd);
 }
 
 static void test_vectors(void **state)
@@ -957,7 +874,7 @@ static void test_vectors(void **state)
 	add_status(f, S_DRIVER_OK);
 	assert_int_equal(f->dev.starts, 1);
 	assert_int_equal(f->dev.q[0].call_fd, -1);
-	assert_int_equal(f->dev.q[1].call_fd, f->msi.fd[0]);
+	assert_int_equal(f->dev.q[1].call_fd, f->msi.r[0].fd);
 }
 
 static void test_unknown_queue(void **state)
@@ -991,7 +908,7 @@ static void test_unknown_queue(void **state)
 static void test_queue_outside_memory(void **state)
 {
 	struct fix *f = *state;
-	int cfg_fd = f->msi.fd[0];
+	int cfg_fd = f->msi.r[0].fd;
 
 	assert_int_equal(negotiate(f, F_VERSION_1), S_ACK | S_DRIVER | S_FEATURES_OK);
 	cc_write(f, MSIX_CONFIG, 2, 0);
@@ -1003,14 +920,14 @@ static void test_queue_outside_memory(void **state)
 	cc_write(f, Q_DRIVER, 8, q_driver[1]);
 	cc_write(f, Q_DEVICE, 8, q_device[1]);
 	cc_write(f, Q_ENABLE, 2, 1);
-	assert_int_equal(efd_take(cfg_fd), 0);
+	assert_int_equal(vs_efd_take(cfg_fd), 0);
 	add_status(f, S_DRIVER_OK);
 	assert_int_equal(f->dev.starts, 0);
 	assert_int_equal(status(f), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK |
 			 S_NEEDS_RESET);
 	/* a configuration change interrupt on the config vector */
-	assert_int_equal(efd_take(cfg_fd), 1);
-	assert_int_equal(efd_take(f->msi.fd[1]), 0);
+	assert_int_equal(vs_efd_take(cfg_fd), 1);
+	assert_int_equal(vs_efd_take(f->msi.r[1].fd), 0);
 	assert_int_equal(mmio_read(f, f->bar + f->caps.off[CAP_ISR], 1), 2);
 	assert_int_equal(mmio_read(f, f->bar + f->caps.off[CAP_ISR], 1), 0);
 	/* the reset clears it; reset() is not owed */
@@ -1060,7 +977,7 @@ static void test_start_fails(void **state)
 	assert_int_equal(f->dev.starts, 1);
 	assert_true(status(f) & S_NEEDS_RESET);
 	assert_true(status(f) & S_DRIVER_OK);
-	assert_int_equal(efd_take(f->msi.fd[0]), 1);
+	assert_int_equal(vs_efd_take(f->msi.r[0].fd), 1);
 	cc_write(f, STATUS, 1, 0);
 	assert_int_equal(f->dev.resets, 0);			/* it never ran */
 }
@@ -1071,15 +988,15 @@ static void test_needs_reset_from_device(void **state)
 	uint64_t isr;
 
 	bring_up(f);
-	assert_int_equal(efd_take(f->msi.fd[0]), 0);
+	assert_int_equal(vs_efd_take(f->msi.r[0].fd), 0);
 	assert_int_equal(mmio_read(f, f->bar + f->caps.off[CAP_ISR], 1), 0);
 	/* the device's thread gives up on a broken queue */
 	f->dev.link->needs_reset(f->dev.link);
 	assert_true(status(f) & S_NEEDS_RESET);
-	assert_int_equal(efd_take(f->msi.fd[0]), 1);
+	assert_int_equal(vs_efd_take(f->msi.r[0].fd), 1);
 	/* once: a second call changes nothing */
 	f->dev.link->needs_reset(f->dev.link);
-	assert_int_equal(efd_take(f->msi.fd[0]), 0);
+	assert_int_equal(vs_efd_take(f->msi.r[0].fd), 0);
 	/* ISR: the config bit, cleared by the read (4.1.4.5) */
 	isr = mmio_read(f, f->bar + f->caps.off[CAP_ISR], 4);
 	assert_int_equal(isr, 2);
@@ -1101,7 +1018,7 @@ static void test_reset(void **state)
 	bring_up(f);
 	cc_write(f, DFSELECT, 4, 1);
 	f->dev.link->needs_reset(f->dev.link);		/* leaves ISR set */
-	efd_take(f->msi.fd[0]);
+	vs_efd_take(f->msi.r[0].fd);
 	/* a kick that reaches the VMM just before the reset */
 	mmio_write(f, notify_addr(f, 0), 2, 0);
 	cc_write(f, Q_SELECT, 2, 1);
@@ -1123,14 +1040,14 @@ static void test_reset(void **state)
 		assert_int_equal(cc_read(f, Q_DRIVER, 8), 0);
 		assert_int_equal(cc_read(f, Q_DEVICE, 8), 0);
 		/* no kick carried over to the next driver */
-		assert_int_equal(efd_take(f->dev.q[q].kick_fd), 0);
+		assert_int_equal(vs_efd_take(f->dev.q[q].kick_fd), 0);
 	}
 	assert_int_equal(mmio_read(f, isr, 1), 0);
 	/* a second reset owes the device nothing */
 	cc_write(f, STATUS, 1, 0);
 	assert_int_equal(f->dev.resets, 1);
 	/* MSI-X is PCI's, not virtio's: the table survives */
-	assert_false(f->msi.masked[0]);
+	assert_false(f->msi.r[0].masked);
 
 	/* and it starts again */
 	bring_up(f);
@@ -1147,20 +1064,20 @@ static void test_notify(void **state)
 	bring_up(f);
 	/* vp_notify(): the queue index, 16 bits, at the queue's address */
 	mmio_write(f, notify_addr(f, 1), 2, 1);
-	assert_int_equal(efd_take(f->dev.q[1].kick_fd), 1);
-	assert_int_equal(efd_take(f->dev.q[0].kick_fd), 0);
+	assert_int_equal(vs_efd_take(f->dev.q[1].kick_fd), 1);
+	assert_int_equal(vs_efd_take(f->dev.q[0].kick_fd), 0);
 	mmio_write(f, notify_addr(f, 0), 2, 0);
 	mmio_write(f, notify_addr(f, 0), 2, 0);
-	assert_int_equal(efd_take(f->dev.q[0].kick_fd), 2);
-	assert_int_equal(efd_take(f->dev.q[1].kick_fd), 0);
+	assert_int_equal(vs_efd_take(f->dev.q[0].kick_fd), 2);
+	assert_int_equal(vs_efd_take(f->dev.q[1].kick_fd), 0);
 	/* past the last queue: nobody */
 	mmio_write(f, f->bar + f->caps.off[CAP_NOTIFY] + NQUEUES * f->caps.multiplier, 2, 0);
 	mmio_write(f, f->bar + f->caps.off[CAP_NOTIFY] + 0x400, 4, 0);
-	assert_int_equal(efd_take(f->dev.q[0].kick_fd), 0);
-	assert_int_equal(efd_take(f->dev.q[1].kick_fd), 0);
+	assert_int_equal(vs_efd_take(f->dev.q[0].kick_fd), 0);
+	assert_int_equal(vs_efd_take(f->dev.q[1].kick_fd), 0);
 	/* reads of the area are harmless */
 	assert_int_equal(mmio_read(f, notify_addr(f, 1), 2), 0);
-	assert_int_equal(efd_take(f->dev.q[1].kick_fd), 0);
+	assert_int_equal(vs_efd_take(f->dev.q[1].kick_fd), 0);
 }
 
 static void assert_armed_at(struct fix *f, uint64_t bar)
@@ -1240,7 +1157,7 @@ static void test_doorbells(void **state)
 	bring_up(f);
 	assert_int_equal(f->dev.q[0].kick_fd, kick0);
 	mmio_write(f, notify_addr(f, 0), 2, 0);		/* the exit path */
-	assert_int_equal(efd_take(kick0), 1);
+	assert_int_equal(vs_efd_take(kick0), 1);
 }
 
 static void test_doorbell_failure(void **state)
@@ -1264,7 +1181,7 @@ static void test_doorbell_failure(void **state)
 	/* notifications still arrive, through the exit path */
 	bring_up(f);
 	mmio_write(f, notify_addr(f, 1), 2, 1);
-	assert_int_equal(efd_take(f->dev.q[1].kick_fd), 1);
+	assert_int_equal(vs_efd_take(f->dev.q[1].kick_fd), 1);
 	f->bells.fail_addr = 0;
 	use(f, first);
 }
