@@ -10,8 +10,11 @@
 #   make check-fuzz    run every file of the fuzz corpora once (part of check)
 #   make fuzz-merge    merge new inputs of the last `make fuzz` into tests/fuzz/corpus
 #   make boot          boot the default guest (in the lab on hosts whose KVM cannot)
+#   make rootfs        build a small Debian 12 root file system image (cache/rootfs/, mmdebstrap)
+#   make boot ROOTFS=cache/rootfs/debian-12.ext4   boot that image as the guest's /dev/vda
 #   make bench         boot-time and memory benchmark against QEMU microvm
 #   make bench-mem     guest memory by slice backing against QEMU (bench/mem.sh)
+#   make bench-virtio  virtio disk and network I/O against QEMU (bench/virtio.sh)
 #   make install PREFIX=/usr/local
 
 .DEFAULT_GOAL := all
@@ -127,8 +130,15 @@ asan:
 guest: deps
 	tests/lab/guest.sh
 
+# ROOTFS=IMAGE: boot the system on IMAGE (the VM's /dev/vda) rather than the busybox initramfs.
+ROOTFS	?=
 boot: deps all
-	scripts/boot-default-guest.sh $(BUILD)/slicevm
+	scripts/boot-default-guest.sh $(BUILD)/slicevm $(ROOTFS)
+
+# A Debian 12 root file system image for ROOTFS= (scripts/build-rootfs.sh; cached).
+.PHONY: rootfs
+rootfs: deps
+	scripts/build-rootfs.sh
 
 bench: deps all
 	bench/boot.sh $(BUILD)/slicevm
@@ -136,6 +146,11 @@ bench: deps all
 # Guest memory by backing (anon, hugetlb, reserved) against QEMU, in the lab.
 bench-mem: deps all
 	bench/mem.sh $(BUILD)/slicevm
+
+# Virtio disk (and later network) I/O against QEMU, in the lab (bench/virtio.sh).
+.PHONY: bench-virtio
+bench-virtio: deps all
+	bench/virtio.sh $(BUILD)/slicevm
 
 # make install PREFIX=/usr/local DESTDIR=: the binary, the man pages, bash
 # completion, the example configurations and the systemd units (whose

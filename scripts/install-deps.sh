@@ -6,7 +6,8 @@ set -eu
 PACKAGES="make gcc clang libclang-rt-14-dev pkg-config
 libjson-c-dev libsqlite3-dev libhwloc-dev libnuma-dev liburing-dev
 libseccomp-dev libcmocka-dev
-qemu-system-x86 busybox-static cpio zstd xz-utils e2fsprogs valgrind file"
+qemu-system-x86 busybox-static cpio zstd xz-utils e2fsprogs valgrind file
+fio iperf3"
 
 missing=""
 for p in $PACKAGES; do
