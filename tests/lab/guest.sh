@@ -10,7 +10,11 @@
 #   guest/initrd.cpio.gz            busybox-static + tests/lab/guest-init as /init,
 #                                   and the GUEST_MODULES (decompressed, with their
 #                                   dependencies) in /lib/modules, load-order there
-#   guest/modules/*.ko              kvm modules for the lab's L1 (decompressed)
+#   guest/initrd-fio.cpio.gz        the same plus Debian's fio as /bin/fio with the
+#                                   libraries it loads (the disk cases' fio check,
+#                                   bench/virtio.sh); kept apart so normal boots
+#                                   stay small
+#   guest/modules/*.ko              modules for the lab's L1 (decompressed): kvm, pmem, tun, vhost-net
 #   guest/modules/load-order        their insmod order, dependencies first
 #   guest/version                   the kernel version
 # A re-run with nothing changed only checks the stamp and returns.
@@ -22,7 +26,11 @@ cache=$(realpath -m "${SLICEVM_CACHE:-$top/cache}")
 guest=$cache/guest
 # L1 needs these to run KVM guests on the SVM that QEMU TCG emulates.
 # nd_e820 ... device_dax: a memmap=SIZE!START range as pmem, then device-dax.
-L1_MODULES="irqbypass kvm ccp kvm-amd nd_e820 nd_pmem dax_pmem device_dax"
+# tun ... vhost_net: taps for --net and the kernel's vhost-net data path
+# (/dev/net/tun, /dev/vhost-net). vhost_net's depends= is vhost,tun,tap
+# (tap: the macvtap helper) and vhost's is vhost_iotlb; add_module puts
+# each dependency first whatever the order here.
+L1_MODULES="irqbypass kvm ccp kvm-amd nd_e820 nd_pmem dax_pmem device_dax tun vhost_iotlb vhost vhost_net"
 # The guest loads these from its initramfs (/lib/modules, in this order,
 # each after what it needs): the ACPI power button and input events, the
 # virtio-pci drivers slicevm's devices need (virtio_pci itself is built in),
@@ -67,11 +75,17 @@ fi
 busybox=$(dpkg -L busybox-static 2>/dev/null | grep '/busybox$' | head -n 1 || true)
 [ -n "$busybox" ] && [ -x "$busybox" ] ||
 	die "busybox-static is not installed: run scripts/install-deps.sh (as root)"
+fio=$(command -v fio || true)
+[ -n "$fio" ] || die "fio is not installed: run scripts/install-deps.sh (as root)"
+for tool in gcc readelf ldd; do
+	command -v "$tool" >/dev/null || die "$tool is missing (it builds fio's stub libraries)"
+done
 
 # Everything the result depends on; a match means the cache is current.
 stamp="kernel=$ver
 busybox=$(cksum <"$busybox")
 init=$(cksum <"$here/guest-init")
+fio=$(cksum <"$fio")
 script=$(cksum <"$0")
 modules=$GUEST_MODULES"
 if [ -f "$guest/stamp" ] && [ "$(cat "$guest/stamp")" = "$stamp" ]; then
@@ -206,6 +220,57 @@ cp "$here/guest-init" "$root/init"
 chmod 0755 "$root/init"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 (cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$new/initrd.cpio.gz"
+
+# initrd-fio.cpio.gz: the same tree plus Debian's fio. fio links the
+# libraries of every I/O engine Debian builds in (Ceph RADOS/RBD,
+# GlusterFS, NBD, RDMA, PMDK: about 80 MB with what they pull in); the
+# guest only uses psync and libaio, so those are replaced by stub
+# libraries of the same soname that define the functions fio imports from
+# them (fio is linked with BIND_NOW, so every one must resolve) and exit
+# 127 if one is ever called. fio itself is Debian's binary, unchanged.
+FIO_STUB_LIBS="libgfapi.so.0 libnbd.so.0 libibverbs.so.1 librdmacm.so.1 librados.so.2 librbd.so.1 libpmemblk.so.1 libpmem.so.1"
+stubs=$work/fio-stubs
+mkdir -p "$stubs"
+readelf --dyn-syms -W "$fio" | awk '$7 == "UND" && $8 != "" { print $8 }' >"$stubs/und"
+for so in $FIO_STUB_LIBS; do
+	real=$(ldd "$fio" | sed -n "s|^[[:space:]]*$so => \(/[^ ]*\).*|\1|p")
+	[ -n "$real" ] || die "$fio does not load $so any more: update FIO_STUB_LIBS"
+	# What fio imports (NAME or NAME@VERSION) that $so defines.
+	readelf --dyn-syms -W "$real" |
+		awk '$7 != "UND" && $4 ~ /FUNC/ { n = $8; sub(/@.*/, "", n); print n }' >"$stubs/def"
+	awk 'NR == FNR { d[$1] = 1; next }
+	{ n = $1; v = ""; i = index(n, "@"); if (i) { v = substr(n, i + 1); n = substr(n, 1, i - 1) } }
+	n in d { print n, v }' "$stubs/def" "$stubs/und" >"$stubs/$so.syms"
+	{
+		# (printf, not echo: dash's echo would turn the \n into a newline)
+		printf '%s\n' '#include <unistd.h>' \
+			'static const char m[] = ": I/O engine not in this guest (stub library)\n";' \
+			'static void stub(const char *n) { write(2, n, __builtin_strlen(n));' \
+			'	write(2, m, sizeof m - 1); _exit(127); }'
+		awk '{ printf "void %s(void) { stub(\"%s\"); }\n", $1, $1 }' "$stubs/$so.syms"
+	} >"$stubs/$so.c"
+	# The symbol versions fio asks for, if any.
+	awk '$2 != "" { s[$2] = s[$2] " " $1 ";" } END { for (v in s) printf "%s {\n global:%s\n};\n", v, s[v] }' \
+		"$stubs/$so.syms" >"$stubs/$so.map"
+	vs=""
+	[ -s "$stubs/$so.map" ] && vs="-Wl,--version-script=$stubs/$so.map"
+	# shellcheck disable=SC2086
+	gcc -shared -fPIC -O2 -s -Wl,-soname,"$so" $vs -o "$stubs/$so" "$stubs/$so.c" ||
+		die "cannot build the stub $so for fio"
+done
+# fio and what the loader loads for it with the stubs in place, at their
+# own paths (as l0.sh's lab_copy_with_libs); the stubs where Debian keeps
+# the real ones.
+mkdir -p "$root/lib/x86_64-linux-gnu"
+cp -L "$fio" "$root/bin/fio"
+for lib in $(LD_LIBRARY_PATH=$stubs ldd "$fio" |
+	sed -n 's/.*=> \(\/[^ ]*\).*/\1/p; s/^[[:space:]]*\(\/[^ ]*\) (.*/\1/p'); do
+	case "$lib" in
+	"$stubs"/*) cp "$lib" "$root/lib/x86_64-linux-gnu/" ;;
+	*) mkdir -p "$root$(dirname "$lib")" && cp -L "$lib" "$root$lib" ;;
+	esac
+done
+(cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$new/initrd-fio.cpio.gz"
 
 echo "$ver" >"$new/version"
 printf '%s\n' "$stamp" >"$new/stamp"

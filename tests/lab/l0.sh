@@ -96,6 +96,8 @@ disk=$(cksum <"$disk")"
 		[ "$a" = busybox ] || ln -s busybox "$root/bin/$a"
 	done
 	cp "$LAB_CACHE"/guest/{bzImage,vmlinux,initrd.cpio.gz} "$root/guest/"
+	# The same initrd with fio (guest.sh): the fio disk check, bench/virtio.sh.
+	cp "$LAB_CACHE/guest/initrd-fio.cpio.gz" "$root/guest/"
 	cp "$LAB_CACHE"/guest/modules/* "$root/lab/modules/"
 	# The disk cases' image, and what reads it back once the VM is gone.
 	cp "$disk" "$root/guest/disk.img"

@@ -120,6 +120,25 @@ VMM_DIR=$A_DIR
 want_line SLICEVM-RNG-OK SLICEVM-RNG-BAD
 report "run: the guest's hardware RNG is virtio-rng and /dev/hwrng gives bytes"
 
+# --- a2. what the guest synced survives a SIGKILL of the VMM -----------------
+fresh kill.img
+guest_start --disk "$T/kill.img" --cmdline "$CMDLINE_BASE slicevm.test=disk-hold"
+if wait_console 240 '^SLICEVM-DISK-WROTE [0-9a-f]{64}$'; then
+	kill -KILL "$VMM_PID"
+	vmm_wait 30
+	want_rc 137
+	wrote=$(console_line SLICEVM-DISK-WROTE | sed -n 's/^SLICEVM-DISK-WROTE //p')
+	debugfs -R 'cat /guest-wrote.txt' "$T/kill.img" >"$T/killed.txt" 2>/dev/null
+	back=$(sum "$T/killed.txt")
+	[ "$back" = "$wrote" ] ||
+		fail "after SIGKILL debugfs reads guest-wrote.txt with sha256 ${back:-nothing}, the guest wrote $wrote"
+else
+	vmm_wait 5
+	want_line SLICEVM-DISK-WROTE SLICEVM-DISK-BAD
+fi
+want_no_vmm
+report "run --disk: a file the guest synced is in the image after SIGKILL of the VMM"
+
 # --- b. readonly=on --------------------------------------------------------
 fresh ro.img
 was=$(sum "$T/ro.img")
