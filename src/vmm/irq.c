@@ -178,6 +178,18 @@ static int route_set(void *ctx, int handle, uint64_t addr, uint32_t data, bool m
 	return ret;
 }
 
+void vm_irq_line(void *ctx, int line, int level)
+{
+	struct vm_irq *irq = ctx;
+	struct kvm_irq_level req = { .irq = (uint32_t)line, .level = (uint32_t)level };
+	char msg[96];
+
+	if (!ioctl(irq->vm_fd, KVM_IRQ_LINE, &req))
+		return;
+	snprintf(msg, sizeof(msg), "cannot drive IRQ %d: %s", line, strerror(errno));
+	irq->on_error(irq->ctx, msg);
+}
+
 static int doorbell_set(void *ctx, uint64_t addr, unsigned int len, int fd, bool assign)
 {
 	struct vm_irq *irq = ctx;

@@ -12,11 +12,9 @@
  * thread of its own (virtio/worker.h), created here on the main thread,
  * which inherits its housekeeping CPUs, and enters the I/O sandbox.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "devices/acpi_pm.h"
@@ -58,16 +56,6 @@ struct vm_devices {
 	struct virtio_net *net[VM_MAX_NETS];
 	struct virtio_pci *net_pci[VM_MAX_NETS];
 };
-
-static void set_irq_line(void *ctx, int irq, int level)
-{
-	struct vm *vm = ctx;
-	struct kvm_irq_level line = { .irq = irq, .level = level };
-
-	if (ioctl(vm->fd, KVM_IRQ_LINE, &line))
-		vm_request_exit(vm, VM_EXIT_ERROR, "cannot drive IRQ %d: %s", irq,
-				strerror(errno));
-}
 
 static void guest_event(void *ctx, enum vm_event event)
 {
@@ -193,8 +181,7 @@ static int create_virtio(struct vm *vm)
 {
 	struct vm_devices *d = vm->devices;
 
-	d->irq = vm_irq_create(vm->fd, irq_error, vm);
-	if (!d->irq || pci_set_mmio_window(d->pci, PCI_MMIO_START, PCI_MMIO_END))
+	if (pci_set_mmio_window(d->pci, PCI_MMIO_START, PCI_MMIO_END))
 		return -1;
 	d->rng_worker = worker_create("virtio-rng");
 	if (!d->rng_worker)
@@ -221,7 +208,11 @@ int vm_devices_create(struct vm *vm)
 	if (!d)
 		return err_set("out of memory for devices");
 	vm->devices = d;
-	d->uart = uart_create(vm->console_write_fd, IRQ_COM1, set_irq_line, vm);
+	/* every interrupt, ISA line or MSI, goes through the VM's irq object */
+	d->irq = vm_irq_create(vm->fd, irq_error, vm);
+	if (!d->irq)
+		return -1;
+	d->uart = uart_create(vm->console_write_fd, IRQ_COM1, vm_irq_line, d->irq);
 	d->i8042 = i8042_create(guest_event, vm);
 	d->rtc = rtc_create(NULL, NULL);
 	d->pci = pci_create(guest_event, vm);
@@ -295,8 +286,8 @@ bool vm_devices_mmio(struct vm *vm, uint64_t gpa, void *data, int size, bool is_
  */
 void vm_devices_power_button(struct vm *vm)
 {
-	set_irq_line(vm, IRQ_POWER_BUTTON, 1);
-	set_irq_line(vm, IRQ_POWER_BUTTON, 0);
+	vm_irq_line(vm->devices->irq, IRQ_POWER_BUTTON, 1);
+	vm_irq_line(vm->devices->irq, IRQ_POWER_BUTTON, 0);
 }
 
 void vm_devices_stop(struct vm *vm)
@@ -325,7 +316,6 @@ void vm_devices_destroy(struct vm *vm)
 	worker_destroy(d->rng_worker);
 	if (d->rng)
 		virtio_rng_destroy(d->rng);
-	vm_irq_destroy(d->irq);
 	if (d->uart)
 		uart_destroy(d->uart);
 	if (d->i8042)
@@ -336,6 +326,7 @@ void vm_devices_destroy(struct vm *vm)
 		pci_destroy(d->pci);
 	if (d->acpi_pm)
 		acpi_pm_destroy(d->acpi_pm);
+	vm_irq_destroy(d->irq);	/* last: every device above drove its interrupts through it */
 	free(d);
 	vm->devices = NULL;
 }
