@@ -40,19 +40,6 @@ state_of() {
 	fi
 }
 
-# console_line MARKER: the last console line starting with MARKER.
-console_line() {
-	tr -d '\r' <"$VMM_CONSOLE" | grep -E "^$1( |\$)" | tail -n 1
-}
-
-# want_line MARKER BAD: the console has a MARKER line; else the reason
-# quotes the guest's BAD lines.
-want_line() {
-	[ -n "$(console_line "$1")" ] && return 0
-	_bad=$(tr -d '\r' <"$VMM_CONSOLE" | grep "^$2" | head -n 3 | tr '\n' ' ')
-	fail "the guest printed no $1${_bad:+: $_bad}"
-}
-
 # guest SECS ARGS...: vmm_run of the default guest with 256 MiB and ARGS
 # (--disk, --cmdline); guest_start ARGS...: the same with vmm_start.
 guest() {

@@ -40,19 +40,6 @@ XFER_SECS=180
 NAME=netvm
 
 # --- helpers ---------------------------------------------------------------
-# console_line MARKER: the last console line starting with MARKER.
-console_line() {
-	tr -d '\r' <"$VMM_CONSOLE" | grep -E "^$1( |\$)" | tail -n 1
-}
-
-# want_line MARKER BAD: the console has a MARKER line; else the reason
-# quotes the guest's BAD lines.
-want_line() {
-	[ -n "$(console_line "$1")" ] && return 0
-	_bad=$(tr -d '\r' <"$VMM_CONSOLE" | grep "^$2" | head -n 3 | tr '\n' ' ')
-	fail "the guest printed no $1${_bad:+: $_bad}"
-}
-
 netdev() {
 	[ -e "/sys/class/net/$1" ]
 }
@@ -147,9 +134,9 @@ MODES=""
 
 # --- a. created tap, 100 MiB guest -> L1, each data path ---------------------
 # Within one net_run the TAP lines wait in $T/reports until the run is
-# judged: a run whose guest kernel panicked is run again (lib.sh's
-# guest_panicked: seen in about one run in four, mid-transfer); a fault
-# that comes every time still fails.
+# judged: a run whose guest kernel died of the lab's hazard is run again
+# (lib.sh: tcg_patch_hazard, guest_panicked; seen in about one run in
+# four, mid-transfer); a fault that comes every time still fails.
 # Fields apart by \037 (unit separator): not IFS whitespace, so an empty
 # WHY stays a field of its own.
 US=$(printf '\037')
@@ -175,8 +162,8 @@ net_run_judged() {
 	net_run "$@"
 	_tries=1
 	while [ $_tries -le "$LAB_HAZARD_RETRIES" ] &&
-	      cut -d "$US" -f2 "$T/reports" | grep -q . && guest_panicked; do
-		diag "the guest kernel panicked ($(hazard_line)), a lab hazard (lib.sh: guest_panicked); running it again"
+	      cut -d "$US" -f2 "$T/reports" | grep -q . && tcg_patch_hazard; do
+		diag "the guest kernel died ($(hazard_line)), a lab hazard (lib.sh: tcg_patch_hazard); running it again"
 		rm -f "$T/reports"
 		net_run "$@"
 		_tries=$((_tries + 1))
