@@ -24,12 +24,17 @@ struct virtio_rng {
 	struct vq_chain chain;
 };
 
-/* Fills one chain; false if the host had no bytes (try again on the next kick). */
+/*
+ * Fills one chain; false if the host had no bytes. Never blocks: a host
+ * whose pool is not ready yet must not stall the I/O thread (and a vCPU
+ * waiting on it in worker_call()); the guest gets an empty buffer and
+ * asks again.
+ */
 static bool fill(struct virtio_rng *r, struct vq_chain *c, uint32_t *written)
 {
 	uint8_t buf[RNG_CHUNK];
 	size_t want = c->nwrite < sizeof(buf) ? c->nwrite : sizeof(buf);
-	ssize_t n = want ? getrandom(buf, want, 0) : 0;
+	ssize_t n = want ? getrandom(buf, want, GRND_NONBLOCK) : 0;
 
 	if (n < 0)
 		return false;
