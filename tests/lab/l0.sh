@@ -190,13 +190,14 @@ lab_tail() {
 }
 
 # lab_qemu SECS SMP MEM APPEND INITRD [interactive]: boot L1; console on
-# stdout. Without "interactive" stdin is /dev/null. Returns qemu's status
+# stdout. LAB_TCG_THREAD=single makes QEMU's TCG round-robin (default multi;
+# the benchmarks print which). Without "interactive" stdin is /dev/null. Returns qemu's status
 # (124 when timeout stopped it). The pid file lets lab_kill stop it.
 lab_qemu() {
 	local secs=$1 smp=$2 mem=$3 append=$4 initrd=$5 mode=${6:-}
 	rm -f "$LAB_QEMU_PIDFILE"
 	local cmd=(qemu-system-x86_64
-		-accel tcg,thread=multi -cpu EPYC,+svm,+npt -smp "$smp" -m "$mem"
+		-accel "tcg,thread=${LAB_TCG_THREAD:-multi}" -cpu EPYC,+svm,+npt -smp "$smp" -m "$mem"
 		-nographic -no-reboot -nic none -pidfile "$LAB_QEMU_PIDFILE"
 		-kernel "$LAB_CACHE/guest/bzImage" -initrd "$initrd"
 		-append "console=ttyS0 panic=-1 quiet $append")
