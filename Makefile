@@ -47,8 +47,8 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS	+= -fsanitize=address,undefined
 endif
 
-MODULES		:= lib mem ctl virtio boot devices host vmm cli
-UNIT_MODULES	?= lib mem ctl virtio boot devices host vmm
+MODULES		:= lib mem ctl virtio boot devices vfio host vmm cli
+UNIT_MODULES	?= lib mem ctl virtio boot devices vfio host vmm
 
 mod_objs = $(patsubst src/%.c,$(BUILD)/%.o,$(wildcard src/$(1)/*.c))
 mod_lib  = $(BUILD)/lib$(1).a

@@ -37,6 +37,8 @@ static const char run_usage[] =
 "                       a virtio network card on the host's tap NAME, made if\n"
 "                       missing (repeatable: eth0, eth1, ... in order, after\n"
 "                       VM.json's nets; MAC default: made from the VM's name)\n"
+"      --device ADDR    pass through the slice's PCI function ADDR (with\n"
+"                       --slice; repeatable; default: all the slice holds)\n"
 "  -d, --detach         run in the background; the console goes to a socket\n"
 "                       ('slicevm console NAME' attaches) and to --log\n"
 "      --log FILE       with --detach: append the console (and the VMM's\n"
@@ -86,6 +88,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		{ "log", required_argument, NULL, 'L' },
 		{ "disk", required_argument, NULL, 'D' },
 		{ "net", required_argument, NULL, 'T' },
+		{ "device", required_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -110,6 +113,10 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 			break;
 		case 'T':
 			if (config_add_net_option(cli, optarg))
+				return cli_fail();
+			break;
+		case 'V':
+			if (config_add_device(cli, optarg))
 				return cli_fail();
 			break;
 		case 'c':
@@ -193,6 +200,9 @@ static int apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 	}
 	if (config_append_disks(cfg, cli))
 		return -1;
+	for (int i = 0; i < cli->ndevices; i++)
+		if (config_add_device(cfg, cli->devices[i]))
+			return -1;
 	return config_append_nets(cfg, cli);
 }
 

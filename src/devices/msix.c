@@ -38,6 +38,7 @@ int msix_init(struct msix *m, struct pci_device *pdev, unsigned int nvec, int ba
 		return err_set("out of memory for %u MSI-X vectors", nvec);
 	m->pdev = pdev;
 	m->bar = bar;
+	m->pba_bar = bar;
 	m->table_offset = table_offset;
 	m->pba_offset = pba_offset;
 	m->ops = ops;
@@ -58,6 +59,13 @@ int msix_init(struct msix *m, struct pci_device *pdev, unsigned int nvec, int ba
 	put_le32(pdev->config + cap + TABLE_OFF, table_offset | (uint32_t)bar);
 	put_le32(pdev->config + cap + PBA_OFF, pba_offset | (uint32_t)bar);
 	return 0;
+}
+
+void msix_set_pba(struct msix *m, int bar, uint32_t offset)
+{
+	m->pba_bar = bar;
+	m->pba_offset = offset & ~7u;
+	put_le32(m->pdev->config + m->cap + PBA_OFF, m->pba_offset | (uint32_t)bar);
 }
 
 void msix_destroy(struct msix *m)
@@ -141,9 +149,7 @@ bool msix_bar_access(struct msix *m, int bar, uint64_t offset, void *data, int s
 	uint64_t pba_end = m->pba_offset + ((m->nvec + 63) / 64) * 8;
 	uint8_t *bytes = data;
 
-	if (bar != m->bar)
-		return false;
-	if (offset >= m->table_offset && offset < table_end) {
+	if (bar == m->bar && offset >= m->table_offset && offset < table_end) {
 		if ((size != 4 && size != 8) || offset % size) {
 			if (!is_write)
 				memset(data, 0xFF, size);
@@ -153,7 +159,7 @@ bool msix_bar_access(struct msix *m, int bar, uint64_t offset, void *data, int s
 			table_dword(m, offset - m->table_offset + i, bytes + i, is_write);
 		return true;
 	}
-	if (offset >= m->pba_offset && offset < pba_end) {
+	if (bar == m->pba_bar && offset >= m->pba_offset && offset < pba_end) {
 		if (!is_write)
 			memset(data, 0, size);
 		return true;

@@ -44,7 +44,7 @@ struct msix_vector {
 struct msix {
 	struct pci_device *pdev;
 	unsigned int cap;		/* the capability's offset in config space */
-	int bar;
+	int bar, pba_bar;		/* the BARs of the table and of the PBA */
 	uint32_t table_offset, pba_offset;
 	unsigned int nvec;
 	struct msix_vector *v;
@@ -60,6 +60,12 @@ struct msix {
 int msix_init(struct msix *m, struct pci_device *pdev, unsigned int nvec, int bar,
 	      uint32_t table_offset, uint32_t pba_offset, const struct msi_ops *ops);
 void msix_destroy(struct msix *m);
+
+/*
+ * Moves the PBA to BAR @bar at @offset (8-byte aligned): a passed-through
+ * function's own layout, which may keep it apart from the table.
+ */
+void msix_set_pba(struct msix *m, int bar, uint32_t offset);
 
 /* An access to BAR @bar: true if it was to the table or the PBA (handled). */
 bool msix_bar_access(struct msix *m, int bar, uint64_t offset, void *data, int size,

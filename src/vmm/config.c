@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 
 #include "ctl/ctl.h"
+#include "host/topology.h"
 #include "lib/err.h"
 #include "lib/json.h"
 #include "lib/size.h"
@@ -761,6 +762,42 @@ int config_append_nets(struct vm_config *cfg, const struct vm_config *more)
 	return 0;
 }
 
+int config_add_device(struct vm_config *cfg, const char *addr)
+{
+	char norm[PCI_ADDR_MAX];
+
+	if (topology_pci_normalize(addr, norm))
+		return err_set("'%s' is not a PCI address: give one like 0000:03:00.0", addr);
+	for (int i = 0; i < cfg->ndevices; i++)
+		if (!strcmp(cfg->devices[i], norm))
+			return err_set("PCI device %s is given twice: give each device once", norm);
+	if (cfg->ndevices == VM_MAX_DEVICES)
+		return err_set("too many devices: a VM passes through at most %d", VM_MAX_DEVICES);
+	memcpy(cfg->devices[cfg->ndevices++], norm, sizeof(norm));
+	return 0;
+}
+
+/* "devices": ["0000:03:00.0"] replaces the list so far. */
+static int load_devices(struct vm_config *cfg, const char *path, json_object *val)
+{
+	size_t n;
+
+	if (want_type(path, "devices", val, json_type_array, "an array, like [\"0000:03:00.0\"]"))
+		return -1;
+	n = json_object_array_length(val);
+	cfg->ndevices = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(val, i);
+
+		if (!json_object_is_type(e, json_type_string) || has_nul(e))
+			return err_set("VM config %s: \"devices\"[%zu] must be a PCI address like "
+				       "\"0000:03:00.0\"", path, i);
+		if (config_add_device(cfg, json_object_get_string(e)))
+			return err_set("VM config %s: \"devices\"[%zu]: %s", path, i, err_msg());
+	}
+	return 0;
+}
+
 static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		    json_object *val)
 {
@@ -816,7 +853,9 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		return load_list(&disk_list, cfg, path, val);
 	if (!strcmp(key, "nets"))
 		return load_list(&net_list, cfg, path, val);
-	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks, nets",
+	if (!strcmp(key, "devices"))
+		return load_devices(cfg, path, val);
+	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks, nets, devices",
 		       path, key);
 }
 
@@ -859,6 +898,10 @@ int config_finish(struct vm_config *cfg)
 		return -1;
 	if (config_check_pci_room(cfg))
 		return -1;
+	if (cfg->ndevices && !cfg->slice)
+		return err_set("a passed-through device needs a slice: give --slice NAME of the "
+			       "slice that holds %s ('slicevm host apply' binds it to vfio-pci)",
+			       cfg->devices[0]);
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
 	/* In a slice, what is not given comes from the slice (slice_enter()). */

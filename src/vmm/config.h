@@ -35,6 +35,9 @@
  * VLANs needs, while a generated config cannot make dozens of taps.
  */
 #define VM_MAX_NETS		8
+/* Passed-through PCI functions: as many as a slice holds (SLICE_DEV_MAX). */
+#define VM_MAX_DEVICES		16
+#define VM_PCI_ADDR_MAX		16	/* "0000:03:00.0" and its NUL */
 /* A Linux interface name: IFNAMSIZ (16) with its NUL. */
 #define VM_NET_TAP_MAX		15
 
@@ -78,6 +81,12 @@ struct vm_config {
 		int vhost;		/* -1 auto (default), 0 off, 1 on */
 	} nets[VM_MAX_NETS];
 	int nnets;
+	/*
+	 * The slice's PCI functions to pass through (--device, "devices"),
+	 * normalized ("0000:03:00.0"); none given: all the slice has.
+	 */
+	char devices[VM_MAX_DEVICES][VM_PCI_ADDR_MAX];
+	int ndevices;
 };
 
 void config_init(struct vm_config *cfg);
@@ -131,6 +140,13 @@ int config_append_nets(struct vm_config *cfg, const struct vm_config *more);
 
 /* Refuses a net count above VM_MAX_NETS, naming it. */
 int config_check_nnets(long long nnets);
+
+/*
+ * Appends PCI function @addr ("0000:03:00.0" or "03:00.0") of one --device
+ * option or "devices" element; a malformed or repeated address, or more
+ * than VM_MAX_DEVICES, is refused naming the fix.
+ */
+int config_add_device(struct vm_config *cfg, const char *addr);
 
 /*
  * Refuses more disks and nets than the PCI bus has room for (VM_PCI_ROOM),

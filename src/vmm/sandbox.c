@@ -24,6 +24,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <linux/vfio.h>
+
 #include "lib/err.h"
 #include "vmm/sandbox.h"
 
@@ -98,11 +100,17 @@ static const struct rule allow_rules[] = {
 
 	/* vCPU: KVM's own ioctls (type 0xAE), and the terminal's settings */
 	R_MASKED(ioctl, VCPU, 1, IOCTL_TYPE_MASK, KVMIO_TYPE << 8),
+	/*
+	 * and a passed-through device's, whose config space and trapped BAR
+	 * pages the vCPU that exited reaches: VFIO's ioctls (type ';', the
+	 * guest enabling MSI-X) and positioned reads and writes of its fd
+	 */
+	R_MASKED(ioctl, VCPU, 1, IOCTL_TYPE_MASK, VFIO_TYPE << 8),
 	R_EQ(ioctl, VCPU, 1, TCGETS), R_EQ(ioctl, VCPU, 1, TCSETS),
 	R_EQ(ioctl, VCPU, 1, TCSETSW),
 
 	R(ioctl, MAIN | IO),
-	R(pread64, MAIN | IO), R(pwrite64, MAIN | IO), R(preadv, MAIN | IO),
+	R(pread64, ALL), R(pwrite64, ALL), R(preadv, MAIN | IO),
 	R(pwritev, MAIN | IO), R(preadv2, MAIN | IO), R(pwritev2, MAIN | IO),
 	R(fsync, MAIN | IO), R(fdatasync, MAIN | IO), R(fallocate, MAIN | IO),
 	R(ftruncate, MAIN | IO), R(fcntl, MAIN | IO), R(io_uring_enter, MAIN | IO),

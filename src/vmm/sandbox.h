@@ -18,7 +18,8 @@
  * map memory executable (mmap/mprotect with PROT_EXEC), signal other
  * processes, or push input into the user's terminal (TIOCSTI). A vCPU
  * thread cannot open files or sockets either, and may issue only KVM
- * ioctls (and TCGETS); an I/O thread may not open files or create threads.
+ * and VFIO ioctls (and TCGETS; VFIO for a passed-through device's MSI-X,
+ * with pread/pwrite for its config space and trapped BAR pages); an I/O thread may not open files or create threads.
  * The main thread keeps what its run-time and teardown need: openat for
  * SQLite (the ledger) and any ioctl but TIOCSTI/TIOCLINUX; with its
  * capabilities gone, a root VMM still has root's file permissions there.

@@ -6,6 +6,7 @@
  */
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "host/cpuset.h"
@@ -14,6 +15,9 @@
 #include "lib/size.h"
 #include "vmm/slice.h"
 #include "vmm/vm.h"
+
+_Static_assert(SLICE_DEV_MAX == VM_MAX_DEVICES && PCI_ADDR_MAX == VM_PCI_ADDR_MAX,
+	       "a slice's device list is copied into the VM's");
 
 /* Threads created from now on (all but the vCPUs, which re-pin) inherit this. */
 static int pin_to_housekeeping(const struct cpumask *housekeeping)
@@ -108,6 +112,8 @@ int slice_enter(struct vm *vm)
 	if (take_slice_sizes(vm->cfg, &slice))
 		return -1;
 	vm->vcpu_cpus = slice.cpus;
+	vm->nslice_devices = slice.ndevices;
+	memcpy(vm->slice_devices, slice.devices, sizeof(vm->slice_devices));
 	take_slice_memory(&vm->ram_spec, &slice);
 	vm->exitless = host_cpus_tickless(&slice.cpus);
 	/*

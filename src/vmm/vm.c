@@ -463,6 +463,8 @@ static void vm_teardown(struct vm *vm, int status)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
 	vm_devices_destroy(vm);
+	/* the devices reset (no DMA goes on), then the IOMMU lets go of guest RAM */
+	vm_vfio_close(vm);
 	vm_close_disks(vm);
 	if (vm->fd >= 0)
 		close(vm->fd);
@@ -521,8 +523,8 @@ int vm_run(struct vm_config *cfg)
 	if (vm.wake_fd < 0)
 		err_set_errno("eventfd failed");
 	if (vm.wake_fd < 0 || evloop_init(&vm.loop) || vm_open_inputs(&vm) ||
-	    vm_take_name(&vm) || vm_open_console(&vm) || slice_enter(&vm) || vm_prepare(&vm) ||
-	    vm_create_kvm(&vm) || vm_devices_create(&vm) ||
+	    vm_take_name(&vm) || vm_open_console(&vm) || slice_enter(&vm) ||
+	    vm_vfio_open(&vm) || vm_prepare(&vm) || vm_vfio_map(&vm) || vm_create_kvm(&vm) || vm_devices_create(&vm) ||
 	    vm_create_vcpus(&vm) || vm_start_kvm_workers(&vm) ||
 	    vm_start_and_wait(&vm)) {
 		fprintf(stderr, "slicevm: %s\n", err_msg());

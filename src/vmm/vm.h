@@ -49,6 +49,8 @@ struct vm_devices;
 struct ledger;
 struct ctl_server;
 struct kvm_stats;
+struct vfio_container;
+struct vfio_device;
 
 
 
@@ -82,6 +84,16 @@ struct vm {
 	struct cpumask housekeeping;
 	bool exitless;		/* idle and spin exits stay in the guest */
 
+	/*
+	 * Passed-through PCI functions (vm_vfio.c): the slice's devices, the
+	 * ones this VM takes, and their VFIO container and devices.
+	 */
+	int nslice_devices;
+	char slice_devices[VM_MAX_DEVICES][VM_PCI_ADDR_MAX];
+	int npassthrough;
+	char passthrough[VM_MAX_DEVICES][VM_PCI_ADDR_MAX];
+	struct vfio_container *vfio;
+	struct vfio_device *vfio_devs[VM_MAX_DEVICES];
 	/* The main thread's event loop and the control socket (name, ls, stop, console). */
 	struct evloop loop;
 	struct ctl_server *ctl;
@@ -114,6 +126,11 @@ int vm_run(struct vm_config *cfg);
 /* Asks the VM to end with @status (first caller wins); thread-safe. */
 void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* vm_vfio.c: open the slice's devices (after slice_enter), map RAM for their DMA, close */
+int vm_vfio_open(struct vm *vm);
+int vm_vfio_map(struct vm *vm);
+void vm_vfio_close(struct vm *vm);
 
 /* stats.c */
 void vm_stats_start(struct vm *vm);

@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/kvm.h>
 
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
@@ -29,6 +32,8 @@
 #include "virtio/pci.h"
 #include "virtio/rng.h"
 #include "virtio/worker.h"
+#include "vfio/device.h"
+#include "vfio/passthrough.h"
 #include "vmm/irq.h"
 #include "vmm/sandbox.h"
 #include "vmm/vm.h"
@@ -55,7 +60,14 @@ struct vm_devices {
 	struct worker *net_worker[VM_MAX_NETS];
 	struct virtio_net *net[VM_MAX_NETS];
 	struct virtio_pci *net_pci[VM_MAX_NETS];
+
+	int npassthrough;
+	struct passthrough *passthrough[VM_MAX_DEVICES];
+	struct memslot_ops slots;
 };
+
+/* KVM memory slots for passed-through BARs: above guest RAM's (MEM_REGIONS_MAX). */
+#define BAR_SLOT_BASE	32
 
 static void guest_event(void *ctx, enum vm_event event)
 {
@@ -177,6 +189,45 @@ static int create_net(struct vm *vm, int i)
 	return 0;
 }
 
+/* A passed-through BAR's piece as a KVM memory slot (@size 0 removes it). */
+static int set_bar_slot(void *ctx, int slot, uint64_t gpa, uint64_t size, void *host)
+{
+	struct vm *vm = ctx;
+	struct kvm_userspace_memory_region r = {
+		.slot = (uint32_t)slot,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
+		return err_set_errno("KVM refused a memory slot for a device BAR at %#llx",
+				     (unsigned long long)gpa);
+	return 0;
+}
+
+/* The slice's PCI functions, after the virtio devices. */
+static int create_passthrough(struct vm *vm)
+{
+	struct vm_devices *d = vm->devices;
+
+	d->slots = (struct memslot_ops){ .set = set_bar_slot, .ctx = vm };
+	for (int i = 0; i < vm->npassthrough; i++) {
+		struct vfio_device *vd = vm->vfio_devs[i];
+
+		d->passthrough[i] = passthrough_create(&vd->info, &vd->hw, vm_irq_msi(d->irq),
+						       &d->slots,
+						       BAR_SLOT_BASE + i * PT_SLOTS_PER_DEVICE,
+						       irq_error, vm);
+		if (!d->passthrough[i])
+			return -1;
+		d->npassthrough = i + 1;
+		if (passthrough_attach(d->passthrough[i], d->pci))
+			return -1;
+	}
+	return 0;
+}
+
 static int create_virtio(struct vm *vm)
 {
 	struct vm_devices *d = vm->devices;
@@ -219,18 +270,39 @@ int vm_devices_create(struct vm *vm)
 	d->acpi_pm = acpi_pm_create(guest_event, vm);
 	if (!d->uart || !d->i8042 || !d->rtc || !d->pci || !d->acpi_pm)
 		return -1;
-	return register_ports(vm) || create_virtio(vm) ? -1 : 0;
+	return register_ports(vm) || create_virtio(vm) || create_passthrough(vm) ? -1 : 0;
 }
 
-static json_object *device_json(struct virtio_pci *vp, const char *type)
+static json_object *device_json_at(const struct pci_device *pdev, const char *type)
 {
 	json_object *o = json_object_new_object();
-	int devfn = virtio_pci_device(vp)->devfn;
+	int devfn = pdev->devfn;
 	char pci[16];
 
 	snprintf(pci, sizeof(pci), "00:%02x.%x", (devfn >> 3) & 0x1F, devfn & 7);
 	json_object_object_add(o, "pci", json_object_new_string(pci));
 	json_object_object_add(o, "type", json_object_new_string(type));
+	return o;
+}
+
+static json_object *device_json(struct virtio_pci *vp, const char *type)
+{
+	return device_json_at(virtio_pci_device(vp), type);
+}
+
+/* A passed-through function: where it is on the host, what maps its BARs and DMA. */
+static json_object *passthrough_json(const struct vm *vm, int i)
+{
+	struct passthrough *pt = vm->devices->passthrough[i];
+	json_object *o = device_json_at(passthrough_pci(pt), "vfio-pci");
+
+	json_object_object_add(o, "host", json_object_new_string(vm->passthrough[i]));
+	json_object_object_add(o, "iommu_group", json_object_new_int(vm->vfio_devs[i]->group));
+	json_object_object_add(o, "bar_bytes_mapped",
+			       json_object_new_int64((int64_t)passthrough_mapped_bytes(pt)));
+	json_object_object_add(o, "dma_maps", json_object_new_int(vm->vfio->nmaps));
+	json_object_object_add(o, "dma_bytes", json_object_new_int64((int64_t)vm->vfio->mapped));
+	json_object_object_add(o, "dma_max_page", json_object_new_int64((int64_t)vm->vfio->max_page));
 	return o;
 }
 
@@ -272,6 +344,8 @@ json_object *vm_devices_json(struct vm *vm)
 		json_object_array_add(a, disk_json(vm, i));
 	for (int i = 0; i < d->nnets && d->net_pci[i]; i++)
 		json_object_array_add(a, net_json(vm, i));
+	for (int i = 0; i < d->npassthrough && d->passthrough[i]; i++)
+		json_object_array_add(a, passthrough_json(vm, i));
 	return a;
 }
 
@@ -301,6 +375,9 @@ void vm_devices_destroy(struct vm *vm)
 
 	if (!d)
 		return;
+	/* passed-through functions: vectors off, BAR slots gone (vm_vfio_close() resets them) */
+	for (int i = 0; i < d->npassthrough; i++)
+		passthrough_destroy(d->passthrough[i]);
 	/* transports first (a driver-started device is reset), then threads, then devices */
 	for (int i = 0; i < d->nnets; i++) {
 		virtio_pci_destroy(d->net_pci[i]);
