@@ -89,7 +89,7 @@ _slicevm()
 		else
 			case ${words[i - 1]} in
 			--kernel | -k | --initrd | -i | --cmdline | -p | --cpus | -c | \
-			--memory | -m | --slice | --name | --log | --disk | --net | \
+			--memory | -m | --slice | --name | --log | --disk | --net | --device | \
 			--timeout | -t | --topology | --ledger | --grub-dropin) ;;
 			*) nargs=$((nargs + 1)) ;;
 			esac
@@ -133,11 +133,19 @@ _slicevm()
 	--cmdline | -p | --cpus | -c | --memory | -m | --slice | --name | \
 	--timeout | -t)
 		return ;;
+	--device)
+		# the functions a slice's apply gave to vfio-pci
+		local d devs=""
+		for d in /sys/bus/pci/drivers/vfio-pci/*:*; do
+			[[ -e $d ]] && devs+=" ${d##*/}"
+		done
+		COMPREPLY=($(compgen -W "$devs" -- "$cur"))
+		return ;;
 	esac
 
 	case $cmd in
 	run)
-		opts="--kernel --initrd --cmdline --cpus --memory --slice --name
+		opts="--kernel --initrd --cmdline --cpus --memory --slice --name --device
 		      --disk --net --detach --log --pvh --help"
 		if [[ $cur != -* && $nargs -eq 0 ]]; then
 			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))

@@ -18,9 +18,10 @@ allowed() {
 	virtio) echo "lib arch mem devices" ;;
 	boot) echo "lib arch mem" ;;
 	devices) echo "lib arch" ;;
+	vfio) echo "lib arch mem devices" ;;
 	host) echo "lib" ;;
-	vmm) echo "lib arch mem ctl virtio boot devices host" ;;
-	cli) echo "lib arch mem ctl virtio boot devices host vmm" ;;
+	vmm) echo "lib arch mem ctl virtio boot devices vfio host" ;;
+	cli) echo "lib arch mem ctl virtio boot devices vfio host vmm" ;;
 	*) echo "?" ;;
 	esac
 }
@@ -46,7 +47,7 @@ for dir in "$top"/src/*/; do
 	done
 done
 if [ -z "$bad" ]; then
-	echo "ok - layers: every include in src/ runs downward (lib, arch, mem/ctl, boot/devices/host, vmm, cli)"
+	echo "ok - layers: every include in src/ runs downward (lib, arch, mem/ctl, boot/devices/host, virtio/vfio, vmm, cli)"
 else
 	echo "not ok - layers:$bad"
 	exit 1
