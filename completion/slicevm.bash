@@ -160,7 +160,7 @@ _slicevm()
 		case $sub in
 		probe) opts="--json --topology --help" ;;
 		plan) opts="--json --topology --help" ;;
-		apply) opts="--ledger --topology --help" ;;
+		apply) opts="--ledger --topology --force --help" ;;
 		release) opts="--ledger --force --help" ;;
 		bootargs) opts="--ledger --topology --grub-dropin --help" ;;
 		status) opts="--ledger --json --help" ;;

@@ -14,8 +14,8 @@ struct host_command {
 static const struct host_command host_commands[] = {
 	{ "probe", cmd_host_probe, "print the host topology (--json for JSON)" },
 	{ "plan", cmd_host_plan, "validate a configuration and print the plan" },
-	{ "apply", cmd_host_apply, "make a plan real: cpusets, IRQ affinity, ledger" },
-	{ "release", cmd_host_release, "undo apply, restoring the recorded values" },
+	{ "apply", cmd_host_apply, "make a plan real: cpusets, IRQ affinity, vfio-pci, ledger" },
+	{ "release", cmd_host_release, "undo apply, restoring the recorded values and drivers" },
 	{ "bootargs", cmd_host_bootargs, "print kernel parameters for boot-time isolation" },
 	{ "status", cmd_host_status, "slices, their VMs, and interrupts on slice CPUs" },
 	{ "check", cmd_host_check, "is this host ready for slices? PASS/WARN/FAIL with fixes" },

@@ -13,6 +13,7 @@
 #include "host/planner.h"
 #include "host/procstat.h"
 #include "host/slicemem.h"
+#include "host/vfiobind.h"
 #include "lib/err.h"
 
 static char *plan_text(const struct plan *plan)
@@ -44,6 +45,9 @@ static int check_still_applied(const struct host_paths *hp, const struct plan *p
 			return err_set("the applied plan no longer holds (slice %s's partition reads '%s'): run 'slicevm host release', then apply again",
 				       name, state);
 	}
+	if (vfiobind_check(hp, plan))
+		return err_set("the applied plan no longer holds (%s): run 'slicevm host release', then apply again",
+			       err_msg());
 	return 0;
 }
 
@@ -124,14 +128,22 @@ static void print_notes(const struct notes *notes, FILE *out)
 	}
 }
 
-static int make_real(struct journal *j, const struct plan *plan, struct notes *notes,
-		     FILE *out)
+static int make_real(struct journal *j, const struct plan *plan, bool force,
+		     struct notes *notes, FILE *out)
 {
 	char *snap = NULL;
 	int ret;
 
-	/* Workqueues first: they must be read before partitions exist. */
-	if (workqueue_apply(j, &plan->housekeeping, notes, out) ||
+	/*
+	 * Devices first: the IRQs of the drivers they leave go with them, so
+	 * irq_apply() neither journals nor moves IRQs about to vanish, and
+	 * release (newest first) gives the devices back last, once the
+	 * default affinity is the host's again for their drivers' new IRQs.
+	 * It is also the step most likely to be refused, so little is undone.
+	 * Workqueues before partitions: they must be read before those exist.
+	 */
+	if (vfiobind_apply(j, plan, force, notes, out) ||
+	    workqueue_apply(j, &plan->housekeeping, notes, out) ||
 	    irq_apply(j, &plan->housekeeping, notes, out) ||
 	    cpuset_apply(j, plan, notes, out) ||
 	    slicemem_file_write(j->hp, plan) ||
@@ -143,7 +155,7 @@ static int make_real(struct journal *j, const struct plan *plan, struct notes *n
 }
 
 int host_apply_open(struct ledger **l, const char *path, const struct host_paths *hp,
-		    const struct plan *plan)
+		    const struct plan *plan, bool force)
 {
 	char boot[64];
 	int r;
@@ -158,13 +170,14 @@ int host_apply_open(struct ledger **l, const char *path, const struct host_paths
 	 * it is. (With a ledger, host_apply() checks once it knows whether
 	 * this plan is the one applied, whose CPUs are no longer free.)
 	 */
-	if (cpuset_validate(hp, plan) || slicemem_validate(hp, plan))
+	if (cpuset_validate(hp, plan) || slicemem_validate(hp, plan) ||
+	    vfiobind_validate(hp, plan, force))
 		return -1;
 	return ledger_open(l, path);
 }
 
 int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan *plan,
-	       FILE *out)
+	       bool force, FILE *out)
 {
 	struct journal j = { .ledger = l, .hp = hp };
 	struct notes notes = { 0 };
@@ -193,13 +206,13 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
 	ledger_applied_free(&a);
 	/* device-dax is set up before anything is journalled: it is no host value to undo */
 	if (cpuset_validate(hp, plan) || slicemem_validate(hp, plan) ||
-	    slicemem_prepare(hp, plan, out))
+	    vfiobind_validate(hp, plan, force) || slicemem_prepare(hp, plan, out))
 		return -1;
 	if (procstat_start_time(hp->proc, getpid(), &start))
 		return err_set("cannot read this process's start time under %s", hp->proc);
 	if (ledger_begin_apply(l, plan, boot, getpid(), start))
 		return -1;
-	if (make_real(&j, plan, &notes, out)) {
+	if (make_real(&j, plan, force, &notes, out)) {
 		notes_free(&notes);
 		return roll_back(&j, out);
 	}
@@ -217,28 +230,49 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
  * partition release would then take apart under it. Returns 1 when nothing
  * is applied any more.
  */
-static int begin_release(struct ledger *l, const struct host_paths *hp, bool force,
+static int begin_release(struct journal *j, bool force, struct ledger_holder **h,
 			 FILE *out)
 {
-	struct ledger_holder *h;
 	uint64_t start;
-	int n, r;
+	int r;
 
-	if (procstat_start_time(hp->proc, getpid(), &start))
-		return err_set("cannot read this process's start time under %s", hp->proc);
-	r = ledger_begin_release(l, getpid(), start, force, &h, &n);
+	if (procstat_start_time(j->hp->proc, getpid(), &start))
+		return err_set("cannot read this process's start time under %s", j->hp->proc);
+	r = ledger_begin_release(j->ledger, getpid(), start, force, h, &j->nheld);
 	if (r)
 		return r;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < j->nheld; i++)
 		fprintf(out, "note: releasing slice %s under running VM %s (pid %d)\n",
-			h[i].name, h[i].vm, (int)h[i].pid);
-	free(h);
+			(*h)[i].name, (*h)[i].vm, (int)(*h)[i].pid);
+	/* their devices stay on vfio-pci (journal.h) */
+	j->held = *h;
+	return 0;
+}
+
+static int finish_release(struct journal *j, FILE *out)
+{
+	struct ledger *l = j->ledger;
+	int r = journal_undo(j, out);
+
+	if (r < 0)
+		return -1;
+	if (r > 0)
+		return err_set("release is incomplete (see 'kept' above): stop the VMs in those slices and run 'slicevm host release' again");
+	if (ledger_forget(l) || slicemem_file_remove(j->hp))
+		return -1;
+	fprintf(out, "released: %d changes undone, the plan forgotten\n", j->undone);
+	if (j->forged)
+		return err_set("the ledger recorded %d change%s outside the places apply "
+			       "changes (see 'refused' above): they were not undone; find "
+			       "out who can write %s", j->forged, j->forged == 1 ? "" : "s",
+			       ledger_path(l));
 	return 0;
 }
 
 int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE *out)
 {
 	struct journal j = { .ledger = l, .hp = hp };
+	struct ledger_holder *held = NULL;
 	char boot[64];
 	int r;
 
@@ -252,27 +286,16 @@ int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE
 		fprintf(out, "the plan was applied before the host rebooted, which reset what apply changed: forgot it\n");
 		return 0;
 	}
-	r = begin_release(l, hp, force, out);
+	r = begin_release(&j, force, &held, out);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
 		fprintf(out, "nothing is applied: nothing to release\n");
 		return 0;
 	}
-	r = journal_undo(&j, out);
-	if (r < 0)
-		return -1;
-	if (r > 0)
-		return err_set("release is incomplete (see 'kept' above): stop the VMs in those slices and run 'slicevm host release' again");
-	if (ledger_forget(l) || slicemem_file_remove(hp))
-		return -1;
-	fprintf(out, "released: %d changes undone, the plan forgotten\n", j.undone);
-	if (j.forged)
-		return err_set("the ledger recorded %d change%s outside the places apply "
-			       "changes (see 'refused' above): they were not undone; find "
-			       "out who can write %s", j.forged, j.forged == 1 ? "" : "s",
-			       ledger_path(l));
-	return 0;
+	r = finish_release(&j, out);
+	free(held);
+	return r;
 }
 
 /*

@@ -12,11 +12,14 @@
 
 /*
  * `slicevm host apply`: makes @plan real on the host @hp describes and
- * records it in @l. In order: the unbound workqueue cpumask and the IRQ
- * affinities are narrowed to the housekeeping CPUs, then each slice gets
- * its cpuset partition (cpuset.h), then /proc/interrupts is snapshotted for
- * status. Every change is journaled first (journal.h); a failure half way
- * undoes what was done and leaves the ledger as it was.
+ * records it in @l. In order: the slices' PCI devices go to vfio-pci
+ * (vfiobind.h), the unbound workqueue cpumask and the IRQ affinities are
+ * narrowed to the housekeeping CPUs, then each slice gets its cpuset
+ * partition (cpuset.h), then /proc/interrupts is snapshotted for status.
+ * Every change is journaled first (journal.h); a failure half way undoes
+ * what was done and leaves the ledger as it was. A device the host uses
+ * (a mounted disk, the default route's network card) is refused unless
+ * @force.
  *
  * Applying the plan that is already applied changes nothing (returns 0,
  * after checking the partitions still hold). A different plan is refused
@@ -30,10 +33,10 @@
  * (or directory) behind.
  */
 int host_apply_open(struct ledger **l, const char *path, const struct host_paths *hp,
-		    const struct plan *plan);
+		    const struct plan *plan, bool force);
 
 int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan *plan,
-	       FILE *out);
+	       bool force, FILE *out);
 
 /*
  * `slicevm host release`: undoes everything apply recorded (newest first)
@@ -41,8 +44,9 @@ int host_apply(struct ledger *l, const struct host_paths *hp, const struct plan 
  * @force; that check and marking the plan 'releasing' (claims are refused
  * from then on) are one ledger transaction. A release that stopped half
  * way is finished by running it again. Nothing applied is not an error. A cgroup that cannot be removed
- * yet (a forced release under a running VM) stays in the ledger and the
- * release fails; running it again later finishes it.
+ * yet (a forced release under a running VM) and the devices of a slice a
+ * running VM holds stay in the ledger and the release fails; running it
+ * again later finishes it.
  */
 int host_release(struct ledger *l, const struct host_paths *hp, bool force, FILE *out);
 

@@ -16,6 +16,7 @@
 #include "host/bootargs.h"
 #include "host/check.h"
 #include "host/physmem.h"
+#include "host/vfiobind.h"
 #include "lib/err.h"
 
 /* What the checks share: the paths, the options and the CPU's flags. */
@@ -457,6 +458,29 @@ static void check_iommu(struct ctx *c)
 	    need ? ": the plan passes devices through" : ": no PCI passthrough");
 }
 
+/* With slice devices: is vfio-pci there for apply, and which devices are on it? */
+static void check_vfio(struct ctx *c)
+{
+	const struct plan *p = c->o->plan;
+	char driver[VFIO_NAME_MAX];
+	int n = 0, on = 0;
+
+	if (!plan_has_devices(p))
+		return;
+	if (!vfiobind_loaded(c->hp)) {
+		add(c, "vfio-pci", CHECK_FAIL, "run 'modprobe vfio-pci'",
+		    "vfio-pci is not loaded: apply gives the slices' devices to it");
+		return;
+	}
+	for (int i = 0; i < p->nslices; i++)
+		for (int k = 0; k < p->slices[i].ndevices; k++, n++)
+			on += vfiobind_driver(c->hp, p->slices[i].devices[k], driver,
+					      sizeof(driver)) == 0 &&
+			      !strcmp(driver, VFIO_PCI_DRIVER);
+	add(c, "vfio-pci", CHECK_PASS, NULL, "vfio-pci is loaded; %d of the plan's %d device%s on it%s",
+	    on, n, n == 1 ? " is" : "s are", on < n ? " (apply binds the rest)" : "");
+}
+
 /* ---- The plan's boot parameters ---------------------------------------------------- */
 
 /* The last "KEY=VALUE" of @key in the command line @cmd (up to " -- "), in @val. */
@@ -813,6 +837,7 @@ int host_check(const struct host_paths *hp, const struct host_check_opts *o,
 	check_cpu(&c);
 	check_cgroup(&c);
 	check_iommu(&c);
+	check_vfio(&c);
 	check_plan(&c);
 	free(c.flags);
 	free(c.vmx_flags);

@@ -21,8 +21,9 @@
  * isolated partitions (Linux 6.1+), IOMMU groups. With a plan: the boot
  * parameters bootargs.h prints for its CPUs against /proc/cmdline, the
  * kernel's nohz_full and isolated CPU lists, hugepages per node for
- * hugetlb slices, reserved ranges in /proc/iomem for reserved slices, and
- * IOMMU groups (FAIL only when a slice has devices).
+ * hugetlb slices, reserved ranges in /proc/iomem for reserved slices,
+ * IOMMU groups (FAIL only when a slice has devices) and, when a slice has
+ * devices, vfio-pci loaded (how many of them are on it, not judged).
  */
 
 enum check_level { CHECK_PASS, CHECK_WARN, CHECK_FAIL };

@@ -9,6 +9,7 @@
 
 #include "host/cpuset.h"
 #include "host/journal.h"
+#include "host/vfiobind.h"
 #include "lib/err.h"
 
 void notes_add(struct notes *n, const char *fmt, ...)
@@ -41,10 +42,11 @@ void notes_free(struct notes *n)
 
 /*
  * The places apply changes, relative to a root. In a pattern component,
- * "#" stands for a number and a trailing "*" for a slice name's characters;
- * anything else is literal. The journal accepts no other path, when it
- * records a change and again when it undoes one: a ledger is only data,
- * and a tampered one must not make release write elsewhere.
+ * "#" stands for a number, "@" for a PCI address (0000:03:00.0) and a
+ * trailing "*" for a slice name's characters; anything else is literal.
+ * The journal accepts no other path, when it records a change and again
+ * when it undoes one: a ledger is only data, and a tampered one must not
+ * make release write elsewhere.
  */
 static const char *const cgroup_places[] = {
 	"cgroup.subtree_control",
@@ -56,6 +58,27 @@ static const char *const proc_places[] = {
 	"irq/default_smp_affinity", "irq/#/smp_affinity", NULL
 };
 static const char *const sys_places[] = { "devices/virtual/workqueue/cpumask", NULL };
+/* A CHANGE_PCI_BIND record names the device; undo writes only its own files. */
+static const char *const pci_places[] = { "bus/pci/devices/@", NULL };
+
+/* "0000:03:00.0", as the kernel spells it: lower-case hex, function 0-7. */
+static bool pci_addr_matches(const char *s, size_t slen)
+{
+	static const char shape[] = "xxxx:xx:xx.f";
+
+	if (slen != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; i < slen; i++) {
+		if (shape[i] == 'x' && !isdigit((unsigned char)s[i]) &&
+		    (s[i] < 'a' || s[i] > 'f'))
+			return false;
+		if (shape[i] == 'f' && (s[i] < '0' || s[i] > '7'))
+			return false;
+		if ((shape[i] == ':' || shape[i] == '.') && s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
 
 static bool component_matches(const char *pat, size_t plen, const char *s, size_t slen)
 {
@@ -67,6 +90,8 @@ static bool component_matches(const char *pat, size_t plen, const char *s, size_
 				return false;
 		return true;
 	}
+	if (plen == 1 && *pat == '@')
+		return pci_addr_matches(s, slen);
 	if (plen && pat[plen - 1] == '*') {
 		if (slen < plen || strncmp(pat, s, plen - 1))
 			return false;
@@ -112,6 +137,8 @@ bool journal_place_allowed(const struct host_paths *hp, enum ledger_change_kind 
 {
 	if (kind == CHANGE_MKDIR)
 		return under(hp->cgroup, path, cgroup_dirs);
+	if (kind == CHANGE_PCI_BIND)
+		return under(hp->sys, path, pci_places);
 	return under(hp->cgroup, path, cgroup_places) || under(hp->proc, path, proc_places) ||
 	       under(hp->sys, path, sys_places);
 }
@@ -120,7 +147,8 @@ static int not_a_place(const struct host_paths *hp, const char *path)
 {
 	errno = EPERM;
 	return err_set("refusing to change %s: apply changes only IRQ affinities, the "
-		       "workqueue mask and slicevm's cgroups under %s", path, hp->cgroup);
+		       "workqueue mask, slicevm's cgroups under %s and the slices' PCI "
+		       "devices", path, hp->cgroup);
 }
 
 /*
@@ -180,6 +208,23 @@ int journal_mkdir(struct journal *j, const char *path, const char *what)
 	return 0;
 }
 
+int journal_steps(struct journal *j, enum ledger_change_kind kind, const char *path,
+		  const char *old, const char *what,
+		  int (*make)(struct journal *j, void *arg), void *arg)
+{
+	int64_t seq;
+
+	j->refused = false;
+	if (!journal_place_allowed(j->hp, kind, path))
+		return not_a_place(j->hp, path);
+	if (ledger_record(j->ledger, kind, path, old, what, &seq))
+		return -1;
+	if (make(j, arg))
+		return j->refused ? refused(j, seq) : -1;
+	j->changes++;
+	return 0;
+}
+
 static int undo_one(struct journal *j, const struct ledger_change *c, FILE *out)
 {
 	if (!journal_place_allowed(j->hp, c->kind, c->path)) {
@@ -200,6 +245,8 @@ static int undo_one(struct journal *j, const struct ledger_change *c, FILE *out)
 		fprintf(out, "kept: %s (%s): %s\n", c->path, c->what, err_msg());
 		return 1;
 	}
+	if (c->kind == CHANGE_PCI_BIND)
+		return vfiobind_undo(j, c, out);
 	if (hostfs_write(j->hp, c->path, c->old) == 0 || errno == ENOENT)
 		return 0;
 	/* Retrying later would not help: say so and move on. */

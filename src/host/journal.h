@@ -22,12 +22,20 @@ struct journal {
 	int changes;	/* changes made through this journal */
 	int undone;	/* changes undone by journal_undo() */
 	int forged;	/* records journal_undo() refused: not a place apply changes */
+	/*
+	 * A forced release: the slices a running VM still holds. Their PCI
+	 * devices are kept on vfio-pci (taking a device from under its VM
+	 * would block in the kernel until the VM lets it go).
+	 */
+	const struct ledger_holder *held;
+	int nheld;
 };
 
 /*
  * Is @path a place apply changes (IRQ affinities, the workqueue mask, the
- * cpuset controller switch, slicevm's own cgroups and their partitions)?
- * Checked when a change is recorded and again before it is undone.
+ * cpuset controller switch, slicevm's own cgroups and their partitions,
+ * PCI devices given to vfio-pci)? Checked when a change is recorded and
+ * again before it is undone.
  */
 bool journal_place_allowed(const struct host_paths *hp, enum ledger_change_kind kind,
 			   const char *path);
@@ -58,10 +66,23 @@ int journal_write(struct journal *j, const char *path, const char *val, const ch
 int journal_mkdir(struct journal *j, const char *path, const char *what);
 
 /*
+ * A change made in several steps (a PCI device given to vfio-pci): records
+ * @kind at @path with @old, all that undoing it needs, then runs
+ * @make(@j, @arg). When @make fails having changed nothing, it sets
+ * j->refused and the record is forgotten, as journal_write() does; when it
+ * fails part way the record stays, for the caller's rollback to undo.
+ */
+int journal_steps(struct journal *j, enum ledger_change_kind kind, const char *path,
+		  const char *old, const char *what,
+		  int (*make)(struct journal *j, void *arg), void *arg);
+
+/*
  * Undoes every recorded change, newest first, forgetting each one done.
  * A file or directory that no longer exists counts as undone; a value the
  * kernel refuses to take back is reported on @out and forgotten; a directory
- * that cannot be removed (tasks still in it) is kept for a later attempt.
+ * that cannot be removed (tasks still in it) and a PCI device of a slice in
+ * j->held are kept for a later attempt. A PCI device is given back as
+ * vfiobind.h says, and @out says whether its driver took it back.
  * A record of a path apply never changes (journal_place_allowed()) is
  * reported on @out, left alone on the host, forgotten and counted in
  * j->forged.

@@ -27,7 +27,7 @@ struct ledger {
 	sqlite3 *db;
 	char path[4096];
 	char note[256];
-	int version;		/* schema version: 3, or older when read-only */
+	int version;		/* schema version: 4, or older when read-only */
 	uint64_t pidns;		/* this process's PID namespace (0: unknown) */
 };
 
@@ -38,8 +38,9 @@ enum open_mode {
 };
 
 /*
- * Version 2 (then upgrade_v2 below). Every table is small: one applied row, one row per slice, one
- * row per host value apply replaced (a few hundred IRQs at most).
+ * Version 2 (then upgrade_v2 and upgrade_v3 below). Every table is small:
+ * one applied row, one row per slice, one row per host value apply
+ * replaced (a few hundred IRQs at most).
  */
 #define APPLIED_TABLE(name)						\
 	"CREATE TABLE " name " ("					\
@@ -86,6 +87,29 @@ static const char upgrade_v2[] =
 	"ALTER TABLE slices ADD COLUMN pidns INTEGER;"
 	"ALTER TABLE applied ADD COLUMN pidns INTEGER;"
 	"PRAGMA user_version = 3;";
+
+/*
+ * Version 4: a third kind of host change, 'pci-bind' (a PCI device given to
+ * vfio-pci; its old value says how to give it back). The kinds are a CHECK
+ * constraint, which cannot be altered: the journal is copied into a new
+ * table, keeping each record's seq (undo goes by it, newest first). A
+ * slicevm that knows only version 3 refuses the upgraded ledger rather
+ * than misreading a record it cannot undo.
+ */
+static const char upgrade_v3[] =
+	"CREATE TABLE changes_v4 ("
+	"  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+	"  kind TEXT NOT NULL CHECK (kind IN ('write', 'mkdir', 'pci-bind')),"
+	"  path TEXT NOT NULL,"
+	"  old TEXT,"
+	"  what TEXT NOT NULL,"
+	"  CHECK ((kind = 'mkdir') = (old IS NULL))"
+	");"
+	"INSERT INTO changes_v4 (seq, kind, path, old, what)"
+	"  SELECT seq, kind, path, old, what FROM changes;"
+	"DROP TABLE changes;"
+	"ALTER TABLE changes_v4 RENAME TO changes;"
+	"PRAGMA user_version = 4;";
 
 /*
  * Version 1 differs only in the states the applied table allows, and a
@@ -289,7 +313,9 @@ static int upgrade(struct ledger *l, int version)
 		return -1;
 	if (version == 1 && exec(l, upgrade_v1))
 		return -1;
-	return exec(l, upgrade_v2);
+	if (version <= 2 && exec(l, upgrade_v2))
+		return -1;
+	return exec(l, upgrade_v3);
 }
 
 /*
@@ -861,6 +887,22 @@ int ledger_forget_stale(struct ledger *l, const char *boot_id)
 
 /* ---- The journal of host changes ----------------------------------------- */
 
+/* The kind column, by enum ledger_change_kind. */
+static const char *const change_kind_names[] = {
+	[CHANGE_WRITE] = "write", [CHANGE_MKDIR] = "mkdir", [CHANGE_PCI_BIND] = "pci-bind",
+};
+
+/* The kind named @name; -1 for none (a damaged record). */
+static int change_kind(const char *name)
+{
+	size_t n = sizeof(change_kind_names) / sizeof(change_kind_names[0]);
+
+	for (size_t i = 0; name && i < n; i++)
+		if (!strcmp(name, change_kind_names[i]))
+			return (int)i;
+	return -1;
+}
+
 int ledger_record(struct ledger *l, enum ledger_change_kind kind, const char *path,
 		  const char *old, const char *what, int64_t *seq)
 {
@@ -871,9 +913,9 @@ int ledger_record(struct ledger *l, enum ledger_change_kind kind, const char *pa
 	st = prepare(l, "INSERT INTO changes (kind, path, old, what) VALUES (?, ?, ?, ?)");
 	if (!st)
 		return tx_rollback(l);
-	sqlite3_bind_text(st, 1, kind == CHANGE_WRITE ? "write" : "mkdir", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, change_kind_names[kind], -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_TRANSIENT);
-	if (kind == CHANGE_WRITE)
+	if (kind != CHANGE_MKDIR)
 		sqlite3_bind_text(st, 3, old, -1, SQLITE_TRANSIENT);
 	else
 		sqlite3_bind_null(st, 3);
@@ -920,7 +962,7 @@ int ledger_changes(struct ledger *l, struct ledger_change **out, int *n)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_change *e;
-		const char *kind;
+		int kind;
 
 		if (count == cap) {
 			struct ledger_change *more;
@@ -934,12 +976,12 @@ int ledger_changes(struct ledger *l, struct ledger_change **out, int *n)
 		e = &c[count++];
 		memset(e, 0, sizeof(*e));
 		e->seq = sqlite3_column_int64(st, 0);
-		kind = (const char *)sqlite3_column_text(st, 1);
-		e->kind = kind && !strcmp(kind, "mkdir") ? CHANGE_MKDIR : CHANGE_WRITE;
+		kind = change_kind((const char *)sqlite3_column_text(st, 1));
+		e->kind = kind < 0 ? CHANGE_WRITE : (enum ledger_change_kind)kind;
 		if (sqlite3_column_type(st, 2) == SQLITE_NULL ||
 		    sqlite3_column_type(st, 4) == SQLITE_NULL ||
-		    (e->kind == CHANGE_WRITE && sqlite3_column_type(st, 3) == SQLITE_NULL) ||
-		    !kind || (strcmp(kind, "mkdir") && strcmp(kind, "write"))) {
+		    (e->kind != CHANGE_MKDIR && sqlite3_column_type(st, 3) == SQLITE_NULL) ||
+		    kind < 0) {
 			long long seq = (long long)e->seq;
 
 			sqlite3_finalize(st);
@@ -951,7 +993,7 @@ int ledger_changes(struct ledger *l, struct ledger_change **out, int *n)
 		e->path = dup_col(st, 2);
 		e->old = dup_col(st, 3);
 		e->what = dup_col(st, 4);
-		if (!e->path || !e->what || (e->kind == CHANGE_WRITE && !e->old))
+		if (!e->path || !e->what || (e->kind != CHANGE_MKDIR && !e->old))
 			goto nomem;
 	}
 	sqlite3_finalize(st);

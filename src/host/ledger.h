@@ -20,15 +20,16 @@
  *     so that release (or the rollback of a failed apply) can undo them.
  * The schema is versioned with PRAGMA user_version (LEDGER_SCHEMA_VERSION);
  * a ledger of a newer version, or not a slicevm ledger at all, is refused
- * before anything in it (its journal mode included) is changed. Version 1
- * and 2 ledgers are upgraded in place. Every open refuses a ledger (or its
+ * before anything in it (its journal mode included) is changed. Versions 1
+ * to 3 are upgraded in place. Every open refuses a ledger (or its
  * directory) that anyone but root or the caller owns or may write: its
  * journal tells release what to write as root.
  */
 
 #define LEDGER_DEFAULT_PATH	"/var/lib/slicevm/ledger.db"
 #define LEDGER_ENV		"SLICEVM_LEDGER"
-#define LEDGER_SCHEMA_VERSION	3	/* 2: the 'releasing' state; 3: PID namespaces */
+/* 2: the 'releasing' state; 3: PID namespaces; 4: 'pci-bind' host changes */
+#define LEDGER_SCHEMA_VERSION	4
 #define LEDGER_VM_NAME_MAX	64
 
 struct ledger;
@@ -159,6 +160,8 @@ int ledger_forget_stale(struct ledger *l, const char *boot_id);
 enum ledger_change_kind {
 	CHANGE_WRITE,	/* undo: write @old to @path */
 	CHANGE_MKDIR,	/* undo: rmdir @path */
+	CHANGE_PCI_BIND,	/* undo: give PCI device @path back (vfiobind.h); @old
+				 * holds its slice, driver and driver_override */
 };
 
 struct ledger_change {

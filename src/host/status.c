@@ -8,6 +8,7 @@
 #include "host/interrupts.h"
 #include "host/procstat.h"
 #include "host/status.h"
+#include "host/vfiobind.h"
 #include "lib/err.h"
 
 /* Lines shown per slice in the table; JSON has them all. */
@@ -79,9 +80,59 @@ static void add_memory(json_object *o, const struct slice *s)
 	json_object_object_add(o, "identity", json_object_new_boolean(s->identity));
 }
 
+/* The devices apply gave to vfio-pci, from the journal: what each was on. */
+struct bound {
+	int n;
+	struct vfio_record *r;
+};
+
+static int load_bound(struct ledger *l, const struct host_paths *hp, struct bound *b)
+{
+	struct ledger_change *c;
+	int n;
+
+	memset(b, 0, sizeof(*b));
+	if (ledger_changes(l, &c, &n))
+		return -1;
+	b->r = calloc((size_t)n + 1, sizeof(*b->r));
+	if (!b->r) {
+		ledger_changes_free(c, n);
+		return err_set("out of memory");
+	}
+	for (int i = 0; i < n; i++)
+		if (c[i].kind == CHANGE_PCI_BIND && vfiobind_parse(hp, &c[i], &b->r[b->n]) == 0)
+			b->n++;
+	ledger_changes_free(c, n);
+	return 0;
+}
+
+/* "devices": [ { "addr", "driver" (null: none), "was" (when apply bound it) } ] */
+static json_object *devices_json(const struct host_paths *hp, const struct slice *s,
+				 const struct bound *b)
+{
+	json_object *arr = json_object_new_array();
+	char driver[VFIO_NAME_MAX];
+
+	for (int i = 0; i < s->ndevices; i++) {
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "addr", json_object_new_string(s->devices[i]));
+		if (vfiobind_driver(hp, s->devices[i], driver, sizeof(driver)) == 0 && driver[0])
+			json_object_object_add(d, "driver", json_object_new_string(driver));
+		else
+			json_object_object_add(d, "driver", NULL);
+		for (int k = 0; k < b->n; k++)
+			if (!strcmp(b->r[k].addr, s->devices[i]))
+				json_object_object_add(d, "was", json_object_new_string(
+						       b->r[k].driver[0] ? b->r[k].driver : "none"));
+		json_object_array_add(arr, d);
+	}
+	return arr;
+}
+
 static json_object *slice_json(const struct host_paths *hp, const struct slice *s,
 			       const struct ledger_holder *h, const struct irq_table *then,
-			       const struct irq_table *now)
+			       const struct irq_table *now, const struct bound *b)
 {
 	json_object *o = json_object_new_object();
 	char dir[4096], state[256];
@@ -96,6 +147,7 @@ static json_object *slice_json(const struct host_paths *hp, const struct slice *
 		snprintf(state, sizeof(state), "missing");
 	json_object_object_add(o, "partition", json_object_new_string(state));
 	json_object_object_add(o, "holder", holder_json(h));
+	json_object_object_add(o, "devices", devices_json(hp, s, b));
 	add_interrupts(o, then, now, &s->cpus);
 	return o;
 }
@@ -137,11 +189,16 @@ static int fill_applied(json_object *st, struct ledger *l, const struct host_pat
 	struct irq_table then, now;
 	struct ledger_holder *h;
 	json_object *slices;
+	struct bound b;
 	bool tables;
 	int n;
 
 	if (ledger_holders(l, &h, &n))
 		return -1;
+	if (load_bound(l, hp, &b)) {
+		free(h);
+		return -1;
+	}
 	load_tables(hp, a->interrupts, &then, &now, &tables);
 	json_object_object_add(st, "applied_at", json_object_new_int64(a->applied_at));
 	json_object_object_add(st, "housekeeping", mask_json(&plan->housekeeping));
@@ -150,12 +207,13 @@ static int fill_applied(json_object *st, struct ledger *l, const struct host_pat
 	for (int i = 0; i < plan->nslices; i++)
 		json_object_array_add(slices, slice_json(hp, &plan->slices[i],
 					holder_of(h, n, plan->slices[i].name),
-					tables ? &then : NULL, tables ? &now : NULL));
+					tables ? &then : NULL, tables ? &now : NULL, &b));
 	json_object_object_add(st, "slices", slices);
 	if (tables) {
 		interrupts_free(&then);
 		interrupts_free(&now);
 	}
+	free(b.r);
 	free(h);
 	return 0;
 }
@@ -216,6 +274,26 @@ static void print_holder(json_object *holder, FILE *out)
 		"running" : "gone: stale", unknown);
 }
 
+/* "    devices: 0000:03:00.0 vfio-pci (was nvme), 0000:04:00.0 e1000e" */
+static void print_devices(json_object *s, FILE *out)
+{
+	json_object *devs, *was;
+
+	if (!json_object_object_get_ex(s, "devices", &devs) || !json_object_array_length(devs))
+		return;
+	fprintf(out, "    devices:");
+	for (size_t i = 0; i < json_object_array_length(devs); i++) {
+		json_object *d = json_object_array_get_idx(devs, i), *driver;
+
+		fprintf(out, "%s %s %s", i ? "," : "", str(d, "addr"),
+			json_object_object_get_ex(d, "driver", &driver) && driver ?
+			json_object_get_string(driver) : "(no driver)");
+		if (json_object_object_get_ex(d, "was", &was))
+			fprintf(out, " (was %s)", json_object_get_string(was));
+	}
+	fputc('\n', out);
+}
+
 static void print_slice(json_object *s, FILE *out)
 {
 	json_object *holder, *irqs, *total, *start, *end;
@@ -231,6 +309,7 @@ static void print_slice(json_object *s, FILE *out)
 		print_holder(holder, out);
 	else
 		fprintf(out, "free\n");
+	print_devices(s, out);
 	if (!json_object_object_get_ex(s, "interrupts_since_apply", &total))
 		return;
 	fprintf(out, "    interrupts on its CPUs since apply: %s\n",

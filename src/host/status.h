@@ -22,6 +22,8 @@
  *   "start", "end", "identity" (reserved; "end" is the last byte, inclusive,
  *   as in /proc/iomem),
  *   "cgroup", "partition", "holder": null | { "vm", "pid", "alive" },
+ *   "devices": [ { "addr", "driver" (null: none), "was" (the driver apply
+ *   took it from, "none" for none; only when apply bound it) } ],
  *   "interrupts_since_apply", "interrupts": [ { "irq", "desc", "count" } ]
  *   } ] }
  */

@@ -16,6 +16,13 @@
  * Every host change the simulated kernel sees (each write, mkdir and rmdir)
  * has two points, before and after it; with kill_at = K the process raises
  * SIGKILL at the K-th point (forked children only).
+ *
+ * With pci set (then hs_fresh_tree()), the tree also has PCI devices, their
+ * IOMMU groups and drivers (see hs_pci_tree()), and the simulated kernel
+ * binds: driver_override reads back "(null)" once cleared, a driver's
+ * unbind drops the device's driver link, and drivers_probe links an
+ * unbound device to its driver_override or else its own driver. Each PCI
+ * write is logged in pci_log ("REL=VAL\n", REL under sys/).
  */
 
 #include <errno.h>
@@ -43,6 +50,11 @@ struct hostsim {
 	int points;		/* change points passed */
 	int kill_at;		/* SIGKILL at this point; 0: never */
 	int kills_armed;	/* points at which a kill would have been possible */
+	bool pci;		/* the tree has PCI devices (hs_pci_tree()) */
+	char probe_refused[16];	/* vfio-pci will not take this device */
+	char fail_path[128];	/* a write to a path ending so fails... */
+	int fail_errno;		/* ...with this errno */
+	char pci_log[8192];	/* the PCI writes, in order */
 };
 
 static inline bool hs_ends_with(const char *s, const char *tail)
@@ -121,6 +133,158 @@ static inline int hs_store(const char *path, const char *val)
 	return n == (ssize_t)strlen(text) ? 0 : -EIO;
 }
 
+/* ---- The simulated PCI bus ---------------------------------------------- */
+
+/* The driver each fake device's IDs match ("" none): what drivers_probe picks. */
+static inline const char *hs_pci_own_driver(const char *addr)
+{
+	static const char *const own[][2] = {
+		{ "0000:00:1c.0", "pcieport" }, { "0000:03:00.0", "nvme" },
+		{ "0000:04:00.0", "e1000e" }, { "0000:04:00.1", "e1000e" },
+		{ "0000:05:00.0", "e1000e" }, { "0000:07:00.0", "ahci" },
+	};
+
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		if (!strcmp(own[i][0], addr))
+			return own[i][1];
+	return "";
+}
+
+/* Device @addr's directory: sys/devices/pci0000:00/ADDR. */
+static inline void hs_pci_dir(const struct hostsim *hs, const char *addr, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/devices/pci0000:00/%s", hs->sys, addr);
+}
+
+/* The device's driver now ("" none). */
+static inline void hs_pci_driver(const struct hostsim *hs, const char *addr, char *buf,
+				 size_t len)
+{
+	char path[512], target[512];
+	ssize_t n;
+
+	hs_pci_dir(hs, addr, path, sizeof(path));
+	strcat(path, "/driver");
+	n = readlink(path, target, sizeof(target) - 1);
+	buf[0] = '\0';
+	if (n > 0) {
+		target[n] = '\0';
+		snprintf(buf, len, "%s", strrchr(target, '/') + 1);
+	}
+}
+
+/* Links device @addr and driver @drv both ways, as the kernel's bind does. */
+static inline void hs_pci_link(const struct hostsim *hs, const char *addr, const char *drv)
+{
+	char link[512], target[512];
+
+	hs_pci_dir(hs, addr, link, sizeof(link));
+	strcat(link, "/driver");
+	snprintf(target, sizeof(target), "../../../bus/pci/drivers/%s", drv);
+	if (symlink(target, link) < 0)
+		fail_msg("symlink %s: %s", link, strerror(errno));
+	snprintf(link, sizeof(link), "%s/bus/pci/drivers/%s/%s", hs->sys, drv, addr);
+	snprintf(target, sizeof(target), "../../../../devices/pci0000:00/%s", addr);
+	if (symlink(target, link) < 0)
+		fail_msg("symlink %s: %s", link, strerror(errno));
+}
+
+static inline void hs_pci_unlink(const struct hostsim *hs, const char *addr, const char *drv)
+{
+	char link[512];
+
+	hs_pci_dir(hs, addr, link, sizeof(link));
+	strcat(link, "/driver");
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/bus/pci/drivers/%s/%s", hs->sys, drv, addr);
+	unlink(link);
+}
+
+/* "ADDR" or "ADDR\n", as written, into @buf. */
+static inline void hs_chomp(const char *val, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", val);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/* drivers/DRV/unbind: only a device bound to DRV (else -ENODEV). */
+static inline int hs_pci_unbind(struct hostsim *hs, const char *path, const char *val)
+{
+	char addr[64], drv[64], now[64];
+	const char *end = path + strlen(path) - strlen("/unbind"), *start = end;
+
+	while (start > path && start[-1] != '/')
+		start--;
+	snprintf(drv, sizeof(drv), "%.*s", (int)(end - start), start);
+	hs_chomp(val, addr, sizeof(addr));
+	hs_pci_driver(hs, addr, now, sizeof(now));
+	if (strcmp(now, drv))
+		return -ENODEV;
+	hs_pci_unlink(hs, addr, drv);
+	return 0;
+}
+
+/* drivers_probe: an unbound device goes to its driver_override, or its own driver. */
+static inline int hs_pci_probe(struct hostsim *hs, const char *val)
+{
+	char addr[64], dir[512], path[600], now[64], over[128] = "";
+	const char *drv;
+	FILE *f;
+
+	hs_chomp(val, addr, sizeof(addr));
+	hs_pci_dir(hs, addr, dir, sizeof(dir));
+	if (access(dir, F_OK) < 0)
+		return -ENODEV;
+	hs_pci_driver(hs, addr, now, sizeof(now));
+	if (now[0])
+		return 0;
+	snprintf(path, sizeof(path), "%s/driver_override", dir);
+	f = fopen(path, "r");
+	if (f) {
+		if (!fgets(over, sizeof(over), f))
+			over[0] = '\0';
+		fclose(f);
+	}
+	over[strcspn(over, "\n")] = '\0';
+	drv = strcmp(over, "(null)") ? over : hs_pci_own_driver(addr);
+	if (!strcmp(drv, "vfio-pci") && !strcmp(addr, hs->probe_refused))
+		return 0;
+	snprintf(path, sizeof(path), "%s/bus/pci/drivers/%s", hs->sys, drv);
+	if (drv[0] && access(path, F_OK) == 0)
+		hs_pci_link(hs, addr, drv);
+	return 0;
+}
+
+/*
+ * The PCI files' part of a write: 1 when it was one (and done), 0 when
+ * not a PCI file, -ERRNO when refused.
+ */
+static inline int hs_pci_write(struct hostsim *hs, const char *path, const char *val)
+{
+	char text[256];
+	size_t n = strlen(hs->pci_log);
+	int r;
+
+	if (!hs_ends_with(path, "/driver_override") && !hs_ends_with(path, "/unbind") &&
+	    !hs_ends_with(path, "/drivers_probe"))
+		return 0;
+	snprintf(hs->pci_log + n, sizeof(hs->pci_log) - n, "%s=%s\n",
+		 !strncmp(path, hs->sys, strlen(hs->sys)) ? path + strlen(hs->sys) + 1 : path,
+		 val);
+	if (hs->fail_path[0] && hs_ends_with(path, hs->fail_path))
+		return -hs->fail_errno;
+	if (hs_ends_with(path, "/unbind"))
+		r = hs_pci_unbind(hs, path, val);
+	else if (hs_ends_with(path, "/drivers_probe"))
+		r = hs_pci_probe(hs, val);
+	else {
+		/* a newline (or nothing) clears it: it reads back "(null)" */
+		hs_chomp(val, text, sizeof(text));
+		r = hs_store(path, text[0] ? text : "(null)");
+	}
+	return r < 0 ? r : 1;
+}
+
 /*
  * Before a write to a file of the tree: the point before it, the kernel's
  * store (the hook writes the file itself and returns 1), then the point
@@ -137,7 +301,11 @@ static inline int hs_write(const char *path, const char *val, void *arg)
 	/* The timer: an IRQ whose affinity cannot change. */
 	if (hs_ends_with(path, "/irq/0/smp_affinity"))
 		return -EIO;
-	r = hs_store(path, val);
+	r = hs_pci_write(hs, path, val);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		r = hs_store(path, val);
 	if (r < 0)
 		return r;
 	hs_point(hs);
@@ -227,7 +395,7 @@ static inline void hs_rm_rf(const char *path)
 
 static inline void hs_file(struct hostsim *hs, const char *rel, const char *text)
 {
-	char path[512];
+	char path[1024];
 
 	snprintf(path, sizeof(path), "%s/%s", hs->tree, rel);
 	hs_put(path, text);
@@ -250,6 +418,140 @@ static inline void hs_unlink_pid(struct hostsim *hs, pid_t pid)
 
 	snprintf(link, sizeof(link), "%s/%d", hs->proc, (int)pid);
 	unlink(link);
+}
+
+static inline void hs_mkdir_p(const char *path)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			fail_msg("mkdir %s: %s", buf, strerror(errno));
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+		fail_msg("mkdir %s: %s", buf, strerror(errno));
+}
+
+/* A symbolic link @rel (under the tree) to @target. */
+static inline void hs_symlink(struct hostsim *hs, const char *target, const char *rel)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/%s", hs->tree, rel);
+	if (symlink(target, path) < 0)
+		fail_msg("symlink %s: %s", path, strerror(errno));
+}
+
+/* PCI device @addr of @class in IOMMU group @group (-1: none), on its own driver. */
+static inline void hs_pci_dev(struct hostsim *hs, const char *addr, const char *class,
+			      int group, const char *drv)
+{
+	char rel[256], target[256];
+
+	snprintf(rel, sizeof(rel), "%s/devices/pci0000:00/%s", hs->sys, addr);
+	hs_mkdir_p(rel);
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/class", addr);
+	hs_file(hs, rel, class);
+	snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/driver_override", addr);
+	hs_file(hs, rel, "(null)\n");
+	snprintf(target, sizeof(target), "../../../devices/pci0000:00/%s", addr);
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", addr);
+	hs_symlink(hs, target, rel);
+	if (group >= 0) {
+		snprintf(rel, sizeof(rel), "%s/kernel/iommu_groups/%d/devices", hs->sys, group);
+		hs_mkdir_p(rel);
+		snprintf(target, sizeof(target), "../../../../devices/pci0000:00/%s", addr);
+		snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%d/devices/%s", group, addr);
+		hs_symlink(hs, target, rel);
+		snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", group);
+		snprintf(rel, sizeof(rel), "sys/devices/pci0000:00/%s/iommu_group", addr);
+		hs_symlink(hs, target, rel);
+	}
+	if (drv[0])
+		hs_pci_link(hs, addr, drv);
+}
+
+/* A disk or partition @name (dev @dev) at @rel under the tree, with /sys/class/block/@name. */
+static inline void hs_block(struct hostsim *hs, const char *rel, const char *name,
+			    const char *dev)
+{
+	char path[512], target[256];
+
+	snprintf(path, sizeof(path), "%s/%s/holders", hs->tree, rel);
+	hs_mkdir_p(path);
+	snprintf(path, sizeof(path), "%s/dev", rel);
+	hs_file(hs, path, dev);
+	snprintf(target, sizeof(target), "../../%s", rel + strlen("sys/"));
+	snprintf(path, sizeof(path), "sys/class/block/%s", name);
+	hs_symlink(hs, target, path);
+}
+
+#define HS_NVME "sys/devices/pci0000:00/0000:03:00.0/nvme/nvme0/nvme0n1"
+
+/*
+ * The PCI part of the tree: IOMMU group 5 holds bridge 00:1c.0 (pcieport)
+ * and 03:00.0 (nvme: nvme0n1, partitions p1 and p2); group 6 two e1000e
+ * functions 04:00.0 (eth0) and 04:00.1 (eth1); group 7 05:00.0, on
+ * vfio-pci already; group 8 06:00.0, without a driver; 07:00.0 (ahci, sda
+ * with the root file system) has no group. The default routes go through
+ * eth9, which no device of the tree has.
+ */
+static inline void hs_pci_tree(struct hostsim *hs)
+{
+	static const char *const drivers[] = { "pcieport", "nvme", "e1000e", "ahci", "vfio-pci", NULL };
+	char path[512];
+
+	for (int i = 0; drivers[i]; i++) {
+		snprintf(path, sizeof(path), "%s/bus/pci/drivers/%s", hs->sys, drivers[i]);
+		hs_mkdir_p(path);
+		snprintf(path, sizeof(path), "sys/bus/pci/drivers/%s/unbind", drivers[i]);
+		hs_file(hs, path, "");
+	}
+	snprintf(path, sizeof(path), "%s/bus/pci/devices", hs->sys);
+	hs_mkdir_p(path);
+	hs_file(hs, "sys/bus/pci/drivers_probe", "");
+	hs_pci_dev(hs, "0000:00:1c.0", "0x060400\n", 5, "pcieport");
+	hs_pci_dev(hs, "0000:03:00.0", "0x010802\n", 5, "nvme");
+	hs_pci_dev(hs, "0000:04:00.0", "0x020000\n", 6, "e1000e");
+	hs_pci_dev(hs, "0000:04:00.1", "0x020000\n", 6, "e1000e");
+	hs_pci_dev(hs, "0000:05:00.0", "0x020000\n", 7, "vfio-pci");
+	hs_pci_dev(hs, "0000:06:00.0", "0x0c0330\n", 8, "");
+	hs_pci_dev(hs, "0000:07:00.0", "0x010601\n", -1, "ahci");
+	snprintf(path, sizeof(path), "%s/class/block", hs->sys);
+	hs_mkdir_p(path);
+	hs_block(hs, HS_NVME, "nvme0n1", "259:0\n");
+	hs_block(hs, HS_NVME "/nvme0n1p1", "nvme0n1p1", "259:1\n");
+	hs_block(hs, HS_NVME "/nvme0n1p2", "nvme0n1p2", "259:2\n");
+	hs_block(hs, "sys/devices/pci0000:00/0000:07:00.0/ata1/block/sda", "sda", "8:0\n");
+	hs_block(hs, "sys/devices/pci0000:00/0000:07:00.0/ata1/block/sda/sda1", "sda1", "8:1\n");
+	snprintf(path, sizeof(path), "%s/class/net", hs->sys);
+	hs_mkdir_p(path);
+	snprintf(path, sizeof(path), "%s/devices/pci0000:00/0000:04:00.0/net/eth0", hs->sys);
+	hs_mkdir_p(path);
+	snprintf(path, sizeof(path), "%s/devices/pci0000:00/0000:04:00.1/net/eth1", hs->sys);
+	hs_mkdir_p(path);
+	hs_symlink(hs, "../../devices/pci0000:00/0000:04:00.0/net/eth0", "sys/class/net/eth0");
+	hs_symlink(hs, "../../devices/pci0000:00/0000:04:00.1/net/eth1", "sys/class/net/eth1");
+	snprintf(path, sizeof(path), "%s/self", hs->proc);
+	hs_mkdir_p(path);
+	snprintf(path, sizeof(path), "%s/net", hs->proc);
+	hs_mkdir_p(path);
+	hs_file(hs, "proc/self/mountinfo",
+		"22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+		"23 22 0:21 / /proc rw,nosuid shared:12 - proc proc rw\n");
+	hs_file(hs, "proc/swaps", "Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n");
+	hs_file(hs, "proc/net/route",
+		"Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
+		"eth9\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+		"eth9\t0002A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n");
+	hs_file(hs, "proc/net/ipv6_route",
+		"00000000000000000000000000000000 00 00000000000000000000000000000000 00 fe800000000000000000000000000001 00000400 00000001 00000000 00000003     eth9\n"
+		"00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n");
 }
 
 /* A fresh tree (and no ledger), as the host is before apply. */
@@ -291,6 +593,9 @@ static inline void hs_fresh_tree(struct hostsim *hs)
 	hs_file(hs, "sys/devices/virtual/workqueue/cpumask", "3f\n");
 	hs_file(hs, "sys/devices/system/cpu/online", "0-5\n");
 	hs_link_pid(hs, getpid());
+	hs->pci_log[0] = '\0';
+	if (hs->pci)
+		hs_pci_tree(hs);
 }
 
 /*

@@ -370,7 +370,7 @@ static const char *output(struct fixture *f)
 
 static void apply_ok(struct fixture *f, const struct plan *plan)
 {
-	if (host_apply(f->l, &f->hp, plan, f->out))
+	if (host_apply(f->l, &f->hp, plan, false, f->out))
 		fail_msg("apply: %s\noutput:\n%s", err_msg(), output(f));
 }
 
@@ -461,7 +461,7 @@ static void test_different_plan_refused(void **state)
 	once = snapshot(f);
 	f->sim.writes = 0;
 	make_plan(&other, "4");
-	assert_int_equal(host_apply(f->l, &f->hp, &other, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &other, false, f->out), -1);
 	assert_string_equal(err_msg(), "a different plan is applied: run 'slicevm host release' first");
 	after = snapshot(f);
 	assert_string_equal(once, after);
@@ -478,7 +478,7 @@ static void check_rollback(struct fixture *f, const char *fail_path, int err,
 
 	snprintf(f->sim.fail_path, sizeof(f->sim.fail_path), "%s", fail_path);
 	f->sim.fail_errno = err;
-	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, false, f->out), -1);
 	if (!strstr(err_msg(), "(apply undone: nothing changed)") || !strstr(err_msg(), msg))
 		fail_msg("unexpected error: %s", err_msg());
 	after = snapshot(f);
@@ -522,7 +522,7 @@ static void test_invalid_partition_rolls_back(void **state)
 	char *before = snapshot(f), *after;
 
 	f->sim.invalid_partition = true;
-	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, false, f->out), -1);
 	assert_non_null(strstr(err_msg(), "reads 'isolated invalid (Cpu list"));
 	assert_non_null(strstr(err_msg(), "apply undone"));
 	after = snapshot(f);
@@ -556,7 +556,7 @@ static void check_refused(struct fixture *f, const struct plan *plan, const char
 	char *before = snapshot(f), *after;
 
 	f->sim.writes = f->sim.mkdirs = 0;
-	assert_int_equal(host_apply(f->l, &f->hp, plan, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, plan, false, f->out), -1);
 	if (!strstr(err_msg(), msg))
 		fail_msg("expected '%s' in: %s", msg, err_msg());
 	after = snapshot(f);
@@ -621,17 +621,17 @@ static void test_apply_open(void **state)
 	snprintf(dir, sizeof(dir), "%s/fresh", f->sim.root);
 	snprintf(path, sizeof(path), "%s/ledger.db", dir);
 	make_plan(&p, "6-7");
-	assert_int_equal(host_apply_open(&l, path, &f->hp, &p), -1);
+	assert_int_equal(host_apply_open(&l, path, &f->hp, &p, false), -1);
 	assert_non_null(strstr(err_msg(), "slice web wants CPUs 6-7"));
 	assert_int_not_equal(access(dir, F_OK), 0);
 	fake_file(f, "cg/cgroup.controllers", "cpu io memory\n");
-	assert_int_equal(host_apply_open(&l, path, &f->hp, &f->plan), -1);
+	assert_int_equal(host_apply_open(&l, path, &f->hp, &f->plan, false), -1);
 	assert_non_null(strstr(err_msg(), "the cpuset controller is not available"));
 	assert_int_not_equal(access(dir, F_OK), 0);
 	fake_file(f, "cg/cgroup.controllers", "cpuset cpu io memory\n");
 
 	/* A plan that fits: the ledger is made. */
-	if (host_apply_open(&l, path, &f->hp, &f->plan))
+	if (host_apply_open(&l, path, &f->hp, &f->plan, false))
 		fail_msg("host_apply_open: %s", err_msg());
 	assert_int_equal(access(path, F_OK), 0);
 	ledger_close(l);
@@ -639,9 +639,9 @@ static void test_apply_open(void **state)
 	/* Applied already (its CPUs no longer free): the ledger still opens. */
 	apply_ok(f, &f->plan);
 	fake_file(f, "cg/cpuset.cpus.effective", "0-1\n");
-	if (host_apply_open(&l, f->ledger_path, &f->hp, &f->plan))
+	if (host_apply_open(&l, f->ledger_path, &f->hp, &f->plan, false))
 		fail_msg("host_apply_open on the applied ledger: %s", err_msg());
-	assert_int_equal(host_apply(l, &f->hp, &f->plan, f->out), 0);
+	assert_int_equal(host_apply(l, &f->hp, &f->plan, false, f->out), 0);
 	assert_non_null(strstr(output(f), "already applied: nothing changed"));
 	ledger_close(l);
 }
@@ -728,7 +728,7 @@ static void test_dead_release_finished(void **state)
 
 	assert_int_equal(ledger_claim(f->l, "db", "vm", getpid(), &s, &hk), -1);
 	assert_string_equal(err_msg(), "slice db is being released: apply a plan again first");
-	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, false, f->out), -1);
 	assert_string_equal(err_msg(), "an earlier release (pid 0) stopped half way: run 'slicevm host release' to finish it, then apply again");
 	st = host_status(f->l, &f->hp);
 	assert_non_null(st);
@@ -761,7 +761,7 @@ static void test_interrupted_apply(void **state)
 	snprintf(path, sizeof(path), "%s/irq/9/smp_affinity", f->proc);
 	assert_int_equal(ledger_record(f->l, CHANGE_WRITE, path, "0c", "irq 9", &seq), 0);
 	put(path, "3\n");
-	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, false, f->out), -1);
 	assert_non_null(strstr(err_msg(), "stopped half way: run 'slicevm host release'"));
 	if (host_release(f->l, &f->hp, false, f->out))
 		fail_msg("release: %s", err_msg());
@@ -869,7 +869,7 @@ static void test_drift_detected(void **state)
 	apply_ok(f, &f->plan);
 	/* Someone turned a partition off behind our back. */
 	fake_file(f, "cg/slicevm-web/cpuset.cpus.partition", "member\n");
-	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &f->plan, false, f->out), -1);
 	assert_non_null(strstr(err_msg(), "the applied plan no longer holds (slice web's partition reads 'member')"));
 }
 
@@ -1052,7 +1052,7 @@ static void test_pmem_made_devdax(void **state)
 	fake_file(f, "sys/bus/nd/drivers/nd_pmem/unbind", "");
 	fake_file(f, "sys/bus/nd/drivers_probe", "");
 	/* the device configuration is made (it is not undone: it is the slice's range's) */
-	assert_int_equal(host_apply(f->l, &f->hp, &p, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &p, false, f->out), -1);
 	assert_non_null(strstr(err_msg(), "namespace0.0 was configured as device-dax but no "
 			       "/dev/dax device appeared: load device_dax"));
 	assert_int_equal(ledger_state(f), LEDGER_NONE);
@@ -1157,7 +1157,7 @@ static void test_range_file_rolled_back(void **state)
 	make_memory_plan(&p);
 	fake_file(f, "proc/iomem", IOMEM_RESERVED);
 	unlink_interrupts(f);
-	assert_int_equal(host_apply(f->l, &f->hp, &p, f->out), -1);
+	assert_int_equal(host_apply(f->l, &f->hp, &p, false, f->out), -1);
 	assert_false(exists(f, "run/slicevm/memory.json"));
 	assert_int_equal(ledger_state(f), LEDGER_NONE);
 }

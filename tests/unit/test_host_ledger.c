@@ -708,11 +708,13 @@ static void test_open_existing(void **state)
 	ledger_close(l);
 }
 
-/* Version 1 ledgers (no 'releasing' state) are upgraded, keeping their rows. */
+/* Version 1 ledgers (no 'releasing' state) are upgraded to 4, keeping their rows. */
 static void test_upgrade_v1(void **state)
 {
 	struct fixture *f = *state;
+	struct ledger_change *c;
 	struct ledger_holder *h;
+	int64_t seq;
 	struct ledger_applied a;
 	struct ledger *l = NULL;
 	char sql[512];
@@ -755,6 +757,22 @@ static void test_upgrade_v1(void **state)
 	assert_int_equal(ledger_get_applied(l, &a), 0);
 	assert_int_equal(a.state, LEDGER_RELEASING);
 	ledger_applied_free(&a);
+
+	/* The journal survived the copy (version 4), and new records come after it. */
+	assert_int_equal(ledger_record(l, CHANGE_PCI_BIND, "/sys/bus/pci/devices/0000:03:00.0",
+				       "slice=db driver=nvme override=", "bind", &seq), 0);
+	assert_int_equal(ledger_changes(l, &c, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(c[0].kind, CHANGE_PCI_BIND);
+	assert_int_equal(c[0].seq, seq);
+	assert_string_equal(c[0].old, "slice=db driver=nvme override=");
+	assert_int_equal(c[1].kind, CHANGE_WRITE);
+	assert_string_equal(c[1].path, "/x");
+	assert_string_equal(c[1].old, "1");
+	assert_true(c[1].seq < seq);
+	ledger_changes_free(c, n);
+	/* A bind record holds what undo needs: never without it. */
+	assert_int_equal(ledger_record(l, CHANGE_PCI_BIND, "/y", NULL, "bad", &seq), -1);
 	ledger_close(l);
 }
 

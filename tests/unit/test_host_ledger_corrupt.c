@@ -156,8 +156,8 @@ static int setup(void **state)
 	hs_put(sentinel_outside, SENTINEL_OUTSIDE);
 
 	out = open_memstream(&text, &len);
-	if (host_apply_open(&l, hs.ledger_path, &hs.hp, &plan) ||
-	    host_apply(l, &hs.hp, &plan, out))
+	if (host_apply_open(&l, hs.ledger_path, &hs.hp, &plan, false) ||
+	    host_apply(l, &hs.hp, &plan, false, out))
 		fail_msg("apply: %s", err_msg());
 	ledger_close(l);
 	fclose(out);
