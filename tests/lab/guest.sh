@@ -14,8 +14,11 @@
 #                                   libraries it loads (the disk cases' fio check,
 #                                   bench/virtio.sh); kept apart so normal boots
 #                                   stay small
-#   guest/modules/*.ko              modules for the lab's L1 (decompressed): kvm, pmem, tun, vhost-net
-#   guest/modules/load-order        their insmod order, dependencies first
+#   guest/modules/*.ko              modules for the lab's L1 (decompressed): kvm, pmem, tun,
+#                                   vhost-net; vfio and nvme; ext4 and lpc_ich
+#   guest/modules/load-order        the insmod order of what every L1 loads, dependencies first
+#   guest/modules/load-order.iommu  what an L1 booted with "# lab: iommu=nvme" loads after those
+#   guest/modules/load-order.case   shipped, not loaded: cases insmod them when they need them
 #   guest/version                   the kernel version
 # A re-run with nothing changed only checks the stamp and returns.
 set -eu
@@ -31,11 +34,25 @@ guest=$cache/guest
 # (tap: the macvtap helper) and vhost's is vhost_iotlb; add_module puts
 # each dependency first whatever the order here.
 L1_MODULES="irqbypass kvm ccp kvm-amd nd_e820 nd_pmem dax_pmem device_dax tun vhost_iotlb vhost vhost_net"
+# The IOMMU flavour of L1 ("# lab: iommu=nvme", an emulated NVMe behind an
+# intel-iommu): the NVMe's host driver (nvme: depends= nvme-core, whose
+# depends= is nvme-auth), so the device starts on it as on a real host, and
+# VFIO with the type1 IOMMU back end and vfio-pci (vfio-pci-core's depends=
+# is vfio,irqbypass; vfio's softdep=post: vfio_iommu_type1 is listed here,
+# add_module only follows pre:). Debian 6.12 has IOMMUFD off, so vfio needs
+# no iommufd. Loaded by l1-init after L1_MODULES, only in that flavour.
+L1_IOMMU_MODULES="nvme vfio vfio_iommu_type1 vfio-pci-core vfio-pci"
+# Shipped to every L1 but loaded by no one but the cases that want them:
+# ext4 (to mount a file system on the NVMe in L1), lpc_ich (a host driver
+# for the ICH9 LPC bridge of a q35 L1, which shares an IOMMU group with the
+# SATA and SMBus functions).
+L1_CASE_MODULES="ext4 lpc_ich"
 # The guest loads these from its initramfs (/lib/modules, in this order,
 # each after what it needs): the ACPI power button and input events, the
 # virtio-pci drivers slicevm's devices need (virtio_pci itself is built in),
 # and ext4 for the disk tests.
-GUEST_MODULES="button evdev virtio_blk virtio_rng virtio_net ext4"
+# nvme: a passed-through NVMe (slicevm.test=nvme).
+GUEST_MODULES="button evdev virtio_blk virtio_rng virtio_net ext4 nvme"
 # Soft dependencies (softdep=pre: in .modinfo) name an alias, not a module;
 # the package has no modules.alias (depmod writes it at install time), so
 # the module meant for each alias is named here. crc32c_generic rather than
@@ -87,7 +104,8 @@ busybox=$(cksum <"$busybox")
 init=$(cksum <"$here/guest-init")
 fio=$(cksum <"$fio")
 script=$(cksum <"$0")
-modules=$GUEST_MODULES"
+modules=$GUEST_MODULES
+l1=$L1_MODULES|$L1_IOMMU_MODULES|$L1_CASE_MODULES"
 if [ -f "$guest/stamp" ] && [ "$(cat "$guest/stamp")" = "$stamp" ]; then
 	exit 0
 fi
@@ -172,10 +190,12 @@ soft_dep() {
 	die "soft dependency $1 is no module of linux-image-$ver: add it to MODULE_ALIASES"
 }
 # (local: dash and busybox sh have it; the recursion needs it.)
-# add_module DIR NAME: NAME and what it depends on into DIR, DIR/load-order.
+# add_module DIR NAME [ORDER]: NAME and what it depends on into DIR, listed
+# in DIR/ORDER (default load-order); a module already in any DIR/load-order*
+# is not added again (a list loaded later relies on the earlier ones).
 add_module() {
-	local dir=$1 name=$2 file deps dep soft
-	grep -qx "$name" "$dir/load-order" 2>/dev/null && return 0
+	local dir=$1 name=$2 order=${3:-load-order} file deps dep soft
+	cat "$dir"/load-order* 2>/dev/null | grep -qx "$name" && return 0
 	file=$(mod_file "$name")
 	[ -n "$file" ] || die "module $name not found in linux-image-$ver"
 	xz -dc "$file" >"$dir/$name.ko"
@@ -188,16 +208,24 @@ add_module() {
 	}')
 	for dep in $soft; do
 		dep=$(soft_dep "$dep") || exit 1
-		if [ -n "$dep" ]; then add_module "$dir" "$dep"; fi
+		if [ -n "$dep" ]; then add_module "$dir" "$dep" "$order"; fi
 	done
 	for dep in $(echo "$deps" | tr , ' '); do
-		add_module "$dir" "$dep"
+		add_module "$dir" "$dep" "$order"
 	done
-	echo "$name" >>"$dir/load-order"
+	echo "$name" >>"$dir/$order"
 }
 : >"$new/modules/load-order"
 for m in $L1_MODULES; do
 	add_module "$new/modules" "$m"
+done
+: >"$new/modules/load-order.iommu"
+for m in $L1_IOMMU_MODULES; do
+	add_module "$new/modules" "$m" load-order.iommu
+done
+: >"$new/modules/load-order.case"
+for m in $L1_CASE_MODULES; do
+	add_module "$new/modules" "$m" load-order.case
 done
 
 # The guest initramfs: static busybox with a link per applet, and our /init.

@@ -136,6 +136,7 @@ lab_overlay() {
 	lab_tool kvm-hold "$root/bin/kvm-hold" || { rm -rf "$root"; return 1; }
 	lab_tool memhog "$root/bin/memhog" || { rm -rf "$root"; return 1; }
 	lab_tool daxpeek "$root/bin/daxpeek" || { rm -rf "$root"; return 1; }
+	lab_tool vfio-peek "$root/bin/vfio-peek" || { rm -rf "$root"; return 1; }
 	cp "$LAB_DIR"/cases/*.sh "$root/lab/cases/" 2>/dev/null
 	# The archive's "." entry sets the mode of / in L1: mktemp made it 0700.
 	chmod 0755 "$root" "$root/init" "$root/bin/slicevm" "$root/lab" "$root/lab/cases"
@@ -189,15 +190,61 @@ lab_tail() {
 	rm -rf "$root"
 }
 
+# The IOMMU flavour's NVMe image (LAB_IOMMU=nvme), fresh for every L1 boot.
+LAB_NVME_IMG=${TMPDIR:-/tmp}/slicevm-lab-nvme.$$.img
+# Its layout: an ext4 file system (label slicevm-nvme, 4 KiB blocks) in the
+# first 16 MiB, so L1 can mount the device; the rest is zeros (the guest's
+# slicevm.test=nvme writes its pattern at 32 MiB). 64 MiB, sparse.
+LAB_NVME_MIB=64
+LAB_NVME_FS_MIB=16
+
+# lab_nvme_image: make $LAB_NVME_IMG (mkfs.ext4, unprivileged, as lab_disk).
+lab_nvme_image() {
+	local mkfs
+	mkfs=$(_lab_sbin mkfs.ext4) || return 1
+	rm -f "$LAB_NVME_IMG"
+	# (The file exists first, so mkfs does not announce creating it.)
+	truncate -s "${LAB_NVME_MIB}M" "$LAB_NVME_IMG" &&
+		"$mkfs" -q -F -t ext4 -b 4096 -L slicevm-nvme -E root_owner=0:0 \
+			"$LAB_NVME_IMG" "${LAB_NVME_FS_MIB}M" >&2 ||
+		{ lab_say "cannot make the NVMe image $LAB_NVME_IMG"; rm -f "$LAB_NVME_IMG"; return 1; }
+}
+
 # lab_qemu SECS SMP MEM APPEND INITRD [interactive]: boot L1; console on
 # stdout. LAB_TCG_THREAD=single makes QEMU's TCG round-robin (default multi;
-# the benchmarks print which). Without "interactive" stdin is /dev/null. Returns qemu's status
-# (124 when timeout stopped it). The pid file lets lab_kill stop it.
+# the benchmarks print which). LAB_IOMMU=nvme boots the IOMMU flavour of L1
+# ("# lab: iommu=nvme"): a q35 machine with an emulated Intel IOMMU (DMA
+# remapping and interrupt remapping), L1 booted with intel_iommu=on (and
+# lab.iommu=nvme, which makes l1-init load the nvme and vfio modules), and an
+# emulated NVMe (serial slicevm-nvme) on a fresh $LAB_NVME_IMG, removed when
+# QEMU ends (and by lab_kill). Without LAB_IOMMU the machine is QEMU's
+# default (i440fx, no IOMMU). Without "interactive" stdin is /dev/null.
+# Returns qemu's status (124 when timeout stopped it). The pid file lets
+# lab_kill stop it.
 lab_qemu() {
 	local secs=$1 smp=$2 mem=$3 append=$4 initrd=$5 mode=${6:-}
+	local machine=() rc
 	rm -f "$LAB_QEMU_PIDFILE"
+	case "${LAB_IOMMU:-}" in
+	"") ;;
+	nvme)
+		lab_nvme_image || return 1
+		# intel-iommu before any other -device (QEMU wants it first).
+		# intremap=on needs no kernel-irqchip=split under TCG (that is a
+		# KVM accelerator option).
+		machine=(-M q35 -device intel-iommu,intremap=on
+			-drive "if=none,id=nv,file=$LAB_NVME_IMG,format=raw,cache=unsafe"
+			-device nvme,serial=slicevm-nvme,drive=nv)
+		append="intel_iommu=on lab.iommu=nvme${append:+ $append}"
+		;;
+	*)
+		lab_say "LAB_IOMMU=$LAB_IOMMU: unknown (the lab knows iommu=nvme)"
+		return 1
+		;;
+	esac
 	local cmd=(qemu-system-x86_64
 		-accel "tcg,thread=${LAB_TCG_THREAD:-multi}" -cpu EPYC,+svm,+npt -smp "$smp" -m "$mem"
+		"${machine[@]}"
 		-nographic -no-reboot -nic none -pidfile "$LAB_QEMU_PIDFILE"
 		-kernel "$LAB_CACHE/guest/bzImage" -initrd "$initrd"
 		-append "console=ttyS0 panic=-1 quiet $append")
@@ -208,12 +255,16 @@ lab_qemu() {
 	else
 		timeout -k 10 "$secs" "${cmd[@]}" </dev/null
 	fi
+	rc=$?
+	rm -f "$LAB_NVME_IMG"
+	return $rc
 }
 
-# lab_kill: stop the L1 QEMU started by lab_qemu, if it still runs.
+# lab_kill: stop the L1 QEMU started by lab_qemu, if it still runs (and
+# remove its NVMe image).
 lab_kill() {
 	local pid
-	[ -s "$LAB_QEMU_PIDFILE" ] || return 0
+	[ -s "$LAB_QEMU_PIDFILE" ] || { rm -f "$LAB_NVME_IMG"; return 0; }
 	pid=$(cat "$LAB_QEMU_PIDFILE")
 	# Only if that pid is still a QEMU (comm is cut to 15 characters).
 	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = qemu-system-x86 ]; then
@@ -222,5 +273,5 @@ lab_kill() {
 		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = qemu-system-x86 ] &&
 			kill -KILL "$pid" 2>/dev/null
 	fi
-	rm -f "$LAB_QEMU_PIDFILE"
+	rm -f "$LAB_QEMU_PIDFILE" "$LAB_NVME_IMG"
 }

@@ -15,8 +15,11 @@
 #
 # Header lines (optional, defaults shown) are read on the host by run.sh:
 #   # lab: smp=2 mem=5G append=""   the L1 to boot: vCPUs, memory, extra kernel
-#                                    parameters. Cases with equal headers share
-#                                    one L1 boot, run in name order.
+#                                    parameters; "iommu=nvme" (outside append)
+#                                    for a q35 L1 with an Intel IOMMU and an NVMe
+#                                    (README.md, "The IOMMU flavour"). Cases with
+#                                    equal headers share one L1 boot, run in
+#                                    name order.
 #   # timeout: 300                   seconds before the runner kills the case
 #                                    (its whole process group) and reports it.
 # A case prints TAP lines only through ok/not_ok/skip/report (they carry the

@@ -79,8 +79,10 @@ for f in "$LAB_DIR"/cases/*.sh; do
 	smp=$(echo "$header" | sed -n 's/.*smp=\([0-9][0-9]*\).*/\1/p')
 	mem=$(echo "$header" | sed -n 's/.*mem=\([0-9][0-9]*[KMGT]\{0,1\}\).*/\1/p')
 	append=$(echo "$header" | sed -n 's/.*append="\([^"]*\)".*/\1/p')
+	# iommu=nvme (outside append="...", whose intel_iommu= is no key).
+	iommu=$(echo "$header" | sed 's/append="[^"]*"//' | sed -n 's/.*\biommu=\([a-z0-9]*\).*/\1/p')
 	secs=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$f" | head -n 1)
-	key="${smp:-2}|${mem:-5G}|$append"
+	key="${smp:-2}|${mem:-5G}|$append|$iommu"
 	if [ -z "${group_cases[$key]+set}" ]; then
 		groups+=("$key")
 		group_cases[$key]=""
@@ -110,11 +112,11 @@ echo "# lab: guest and L1 ready in $((SECONDS - t0)) s; ${#groups[@]} L1 boot(s)
 n=0
 for key in "${groups[@]}"; do
 	n=$((n + 1))
-	IFS='|' read -r smp mem append <<<"$key"
+	IFS='|' read -r smp mem append iommu <<<"$key"
 	cases=${group_cases[$key]}
 	secs=${group_secs[$key]}
 	log=$logdir/l1-$n.log
-	echo "# L1 $n: smp=$smp mem=$mem append=\"$append\" cases: $cases(limit ${secs}s)"
+	echo "# L1 $n: smp=$smp mem=$mem append=\"$append\"${iommu:+ iommu=$iommu} cases: $cases(limit ${secs}s)"
 
 	lab_tail "$tmp/tail.cpio" cases.list "$(printf '%s\n' $cases)"
 	cat "$base" "$tmp/overlay.cpio" "$tmp/tail.cpio" >"$tmp/l1.cpio"
@@ -126,7 +128,7 @@ for key in "${groups[@]}"; do
 	# is never run again.
 	for attempt in 1 2; do
 		: >"$log"
-		lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
+		LAB_IOMMU=$iommu lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
 		qemu_job=$!
 		# Stream the lines L1 meant for us as they come.
 		tail -n +1 -F --pid="$qemu_job" "$log" 2>/dev/null |
