@@ -9,6 +9,7 @@
 
 #include "lib/err.h"
 #include "lib/le.h"
+#include "lib/size.h"
 #include "vfio/passthrough.h"
 
 #define PAGE			4096ULL
@@ -106,11 +107,14 @@ static int add_msix(struct passthrough *pt, unsigned int cap, const struct msi_o
 	if (pt->info.msix_irqs && pt->info.msix_irqs < nvec)
 		nvec = pt->info.msix_irqs;
 	if (tbar >= PCI_BARS || pbar >= PCI_BARS || !pt->info.bar[tbar].size ||
-	    !pt->info.bar[pbar].size || pt->info.bar[tbar].io)
+	    !pt->info.bar[pbar].size || pt->info.bar[tbar].io || pt->info.bar[pbar].io)
 		return err_set("%s: its MSI-X table or PBA is in a BAR it does not have: "
 			       "the device cannot be passed through", pt->info.addr);
-	if (msix_init(&pt->msix, &pt->pdev, nvec, tbar, table & ~MSIX_BIR, 0, msi))
+	if (msix_init(&pt->msix, &pt->pdev, nvec, tbar, table & ~MSIX_BIR, 0, msi)) {
+		/* its vectors array, which passthrough_destroy() frees only once has_msix */
+		msix_destroy(&pt->msix);
 		return -1;
+	}
 	msix_set_pba(&pt->msix, pbar, pba & ~MSIX_BIR);
 	pt->has_msix = true;
 	pt->msix_fds = calloc(nvec, sizeof(int));
@@ -164,6 +168,11 @@ static int build_caps(struct passthrough *pt, const struct msi_ops *msi)
 		    add_pcie(pt, at[i]))
 			return -1;
 	}
+	/* the guest gets no INTx and no MSI: without MSI-X it could never be interrupted */
+	if (!pt->has_msix)
+		return err_set("%s has no MSI-X capability, and slicevm gives a passed-through "
+			       "device MSI-X interrupts only: it cannot be passed through",
+			       pt->info.addr);
 	return 0;
 }
 
@@ -401,8 +410,15 @@ struct passthrough *passthrough_create(const struct vfio_dev_info *info,
 
 int passthrough_attach(struct passthrough *pt, struct pci_bus *bus)
 {
+	uint64_t bars = 0;
+	char size[32];
+
+	for (int b = 0; b < PCI_BARS; b++)
+		bars += pt->pdev.bar_size[b];
 	if (pci_register_device(bus, &pt->pdev))
-		return -1;
+		return err_set("%s: %s (its BARs take %s, and slicevm places BARs in the "
+			       "guest's window below 4 GiB)", pt->info.addr, err_msg(),
+			       size_format(bars, size, sizeof(size)));
 	/* the guest finds decoding on, as firmware leaves it; DMA stays off until its driver */
 	forward_command(pt);
 	for (int b = 0; b < PCI_BARS; b++)

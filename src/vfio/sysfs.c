@@ -92,15 +92,22 @@ bool vfio_sysfs_is_bridge(const char *sys, const char *addr)
 static int check_driver(const char *sys, const char *addr)
 {
 	char path[PATH_MAX], drv[64];
+	bool bound;
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", sys, addr);
-	if (link_name(path, drv, sizeof(drv)))
+	bound = !link_name(path, drv, sizeof(drv));
+	if (bound && !strcmp(drv, "vfio-pci"))
+		return 0;
+	/* unloading vfio-pci unbinds its devices: the module is what is missing */
+	snprintf(path, sizeof(path), "%s/bus/pci/drivers/vfio-pci", sys);
+	if (access(path, F_OK))
+		return err_set("vfio-pci is not loaded (%s is on %s): run 'modprobe vfio-pci', "
+			       "then 'slicevm host apply' to bind it", addr, bound ? drv : "no driver");
+	if (!bound)
 		return err_set("%s has no driver: run 'slicevm host apply' to bind it to vfio-pci",
 			       addr);
-	if (strcmp(drv, "vfio-pci"))
-		return err_set("%s is bound to %s, a host driver: run 'slicevm host apply' to "
-			       "give it to vfio-pci", addr, drv);
-	return 0;
+	return err_set("%s is bound to %s, a host driver: run 'slicevm host apply' to give it "
+		       "to vfio-pci", addr, drv);
 }
 
 static bool listed(const char *addr, const char (*devices)[16], int n)
