@@ -483,3 +483,66 @@ want_host_rc() {
 want_out() {
 	grep -Eq -- "$1" "$LAB_TMP/host.out" || fail "output lacks /$1/: $(head -c 300 "$LAB_TMP/host.out")"
 }
+
+# PCI devices (the IOMMU flavour's cases):
+PCI=/sys/bus/pci/devices
+
+# drv ADDR: the driver of PCI device ADDR, or "none".
+drv() {
+	_l=$(readlink "$PCI/$1/driver" 2>/dev/null)
+	if [ -n "$_l" ]; then echo "${_l##*/}"; else echo none; fi
+}
+
+# drivers: every PCI device with its driver and driver_override (what a
+# refused command must leave as it was).
+drivers() {
+	for _d in "$PCI"/*; do
+		echo "${_d##*/} $(drv "${_d##*/}") override=$(cat "$_d/driver_override" 2>/dev/null)"
+	done
+}
+
+# wait_drv ADDR DRIVER SECS: ADDR is on DRIVER now or within SECS seconds
+# (nvme probes asynchronously).
+wait_drv() {
+	_end=$(($(uptime_s) + $3))
+	until [ "$(drv "$1")" = "$2" ]; do
+		[ "$(uptime_s)" -ge "$_end" ] && return 1
+		sleep 0.2
+	done
+}
+
+# bind_to ADDR DRIVER: put ADDR on DRIVER by hand (vfio-pci through
+# driver_override, anything else with driver_override cleared), as an
+# administrator would.
+bind_to() {
+	if [ "$2" = vfio-pci ]; then
+		echo vfio-pci >"$PCI/$1/driver_override"
+	else
+		echo >"$PCI/$1/driver_override"
+	fi
+	[ -e "$PCI/$1/driver" ] && echo "$1" >"$PCI/$1/driver/unbind"
+	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
+	wait_drv "$1" "$2" 10
+}
+
+# group_of ADDR: its IOMMU group number ("" without one).
+group_of() {
+	_g=$(readlink "$PCI/$1/iommu_group" 2>/dev/null)
+	echo "${_g##*/}"
+}
+
+# wait_nvme_block SECS: /dev/nvme0n1 exists now or within SECS seconds.
+wait_nvme_block() {
+	_end=$(($(uptime_s) + $1))
+	until [ -b /dev/nvme0n1 ]; do
+		[ "$(uptime_s)" -ge "$_end" ] && return 1
+		sleep 0.2
+	done
+}
+
+# nvme_addr: the PCI address of the (first) NVMe, class 0x010802, or "".
+nvme_addr() {
+	for _d in "$PCI"/*; do
+		[ "$(cat "$_d/class")" = 0x010802 ] && { echo "${_d##*/}"; return 0; }
+	done
+}

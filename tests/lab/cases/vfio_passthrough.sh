@@ -24,65 +24,11 @@ mkdir -p /run/slicevm
 T=$LAB_TMP
 K=$GUEST_BZIMAGE
 I=$GUEST_INITRD
-PCI=/sys/bus/pci/devices
 # The guest's pattern (guest-init's nvme_test): 4 MiB at byte 32 MiB.
 PAT_AT_MIB=32
 PAT_MIB=4
 
-# --- helpers -------------------------------------------------------------------
-# drv ADDR: the driver of PCI device ADDR, or "none".
-drv() {
-	_l=$(readlink "$PCI/$1/driver" 2>/dev/null)
-	if [ -n "$_l" ]; then echo "${_l##*/}"; else echo none; fi
-}
-
-# drivers: every PCI device with its driver and driver_override (what a
-# refused command must leave as it was).
-drivers() {
-	for _d in "$PCI"/*; do
-		echo "${_d##*/} $(drv "${_d##*/}") override=$(cat "$_d/driver_override" 2>/dev/null)"
-	done
-}
-
-# wait_drv ADDR DRIVER SECS: ADDR is on DRIVER now or within SECS seconds
-# (nvme probes asynchronously).
-wait_drv() {
-	_end=$(($(uptime_s) + $3))
-	until [ "$(drv "$1")" = "$2" ]; do
-		[ "$(uptime_s)" -ge "$_end" ] && return 1
-		sleep 0.2
-	done
-}
-
-# bind_to ADDR DRIVER: put ADDR on DRIVER by hand (vfio-pci through
-# driver_override, anything else with driver_override cleared), as an
-# administrator would.
-bind_to() {
-	if [ "$2" = vfio-pci ]; then
-		echo vfio-pci >"$PCI/$1/driver_override"
-	else
-		echo >"$PCI/$1/driver_override"
-	fi
-	[ -e "$PCI/$1/driver" ] && echo "$1" >"$PCI/$1/driver/unbind"
-	echo "$1" >/sys/bus/pci/drivers_probe 2>/dev/null
-	wait_drv "$1" "$2" 10
-}
-
-# group_of ADDR: its IOMMU group number ("" without one).
-group_of() {
-	_g=$(readlink "$PCI/$1/iommu_group" 2>/dev/null)
-	echo "${_g##*/}"
-}
-
-# wait_nvme_block SECS: /dev/nvme0n1 exists now or within SECS seconds.
-wait_nvme_block() {
-	_end=$(($(uptime_s) + $1))
-	until [ -b /dev/nvme0n1 ]; do
-		[ "$(uptime_s)" -ge "$_end" ] && return 1
-		sleep 0.2
-	done
-}
-
+# --- helpers (and lib.sh's PCI ones) -----------------------------------------
 VFIO_MODS="vfio vfio_iommu_type1 vfio-pci-core vfio-pci"
 vfio_unload() {
 	for _m in vfio_pci vfio_pci_core vfio_iommu_type1 vfio; do
@@ -136,10 +82,7 @@ refused() {
 }
 
 # --- 1. the lab: an NVMe alone in an IOMMU group, on nvme ------------------------
-A=""
-for d in "$PCI"/*; do
-	[ "$(cat "$d/class")" = 0x010802 ] && { A=${d##*/}; break; }
-done
+A=$(nvme_addr)
 if [ -z "$A" ]; then
 	not_ok "L1 (IOMMU flavour) has an NVMe" "no PCI device of class 0x010802: $(ls "$PCI" | tr '\n' ' ')"
 	exit 0
@@ -373,6 +316,13 @@ case "$nv" in
 esac
 [ "$(echo "$nv" | grep -o 'pci=' | wc -l)" -le 1 ] || fail "the guest sees more than one NVMe"
 want_line SLICEVM-NVME-OK SLICEVM-NVME-BAD
+# anon RAM below the 3G hole: one region, one map at IOVA == guest-physical
+dma=$(grep 'guest RAM mapped for DMA' "$VMM_STDERR")
+diag "${dma:-no DMA line}"
+case "$dma" in
+"slicevm: guest RAM mapped for DMA: 1 IOMMU mapping of 256M in all, pages up to "*", IOVA = guest-physical") ;;
+*) fail "the VMM's DMA line is '${dma:-missing}'" ;;
+esac
 GUEST_SUM=$(console_line SLICEVM-NVME-OK | sed -n 's/^SLICEVM-NVME-OK sha256=\([0-9a-f]\{64\}\) .*/\1/p')
 want_no_vmm
 report "run --slice io: the guest sees the NVMe (1b36:0010) on its nvme driver, writes 4 MiB at 32 MiB (O_DIRECT) and reads them back"
