@@ -11,7 +11,9 @@
  * Power off and reset go through the FADT's sleep control and reset
  * registers, which are I/O ports the device model implements. The PCI bus
  * is found through the DSDT's host bridge PCI0 (config mechanism #1), with
- * no MCFG, no _PRT and no _OSC: devices interrupt through MSI-X only.
+ * no MCFG and no _OSC; its _PRT puts each slot's INTx pins on IOAPIC pins
+ * 16-23 (pci_intx_gsi()), which passed-through functions use until their
+ * driver turns MSI-X on (emulated devices interrupt through MSI-X only).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +107,8 @@ struct acpi_layout {
 #define RES_IO_ENTIRE_RANGE	0x03	/* I/O type flags: ISA and non-ISA ports */
 #define RES_MEM_RW		0x01	/* memory type flags: read-write, non-cacheable */
 #define PCI_CONFIG_PORTS	8	/* 0xCF8 address, 0xCFC data */
-#define DSDT_AML_MAX		1024
+#define DSDT_AML_MAX		4096
+#define PCI_SLOTS		32	/* bus 0; slot 0 is the host bridge */
 
 struct aml {
 	uint8_t buf[DSDT_AML_MAX];
@@ -135,10 +138,15 @@ static void aml_pkg(struct aml *a, const uint8_t *op, size_t oplen, const struct
 	aml_bytes(a, op, oplen);
 	if (len <= 63) {
 		aml_byte(a, (uint8_t)len);
-	} else {
+	} else if (len + 1 <= 0xFFF) {
 		len++;
 		aml_byte(a, (uint8_t)(0x40 | (len & 0xF)));
 		aml_byte(a, (uint8_t)(len >> 4));
+	} else {
+		len += 2;
+		aml_byte(a, (uint8_t)(0x80 | (len & 0xF)));
+		aml_byte(a, (uint8_t)(len >> 4));
+		aml_byte(a, (uint8_t)(len >> 12));
 	}
 	aml_bytes(a, body->buf, body->len);
 }
@@ -159,14 +167,12 @@ static void aml_name_eisaid(struct aml *a, const char *name, const char *id)
 	aml_bytes(a, v, 4);
 }
 
-/* Name (NAME, v): an integer in the shortest encoding (Zero, One, Byte ... QWord). */
-static void aml_name_int(struct aml *a, const char *name, uint64_t v)
+/* An integer in the shortest encoding (Zero, One, Byte ... QWord). */
+static void aml_int(struct aml *a, uint64_t v)
 {
 	uint8_t le[8];
 
 	put_le64(le, v);
-	aml_byte(a, AML_NAME);
-	aml_bytes(a, name, 4);
 	if (v <= 1) {
 		aml_byte(a, v ? AML_ONE : AML_ZERO);
 	} else if (v <= 0xFF) {
@@ -182,6 +188,14 @@ static void aml_name_int(struct aml *a, const char *name, uint64_t v)
 		aml_byte(a, AML_QWORD);
 		aml_bytes(a, le, 8);
 	}
+}
+
+/* Name (NAME, v) */
+static void aml_name_int(struct aml *a, const char *name, uint64_t v)
+{
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, name, 4);
+	aml_int(a, v);
 }
 
 /* Name (NAME, Buffer () { @res..., EndTag }) */
@@ -281,6 +295,36 @@ static void aml_isa_device(struct aml *a, const char *name, const char *hid, int
 }
 
 /*
+ * Name (_PRT, Package () { Package () { 0xSSSSFFFF, pin, Zero, gsi }, ... }):
+ * every slot's INTA-INTD on the IOAPIC pin pci_intx_gsi() gives, as a
+ * global interrupt (no link device), which the guest makes level-triggered
+ * and active-low as PCI wants.
+ */
+static void aml_pci_routing(struct aml *a)
+{
+	const uint8_t pkg = AML_PACKAGE;
+	struct aml list = { .len = 0 };
+
+	aml_byte(&list, (uint8_t)((PCI_SLOTS - 1) * PCI_INTX_PINS));	/* NumElements */
+	for (int slot = 1; slot < PCI_SLOTS; slot++) {
+		for (int pin = 0; pin < PCI_INTX_PINS; pin++) {
+			struct aml e = { .len = 0 };
+
+			aml_byte(&e, 4);
+			aml_byte(&e, AML_DWORD);	/* always a DWord, as _ADR is */
+			aml_bytes(&e, (uint8_t[]){ 0xFF, 0xFF, (uint8_t)slot, 0 }, 4);
+			aml_int(&e, (uint64_t)pin);
+			aml_int(&e, 0);
+			aml_int(&e, (uint64_t)pci_intx_gsi(slot, pin));
+			aml_pkg(&list, &pkg, 1, &e);
+		}
+	}
+	aml_byte(a, AML_NAME);
+	aml_bytes(a, "_PRT", 4);
+	aml_pkg(a, &pkg, 1, &list);
+}
+
+/*
  * Device (PCI0) {
  *     Name (_HID, EisaId ("PNP0A03"))
  *     Name (_UID, 0)  Name (_SEG, 0)  Name (_BBN, 0)  Name (_ADR, 0)
@@ -296,8 +340,7 @@ static void aml_isa_device(struct aml *a, const char *name, const char *hid, int
  * on ACPI Linux scans PCI only below a root bridge the DSDT declares
  * (pci_acpi_init() succeeding keeps the legacy scan from running). Its
  * windows are all I/O ports but the config ports, and the 32-bit MMIO
- * window where the VMM places BARs. No _PRT: devices use MSI-X only
- * (interrupt pin 0). No _OSC: Linux then keeps the PCIe native features
+ * window where the VMM places BARs. _PRT: see aml_pci_routing(). No _OSC: Linux then keeps the PCIe native features
  * (hotplug, AER, PME) to the platform, which a conventional root lacks.
  */
 static void aml_pci_root(struct aml *a)
@@ -321,6 +364,7 @@ static void aml_pci_root(struct aml *a)
 	aml_name_int(&body, "_BBN", 0);
 	aml_name_int(&body, "_ADR", 0);
 	aml_name_buffer(&body, "_CRS", res, (size_t)(r - res));
+	aml_pci_routing(&body);
 	aml_pkg(a, dev, sizeof(dev), &body);
 }
 
@@ -494,7 +538,7 @@ static void write_fadt(uint8_t *base, const struct acpi_layout *l)
 	 * Neither IAPC_MSI_NOT_SUPPORTED nor IAPC_PCIE_ASPM_CONTROLS: Linux
 	 * reads them in acpi_pci_init() and calls pci_no_msi() (or
 	 * pcie_no_aspm()). MSI must stay allowed: the virtio-pci devices
-	 * interrupt through MSI-X only (pin 0, no _PRT), so without MSI they
+	 * interrupt through MSI-X only (pin 0), so without MSI they
 	 * would have no interrupt at all. None of the FADT flags below
 	 * concerns MSI or ASPM.
 	 */

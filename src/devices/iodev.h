@@ -55,4 +55,15 @@ struct doorbell_ops {
 	void *ctx;
 };
 
+/*
+ * Level-triggered lines for passed-through INTx: eventfd @fd raises GSI
+ * @gsi (an IOAPIC pin) inside KVM (an irqfd), and KVM signals @resample_fd
+ * when the guest ends the interrupt (its EOI), so the source can unmask
+ * and raise it again if still pending. Thread-safe.
+ */
+struct intx_ops {
+	int (*set)(void *ctx, int gsi, int fd, int resample_fd, bool assign);
+	void *ctx;
+};
+
 #endif

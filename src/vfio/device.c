@@ -58,6 +58,35 @@ static int hw_set_msix(void *ctx, const int *fds, unsigned int n)
 	return ret;
 }
 
+static int hw_set_intx(void *ctx, int fd, int unmask_fd)
+{
+	struct vfio_device *d = ctx;
+	struct {
+		struct vfio_irq_set set;
+		int fd;
+	} req = { .set = { .argsz = sizeof(req), .index = VFIO_PCI_INTX_IRQ_INDEX,
+			   .start = 0, .count = 1 } };
+
+	if (fd < 0) {
+		req.set.argsz = sizeof(req.set);
+		req.set.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER;
+		req.set.count = 0;
+		if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &req.set))
+			return err_set_errno("VFIO_DEVICE_SET_IRQS (INTx off) failed");
+		return 0;
+	}
+	req.set.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+	req.fd = fd;
+	if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &req))
+		return err_set_errno("VFIO_DEVICE_SET_IRQS (INTx on) failed");
+	/* the guest's EOI, through KVM's resample eventfd, unmasks it */
+	req.set.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
+	req.fd = unmask_fd;
+	if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &req))
+		return err_set_errno("VFIO_DEVICE_SET_IRQS (INTx unmask eventfd) failed");
+	return 0;
+}
+
 /* Region @index's info with its capability chain (free it). */
 static struct vfio_region_info *region_info(struct vfio_device *d, unsigned int index)
 {
@@ -161,6 +190,9 @@ static int read_device(struct vfio_device *d)
 	}
 	if (ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) == 0)
 		d->info.msix_irqs = irq.count;
+	irq = (struct vfio_irq_info){ .argsz = sizeof(irq), .index = VFIO_PCI_INTX_IRQ_INDEX };
+	if (ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) == 0)
+		d->info.intx = irq.count >= 1;
 	return 0;
 }
 
@@ -183,7 +215,8 @@ struct vfio_device *vfio_device_open(struct vfio_container *c, int group, const 
 	d->fd = -1;
 	d->group = group;
 	snprintf(d->info.addr, sizeof(d->info.addr), "%s", addr);
-	d->hw = (struct vfio_hw){ .rw = hw_rw, .set_msix = hw_set_msix, .ctx = d };
+	d->hw = (struct vfio_hw){ .rw = hw_rw, .set_msix = hw_set_msix,
+				  .set_intx = hw_set_intx, .ctx = d };
 	gfd = vfio_container_group(c, group, addr);
 	if (gfd < 0)
 		goto fail;

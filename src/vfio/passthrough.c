@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include "arch/x86/platform.h"
 #include "lib/err.h"
 #include "lib/le.h"
 #include "lib/size.h"
@@ -57,6 +60,13 @@ struct passthrough {
 	int slot_base;
 	void (*on_error)(void *ctx, const char *msg);
 	void *err_ctx;
+
+	const struct intx_ops *intx;
+	int intx_pin;			/* 1-4 (INTA-INTD), 0: none */
+	int intx_gsi;
+	int intx_fd, intx_resample_fd;	/* -1 until wired */
+	bool intx_wired;		/* the resampling irqfd is assigned */
+	bool intx_on;			/* the real INTx signals intx_fd */
 
 	bool has_msix;
 	struct msix msix;
@@ -168,11 +178,10 @@ static int build_caps(struct passthrough *pt, const struct msi_ops *msi)
 		    add_pcie(pt, at[i]))
 			return -1;
 	}
-	/* the guest gets no INTx and no MSI: without MSI-X it could never be interrupted */
-	if (!pt->has_msix)
-		return err_set("%s has no MSI-X capability, and slicevm gives a passed-through "
-			       "device MSI-X interrupts only: it cannot be passed through",
-			       pt->info.addr);
+	/* the guest gets no MSI: without MSI-X or INTx it could never be interrupted */
+	if (!pt->has_msix && !pt->intx_pin)
+		return err_set("%s has neither MSI-X nor INTx (slicevm does not pass MSI "
+			       "through): it cannot be passed through", pt->info.addr);
 	return 0;
 }
 
@@ -293,18 +302,39 @@ static void follow_bars(struct passthrough *pt)
 			fail(pt, "cannot move a BAR's memory slot");
 }
 
-/* The guest's memory-space and bus-master bits, on the real device; INTx off. */
+/*
+ * The guest's memory-space, bus-master and INTx-disable bits, on the real
+ * device; without an interrupt pin INTx stays disabled.
+ */
 static void forward_command(struct passthrough *pt)
 {
 	uint16_t cmd = get_le16(pt->pdev.config + PCI_CFG_COMMAND);
 	uint8_t v[2];
 
-	put_le16(v, (cmd & (PCI_CMD_MEM | PCI_CMD_MASTER)) | PCI_CMD_INTX_DISABLE);
+	if (pt->intx_pin)
+		put_le16(v, cmd & (PCI_CMD_MEM | PCI_CMD_MASTER | PCI_CMD_INTX_DISABLE));
+	else
+		put_le16(v, (cmd & (PCI_CMD_MEM | PCI_CMD_MASTER)) | PCI_CMD_INTX_DISABLE);
 	if (pt->hw->rw(pt->hw->ctx, VFIO_REGION_CONFIG, PCI_CFG_COMMAND, v, 2, true))
 		fail(pt, "cannot write its command register");
 }
 
-/* The real vectors follow the guest's MSI-X enable bit. */
+/* The real INTx signalling the guest's line (@on), or off. */
+static int set_intx(struct passthrough *pt, bool on)
+{
+	if (!pt->intx_wired || on == pt->intx_on)
+		return 0;
+	if (pt->hw->set_intx(pt->hw->ctx, on ? pt->intx_fd : -1, on ? pt->intx_resample_fd : -1))
+		return -1;
+	pt->intx_on = on;
+	return 0;
+}
+
+/*
+ * The real vectors follow the guest's MSI-X enable bit. A function
+ * interrupts one way at a time: INTx goes off before MSI-X comes on, and
+ * back on once MSI-X is off.
+ */
 static void follow_msix(struct passthrough *pt)
 {
 	bool on = get_le16(pt->pdev.config + pt->msix.cap + MSIX_CTRL) & MSIX_CTRL_ENABLE;
@@ -312,10 +342,17 @@ static void follow_msix(struct passthrough *pt)
 	msix_config_written(&pt->msix);
 	if (on == pt->msix_on)
 		return;
-	if (pt->hw->set_msix(pt->hw->ctx, pt->msix_fds, on ? pt->msix.nvec : 0))
+	if (on && set_intx(pt, false)) {
+		fail(pt, "cannot turn its INTx off for MSI-X");
+		return;
+	}
+	if (pt->hw->set_msix(pt->hw->ctx, pt->msix_fds, on ? pt->msix.nvec : 0)) {
 		fail(pt, "cannot set up its MSI-X vectors");
-	else
-		pt->msix_on = on;
+		return;
+	}
+	pt->msix_on = on;
+	if (!on && set_intx(pt, true))
+		fail(pt, "cannot turn its INTx back on");
 }
 
 static bool touches(unsigned int reg, int size, unsigned int start, unsigned int len)
@@ -368,8 +405,10 @@ static void build_header(struct passthrough *pt)
 			get_le16(cfg + PCI_CFG_DEVICE_ID), class_code, cfg[PCI_CFG_REVISION]);
 	memcpy(pt->pdev.config + PCI_CFG_SUBSYS_VENDOR, cfg + PCI_CFG_SUBSYS_VENDOR, 4);
 	pt->pdev.config[PCI_CFG_HEADER_TYPE] = cfg[PCI_CFG_HEADER_TYPE] & ~PCI_HEADER_MULTIFUNC;
-	/* MSI-X only: no interrupt pin, and INTx disabled for good */
-	pt->pdev.config[PCI_CFG_INT_PIN] = 0;
+	/* INTx where VFIO can signal it and the VMM can wire it */
+	if (pt->intx && pt->info.intx && cfg[PCI_CFG_INT_PIN] >= 1 && cfg[PCI_CFG_INT_PIN] <= 4)
+		pt->intx_pin = cfg[PCI_CFG_INT_PIN];
+	pt->pdev.config[PCI_CFG_INT_PIN] = (uint8_t)pt->intx_pin;
 	pt->pdev.config_written = config_written;
 	pt->pdev.bar_access = bar_access;
 	pt->pdev.priv = pt;
@@ -377,6 +416,7 @@ static void build_header(struct passthrough *pt)
 
 struct passthrough *passthrough_create(const struct vfio_dev_info *info,
 				       const struct vfio_hw *hw, const struct msi_ops *msi,
+				       const struct intx_ops *intx,
 				       const struct memslot_ops *slots, int slot_base,
 				       void (*on_error)(void *ctx, const char *msg),
 				       void *err_ctx)
@@ -389,6 +429,9 @@ struct passthrough *passthrough_create(const struct vfio_dev_info *info,
 	}
 	pt->info = *info;
 	pt->hw = hw;
+	pt->intx = intx;
+	pt->intx_fd = -1;
+	pt->intx_resample_fd = -1;
 	pt->slots = slots;
 	pt->slot_base = slot_base;
 	pt->on_error = on_error;
@@ -408,6 +451,29 @@ struct passthrough *passthrough_create(const struct vfio_dev_info *info,
 	return pt;
 }
 
+/*
+ * INTx on the IOAPIC pin the _PRT gives its slot: an eventfd VFIO signals
+ * raises the line in KVM, and the guest's EOI (the resample eventfd)
+ * unmasks the real INTx, which VFIO masks at each interrupt.
+ */
+static int wire_intx(struct passthrough *pt)
+{
+	int slot = (pt->pdev.devfn >> 3) & 0x1F;
+
+	pt->intx_gsi = pci_intx_gsi(slot, pt->intx_pin - 1);
+	pt->pdev.config[PCI_CFG_INT_LINE] = (uint8_t)pt->intx_gsi;
+	pt->intx_fd = eventfd(0, EFD_CLOEXEC);
+	pt->intx_resample_fd = eventfd(0, EFD_CLOEXEC);
+	if (pt->intx_fd < 0 || pt->intx_resample_fd < 0)
+		return err_set_errno("%s: cannot make its INTx eventfds", pt->info.addr);
+	if (pt->intx->set(pt->intx->ctx, pt->intx_gsi, pt->intx_fd, pt->intx_resample_fd, true))
+		return -1;
+	pt->intx_wired = true;
+	if (set_intx(pt, true))
+		return err_set("%s: cannot turn its INTx on: %s", pt->info.addr, err_msg());
+	return 0;
+}
+
 int passthrough_attach(struct passthrough *pt, struct pci_bus *bus)
 {
 	uint64_t bars = 0;
@@ -424,7 +490,7 @@ int passthrough_attach(struct passthrough *pt, struct pci_bus *bus)
 	for (int b = 0; b < PCI_BARS; b++)
 		if (follow_bar(pt, b))
 			return -1;
-	return 0;
+	return pt->intx_pin ? wire_intx(pt) : 0;
 }
 
 struct pci_device *passthrough_pci(struct passthrough *pt)
@@ -448,6 +514,13 @@ void passthrough_destroy(struct passthrough *pt)
 		return;
 	if (pt->msix_on)
 		pt->hw->set_msix(pt->hw->ctx, NULL, 0);
+	set_intx(pt, false);
+	if (pt->intx_wired)
+		pt->intx->set(pt->intx->ctx, pt->intx_gsi, pt->intx_fd, -1, false);
+	if (pt->intx_fd >= 0)
+		close(pt->intx_fd);
+	if (pt->intx_resample_fd >= 0)
+		close(pt->intx_resample_fd);
 	for (int b = 0; b < PCI_BARS; b++)
 		for (int i = 0; pt->mapped_at[b] && i < pt->npieces[b]; i++)
 			pt->slots->set(pt->slots->ctx, slot_of(pt, b, i), 0, 0, NULL);

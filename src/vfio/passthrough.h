@@ -18,7 +18,9 @@
  * What the guest sees of it (the function's config space is virtual,
  * built from the real one):
  *   - the real ids, class and revision, one function (no multi-function
- *     bit), no interrupt pin: interrupts are MSI-X only;
+ *     bit), and its interrupt pin: INTx is a level-triggered IOAPIC line
+ *     (pci_intx_gsi(), the DSDT's _PRT) through a resampling irqfd, until
+ *     the guest's driver enables MSI-X (then the real INTx is off);
  *   - its memory BARs at the sizes the device has, placed in the guest's
  *     PCI window like any device (a 64-bit BAR is shown as a 32-bit one,
  *     so it must be at most 2 GiB); I/O BARs and the expansion ROM hidden;
@@ -34,8 +36,9 @@
  * whatever cannot be mmapped, stay trapped and are emulated or forwarded.
  * The slots follow the guest moving a BAR or turning memory decoding off.
  *
- * The command register's memory-space and bus-master bits reach the real
- * device (the guest's driver enables DMA); its INTx stays disabled.
+ * The command register's memory-space, bus-master and INTx-disable bits
+ * reach the real device (the guest's driver enables DMA); a function
+ * without INTx keeps INTx disabled.
  *
  * The kernel side (VFIO) is behind struct vfio_hw, so unit tests drive the
  * config space, BAR and MSI-X logic with a fake device.
@@ -61,6 +64,7 @@ struct vfio_dev_info {
 	uint8_t config[PCI_CONFIG_SIZE];
 	struct vfio_bar_info bar[PCI_BARS];
 	unsigned int msix_irqs;		/* MSI-X vectors VFIO can enable */
+	bool intx;			/* VFIO can signal its INTx */
 };
 
 /* How the device model reaches the kernel (device.c, or a test's fake). */
@@ -69,6 +73,8 @@ struct vfio_hw {
 	int (*rw)(void *ctx, int region, uint64_t off, void *data, int size, bool is_write);
 	/* the real MSI-X vectors: enabled, each signalling fds[i]; @n 0 disables */
 	int (*set_msix)(void *ctx, const int *fds, unsigned int n);
+	/* the real INTx: signals @fd, unmasked when @unmask_fd is; @fd -1 disables */
+	int (*set_intx)(void *ctx, int fd, int unmask_fd);
 	void *ctx;
 };
 
@@ -84,7 +90,7 @@ struct passthrough;
 
 /*
  * The guest's view of @info (copied): config space, BARs, MSI-X with
- * routes from @msi. Slots @slot_base .. + PT_SLOTS_PER_DEVICE - 1 are its
+ * routes from @msi, INTx through @intx (NULL: no INTx). Slots @slot_base .. + PT_SLOTS_PER_DEVICE - 1 are its
  * own. A failure once the guest runs (KVM or VFIO refusing a slot or the
  * vectors) goes to @on_error, which ends the VM. NULL (err_set()) when the
  * device cannot be shown to a guest (a BAR too large, a broken capability
@@ -92,11 +98,12 @@ struct passthrough;
  */
 struct passthrough *passthrough_create(const struct vfio_dev_info *info,
 				       const struct vfio_hw *hw, const struct msi_ops *msi,
+				       const struct intx_ops *intx,
 				       const struct memslot_ops *slots, int slot_base,
 				       void (*on_error)(void *ctx, const char *msg),
 				       void *err_ctx);
 
-/* Puts the function on @bus (BARs placed, slots made). */
+/* Puts the function on @bus (BARs placed, slots made, INTx wired). */
 int passthrough_attach(struct passthrough *pt, struct pci_bus *bus);
 
 struct pci_device *passthrough_pci(struct passthrough *pt);

@@ -45,6 +45,7 @@ struct vm_irq {
 	void *ctx;
 	struct msi_ops msi;
 	struct doorbell_ops doorbells;
+	struct intx_ops intx;
 };
 
 static uint32_t route_gsi(int handle)
@@ -205,6 +206,22 @@ static int doorbell_set(void *ctx, uint64_t addr, unsigned int len, int fd, bool
 	return 0;
 }
 
+static int intx_set(void *ctx, int gsi, int fd, int resample_fd, bool assign)
+{
+	struct vm_irq *irq = ctx;
+	struct kvm_irqfd req = {
+		.fd = (uint32_t)fd,
+		.gsi = (uint32_t)gsi,
+		.flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+		.resamplefd = assign ? (uint32_t)resample_fd : 0,
+	};
+
+	if (ioctl(irq->vm_fd, KVM_IRQFD, &req))
+		return err_set_errno("KVM_IRQFD (%s, resampling) on GSI %d failed",
+				     assign ? "assign" : "deassign", gsi);
+	return 0;
+}
+
 struct vm_irq *vm_irq_create(int vm_fd, void (*on_error)(void *ctx, const char *msg),
 			     void *ctx)
 {
@@ -224,6 +241,7 @@ struct vm_irq *vm_irq_create(int vm_fd, void (*on_error)(void *ctx, const char *
 	irq->ctx = ctx;
 	irq->msi = (struct msi_ops){ .route_add = route_add, .route_set = route_set, .ctx = irq };
 	irq->doorbells = (struct doorbell_ops){ .set = doorbell_set, .ctx = irq };
+	irq->intx = (struct intx_ops){ .set = intx_set, .ctx = irq };
 	return irq;
 }
 
@@ -235,6 +253,11 @@ const struct msi_ops *vm_irq_msi(struct vm_irq *irq)
 const struct doorbell_ops *vm_irq_doorbells(struct vm_irq *irq)
 {
 	return &irq->doorbells;
+}
+
+const struct intx_ops *vm_irq_intx(struct vm_irq *irq)
+{
+	return &irq->intx;
 }
 
 void vm_irq_destroy(struct vm_irq *irq)

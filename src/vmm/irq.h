@@ -25,6 +25,8 @@ const struct msi_ops *vm_irq_msi(struct vm_irq *irq);
 /* An irq_line_fn (devices/iodev.h) for @ctx, a struct vm_irq: drives ISA line @line. */
 void vm_irq_line(void *ctx, int line, int level);
 const struct doorbell_ops *vm_irq_doorbells(struct vm_irq *irq);
+/* Resampling irqfds on IOAPIC pins, for passed-through INTx (the user deassigns them). */
+const struct intx_ops *vm_irq_intx(struct vm_irq *irq);
 /* Before the VM fd closes: takes the irqfds down and closes their eventfds. */
 void vm_irq_destroy(struct vm_irq *irq);
 

@@ -216,7 +216,7 @@ static int create_passthrough(struct vm *vm)
 		struct vfio_device *vd = vm->vfio_devs[i];
 
 		d->passthrough[i] = passthrough_create(&vd->info, &vd->hw, vm_irq_msi(d->irq),
-						       &d->slots,
+						       vm_irq_intx(d->irq), &d->slots,
 						       BAR_SLOT_BASE + i * PT_SLOTS_PER_DEVICE,
 						       irq_error, vm);
 		if (!d->passthrough[i])

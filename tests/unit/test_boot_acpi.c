@@ -650,6 +650,59 @@ static void check_madt(int ncpus)
 	release(&t);
 }
 
+/*
+ * _PRT: a Package of 124 Packages (slots 1-31, pins INTA-INTD), each
+ * { 0xSSSSFFFF, pin, 0, gsi } with gsi = 16 + (slot + pin) % 8, as the VMM
+ * wires a passed-through function's INTx (pci_intx_gsi()).
+ */
+static void test_dsdt_pci_routing(void **state)
+{
+	struct aml_names names = { .count = 0 };
+	bool seen[32][4] = { { false } };
+	const uint8_t *v, *end;
+	struct tables t;
+	int n, count;
+
+	build(&t, 2);
+	aml_walk(t.dsdt + 36, t.dsdt + get_le32(t.dsdt + 4), "", &names);
+	v = aml_find(&names, "\\_SB_.PCI0._PRT");
+	assert_int_equal(v[0], 0x12);				/* Package */
+	end = v + 1 + pkg_length(v + 1, t.dsdt + get_le32(t.dsdt + 4), &n);
+	v += 1 + n;
+	count = v[0];
+	assert_int_equal(count, 31 * 4);
+	v++;
+	for (int i = 0; i < count; i++) {
+		const uint8_t *e, *e_end;
+		uint32_t addr;
+		int slot, pin;
+
+		assert_int_equal(v[0], 0x12);
+		e_end = v + 1 + pkg_length(v + 1, end, &n);
+		e = v + 1 + n;
+		assert_int_equal(e[0], 4);			/* four elements */
+		e++;
+		assert_int_equal(e[0], 0x0C);			/* the address, a DWord */
+		addr = get_le32(e + 1);
+		assert_int_equal(addr & 0xFFFF, 0xFFFF);	/* any function */
+		slot = (int)(addr >> 16);
+		e += data_object_len(e, e_end);
+		pin = (int)aml_int(e);
+		e += data_object_len(e, e_end);
+		assert_int_equal(aml_int(e), 0);		/* no link device: a GSI */
+		e += data_object_len(e, e_end);
+		assert_true(slot >= 1 && slot <= 31 && pin >= 0 && pin <= 3);
+		assert_false(seen[slot][pin]);
+		seen[slot][pin] = true;
+		assert_int_equal(aml_int(e), 16 + (slot + pin) % 8);
+		assert_int_equal(aml_int(e), pci_intx_gsi(slot, pin));
+		e += data_object_len(e, e_end);
+		assert_ptr_equal(e, e_end);
+		v = e_end;
+	}
+	assert_ptr_equal(v, end);
+}
+
 static void test_madt(void **state)
 {
 	check_madt(1);
@@ -684,6 +737,7 @@ int main(void)
 		cmocka_unit_test(test_dsdt),
 		cmocka_unit_test(test_dsdt_pci_root),
 		cmocka_unit_test(test_dsdt_resources),
+		cmocka_unit_test(test_dsdt_pci_routing),
 		cmocka_unit_test(test_madt),
 		cmocka_unit_test(test_refused),
 	};

@@ -12,6 +12,7 @@
  * (1b36:0010): one 64-bit 16K BAR with the MSI-X table and PBA in it, and
  * the capabilities power management, MSI, MSI-X and PCI Express (with FLR).
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -60,7 +61,7 @@
 #define LOG_MAX		256
 
 /* What the fakes were asked, in order. */
-enum ev_kind { EV_CONFIG, EV_BAR, EV_MSIX, EV_SLOT };
+enum ev_kind { EV_CONFIG, EV_BAR, EV_MSIX, EV_SLOT, EV_INTX, EV_LINE };
 
 struct ev {
 	enum ev_kind kind;
@@ -75,6 +76,9 @@ struct ev {
 	void *host;
 	unsigned int n;		/* EV_MSIX */
 	int fds[NVEC];
+	int fd, resample_fd;	/* EV_INTX (VFIO's INTx), EV_LINE (the irqfd) */
+	int gsi;		/* EV_LINE */
+	bool assign;		/* EV_LINE */
 };
 
 struct fix {
@@ -82,6 +86,8 @@ struct fix {
 	uint8_t *map;			/* BAR 0's "mmap" */
 	struct vfio_hw hw;
 	struct memslot_ops slots;
+	struct intx_ops intx;
+	bool with_intx;			/* create() gives the function the intx ops */
 	struct vs_msi fm;
 	struct pci_bus *bus;
 	struct passthrough *pt;
@@ -144,6 +150,28 @@ static int fake_set_msix(void *ctx, const int *fds, unsigned int n)
 		memcpy(e->fds, fds, n * sizeof(int));
 	if (f->fail_msix)
 		return err_set("VFIO_DEVICE_SET_IRQS (%u MSI-X vectors) failed: No space", n);
+	return 0;
+}
+
+static int fake_set_intx(void *ctx, int fd, int unmask_fd)
+{
+	struct fix *f = ctx;
+	struct ev *e = log_ev(f, EV_INTX);
+
+	e->fd = fd;
+	e->resample_fd = unmask_fd;
+	return 0;
+}
+
+static int fake_line(void *ctx, int gsi, int fd, int resample_fd, bool assign)
+{
+	struct fix *f = ctx;
+	struct ev *e = log_ev(f, EV_LINE);
+
+	e->gsi = gsi;
+	e->fd = fd;
+	e->resample_fd = resample_fd;
+	e->assign = assign;
 	return 0;
 }
 
@@ -263,7 +291,9 @@ static int setup(void **state)
 	if (!f->map)
 		return -1;
 	nvme_info(&f->info, f->map);
-	f->hw = (struct vfio_hw){ .rw = fake_rw, .set_msix = fake_set_msix, .ctx = f };
+	f->hw = (struct vfio_hw){ .rw = fake_rw, .set_msix = fake_set_msix,
+				  .set_intx = fake_set_intx, .ctx = f };
+	f->intx = (struct intx_ops){ .set = fake_line, .ctx = f };
 	f->slots = (struct memslot_ops){ .set = fake_slot, .ctx = f };
 	vs_msi_init(&f->fm, false);
 	f->bus = pci_create(NULL, NULL);
@@ -287,8 +317,8 @@ static int teardown(void **state)
 
 static struct passthrough *create(struct fix *f)
 {
-	return passthrough_create(&f->info, &f->hw, &f->fm.ops, &f->slots, SLOT_BASE, on_error,
-				  f);
+	return passthrough_create(&f->info, &f->hw, &f->fm.ops, f->with_intx ? &f->intx : NULL,
+				  &f->slots, SLOT_BASE, on_error, f);
 }
 
 /* Creates and attaches the function as the VMM does; fails the test if refused. */
@@ -984,7 +1014,7 @@ static void test_refuse_capability_loop(void **state)
 	f->info.config[CAP_PCIE + 1] = 0;
 	/* a status without the list bit: no capabilities at all, so no MSI-X */
 	put_le16(f->info.config + PCI_CFG_STATUS, 0);
-	refused(f, "no MSI-X capability");
+	refused(f, "neither MSI-X nor INTx");
 	assert_int_equal(f->fm.added, 0);
 }
 
@@ -1021,10 +1051,135 @@ static void test_refuse_routes_fail(void **state)
 	assert_int_equal(f->nev, 0);
 }
 
+/* ---- tests: INTx ---- */
+
+/* A function VFIO can signal INTx for, given the VMM's lines. */
+static void start_intx(struct fix *f)
+{
+	f->info.intx = true;
+	f->with_intx = true;
+	start(f);
+}
+
+static void test_intx_wired(void **state)
+{
+	struct fix *f = *state;
+	const struct ev *line, *on;
+	int gsi;
+
+	start_intx(f);
+	gsi = pci_intx_gsi((int)f->slot, 0);
+	assert_int_equal(cfg_read(f, PCI_CFG_INT_PIN, 1), 1);		/* INTA, the real pin */
+	assert_int_equal(cfg_read(f, PCI_CFG_INT_LINE, 1), gsi);
+	/* the resampling irqfd on the _PRT's GSI, then VFIO signals its eventfd */
+	assert_int_equal(count(f, 0, EV_LINE), 1);
+	line = last(f, EV_LINE);
+	assert_true(line->assign);
+	assert_int_equal(line->gsi, gsi);
+	assert_true(line->fd >= 0 && line->resample_fd >= 0 && line->fd != line->resample_fd);
+	assert_int_equal(count(f, 0, EV_INTX), 1);
+	on = last(f, EV_INTX);
+	assert_int_equal(on->fd, line->fd);
+	assert_int_equal(on->resample_fd, line->resample_fd);
+	assert_true(line->seq < on->seq);
+	/* with a pin the guest's INTx-disable bit is the device's */
+	assert_int_equal(first_from(f, 0, EV_CONFIG)->val, PCI_CMD_MEM);
+	cfg_write(f, PCI_CFG_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER | CMD_INTX_DISABLE);
+	assert_int_equal(last(f, EV_CONFIG)->val,
+			 PCI_CMD_MEM | PCI_CMD_MASTER | CMD_INTX_DISABLE);
+	cfg_write(f, PCI_CFG_COMMAND, 2, PCI_CMD_MEM | PCI_CMD_MASTER);
+	assert_int_equal(last(f, EV_CONFIG)->val, PCI_CMD_MEM | PCI_CMD_MASTER);
+}
+
+static void test_intx_msix_handover(void **state)
+{
+	struct fix *f = *state;
+	const struct ev *off, *msix, *on;
+	int mark, fd;
+
+	start_intx(f);
+	fd = last(f, EV_INTX)->fd;
+	/* MSI-X on: INTx goes off first (VFIO runs one kind at a time) */
+	mark = f->nev;
+	msix_ctrl(f, MSIX_ENABLE);
+	off = first_from(f, mark, EV_INTX);
+	msix = first_from(f, mark, EV_MSIX);
+	assert_int_equal(off->fd, -1);
+	assert_int_equal(msix->n, NVEC);
+	assert_true(off->seq < msix->seq);
+	assert_int_equal(count(f, mark, EV_INTX), 1);
+	/* MSI-X off: INTx comes back after it */
+	mark = f->nev;
+	msix_ctrl(f, 0);
+	msix = first_from(f, mark, EV_MSIX);
+	on = first_from(f, mark, EV_INTX);
+	assert_int_equal(msix->n, 0);
+	assert_int_equal(on->fd, fd);
+	assert_true(msix->seq < on->seq);
+	/* the line itself stays wired all along */
+	assert_int_equal(count(f, 0, EV_LINE), 1);
+}
+
+static void test_intx_destroy(void **state)
+{
+	struct fix *f = *state;
+	const struct ev *off, *line;
+	int mark, fd;
+
+	start_intx(f);
+	fd = last(f, EV_LINE)->fd;
+	mark = f->nev;
+	passthrough_destroy(f->pt);
+	f->pt = NULL;
+	off = first_from(f, mark, EV_INTX);
+	line = first_from(f, mark, EV_LINE);
+	assert_int_equal(off->fd, -1);
+	assert_false(line->assign);
+	assert_int_equal(line->fd, fd);
+	assert_true(off->seq < line->seq);
+	/* and the eventfds are closed */
+	assert_int_equal(fcntl(fd, F_GETFD), -1);
+}
+
+/* Without the VMM's lines, or VFIO's INTx, or a pin: no INTx, and INTx stays off. */
+static void test_intx_absent(void **state)
+{
+	struct fix *f = *state;
+
+	f->with_intx = true;		/* but VFIO has no INTx for it */
+	start(f);
+	assert_int_equal(cfg_read(f, PCI_CFG_INT_PIN, 1), 0);
+	assert_int_equal(count(f, 0, EV_LINE), 0);
+	assert_int_equal(count(f, 0, EV_INTX), 0);
+	assert_int_equal(last(f, EV_CONFIG)->val, PCI_CMD_MEM | CMD_INTX_DISABLE);
+}
+
+/* INTx alone (no MSI-X) is enough to pass a function through; neither is refused. */
+static void test_intx_without_msix(void **state)
+{
+	struct fix *f = *state;
+
+	f->info.config[CAP_PM + 1] = CAP_PCIE;			/* the chain skips MSI-X */
+	f->info.intx = true;
+	f->with_intx = true;
+	start(f);
+	assert_int_equal(f->fm.added, 0);
+	assert_int_equal(cfg_read(f, PCI_CFG_INT_PIN, 1), 1);
+	passthrough_destroy(f->pt);
+	f->pt = NULL;
+	f->info.config[PCI_CFG_INT_PIN] = 0;
+	refused(f, "neither MSI-X nor INTx");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_wired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_msix_handover, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_destroy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_absent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_intx_without_msix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capability_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_msix_capability, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcie_capability, setup, teardown),

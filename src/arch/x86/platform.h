@@ -71,4 +71,18 @@
 /* The ACPI Generic Event Device's line: an edge means the power button (GED _EVT). */
 #define IRQ_POWER_BUTTON	10
 
+/*
+ * PCI INTx: slot @slot's pin @pin (0 INTA .. 3 INTD) is level-triggered
+ * on IOAPIC pin 16-23, swizzled so neighbouring slots share as little as
+ * they can. The DSDT's _PRT says so to the guest; the VMM wires the same
+ * GSIs (a passed-through function's INTx).
+ */
+#define IRQ_PCI_INTX_FIRST	16
+#define IRQ_PCI_INTX_LINES	8
+#define PCI_INTX_PINS		4
+static inline int pci_intx_gsi(int slot, int pin)
+{
+	return IRQ_PCI_INTX_FIRST + (slot + pin) % IRQ_PCI_INTX_LINES;
+}
+
 #endif

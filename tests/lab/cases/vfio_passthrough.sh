@@ -346,6 +346,34 @@ else
 fi
 report "run --slice io: the guest's nvme MSI-X interrupt counts grow with its I/O"
 
+# INTx: a guest without MSI (pci=nomsi) drives the NVMe through its pin: the
+# _PRT's IOAPIC line, a resampling irqfd, VFIO's INTx. (Its virtio-rng has
+# no interrupt then; the NVMe does not need it.)
+vmm_run 300 run --slice io --name io --kernel "$K" --initrd "$I" --cpus 1 --memory 256M \
+	--cmdline "$CMDLINE_BASE pci=nomsi slicevm.test=nvme"
+want_rc 0
+want_marker
+want_line SLICEVM-NVME-OK SLICEVM-NVME-BAD
+nv=$(console_line SLICEVM-NVME)
+irqs=$(console_line SLICEVM-NVME-IRQS)
+diag "guest (pci=nomsi): $nv / $irqs"
+case "$nv" in
+*" driver=nvme msix=0"*) ;;
+*) fail "the guest's NVMe is not on nvme without MSI vectors: '$nv'" ;;
+esac
+before=$(echo "$irqs" | sed -n 's/.* before=\([0-9]*\) .*/\1/p')
+after=$(echo "$irqs" | sed -n 's/.* after=\([0-9]*\) .*/\1/p')
+case "$irqs" in
+*chip=IO-APIC*) ;;
+*) fail "the guest's nvme interrupt is not an IO-APIC line: '$irqs'" ;;
+esac
+[ -n "$before" ] && [ -n "$after" ] && [ "$after" -gt "$before" ] ||
+	fail "the nvme INTx count did not grow with the I/O ($before -> $after)"
+sum=$(console_line SLICEVM-NVME-OK | sed -n 's/^SLICEVM-NVME-OK sha256=\([0-9a-f]\{64\}\) .*/\1/p')
+[ -n "$sum" ] && GUEST_SUM=$sum
+want_no_vmm
+report "run --slice io, guest with pci=nomsi: the NVMe interrupts through INTx (IOAPIC line, resampling irqfd) and its I/O checks"
+
 # --- 7. release: back on nvme, the data in L1 -----------------------------------------
 host release
 want_host_rc 0
