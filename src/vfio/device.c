@@ -36,9 +36,10 @@ static int hw_rw(void *ctx, int region, uint64_t off, void *data, int size, bool
 	return 0;
 }
 
-static int hw_set_msix(void *ctx, const int *fds, unsigned int n)
+/* MSI or MSI-X (@index): @n vectors each signalling fds[i], or none. */
+static int set_vectors(struct vfio_device *d, unsigned int index, const int *fds,
+		       unsigned int n)
 {
-	struct vfio_device *d = ctx;
 	size_t len = sizeof(struct vfio_irq_set) + n * sizeof(int);
 	struct vfio_irq_set *set = calloc(1, len);
 	int ret = 0;
@@ -46,16 +47,27 @@ static int hw_set_msix(void *ctx, const int *fds, unsigned int n)
 	if (!set)
 		return err_set("out of memory for %u MSI-X vectors", n);
 	set->argsz = (uint32_t)len;
-	set->index = VFIO_PCI_MSIX_IRQ_INDEX;
+	set->index = index;
 	set->flags = VFIO_IRQ_SET_ACTION_TRIGGER |
 		     (n ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
 	set->count = n;
 	if (n)
 		memcpy(set->data, fds, n * sizeof(int));
 	if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, set))
-		ret = err_set_errno("VFIO_DEVICE_SET_IRQS (%u MSI-X vectors) failed", n);
+		ret = err_set_errno("VFIO_DEVICE_SET_IRQS (%u %s vectors) failed", n,
+				    index == VFIO_PCI_MSIX_IRQ_INDEX ? "MSI-X" : "MSI");
 	free(set);
 	return ret;
+}
+
+static int hw_set_msix(void *ctx, const int *fds, unsigned int n)
+{
+	return set_vectors(ctx, VFIO_PCI_MSIX_IRQ_INDEX, fds, n);
+}
+
+static int hw_set_msi(void *ctx, const int *fds, unsigned int n)
+{
+	return set_vectors(ctx, VFIO_PCI_MSI_IRQ_INDEX, fds, n);
 }
 
 static int hw_set_intx(void *ctx, int fd, int unmask_fd)
@@ -190,6 +202,9 @@ static int read_device(struct vfio_device *d)
 	}
 	if (ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) == 0)
 		d->info.msix_irqs = irq.count;
+	irq = (struct vfio_irq_info){ .argsz = sizeof(irq), .index = VFIO_PCI_MSI_IRQ_INDEX };
+	if (ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) == 0)
+		d->info.msi_irqs = irq.count;
 	irq = (struct vfio_irq_info){ .argsz = sizeof(irq), .index = VFIO_PCI_INTX_IRQ_INDEX };
 	if (ioctl(d->fd, VFIO_DEVICE_GET_IRQ_INFO, &irq) == 0)
 		d->info.intx = irq.count >= 1;
@@ -215,7 +230,7 @@ struct vfio_device *vfio_device_open(struct vfio_container *c, int group, const 
 	d->fd = -1;
 	d->group = group;
 	snprintf(d->info.addr, sizeof(d->info.addr), "%s", addr);
-	d->hw = (struct vfio_hw){ .rw = hw_rw, .set_msix = hw_set_msix,
+	d->hw = (struct vfio_hw){ .rw = hw_rw, .set_msix = hw_set_msix, .set_msi = hw_set_msi,
 				  .set_intx = hw_set_intx, .ctx = d };
 	gfd = vfio_container_group(c, group, addr);
 	if (gfd < 0)

@@ -26,7 +26,10 @@
 #define PCI_BAR_MEM_PREFETCH	0x08
 #define PCI_BAR_MAX		(1ULL << 31)	/* shown as 32-bit BARs */
 
+#define PCI_CAP_ID_MSI		0x05
 #define PCI_CAP_ID_PCIE		0x10
+#define MSI_CTRL		2
+#define MSI_CTRL_MMC		0x000E	/* log2 of the vectors capable, bits 3:1 */
 #define CAPS_MAX		48	/* a chain longer than config space holds is broken */
 
 #define MSIX_CTRL		2
@@ -67,6 +70,10 @@ struct passthrough {
 	int intx_fd, intx_resample_fd;	/* -1 until wired */
 	bool intx_wired;		/* the resampling irqfd is assigned */
 	bool intx_on;			/* the real INTx signals intx_fd */
+
+	bool has_msi;
+	struct msi msi;
+	unsigned int msi_on;		/* real MSI vectors enabled; 0 off */
 
 	bool has_msix;
 	struct msix msix;
@@ -135,6 +142,19 @@ static int add_msix(struct passthrough *pt, unsigned int cap, const struct msi_o
 	return 0;
 }
 
+static int add_msi(struct passthrough *pt, unsigned int cap, const struct msi_ops *msi)
+{
+	unsigned int nvec = 1u << ((get_le16(pt->info.config + cap + MSI_CTRL) & MSI_CTRL_MMC) >> 1);
+
+	/* a power of two no larger than what VFIO can enable */
+	while (nvec > MSI_MAX_VECTORS || (pt->info.msi_irqs && nvec > pt->info.msi_irqs))
+		nvec >>= 1;
+	if (msi_init(&pt->msi, &pt->pdev, nvec, msi))
+		return -1;
+	pt->has_msi = true;
+	return 0;
+}
+
 /*
  * PCI Express, for the guest's driver to read (payload sizes, capability
  * bits): the real device's, shown as an integrated endpoint (no link or
@@ -174,14 +194,16 @@ static int build_caps(struct passthrough *pt, const struct msi_ops *msi)
 
 		if (id == PCI_CAP_ID_MSIX && !pt->has_msix && add_msix(pt, at[i], msi))
 			return -1;
+		if (id == PCI_CAP_ID_MSI && !pt->has_msi && pt->info.msi_irqs &&
+		    add_msi(pt, at[i], msi))
+			return -1;
 		if (id == PCI_CAP_ID_PCIE && at[i] + PCIE_CAP_SIZE <= PCI_CONFIG_SIZE &&
 		    add_pcie(pt, at[i]))
 			return -1;
 	}
-	/* the guest gets no MSI: without MSI-X or INTx it could never be interrupted */
-	if (!pt->has_msix && !pt->intx_pin)
-		return err_set("%s has neither MSI-X nor INTx (slicevm does not pass MSI "
-			       "through): it cannot be passed through", pt->info.addr);
+	if (!pt->has_msix && !pt->has_msi && !pt->intx_pin)
+		return err_set("%s has no interrupt VFIO can signal (no MSI-X, MSI or INTx): "
+			       "it cannot be passed through", pt->info.addr);
 	return 0;
 }
 
@@ -340,8 +362,8 @@ static void follow_msix(struct passthrough *pt)
 	bool on = get_le16(pt->pdev.config + pt->msix.cap + MSIX_CTRL) & MSIX_CTRL_ENABLE;
 
 	msix_config_written(&pt->msix);
-	if (on == pt->msix_on)
-		return;
+	if (on == pt->msix_on || (on && pt->msi_on))
+		return;		/* (MSI is on: MSI-X stays off until it is not) */
 	if (on && set_intx(pt, false)) {
 		fail(pt, "cannot turn its INTx off for MSI-X");
 		return;
@@ -352,6 +374,35 @@ static void follow_msix(struct passthrough *pt)
 	}
 	pt->msix_on = on;
 	if (!on && set_intx(pt, true))
+		fail(pt, "cannot turn its INTx back on");
+}
+
+/* The real MSI vectors follow the guest's enable bit and count, as MSI-X's do. */
+static void follow_msi(struct passthrough *pt)
+{
+	unsigned int n;
+
+	msi_config_written(&pt->msi);
+	n = msi_enabled(&pt->msi);
+	if (n == pt->msi_on || (n && pt->msix_on))
+		return;		/* (MSI-X is on: MSI stays off until it is not) */
+	if (pt->msi_on) {
+		/* off, or a new count: VFIO takes a count only when enabling */
+		if (pt->hw->set_msi(pt->hw->ctx, NULL, 0)) {
+			fail(pt, "cannot turn its MSI vectors off");
+			return;
+		}
+		pt->msi_on = 0;
+	} else if (set_intx(pt, false)) {
+		fail(pt, "cannot turn its INTx off for MSI");
+		return;
+	}
+	if (n && pt->hw->set_msi(pt->hw->ctx, msi_fds(&pt->msi), n)) {
+		fail(pt, "cannot set up its MSI vectors");
+		return;
+	}
+	pt->msi_on = n;
+	if (!n && set_intx(pt, true))
 		fail(pt, "cannot turn its INTx back on");
 }
 
@@ -378,6 +429,8 @@ static void config_written(struct pci_device *pdev, unsigned int reg, int size)
 	}
 	if (pt->has_msix && touches(reg, size, pt->msix.cap, MSIX_CAP_SIZE))
 		follow_msix(pt);
+	if (pt->has_msi && touches(reg, size, pt->msi.cap, MSI_CAP_SIZE))
+		follow_msi(pt);
 }
 
 static void bar_access(struct pci_device *pdev, int bar, uint64_t offset, void *data,
@@ -514,6 +567,8 @@ void passthrough_destroy(struct passthrough *pt)
 		return;
 	if (pt->msix_on)
 		pt->hw->set_msix(pt->hw->ctx, NULL, 0);
+	if (pt->msi_on)
+		pt->hw->set_msi(pt->hw->ctx, NULL, 0);
 	set_intx(pt, false);
 	if (pt->intx_wired)
 		pt->intx->set(pt->intx->ctx, pt->intx_gsi, pt->intx_fd, -1, false);

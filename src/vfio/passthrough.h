@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "devices/iodev.h"
+#include "devices/msi.h"
 #include "devices/msix.h"
 #include "devices/pci.h"
 
@@ -25,10 +26,13 @@
  *     PCI window like any device (a 64-bit BAR is shown as a 32-bit one,
  *     so it must be at most 2 GiB); I/O BARs and the expansion ROM hidden;
  *   - the capabilities MSI-X (the real table size and layout, emulated:
- *     msix.h) and PCI Express (read-only, shown as a root-complex
- *     integrated endpoint with FLR hidden: the VMM resets the device);
- *     the others (power management, MSI, vendor-specific, extended
- *     config space) are hidden.
+ *     msix.h), MSI (up to the real vector count, emulated: msi.h) and PCI
+ *     Express (read-only, shown as a root-complex integrated endpoint
+ *     with FLR hidden: the VMM resets the device); the others (power
+ *     management, vendor-specific, extended config space) are hidden.
+ *     One kind of interrupt runs at a time, as on real hardware: INTx
+ *     goes off while MSI or MSI-X is on, and whichever of those the guest
+ *     enables second stays off (its vectors get no interrupt).
  *
  * BARs: where the kernel lets the VMM mmap a BAR, the mapping becomes a KVM
  * memory slot at the BAR's guest address, so the guest's MMIO runs at
@@ -64,6 +68,7 @@ struct vfio_dev_info {
 	uint8_t config[PCI_CONFIG_SIZE];
 	struct vfio_bar_info bar[PCI_BARS];
 	unsigned int msix_irqs;		/* MSI-X vectors VFIO can enable */
+	unsigned int msi_irqs;		/* MSI vectors VFIO can enable */
 	bool intx;			/* VFIO can signal its INTx */
 };
 
@@ -73,6 +78,8 @@ struct vfio_hw {
 	int (*rw)(void *ctx, int region, uint64_t off, void *data, int size, bool is_write);
 	/* the real MSI-X vectors: enabled, each signalling fds[i]; @n 0 disables */
 	int (*set_msix)(void *ctx, const int *fds, unsigned int n);
+	/* the real MSI vectors, likewise */
+	int (*set_msi)(void *ctx, const int *fds, unsigned int n);
 	/* the real INTx: signals @fd, unmasked when @unmask_fd is; @fd -1 disables */
 	int (*set_intx)(void *ctx, int fd, int unmask_fd);
 	void *ctx;

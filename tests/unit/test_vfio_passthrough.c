@@ -61,7 +61,7 @@
 #define LOG_MAX		256
 
 /* What the fakes were asked, in order. */
-enum ev_kind { EV_CONFIG, EV_BAR, EV_MSIX, EV_SLOT, EV_INTX, EV_LINE };
+enum ev_kind { EV_CONFIG, EV_BAR, EV_MSIX, EV_SLOT, EV_INTX, EV_LINE, EV_MSI };
 
 struct ev {
 	enum ev_kind kind;
@@ -74,7 +74,7 @@ struct ev {
 	int slot;		/* EV_SLOT */
 	uint64_t gpa, len;
 	void *host;
-	unsigned int n;		/* EV_MSIX */
+	unsigned int n;		/* EV_MSIX, EV_MSI */
 	int fds[NVEC];
 	int fd, resample_fd;	/* EV_INTX (VFIO's INTx), EV_LINE (the irqfd) */
 	int gsi;		/* EV_LINE */
@@ -150,6 +150,18 @@ static int fake_set_msix(void *ctx, const int *fds, unsigned int n)
 		memcpy(e->fds, fds, n * sizeof(int));
 	if (f->fail_msix)
 		return err_set("VFIO_DEVICE_SET_IRQS (%u MSI-X vectors) failed: No space", n);
+	return 0;
+}
+
+static int fake_set_msi(void *ctx, const int *fds, unsigned int n)
+{
+	struct fix *f = ctx;
+	struct ev *e = log_ev(f, EV_MSI);
+
+	e->n = n;
+	assert_true(n <= 32);
+	if (n)
+		memcpy(e->fds, fds, n * sizeof(int));
 	return 0;
 }
 
@@ -292,7 +304,7 @@ static int setup(void **state)
 		return -1;
 	nvme_info(&f->info, f->map);
 	f->hw = (struct vfio_hw){ .rw = fake_rw, .set_msix = fake_set_msix,
-				  .set_intx = fake_set_intx, .ctx = f };
+				  .set_msi = fake_set_msi, .set_intx = fake_set_intx, .ctx = f };
 	f->intx = (struct intx_ops){ .set = fake_line, .ctx = f };
 	f->slots = (struct memslot_ops){ .set = fake_slot, .ctx = f };
 	vs_msi_init(&f->fm, false);
@@ -1014,7 +1026,7 @@ static void test_refuse_capability_loop(void **state)
 	f->info.config[CAP_PCIE + 1] = 0;
 	/* a status without the list bit: no capabilities at all, so no MSI-X */
 	put_le16(f->info.config + PCI_CFG_STATUS, 0);
-	refused(f, "neither MSI-X nor INTx");
+	refused(f, "no interrupt VFIO can signal");
 	assert_int_equal(f->fm.added, 0);
 }
 
@@ -1168,7 +1180,142 @@ static void test_intx_without_msix(void **state)
 	passthrough_destroy(f->pt);
 	f->pt = NULL;
 	f->info.config[PCI_CFG_INT_PIN] = 0;
-	refused(f, "neither MSI-X nor INTx");
+	refused(f, "no interrupt VFIO can signal");
+}
+
+/* ---- tests: MSI ---- */
+
+#define MSI_VECS	8
+
+/* The real MSI capability: 64-bit, capable of 8 vectors, which VFIO offers. */
+static void with_msi(struct fix *f)
+{
+	put_le16(f->info.config + CAP_MSI + 2, 0x0080 | 3 << 1);
+	f->info.msi_irqs = MSI_VECS;
+}
+
+/* MSI's message control, address and data, as a driver programs them. */
+static void msi_program(struct fix *f, unsigned int c, uint16_t ctrl)
+{
+	cfg_write(f, c + 4, 4, 0xFEE00000);
+	cfg_write(f, c + 8, 4, 0);
+	cfg_write(f, c + 12, 2, 0x4060);
+	cfg_write(f, c + 2, 2, ctrl);
+}
+
+static void test_msi_capability(void **state)
+{
+	struct fix *f = *state;
+	unsigned int c;
+
+	with_msi(f);
+	start(f);
+	c = find_cap(f, CAP_ID_MSI);
+	assert_int_not_equal(c, 0);
+	/* 64-bit, per-vector masks, 8 vectors capable (log2 3), none enabled */
+	assert_int_equal(cfg_read(f, c + 2, 2), 0x0100 | 0x0080 | 3 << 1);
+	assert_int_equal(f->fm.added, NVEC + MSI_VECS);
+	/* the mask bits take only the vectors there are */
+	cfg_write(f, c + 16, 4, 0xFFFFFFFF);
+	assert_int_equal(cfg_read(f, c + 16, 4), 0xFF);
+	/* no address bits below the dword */
+	cfg_write(f, c + 4, 4, 0xFEE00003);
+	assert_int_equal(cfg_read(f, c + 4, 4), 0xFEE00000);
+	/* and without VFIO's MSI the capability stays hidden */
+	passthrough_destroy(f->pt);
+	f->pt = NULL;
+	f->info.msi_irqs = 0;
+	start(f);
+	assert_int_equal(find_cap(f, CAP_ID_MSI), 0);
+}
+
+static void test_msi_enable(void **state)
+{
+	struct fix *f = *state;
+	unsigned int c, base;
+	const struct ev *e;
+	int mark;
+
+	with_msi(f);
+	start(f);
+	c = find_cap(f, CAP_ID_MSI);
+	base = NVEC;		/* MSI-X took the first routes */
+	mark = f->nev;
+	/* enabled with 4 of its 8 vectors (MME 2) */
+	msi_program(f, c, 0x0001 | 2 << 4);
+	assert_int_equal(count(f, mark, EV_MSI), 1);
+	e = last(f, EV_MSI);
+	assert_int_equal(e->n, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(e->fds[i], f->fm.r[base + i].fd);
+	/* each enabled vector sends the data with its number in the low bits */
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_false(f->fm.r[base + i].masked);
+		assert_int_equal(f->fm.r[base + i].addr, 0xFEE00000);
+		assert_int_equal(f->fm.r[base + i].data, 0x4060 | i);
+	}
+	for (unsigned int i = 4; i < MSI_VECS; i++)
+		assert_true(f->fm.r[base + i].masked);
+	/* a vector the guest masks */
+	cfg_write(f, c + 16, 4, 0x2);
+	assert_true(f->fm.r[base + 1].masked);
+	assert_false(f->fm.r[base + 0].masked);
+	cfg_write(f, c + 16, 4, 0);
+	assert_false(f->fm.r[base + 1].masked);
+	/* a new count: off, then on with it */
+	mark = f->nev;
+	cfg_write(f, c + 2, 2, 0x0001 | 3 << 4);
+	assert_int_equal(count(f, mark, EV_MSI), 2);
+	assert_int_equal(first_from(f, mark, EV_MSI)->n, 0);
+	assert_int_equal(last(f, EV_MSI)->n, 8);
+	/* off */
+	mark = f->nev;
+	cfg_write(f, c + 2, 2, 0);
+	assert_int_equal(count(f, mark, EV_MSI), 1);
+	assert_int_equal(last(f, EV_MSI)->n, 0);
+	for (unsigned int i = 0; i < MSI_VECS; i++)
+		assert_true(f->fm.r[base + i].masked);
+	/* and destroy turns nothing off twice */
+	mark = f->nev;
+	passthrough_destroy(f->pt);
+	f->pt = NULL;
+	assert_int_equal(count(f, mark, EV_MSI), 0);
+}
+
+/* One kind at a time: MSI-X on keeps MSI off, and INTx goes off for MSI. */
+static void test_msi_exclusive(void **state)
+{
+	struct fix *f = *state;
+	unsigned int c;
+	int mark;
+
+	with_msi(f);
+	f->info.intx = true;
+	f->with_intx = true;
+	start(f);
+	c = find_cap(f, CAP_ID_MSI);
+	msix_ctrl(f, MSIX_ENABLE);
+	mark = f->nev;
+	msi_program(f, c, 0x0001);
+	assert_int_equal(count(f, mark, EV_MSI), 0);
+	msix_ctrl(f, 0);
+	/* MSI-X off: INTx back; MSI's enable bit is still set but was refused while MSI-X ran */
+	cfg_write(f, c + 2, 2, 0);
+	mark = f->nev;
+	msi_program(f, c, 0x0001);
+	assert_int_equal(first_from(f, mark, EV_INTX)->fd, -1);
+	assert_true(first_from(f, mark, EV_INTX)->seq < first_from(f, mark, EV_MSI)->seq);
+	assert_int_equal(last(f, EV_MSI)->n, 1);
+	/* now MSI-X stays off */
+	mark = f->nev;
+	msix_ctrl(f, MSIX_ENABLE);
+	assert_int_equal(count(f, mark, EV_MSIX), 0);
+	/* MSI off: INTx back on */
+	msix_ctrl(f, 0);
+	mark = f->nev;
+	cfg_write(f, c + 2, 2, 0);
+	assert_int_equal(first_from(f, mark, EV_MSI)->n, 0);
+	assert_true(first_from(f, mark, EV_INTX)->fd >= 0);
 }
 
 int main(void)
@@ -1176,6 +1323,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_wired, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msi_capability, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msi_enable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_msi_exclusive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_msix_handover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_destroy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_intx_absent, setup, teardown),
