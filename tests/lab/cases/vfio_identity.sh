@@ -49,6 +49,27 @@ case "$ram" in
 esac
 report "a critical VM (identity range) drives the passed-through NVMe: DMA at IOVA == guest-physical == host-physical"
 
+# Detached: 'slicevm ls --json' shows the passed-through function and its DMA maps.
+"$SLICEVM" run --slice crit --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+	--cmdline "$CMDLINE_SHELL" --detach --log "$LAB_TMP/crit.log" \
+	>"$LAB_TMP/crit.out" 2>"$LAB_TMP/crit.err" || fail "run --detach: $(cat "$LAB_TMP/crit.err")"
+"$SLICEVM" ls --json >"$LAB_TMP/ls.json" 2>&1
+js=$(tr -d ' \n' <"$LAB_TMP/ls.json")
+diag "ls --json devices: $(echo "$js" | grep -o '"type":"vfio-pci"[^}]*')"
+for want in '"type":"vfio-pci"' "\"host\":\"$A\"" '"iommu_group":' '"dma_maps":2' \
+	'"dma_max_page":2097152' '"bar_bytes_mapped":'; do
+	case "$js" in
+	*"$want"*) ;;
+	*) fail "ls --json lacks $want: $(head -c 600 "$LAB_TMP/ls.json")" ;;
+	esac
+done
+case "$js" in
+*'"bar_bytes_mapped":0,'*) fail "no BAR page is mapped into the guest: every MMIO access exits" ;;
+esac
+"$SLICEVM" stop crit --timeout 120 >"$LAB_TMP/stop.out" 2>&1 || fail "stop: $(cat "$LAB_TMP/stop.out")"
+want_no_vmm
+report "ls --json shows the passed-through NVMe (host address, IOMMU group, BAR bytes mapped, DMA maps); stop ends the VM"
+
 host release
 want_host_rc 0
 wait_drv "$A" nvme 10 || fail "after release the NVMe is on $(drv "$A"), not nvme"
