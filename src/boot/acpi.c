@@ -97,9 +97,11 @@ struct acpi_layout {
 #define RES_END			0x79	/* small item 0x0F, 1 byte */
 #define RES_DWORD_ADDR		0x87	/* large item 0x07: DWord Address Space, 23 bytes */
 #define RES_WORD_ADDR		0x88	/* large item 0x08: Word Address Space, 13 bytes */
+#define RES_QWORD_ADDR		0x8A	/* large item 0x0A: QWord Address Space, 43 bytes */
 #define RES_IO16_LEN		8
 #define RES_WORD_ADDR_LEN	16	/* with its 3-byte header */
 #define RES_DWORD_ADDR_LEN	26
+#define RES_QWORD_ADDR_LEN	46
 #define RES_ADDR_MEM		0	/* address space descriptor: resource type */
 #define RES_ADDR_IO		1
 #define RES_ADDR_BUS		2
@@ -269,6 +271,22 @@ static uint8_t *res_dword_addr(uint8_t *r, uint8_t type, uint8_t type_flags,
 	return r + RES_DWORD_ADDR_LEN;
 }
 
+static uint8_t *res_qword_addr(uint8_t *r, uint8_t type, uint8_t type_flags,
+			       uint64_t min, uint64_t max)
+{
+	r[0] = RES_QWORD_ADDR;
+	put_le16(r + 1, RES_QWORD_ADDR_LEN - 3);
+	r[3] = type;
+	r[4] = RES_ADDR_FIXED;
+	r[5] = type_flags;
+	put_le64(r + 6, 0);		/* granularity */
+	put_le64(r + 14, min);
+	put_le64(r + 22, max);
+	put_le64(r + 30, 0);		/* translation offset */
+	put_le64(r + 38, max - min + 1);
+	return r + RES_QWORD_ADDR_LEN;
+}
+
 /* Name (_CRS, ResourceTemplate () { IO (Decode16, port, port, 1, len) IRQNoFlags () {irq} }) */
 static void aml_name_crs_io_irq(struct aml *a, uint16_t port, uint8_t len, uint8_t irq)
 {
@@ -334,20 +352,25 @@ static void aml_pci_routing(struct aml *a)
  *         WordIO (ResourceProducer, ..., 0, 0x0000, 0x0CF7, 0, 0x0CF8)
  *         WordIO (ResourceProducer, ..., 0, 0x0D00, 0xFFFF, 0, 0xF300)
  *         DWordMemory (ResourceProducer, ..., NonCacheable, ReadWrite,
- *                      0, PCI_MMIO_START, PCI_MMIO_END - 1, 0, size) })
+ *                      0, PCI_MMIO_START, PCI_MMIO_END - 1, 0, size)
+ *         QWordMemory (ResourceProducer, ..., NonCacheable, ReadWrite,
+ *                      0, start, end - 1, 0, PCI_MMIO64_SIZE) })
  * }
  * The conventional PCI host bridge, configuration mechanism #1 at 0xCF8:
  * on ACPI Linux scans PCI only below a root bridge the DSDT declares
  * (pci_acpi_init() succeeding keeps the legacy scan from running). Its
- * windows are all I/O ports but the config ports, and the 32-bit MMIO
- * window where the VMM places BARs. _PRT: see aml_pci_routing(). No _OSC: Linux then keeps the PCIe native features
+ * windows are all I/O ports but the config ports, the 32-bit MMIO window
+ * where the VMM places BARs, and the 64-bit one above RAM
+ * (guest_mem_pci64_window()) for 64-bit BARs. _PRT: see aml_pci_routing(). No _OSC: Linux then keeps the PCIe native features
  * (hotplug, AER, PME) to the platform, which a conventional root lacks.
  */
-static void aml_pci_root(struct aml *a)
+static void aml_pci_root(struct aml *a, const struct guest_mem *mem)
 {
 	const uint8_t dev[] = { AML_EXT, AML_DEVICE };
-	uint8_t res[RES_WORD_ADDR_LEN * 3 + RES_IO16_LEN + RES_DWORD_ADDR_LEN], *r = res;
+	uint8_t res[RES_WORD_ADDR_LEN * 3 + RES_IO16_LEN + RES_DWORD_ADDR_LEN +
+		    RES_QWORD_ADDR_LEN], *r = res;
 	struct aml body = { .len = 0 };
+	uint64_t start64, end64;
 
 	r = res_word_addr(r, RES_ADDR_BUS, 0, 0, 0);
 	r = res_io16(r, PORT_PCI_CONFIG_ADDR, PCI_CONFIG_PORTS);
@@ -356,6 +379,8 @@ static void aml_pci_root(struct aml *a)
 			  PORT_PCI_CONFIG_ADDR + PCI_CONFIG_PORTS, 0xFFFF);
 	r = res_dword_addr(r, RES_ADDR_MEM, RES_MEM_RW,
 			   (uint32_t)PCI_MMIO_START, (uint32_t)(PCI_MMIO_END - 1));
+	guest_mem_pci64_window(mem, &start64, &end64);
+	r = res_qword_addr(r, RES_ADDR_MEM, RES_MEM_RW, start64, end64 - 1);
 
 	aml_bytes(&body, "PCI0", 4);
 	aml_name_eisaid(&body, "_HID", "PNP0A03");
@@ -425,7 +450,7 @@ static void aml_ged(struct aml *a)
  *
  *   Name (_S5_, Package () { 5, 0, 0, 0 })
  *   Scope (\_SB_) {
- *       Device (PCI0) { _HID PNP0A03, bus 0, I/O and 32-bit MMIO windows (see aml_pci_root()) }
+ *       Device (PCI0) { _HID PNP0A03, bus 0, I/O, 32- and 64-bit MMIO windows (see aml_pci_root()) }
  *       Device (COM1) { _HID PNP0501, _UID 1, _CRS { IO 0x3F8/8, IRQ 4 } }
  *       Device (RTC_) { _HID PNP0B00, _CRS { IO 0x70/2, IRQ 8 } }
  *       Device (PWRB) and Device (GED0): the power button (see aml_ged())
@@ -438,7 +463,7 @@ static void aml_ged(struct aml *a)
  * serial port would get no interrupt (output works, input does not).
  * Likewise Linux on ACPI finds PCI devices only below PCI0.
  */
-static void dsdt_build(struct aml *a)
+static void dsdt_build(struct aml *a, const struct guest_mem *mem)
 {
 	static const uint8_t s5[] = {
 		AML_NAME, '_', 'S', '5', '_',
@@ -452,7 +477,7 @@ static void dsdt_build(struct aml *a)
 	aml_bytes(a, s5, sizeof(s5));
 	aml_byte(&sb, AML_ROOT);
 	aml_bytes(&sb, "_SB_", 4);
-	aml_pci_root(&sb);
+	aml_pci_root(&sb, mem);
 	aml_isa_device(&sb, "COM1", "PNP0501", 1, PORT_COM1, 8, IRQ_COM1);
 	aml_isa_device(&sb, "RTC_", "PNP0B00", -1, PORT_RTC_INDEX, 2, IRQ_RTC);
 	aml_power_button(&sb);
@@ -647,7 +672,7 @@ uint64_t acpi_build(struct guest_mem *mem, int ncpus)
 		err_set("guest memory ends below 1M, where the ACPI tables go: give --memory 64M or more");
 		return 0;
 	}
-	dsdt_build(&dsdt);
+	dsdt_build(&dsdt, mem);
 	acpi_plan(&l, ncpus, dsdt.len);
 	if (l.end > MEM_BIOS_END) {	/* cannot happen: 254 CPUs need about 3 KiB of 128 */
 		err_set("the ACPI tables for %d CPUs do not fit below 1M", ncpus);

@@ -48,6 +48,7 @@ struct pci_bus {
 	struct pci_device host;
 	uint64_t mmio_start, mmio_end;	/* the window; end 0: none */
 	uint64_t mmio_next;		/* where the next memory BAR goes */
+	uint64_t mmio64_start, mmio64_end, mmio64_next;	/* the 64-bit window */
 	vm_event_fn event;
 	void *event_ctx;
 };
@@ -90,6 +91,31 @@ int pci_device_set_bar(struct pci_device *pdev, int bar, uint32_t size, bool io)
 	put_le32(pdev->config + reg, flags);
 	put_le32(pdev->wmask + reg, ~(size - 1));	/* size >= min keeps the flag bits */
 	pdev->bar_size[bar] = io ? 0 : size;
+	pdev->bar64[bar] = false;
+	return 0;
+}
+
+#define PCI_BAR_MEM_64		0x04
+#define PCI_BAR_PREFETCH	0x08
+
+int pci_device_set_bar64(struct pci_device *pdev, int bar, uint64_t size, bool prefetch)
+{
+	unsigned int reg = PCI_CFG_BAR0 + 4 * bar;
+	uint64_t mask = ~(size - 1);
+
+	if (bar < 0 || bar >= PCI_BARS - 1)
+		return err_set("PCI BAR %d cannot be 64-bit: use BAR 0 to %d", bar, PCI_BARS - 2);
+	if (!size || (size & (size - 1)) || size < 16)
+		return err_set("PCI BAR size %#llx is invalid: use a power of two of at least 16",
+			       (unsigned long long)size);
+	put_le32(pdev->config + reg, PCI_BAR_MEM_64 | (prefetch ? PCI_BAR_PREFETCH : 0));
+	put_le32(pdev->config + reg + 4, 0);
+	put_le32(pdev->wmask + reg, (uint32_t)mask);
+	put_le32(pdev->wmask + reg + 4, (uint32_t)(mask >> 32));
+	pdev->bar_size[bar] = size;
+	pdev->bar64[bar] = true;
+	pdev->bar_size[bar + 1] = 0;
+	pdev->bar64[bar + 1] = false;
 	return 0;
 }
 
@@ -114,7 +140,15 @@ int pci_device_add_cap(struct pci_device *pdev, uint8_t id, unsigned int len)
 
 static uint64_t bar_value(const struct pci_device *pdev, int bar)
 {
-	return get_le32(pdev->config + PCI_CFG_BAR0 + 4 * bar) & PCI_BAR_MEM_MASK;
+	const uint8_t *reg = pdev->config + PCI_CFG_BAR0 + 4 * bar;
+	uint64_t v = get_le32(reg) & PCI_BAR_MEM_MASK;
+
+	return pdev->bar64[bar] ? v | (uint64_t)get_le32(reg + 4) << 32 : v;
+}
+
+static bool inside(uint64_t addr, uint64_t size, uint64_t start, uint64_t end)
+{
+	return end && addr >= start && addr + size <= end && addr + size > addr;
 }
 
 uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar)
@@ -126,8 +160,20 @@ uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar)
 		return 0;
 	addr = bar_value(pdev, bar);
 	/* a BAR being sized reads ~(size - 1): not an address the guest uses */
-	if (addr < pdev->win_start || addr + pdev->bar_size[bar] > pdev->win_end)
-		return 0;
+	if (inside(addr, pdev->bar_size[bar], pdev->win_start, pdev->win_end) ||
+	    (pdev->bar64[bar] &&
+	     inside(addr, pdev->bar_size[bar], pdev->win64_start, pdev->win64_end)))
+		return addr;
+	return 0;
+}
+
+uint64_t pci_bus_bar_addr(struct pci_bus *bus, const struct pci_device *pdev, int bar)
+{
+	uint64_t addr;
+
+	pthread_mutex_lock(&bus->lock);
+	addr = pci_device_bar_addr(pdev, bar);
+	pthread_mutex_unlock(&bus->lock);
 	return addr;
 }
 
@@ -144,37 +190,70 @@ int pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end)
 	return 0;
 }
 
+int pci_set_mmio64_window(struct pci_bus *bus, uint64_t start, uint64_t end)
+{
+	if (start >= end || start < (1ULL << 32))
+		return err_set("PCI window %#llx-%#llx is not above 4 GiB: give a 64-bit window",
+			       (unsigned long long)start, (unsigned long long)end);
+	pthread_mutex_lock(&bus->lock);
+	bus->mmio64_next = start;
+	bus->mmio64_start = start;
+	bus->mmio64_end = end;
+	pthread_mutex_unlock(&bus->lock);
+	return 0;
+}
+
+/* BAR @bar at the next address of [*next, end) aligned to its size; -1 when full. */
+static int place_one(const struct pci_device *pdev, int bar, uint64_t *next, uint64_t end,
+		     uint64_t *at)
+{
+	uint64_t size = pdev->bar_size[bar];
+
+	*at = (*next + size - 1) & ~(size - 1);
+	if (*at < *next || *at + size > end)
+		return err_set("the PCI memory window is full: give the VM fewer devices");
+	*next = *at + size;
+	return 0;
+}
+
 /*
  * As firmware does: each memory BAR at the next address aligned to its
- * size. Computed first and written only when all fit.
+ * size, a 64-bit one in the 64-bit window when the bus has one. Computed
+ * first and written only when all fit.
  */
 static int place_bars(struct pci_bus *bus, struct pci_device *pdev)
 {
-	uint64_t at[PCI_BARS] = { 0 }, next = bus->mmio_next;
+	uint64_t at[PCI_BARS] = { 0 }, next = bus->mmio_next, next64 = bus->mmio64_next;
+	bool any = false;
 
 	if (!bus->mmio_end)
 		return 0;	/* no window: BARs stay at 0, unreachable */
 	for (int bar = 0; bar < PCI_BARS; bar++) {
-		uint32_t size = pdev->bar_size[bar];
-
-		if (!size)
+		if (!pdev->bar_size[bar])
 			continue;
-		at[bar] = (next + size - 1) & ~((uint64_t)size - 1);
-		if (at[bar] + size > bus->mmio_end)
-			return err_set("the PCI memory window is full: give the VM fewer devices");
-		next = at[bar] + size;
+		if (pdev->bar64[bar] && bus->mmio64_end ?
+		    place_one(pdev, bar, &next64, bus->mmio64_end, &at[bar]) :
+		    place_one(pdev, bar, &next, bus->mmio_end, &at[bar]))
+			return -1;
+		any = true;
 	}
 	for (int bar = 0; bar < PCI_BARS; bar++) {
 		uint8_t *reg = pdev->config + PCI_CFG_BAR0 + 4 * bar;
 
-		if (pdev->bar_size[bar])
-			put_le32(reg, (uint32_t)at[bar] | (get_le32(reg) & ~PCI_BAR_MEM_MASK));
+		if (!pdev->bar_size[bar])
+			continue;
+		put_le32(reg, (uint32_t)at[bar] | (get_le32(reg) & ~PCI_BAR_MEM_MASK));
+		if (pdev->bar64[bar])
+			put_le32(reg + 4, (uint32_t)(at[bar] >> 32));
 	}
 	pdev->win_start = bus->mmio_start;
 	pdev->win_end = bus->mmio_end;
-	if (next != bus->mmio_next) {
+	pdev->win64_start = bus->mmio64_start;
+	pdev->win64_end = bus->mmio64_end;
+	if (any) {
 		pdev->config[PCI_CFG_COMMAND] |= PCI_CMD_MEM;
 		bus->mmio_next = next;
+		bus->mmio64_next = next64;
 	}
 	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef SLICEVM_DEVICES_PCI_H
 #define SLICEVM_DEVICES_PCI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "devices/iodev.h"
@@ -102,7 +103,9 @@ struct pci_device {
 	void (*config_read)(struct pci_device *pdev, unsigned int reg, int size);
 	pci_bar_fn bar_access;		/* memory BARs' accesses; NULL: all ones */
 	uint64_t win_start, win_end;	/* the bus's window, set at registration */
-	uint32_t bar_size[PCI_BARS];	/* memory BARs: bytes; 0 none or I/O */
+	uint64_t win64_start, win64_end; /* and its 64-bit window (end 0: none) */
+	uint64_t bar_size[PCI_BARS];	/* memory BARs: bytes; 0 none or I/O */
+	bool bar64[PCI_BARS];		/* a 64-bit BAR: this register and the next */
 	uint16_t cap_end;		/* where the next capability goes; 0: none yet */
 	void *priv;
 	int devfn;		/* PCI_DEVFN(slot, fn) or PCI_DEVFN_AUTO */
@@ -131,6 +134,14 @@ void pci_device_init(struct pci_device *pdev, uint16_t vendor, uint16_t device,
 int pci_device_set_bar(struct pci_device *pdev, int bar, uint32_t size, bool io);
 
 /*
+ * Makes BAR @bar (0-4) and the next one a 64-bit memory BAR of @size bytes
+ * (a power of two, at least 16), prefetchable when @prefetch. Registered
+ * on a bus with a 64-bit window, it is placed there; else in the 32-bit
+ * window, when it fits below 4 GiB.
+ */
+int pci_device_set_bar64(struct pci_device *pdev, int bar, uint64_t size, bool prefetch);
+
+/*
  * Appends a capability of @len bytes (header included) with id @id to the
  * capability list, 4-byte aligned. Returns its offset in config space, or
  * -1 (err_set()) when config space is full. The caller fills the body.
@@ -139,8 +150,8 @@ int pci_device_add_cap(struct pci_device *pdev, uint8_t id, unsigned int len);
 
 /*
  * Where memory BAR @bar is now: its address while the guest lets the
- * device decode memory and the BAR lies inside the window of the bus it
- * is registered on, else 0 (not reachable: no window, decoding off, or in
+ * device decode memory and the BAR lies inside a window of the bus it is
+ * registered on (a 64-bit BAR: either), else 0 (not reachable: no window, decoding off, or in
  * the middle of sizing).
  */
 uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar);
@@ -152,6 +163,15 @@ uint64_t pci_device_bar_addr(const struct pci_device *pdev, int bar);
  * BARs stay at 0, unplaced and unreachable. Set it before registering.
  */
 int pci_set_mmio_window(struct pci_bus *bus, uint64_t start, uint64_t end);
+
+/* pci_device_bar_addr() of a device on @bus, from any thread (takes the bus lock). */
+uint64_t pci_bus_bar_addr(struct pci_bus *bus, const struct pci_device *pdev, int bar);
+
+/*
+ * The 64-bit window [@start, @end), above 4 GiB, for 64-bit BARs. Set it
+ * before registering. Without one, 64-bit BARs go in the 32-bit window.
+ */
+int pci_set_mmio64_window(struct pci_bus *bus, uint64_t start, uint64_t end);
 
 /*
  * Puts @pdev at pdev->devfn (filled in when PCI_DEVFN_AUTO) on bus 0, and

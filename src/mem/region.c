@@ -57,6 +57,17 @@ const struct mem_region *guest_mem_boot_region(const struct guest_mem *m)
 	return m->nr && m->r[0].gpa == 0 ? &m->r[0] : NULL;
 }
 
+void guest_mem_pci64_window(const struct guest_mem *m, uint64_t *start, uint64_t *end)
+{
+	uint64_t top = MEM_HIGH_START;
+
+	for (int i = 0; i < m->nr; i++)
+		if (m->r[i].gpa + m->r[i].size > top)
+			top = m->r[i].gpa + m->r[i].size;
+	*start = (top + PCI_MMIO64_SIZE - 1) & ~(PCI_MMIO64_SIZE - 1);
+	*end = *start + PCI_MMIO64_SIZE;
+}
+
 uint64_t guest_mem_total(const struct guest_mem *m)
 {
 	uint64_t total = 0;

@@ -49,6 +49,12 @@ void *guest_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
 /* The region that starts at guest-physical 0 (the boot code's), or NULL. */
 const struct mem_region *guest_mem_boot_region(const struct guest_mem *m);
 
+/*
+ * The 64-bit PCI window [@start, @end): PCI_MMIO64_SIZE bytes at the first
+ * multiple of that size above 4 GiB and above the last region.
+ */
+void guest_mem_pci64_window(const struct guest_mem *m, uint64_t *start, uint64_t *end);
+
 /* Bytes of RAM in all regions. */
 uint64_t guest_mem_total(const struct guest_mem *m);
 

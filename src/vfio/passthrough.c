@@ -218,15 +218,21 @@ static int build_bars(struct passthrough *pt)
 {
 	for (int b = 0; b < PCI_BARS; b++) {
 		const struct vfio_bar_info *bi = &pt->info.bar[b];
+		uint64_t size = bi->size < 16 ? 16 : bi->size;
 
 		if (!bi->size || bi->io)
 			continue;	/* I/O BARs are not shown (see passthrough.h) */
-		if (!is_pow2(bi->size) || bi->size > PCI_BAR_MAX)
-			return err_set("%s: BAR %d is %#llx bytes; slicevm shows BARs of at most "
-				       "2 GiB: the device cannot be passed through", pt->info.addr,
-				       b, (unsigned long long)bi->size);
-		if (pci_device_set_bar(&pt->pdev, b, bi->size < 16 ? 16 : (uint32_t)bi->size,
-				       false))
+		if (!is_pow2(bi->size) || (!bi->mem64 && bi->size > PCI_BAR_MAX))
+			return err_set("%s: BAR %d is %#llx bytes, not a power of two (of at most "
+				       "2 GiB for a 32-bit BAR): the device cannot be passed through",
+				       pt->info.addr, b, (unsigned long long)bi->size);
+		if (bi->mem64 && b + 1 < PCI_BARS) {
+			if (pci_device_set_bar64(&pt->pdev, b, size, bi->prefetch))
+				return -1;
+			b++;	/* its upper half */
+			continue;
+		}
+		if (pci_device_set_bar(&pt->pdev, b, (uint32_t)size, false))
 			return -1;
 		if (bi->prefetch)
 			pt->pdev.config[PCI_CFG_BAR0 + 4 * b] |= PCI_BAR_MEM_PREFETCH;
@@ -535,9 +541,10 @@ int passthrough_attach(struct passthrough *pt, struct pci_bus *bus)
 	for (int b = 0; b < PCI_BARS; b++)
 		bars += pt->pdev.bar_size[b];
 	if (pci_register_device(bus, &pt->pdev))
-		return err_set("%s: %s (its BARs take %s, and slicevm places BARs in the "
-			       "guest's window below 4 GiB)", pt->info.addr, err_msg(),
-			       size_format(bars, size, sizeof(size)));
+		return err_set("%s: %s (its BARs take %s: 32-bit ones must fit below 4 GiB, "
+			       "64-bit ones in the %llu GiB window above RAM)", pt->info.addr,
+			       err_msg(), size_format(bars, size, sizeof(size)),
+			       (unsigned long long)(PCI_MMIO64_SIZE >> 30));
 	/* the guest finds decoding on, as firmware leaves it; DMA stays off until its driver */
 	forward_command(pt);
 	for (int b = 0; b < PCI_BARS; b++)

@@ -22,9 +22,10 @@
  *     bit), and its interrupt pin: INTx is a level-triggered IOAPIC line
  *     (pci_intx_gsi(), the DSDT's _PRT) through a resampling irqfd, until
  *     the guest's driver enables MSI-X (then the real INTx is off);
- *   - its memory BARs at the sizes the device has, placed in the guest's
- *     PCI window like any device (a 64-bit BAR is shown as a 32-bit one,
- *     so it must be at most 2 GiB); I/O BARs and the expansion ROM hidden;
+ *   - its memory BARs at the sizes and kinds the device has, placed like
+ *     any device's: 32-bit ones in the guest's window below 4 GiB, 64-bit
+ *     ones in the 64-bit window above RAM (PCI_MMIO64_SIZE, so a GPU's
+ *     large BAR fits); I/O BARs and the expansion ROM hidden;
  *   - the capabilities MSI-X (the real table size and layout, emulated:
  *     msix.h), MSI (up to the real vector count, emulated: msi.h) and PCI
  *     Express (read-only, shown as a root-complex integrated endpoint

@@ -232,7 +232,12 @@ static int create_virtio(struct vm *vm)
 {
 	struct vm_devices *d = vm->devices;
 
-	if (pci_set_mmio_window(d->pci, PCI_MMIO_START, PCI_MMIO_END))
+	uint64_t start64, end64;
+
+	/* the windows the DSDT's PCI0 describes (boot/acpi.c) */
+	guest_mem_pci64_window(&vm->ram.layout, &start64, &end64);
+	if (pci_set_mmio_window(d->pci, PCI_MMIO_START, PCI_MMIO_END) ||
+	    pci_set_mmio64_window(d->pci, start64, end64))
 		return -1;
 	d->rng_worker = worker_create("virtio-rng");
 	if (!d->rng_worker)
@@ -290,6 +295,27 @@ static json_object *device_json(struct virtio_pci *vp, const char *type)
 	return device_json_at(virtio_pci_device(vp), type);
 }
 
+/* Its BARs as the guest has them: number, size, address (0: none now), 32 or 64 bits. */
+static json_object *bars_json(struct pci_bus *bus, const struct pci_device *pdev)
+{
+	json_object *bars = json_object_new_array();
+
+	for (int b = 0; b < PCI_BARS; b++) {
+		json_object *bo;
+
+		if (!pdev->bar_size[b])
+			continue;
+		bo = json_object_new_object();
+		json_object_object_add(bo, "bar", json_object_new_int(b));
+		json_object_object_add(bo, "size", json_object_new_int64((int64_t)pdev->bar_size[b]));
+		json_object_object_add(bo, "address",
+				       json_object_new_int64((int64_t)pci_bus_bar_addr(bus, pdev, b)));
+		json_object_object_add(bo, "bits", json_object_new_int(pdev->bar64[b] ? 64 : 32));
+		json_object_array_add(bars, bo);
+	}
+	return bars;
+}
+
 /* A passed-through function: where it is on the host, what maps its BARs and DMA. */
 static json_object *passthrough_json(const struct vm *vm, int i)
 {
@@ -298,6 +324,7 @@ static json_object *passthrough_json(const struct vm *vm, int i)
 
 	json_object_object_add(o, "host", json_object_new_string(vm->passthrough[i]));
 	json_object_object_add(o, "iommu_group", json_object_new_int(vm->vfio_devs[i]->group));
+	json_object_object_add(o, "bars", bars_json(vm->devices->pci, passthrough_pci(pt)));
 	json_object_object_add(o, "bar_bytes_mapped",
 			       json_object_new_int64((int64_t)passthrough_mapped_bytes(pt)));
 	json_object_object_add(o, "dma_maps", json_object_new_int(vm->vfio->nmaps));

@@ -217,28 +217,31 @@ lab_nvme_image() {
 # remapping and interrupt remapping), L1 booted with intel_iommu=on (and
 # lab.iommu=nvme, which makes l1-init load the nvme and vfio modules), and an
 # emulated NVMe (serial slicevm-nvme) on a fresh $LAB_NVME_IMG, removed when
-# QEMU ends (and by lab_kill). Without LAB_IOMMU the machine is QEMU's
+# QEMU ends (and by lab_kill). LAB_IOMMU=nvme-cmb gives that NVMe a 1 GiB
+# controller memory buffer: a 64-bit prefetchable BAR 2 of 1 GiB, larger
+# than the guest's whole 32-bit PCI window. Without LAB_IOMMU the machine is QEMU's
 # default (i440fx, no IOMMU). Without "interactive" stdin is /dev/null.
 # Returns qemu's status (124 when timeout stopped it). The pid file lets
 # lab_kill stop it.
 lab_qemu() {
 	local secs=$1 smp=$2 mem=$3 append=$4 initrd=$5 mode=${6:-}
-	local machine=() rc
+	local machine=() rc cmb=""
 	rm -f "$LAB_QEMU_PIDFILE"
 	case "${LAB_IOMMU:-}" in
 	"") ;;
-	nvme)
+	nvme | nvme-cmb)
 		lab_nvme_image || return 1
+		[ "$LAB_IOMMU" = nvme-cmb ] && cmb=,cmb_size_mb=1024
 		# intel-iommu before any other -device (QEMU wants it first).
 		# intremap=on needs no kernel-irqchip=split under TCG (that is a
 		# KVM accelerator option).
 		machine=(-M q35 -device intel-iommu,intremap=on
 			-drive "if=none,id=nv,file=$LAB_NVME_IMG,format=raw,cache=unsafe"
-			-device nvme,serial=slicevm-nvme,drive=nv)
+			-device "nvme,serial=slicevm-nvme,drive=nv$cmb")
 		append="intel_iommu=on lab.iommu=nvme${append:+ $append}"
 		;;
 	*)
-		lab_say "LAB_IOMMU=$LAB_IOMMU: unknown (the lab knows iommu=nvme)"
+		lab_say "LAB_IOMMU=$LAB_IOMMU: unknown (the lab knows iommu=nvme and iommu=nvme-cmb)"
 		return 1
 		;;
 	esac

@@ -80,7 +80,7 @@ for f in "$LAB_DIR"/cases/*.sh; do
 	mem=$(echo "$header" | sed -n 's/.*mem=\([0-9][0-9]*[KMGT]\{0,1\}\).*/\1/p')
 	append=$(echo "$header" | sed -n 's/.*append="\([^"]*\)".*/\1/p')
 	# iommu=nvme (outside append="...", whose intel_iommu= is no key).
-	iommu=$(echo "$header" | sed 's/append="[^"]*"//' | sed -n 's/.*\biommu=\([a-z0-9]*\).*/\1/p')
+	iommu=$(echo "$header" | sed 's/append="[^"]*"//' | sed -n 's/.*\biommu=\([a-z0-9-]*\).*/\1/p')
 	secs=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$f" | head -n 1)
 	key="${smp:-2}|${mem:-5G}|$append|$iommu"
 	if [ -z "${group_cases[$key]+set}" ]; then

@@ -460,6 +460,7 @@ static void parse_resources(const uint8_t *v, struct res_list *rl)
 				break;
 			case 0x88:				/* Word Address Space */
 			case 0x87:				/* DWord Address Space */
+			case 0x8A:				/* QWord Address Space */
 				assert_true(rl->naddr < 8);
 				a = &rl->addr[rl->naddr++];
 				a->type = p[3];
@@ -472,6 +473,13 @@ static void parse_resources(const uint8_t *v, struct res_list *rl)
 					a->max = get_le16(p + 10);
 					a->offset = get_le16(p + 12);
 					a->len = get_le16(p + 14);
+				} else if (p[0] == 0x8A) {
+					assert_true(len >= 3 + 43);
+					a->gran = get_le64(p + 6);
+					a->min = get_le64(p + 14);
+					a->max = get_le64(p + 22);
+					a->offset = get_le64(p + 30);
+					a->len = get_le64(p + 38);
 				} else {
 					assert_true(len >= 3 + 23);
 					a->gran = get_le32(p + 6);
@@ -531,8 +539,8 @@ static void test_dsdt_pci_root(void **state)
 	assert_int_equal(aml_int(aml_find(&names, "\\_SB_.PCI0._ADR")), 0);
 
 	parse_resources(aml_find(&names, "\\_SB_.PCI0._CRS"), &rl);
-	assert_int_equal(rl.ndesc, 6);				/* 5 and the End Tag */
-	assert_int_equal(rl.naddr, 4);
+	assert_int_equal(rl.ndesc, 7);				/* 6 and the End Tag */
+	assert_int_equal(rl.naddr, 5);
 	for (i = 0; i < (uint32_t)rl.naddr; i++) {
 		assert_int_equal(rl.addr[i].flags & 0x03, 0);	/* producer, positive decode */
 		assert_int_equal(rl.addr[i].offset, 0);		/* no translation */
@@ -570,6 +578,13 @@ static void test_dsdt_pci_root(void **state)
 	assert_int_equal(mem->len, PCI_MMIO_END - PCI_MMIO_START);
 	assert_int_equal(mem->type_flags & 0x1F, 0x01);	/* _RW, _MEM NonCacheable, _MTP memory */
 	assert_true(mem->max < IOAPIC_ADDR);
+
+	/* The 64-bit one: PCI_MMIO64_SIZE, aligned to it, above 4 GiB and RAM. */
+	mem = res_window(&rl, 0, 1);
+	assert_int_equal(mem->min, PCI_MMIO64_SIZE);	/* RAM here ends below 4 GiB */
+	assert_int_equal(mem->len, PCI_MMIO64_SIZE);
+	assert_int_equal(mem->type_flags & 0x1F, 0x01);
+	assert_int_equal(mem->offset, 0);
 	release(&t);
 }
 

@@ -630,6 +630,64 @@ static void test_bar_window_past_4g(void **state)
 	assert_int_equal(pci_register_device(bus, &b), -1);
 }
 
+/* 64-bit BARs: sized across both registers, placed in the 64-bit window. */
+static void test_bar64(void **state)
+{
+	struct pci_bus *bus = *state;
+	const uint64_t win64 = 64ULL << 30, big = 4ULL << 30;
+	struct pci_device a, b, c;
+	struct bar_rec ra, rb, rc;
+	uint8_t v[4];
+	uint64_t at;
+
+	assert_int_equal(pci_set_mmio_window(bus, WIN, PCI_MMIO_END), 0);
+	/* without a 64-bit window: a small one goes below 4 GiB, its upper half 0 */
+	mem_dev(&a, &ra, 0);
+	assert_int_equal(pci_device_set_bar64(&a, 0, 0x4000, false), 0);
+	assert_int_equal(pci_register_device(bus, &a), 0);
+	assert_int_equal(cfg_read(bus, 1, 0, bar_reg(0), 4), WIN | 0x4);
+	assert_int_equal(cfg_read(bus, 1, 0, bar_reg(1), 4), 0);
+	assert_int_equal(pci_device_bar_addr(&a, 0), WIN);
+	assert_int_equal(pci_device_bar_addr(&a, 1), 0);
+
+	/* the 64-bit window: refused below 4 GiB */
+	assert_int_equal(pci_set_mmio64_window(bus, 0xC0000000ULL, win64), -1);
+	assert_int_equal(pci_set_mmio64_window(bus, win64, 2 * win64), 0);
+	mem_dev(&b, &rb, 1);
+	assert_int_equal(pci_device_set_bar64(&b, 2, big, true), 0);
+	assert_int_equal(pci_device_set_bar(&b, 0, 0x1000, false), 0);	/* and a 32-bit one */
+	assert_int_equal(pci_register_device(bus, &b), 0);
+	at = pci_device_bar_addr(&b, 2);
+	assert_int_equal(at, win64);
+	assert_int_equal(cfg_read(bus, 2, 0, bar_reg(2), 4), 0x4 | 0x8);
+	assert_int_equal(cfg_read(bus, 2, 0, bar_reg(3), 4), (uint32_t)(win64 >> 32));
+	assert_true(pci_device_bar_addr(&b, 0) < (1ULL << 32));
+	/* an access high up reaches BAR 2 */
+	assert_true(pci_mmio(bus, at + big - 4, v, 4, false));
+	assert_int_equal(rb.bar, 2);
+	assert_int_equal(rb.offset, big - 4);
+	/* sizing: all ones in both halves read the mask */
+	cfg_write(bus, 2, 0, bar_reg(2), 4, 0xFFFFFFFF);
+	cfg_write(bus, 2, 0, bar_reg(3), 4, 0xFFFFFFFF);
+	assert_int_equal(cfg_read(bus, 2, 0, bar_reg(2), 4), 0x0000000C);
+	assert_int_equal(cfg_read(bus, 2, 0, bar_reg(3), 4), 0xFFFFFFFF & ~(uint32_t)((big - 1) >> 32));
+	assert_int_equal(pci_device_bar_addr(&b, 2), 0);	/* no address while sized */
+	/* the guest moves it within the window */
+	cfg_write(bus, 2, 0, bar_reg(2), 4, 0);
+	cfg_write(bus, 2, 0, bar_reg(3), 4, (uint32_t)((win64 + big) >> 32));
+	assert_int_equal(pci_device_bar_addr(&b, 2), win64 + big);
+	/* the next 64-bit BAR follows it; one that cannot fit is refused */
+	mem_dev(&c, &rc, 2);
+	assert_int_equal(pci_device_set_bar64(&c, 0, win64, false), 0);
+	assert_int_equal(pci_register_device(bus, &c), -1);
+	assert_int_equal(pci_device_set_bar64(&c, 0, big, false), 0);
+	assert_int_equal(pci_register_device(bus, &c), 0);
+	assert_int_equal(pci_device_bar_addr(&c, 0), win64 + big);
+	/* no 64-bit BAR in the last register, nor of a bad size */
+	assert_int_equal(pci_device_set_bar64(&c, 5, 0x1000, false), -1);
+	assert_int_equal(pci_device_set_bar64(&c, 0, 0x3000, false), -1);
+}
+
 /* --- capabilities -------------------------------------------------------- */
 
 static void test_capabilities(void **state)
@@ -724,6 +782,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_mmio_dispatch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_outside_bus_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_window_past_4g, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar64, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capabilities, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_capability_odd_lengths, setup, teardown),
 	};

@@ -109,9 +109,33 @@ static void test_add_refused(void **state)
 	assert_int_equal(m.nr, MEM_REGIONS_MAX);
 }
 
+/* The 64-bit window sits above the RAM, whatever its layout. */
+static void test_pci64_window(void **state)
+{
+	static uint8_t host[4096] __attribute__((aligned(4096)));
+	struct guest_mem m = { .nr = 0 };
+	uint64_t start, end;
+
+	guest_mem_pci64_window(&m, &start, &end);
+	assert_int_equal(start, PCI_MMIO64_SIZE);
+	assert_int_equal(end - start, PCI_MMIO64_SIZE);
+	/* RAM up to the window's first byte: the next one */
+	assert_int_equal(guest_mem_add(&m, PCI_MMIO64_SIZE - 4096, 4096, host, MEM_HPA_UNKNOWN,
+				       MEM_KIND_RAM), 0);
+	guest_mem_pci64_window(&m, &start, &end);
+	assert_int_equal(start, PCI_MMIO64_SIZE);
+	/* an identity range above it */
+	assert_int_equal(guest_mem_add(&m, PCI_MMIO64_SIZE + 0x40000000ULL, 4096, host,
+				       PCI_MMIO64_SIZE + 0x40000000ULL, MEM_KIND_IDENTITY), 0);
+	guest_mem_pci64_window(&m, &start, &end);
+	assert_int_equal(start, 2 * PCI_MMIO64_SIZE);
+	assert_true(start % PCI_MMIO64_SIZE == 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pci64_window),
 		cmocka_unit_test(test_split),
 		cmocka_unit_test(test_identity),
 		cmocka_unit_test(test_identity_refused),

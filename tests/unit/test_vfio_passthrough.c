@@ -370,9 +370,11 @@ static void cfg_write(struct fix *f, unsigned int reg, int size, uint32_t v)
 	vs_cfg_write(f->bus, f->slot, reg, size, v);
 }
 
+/* BAR 0's address as the guest programmed it (both halves: it is 64-bit). */
 static uint64_t bar0(struct fix *f)
 {
-	return cfg_read(f, PCI_CFG_BAR0, 4) & PCI_BAR_MEM_MASK;
+	return (cfg_read(f, PCI_CFG_BAR0, 4) & PCI_BAR_MEM_MASK) |
+	       (uint64_t)cfg_read(f, PCI_CFG_BAR0 + 4, 4) << 32;
 }
 
 /* The capability @id, found as an OS finds it; 0 if absent. */
@@ -519,29 +521,68 @@ static void test_bar_sizing(void **state)
 
 	start(f);
 	addr = cfg_read(f, PCI_CFG_BAR0, 4);
-	/* placed in the window, aligned to its size; shown as 32-bit memory */
+	/*
+	 * a 64-bit BAR, as the device has it; on this bus (no 64-bit window)
+	 * placed in the 32-bit window, aligned to its size
+	 */
+	assert_int_equal(addr & 0xF, 0x4);
+	addr &= ~0xFu;
 	assert_true(addr >= PCI_MMIO_START && addr + BAR0_SIZE <= PCI_MMIO_END);
 	assert_int_equal(addr & (BAR0_SIZE - 1), 0);
-	assert_int_equal(addr & 0xF, 0);
-
-	cfg_write(f, PCI_CFG_BAR0, 4, 0xFFFFFFFF);
-	assert_int_equal(cfg_read(f, PCI_CFG_BAR0, 4), ~(uint32_t)(BAR0_SIZE - 1));
-	/* the upper half of the real 64-bit BAR is no BAR here */
-	cfg_write(f, PCI_CFG_BAR0 + 4, 4, 0xFFFFFFFF);
 	assert_int_equal(cfg_read(f, PCI_CFG_BAR0 + 4, 4), 0);
+
+	/* sizing: both halves */
+	cfg_write(f, PCI_CFG_BAR0, 4, 0xFFFFFFFF);
+	cfg_write(f, PCI_CFG_BAR0 + 4, 4, 0xFFFFFFFF);
+	assert_int_equal(cfg_read(f, PCI_CFG_BAR0, 4), ~(uint32_t)(BAR0_SIZE - 1) | 0x4);
+	assert_int_equal(cfg_read(f, PCI_CFG_BAR0 + 4, 4), 0xFFFFFFFF);
+	assert_int_equal(passthrough_mapped_bytes(f->pt), 0);	/* no address: no slot */
 	for (int b = 2; b < PCI_BARS; b++) {
 		cfg_write(f, PCI_CFG_BAR0 + 4 * b, 4, 0xFFFFFFFF);
 		assert_int_equal(cfg_read(f, PCI_CFG_BAR0 + 4 * b, 4), 0);
 	}
 	cfg_write(f, PCI_CFG_BAR0, 4, addr);
-	assert_int_equal(cfg_read(f, PCI_CFG_BAR0, 4), addr);
+	cfg_write(f, PCI_CFG_BAR0 + 4, 4, 0);
+	assert_int_equal(cfg_read(f, PCI_CFG_BAR0, 4), addr | 0x4);
+	assert_int_equal(bar0(f), addr);
+	assert_int_equal(passthrough_mapped_bytes(f->pt), TABLE_OFF);
+}
+
+/* A bus with a 64-bit window puts 64-bit BARs there, large ones too. */
+static void test_bar64_window(void **state)
+{
+	struct fix *f = *state;
+	const uint64_t win = PCI_MMIO64_SIZE, big = 8ULL << 30;
+	const struct ev *e;
+
+	assert_int_equal(pci_set_mmio64_window(f->bus, win, 2 * win), 0);
+	f->info.bar[2].size = big;		/* an 8 GiB prefetchable BAR 2, as a GPU's */
+	f->info.bar[2].mem64 = true;
+	f->info.bar[2].prefetch = true;
+	f->info.bar[2].nareas = 1;
+	f->info.bar[2].areas[0].size = big;
+	f->info.bar[2].map = (uint8_t *)0x7f0000000000ULL;	/* never touched */
+	start(f);
+	assert_int_equal(cfg_read(f, PCI_CFG_BAR0 + 8, 4) & 0xF, 0x4 | 0x8);
+	assert_int_equal(passthrough_pci(f->pt)->bar_size[2], big);
+	e = last(f, EV_SLOT);
+	assert_int_equal(e->slot, SLOT_BASE + 2 * 3);
+	assert_true(e->gpa >= win && e->gpa + big <= 2 * win);
+	assert_int_equal(e->gpa % big, 0);
+	assert_int_equal(e->len, big);
+	assert_int_equal(cfg_read(f, PCI_CFG_BAR0 + 12, 4), (uint32_t)(e->gpa >> 32));
+	/* BAR 0 went to the 64-bit window too */
+	assert_true(bar0(f) >= win);
+	/* sizing the upper half reads the size's upper bits */
+	cfg_write(f, PCI_CFG_BAR0 + 12, 4, 0xFFFFFFFF);
+	assert_int_equal(cfg_read(f, PCI_CFG_BAR0 + 12, 4), (uint32_t)(~(big - 1) >> 32));
 }
 
 static void test_io_and_prefetch_bars(void **state)
 {
 	struct fix *f = *state;
 
-	/* an I/O BAR 2 and a prefetchable 32-bit BAR 3 */
+	/* an I/O BAR 2 and a prefetchable 32-bit BAR 3 (BAR 0 is 64-bit: its type bits) */
 	f->info.bar[2].size = 0x100;
 	f->info.bar[2].io = true;
 	f->info.bar[3].size = 0x1000;
@@ -553,8 +594,8 @@ static void test_io_and_prefetch_bars(void **state)
 	assert_int_not_equal(cfg_read(f, PCI_CFG_BAR0 + 12, 4) & PCI_BAR_MEM_MASK, 0);
 	cfg_write(f, PCI_CFG_BAR0 + 12, 4, 0xFFFFFFFF);
 	assert_int_equal(cfg_read(f, PCI_CFG_BAR0 + 12, 4), 0xFFFFF000 | 0x8);
-	/* BAR 0 is not prefetchable */
-	assert_int_equal(cfg_read(f, PCI_CFG_BAR0, 4) & 0xF, 0);
+	/* BAR 0 is 64-bit, not prefetchable */
+	assert_int_equal(cfg_read(f, PCI_CFG_BAR0, 4) & 0xF, 0x4);
 	/* no command register I/O bit reaches the device */
 	cfg_write(f, PCI_CFG_COMMAND, 2, PCI_CMD_IO | PCI_CMD_MEM);
 	assert_int_equal(last(f, EV_CONFIG)->val, PCI_CMD_MEM | CMD_INTX_DISABLE);
@@ -996,21 +1037,33 @@ static void test_refuse_large_bar(void **state)
 	struct fix *f = *state;
 	struct passthrough *pt;
 
-	/* 2 GiB is the most a 32-bit BAR shows */
+	/* 2 GiB is the most a 32-bit BAR shows; a 64-bit one may be larger */
+	f->info.bar[0].mem64 = false;
 	f->info.bar[0].size = 1ULL << 31;
 	pt = create(f);
 	assert_non_null(pt);
 	passthrough_destroy(pt);
 	f->info.bar[0].size = 1ULL << 32;
 	refused(f, "BAR 0");
+	f->info.bar[0].mem64 = true;
+	pt = create(f);
+	assert_non_null(pt);
+	passthrough_destroy(pt);
 	/* and a BAR whose size is no power of two */
 	f->info.bar[0].size = 0x6000;
 	refused(f, "BAR 0");
 	/* also the second BAR */
 	f->info.bar[0].size = BAR0_SIZE;
-	f->info.bar[2].size = 1ULL << 33;
-	f->info.bar[2].mem64 = true;
+	f->info.bar[2].size = 0x3000;
 	refused(f, "BAR 2");
+	/* a 64-bit BAR too large for any window is refused when placed */
+	f->info.bar[2].size = 1ULL << 40;
+	f->info.bar[2].mem64 = true;
+	f->pt = create(f);
+	assert_non_null(f->pt);
+	err_clear();
+	assert_int_equal(passthrough_attach(f->pt, f->bus), -1);
+	assert_non_null(strstr(err_msg(), "window"));
 }
 
 static void test_refuse_capability_loop(void **state)
@@ -1334,6 +1387,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_msix_capability, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pcie_capability, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar64_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_and_prefetch_bars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_slots_split, setup, teardown),

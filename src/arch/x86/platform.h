@@ -34,6 +34,15 @@
  */
 #define PCI_MMIO_START		MEM_32BIT_GAP_START
 #define PCI_MMIO_END		0xFEC00000ULL	/* exclusive */
+/*
+ * The 64-bit PCI window, for 64-bit BARs (a passed-through function's,
+ * which may be larger than the whole 32-bit window): PCI_MMIO64_SIZE
+ * bytes, aligned to its size, above 4 GiB and above guest RAM
+ * (guest_mem_pci64_window()). 64 GiB takes a 32 GiB BAR after smaller
+ * ones and stays below 2^40, the fewest physical address bits an x86-64
+ * CPU with NPT or EPT has, for a VM of up to 960 GiB.
+ */
+#define PCI_MMIO64_SIZE		(64ULL << 30)
 
 /* Interrupt controllers (KVM's in-kernel IOAPIC and local APICs). */
 #define IOAPIC_ADDR		0xFEC00000ULL
