@@ -15,7 +15,7 @@
 #
 # Header lines (optional, defaults shown) are read on the host by run.sh:
 #   # lab: smp=2 mem=5G append=""   the L1 to boot: vCPUs, memory, extra kernel
-#                                    parameters; "iommu=nvme" (outside append)
+#                                    parameters; "iommu=nvme" or "iommu=nvme-cmb" (outside append)
 #                                    for a q35 L1 with an Intel IOMMU and an NVMe
 #                                    (README.md, "The IOMMU flavour"). Cases with
 #                                    equal headers share one L1 boot, run in
