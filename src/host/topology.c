@@ -17,6 +17,7 @@
 
 #include "host/topology.h"
 #include "lib/err.h"
+#include "lib/file.h"
 
 #define SYNTHETIC_PREFIX "synthetic:"
 
@@ -311,18 +312,12 @@ static int read_hex_attr(const char *dir, const char *name, unsigned int max,
 /* Group number from the iommu_group symlink (".../iommu_groups/7"), or -1. */
 static int read_iommu_group(const char *dir)
 {
-	char path[PATH_MAX], target[PATH_MAX], *base, *end;
-	ssize_t n;
+	char path[PATH_MAX], base[32], *end;
 	long v;
 
-	if (join(path, sizeof(path), dir, "iommu_group"))
+	if (join(path, sizeof(path), dir, "iommu_group") ||
+	    file_link_name(path, base, sizeof(base)))
 		return -1;
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return -1;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
 	v = strtol(base, &end, 10);
 	if (end == base || *end || v < 0 || v > INT_MAX)
 		return -1;

@@ -12,6 +12,7 @@
 #include "host/topology.h"
 #include "host/vfiobind.h"
 #include "lib/err.h"
+#include "lib/file.h"
 
 /* A device to bind, and the slice it is bound for. */
 struct bind_dev {
@@ -55,26 +56,6 @@ static bool dev_present(const struct host_paths *hp, const char *addr)
 	return !dev_path(hp, addr, NULL, path, sizeof(path)) && access(path, F_OK) == 0;
 }
 
-/* The last component of symbolic link @path's target; -1 (errno set) if unreadable. */
-static int link_base(const char *path, char *buf, size_t len)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	const char *base;
-
-	if (n < 0)
-		return -1;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= len) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	strcpy(buf, base);
-	return 0;
-}
-
 int vfiobind_driver(const struct host_paths *hp, const char *addr, char *buf, size_t len)
 {
 	char path[4096];
@@ -85,7 +66,7 @@ int vfiobind_driver(const struct host_paths *hp, const char *addr, char *buf, si
 			       addr, hp->sys);
 	if (dev_path(hp, addr, "driver", path, sizeof(path)))
 		return -1;
-	if (link_base(path, buf, len) && errno != ENOENT)
+	if (file_link_name(path, buf, len) && errno != ENOENT)
 		return err_set_errno("cannot read %s", path);
 	return 0;
 }
@@ -153,7 +134,7 @@ static int dev_group(const struct host_paths *hp, const char *addr, int *group)
 
 	if (dev_path(hp, addr, "iommu_group", path, sizeof(path)))
 		return -1;
-	if (link_base(path, base, sizeof(base)))
+	if (file_link_name(path, base, sizeof(base)))
 		return -1;
 	v = strtol(base, &end, 10);
 	if (end == base || *end || v < 0 || v > INT_MAX)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -99,4 +101,23 @@ int file_read_all(const char *what, const char *path, const char *hint,
 	}
 	close(fd);
 	return -1;
+}
+
+int file_link_name(const char *path, char *buf, size_t len)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	const char *base;
+
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	if (strlen(base) >= len) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, base, strlen(base) + 1);
+	return 0;
 }

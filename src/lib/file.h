@@ -25,4 +25,12 @@ int file_open_checked(const char *what, const char *path, const char *hint,
 /* Reads exactly @size bytes of @fd from offset 0 into @buf. 0, or -1 with err_msg(). */
 int file_read_into(int fd, const char *what, const char *path, void *buf, size_t size);
 
+/*
+ * The last component of symbolic link @path's target, as sysfs names a
+ * device's driver or IOMMU group ("../../bus/pci/drivers/nvme" gives
+ * "nvme"), into @buf. 0, or -1 with errno set (ENAMETOOLONG when it does
+ * not fit in @len bytes).
+ */
+int file_link_name(const char *path, char *buf, size_t len);
+
 #endif

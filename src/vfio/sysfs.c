@@ -9,27 +9,10 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/file.h"
 #include "vfio/sysfs.h"
 
 #define PCI_CLASS_BRIDGE	0x06	/* base class: bridges are left on their drivers */
-
-/* The last component of symlink @path, in @out; -1 when it is no link. */
-static int link_name(const char *path, char *out, size_t len)
-{
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	const char *base;
-
-	if (n < 0)
-		return -1;
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= len)
-		return -1;
-	memcpy(out, base, strlen(base) + 1);
-	return 0;
-}
 
 static bool host_has_iommu(const char *sys)
 {
@@ -58,7 +41,7 @@ int vfio_sysfs_group(const char *sys, const char *addr)
 		return err_set("PCI device %s does not exist on this host: fix the slice's "
 			       "devices and run 'slicevm host apply' again", addr);
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/iommu_group", sys, addr);
-	if (link_name(path, name, sizeof(name))) {
+	if (file_link_name(path, name, sizeof(name))) {
 		if (!host_has_iommu(sys))
 			return err_set("this host has no IOMMU, so %s cannot be passed through: "
 				       "boot it with intel_iommu=on (Intel) or amd_iommu=on (AMD) "
@@ -95,7 +78,7 @@ static int check_driver(const char *sys, const char *addr)
 	bool bound;
 
 	snprintf(path, sizeof(path), "%s/bus/pci/devices/%s/driver", sys, addr);
-	bound = !link_name(path, drv, sizeof(drv));
+	bound = !file_link_name(path, drv, sizeof(drv));
 	if (bound && !strcmp(drv, "vfio-pci"))
 		return 0;
 	/* unloading vfio-pci unbinds its devices: the module is what is missing */

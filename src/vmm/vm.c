@@ -200,8 +200,7 @@ static int vm_prepare(struct vm *vm)
 	return ret;
 }
 
-static int set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
-			   void *host, uint64_t size)
+int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, void *host, uint64_t size)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = slot,
@@ -211,8 +210,8 @@ static int set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa,
 	};
 
 	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region))
-		return err_set_errno("cannot give KVM guest memory at %#llx",
-				     (unsigned long long)gpa);
+		return err_set_errno("KVM refused memory slot %u at %#llx (+%#llx)", slot,
+				     (unsigned long long)gpa, (unsigned long long)size);
 	return 0;
 }
 
@@ -259,7 +258,7 @@ static int vm_create_kvm(struct vm *vm)
 	if (vm_disable_exits(vm))
 		return -1;
 	for (int i = 0; i < mem->nr; i++)
-		if (set_memory_slot(vm, (uint32_t)i, mem->r[i].gpa, mem->r[i].host,
+		if (vm_set_memory_slot(vm, (uint32_t)i, mem->r[i].gpa, mem->r[i].host,
 				    mem->r[i].size))
 			return -1;
 	return 0;

@@ -123,6 +123,13 @@ struct vm {
 /* Boots and runs the VM described by @cfg; returns the process exit status. */
 int vm_run(struct vm_config *cfg);
 
+/*
+ * KVM memory slot @slot: @size bytes at @host seen at guest-physical @gpa;
+ * @size 0 removes it. Guest RAM takes slots from 0, passed-through BARs
+ * theirs (vm_devices.c). Any thread.
+ */
+int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, void *host, uint64_t size);
+
 /* Asks the VM to end with @status (first caller wins); thread-safe. */
 void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

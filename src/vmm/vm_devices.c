@@ -15,10 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
-
-#include <linux/kvm.h>
 
 #include "devices/acpi_pm.h"
 #include "devices/i8042.h"
@@ -192,18 +189,7 @@ static int create_net(struct vm *vm, int i)
 /* A passed-through BAR's piece as a KVM memory slot (@size 0 removes it). */
 static int set_bar_slot(void *ctx, int slot, uint64_t gpa, uint64_t size, void *host)
 {
-	struct vm *vm = ctx;
-	struct kvm_userspace_memory_region r = {
-		.slot = (uint32_t)slot,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uintptr_t)host,
-	};
-
-	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &r))
-		return err_set_errno("KVM refused a memory slot for a device BAR at %#llx",
-				     (unsigned long long)gpa);
-	return 0;
+	return vm_set_memory_slot(ctx, (uint32_t)slot, gpa, host, size);
 }
 
 /* The slice's PCI functions, after the virtio devices. */
