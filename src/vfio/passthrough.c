@@ -83,6 +83,7 @@ struct passthrough {
 	int npieces[PCI_BARS];
 	struct piece pieces[PCI_BARS][3];
 	uint64_t mapped_at[PCI_BARS];	/* where the BAR's slots are; 0 none */
+	unsigned int slot_refused;	/* slots KVM refused (said once) */
 };
 
 /* A failure while the guest runs: @what, and why (err_msg()). */
@@ -226,7 +227,10 @@ static int build_bars(struct passthrough *pt)
 			return err_set("%s: BAR %d is %#llx bytes, not a power of two (of at most "
 				       "2 GiB for a 32-bit BAR): the device cannot be passed through",
 				       pt->info.addr, b, (unsigned long long)bi->size);
-		if (bi->mem64 && b + 1 < PCI_BARS) {
+		if (bi->mem64 && b + 1 == PCI_BARS)
+			return err_set("%s: BAR 5 says it is 64-bit, which the last BAR cannot be: "
+				       "the device cannot be passed through", pt->info.addr);
+		if (bi->mem64) {
 			if (pci_device_set_bar64(&pt->pdev, b, size, bi->prefetch))
 				return -1;
 			b++;	/* its upper half */
@@ -300,7 +304,23 @@ static int slot_of(const struct passthrough *pt, int b, int i)
 	return pt->slot_base + b * 3 + i;
 }
 
-/* Moves BAR @b's slots to where the guest has it now (nowhere: removed). */
+/* Removes BAR @b's first @n slots. */
+static int unmap_pieces(struct passthrough *pt, int b, int n)
+{
+	const struct memslot_ops *s = pt->slots;
+
+	for (int i = 0; i < n; i++)
+		if (s->set(s->ctx, slot_of(pt, b, i), 0, 0, NULL))
+			return -1;
+	return 0;
+}
+
+/*
+ * Moves BAR @b's slots to where the guest has it now (nowhere: removed).
+ * Where KVM refuses a slot (the guest put the BAR over another one's), the
+ * BAR stays trapped: every access then goes through the VMM, slowly but
+ * correctly, as on hardware the guest's overlap is its own business.
+ */
 static int follow_bar(struct passthrough *pt, int b)
 {
 	uint64_t addr = pci_device_bar_addr(&pt->pdev, b);
@@ -308,16 +328,20 @@ static int follow_bar(struct passthrough *pt, int b)
 
 	if (addr == pt->mapped_at[b] || !pt->npieces[b])
 		return 0;
-	for (int i = 0; pt->mapped_at[b] && i < pt->npieces[b]; i++)
-		if (s->set(s->ctx, slot_of(pt, b, i), 0, 0, NULL))
-			return -1;
+	if (pt->mapped_at[b] && unmap_pieces(pt, b, pt->npieces[b]))
+		return -1;
 	pt->mapped_at[b] = 0;
 	for (int i = 0; addr && i < pt->npieces[b]; i++) {
 		const struct piece *p = &pt->pieces[b][i];
 
-		if (s->set(s->ctx, slot_of(pt, b, i), addr + p->off, p->size,
-			   pt->info.bar[b].map + p->off))
-			return -1;
+		if (!s->set(s->ctx, slot_of(pt, b, i), addr + p->off, p->size,
+			    pt->info.bar[b].map + p->off))
+			continue;
+		if (!pt->slot_refused++)
+			fprintf(stderr, "slicevm: %s: BAR %d at %#llx cannot be mapped (%s): "
+				"its accesses now trap\n", pt->info.addr, b,
+				(unsigned long long)addr, err_msg());
+		return unmap_pieces(pt, b, i);
 	}
 	pt->mapped_at[b] = addr;
 	return 0;
@@ -584,8 +608,8 @@ void passthrough_destroy(struct passthrough *pt)
 	if (pt->intx_resample_fd >= 0)
 		close(pt->intx_resample_fd);
 	for (int b = 0; b < PCI_BARS; b++)
-		for (int i = 0; pt->mapped_at[b] && i < pt->npieces[b]; i++)
-			pt->slots->set(pt->slots->ctx, slot_of(pt, b, i), 0, 0, NULL);
+		if (pt->mapped_at[b])
+			unmap_pieces(pt, b, pt->npieces[b]);
 	if (pt->has_msix)
 		msix_destroy(&pt->msix);
 	free(pt->msix_fds);

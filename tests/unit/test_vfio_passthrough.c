@@ -97,6 +97,7 @@ struct fix {
 	int nev;
 	struct ev ev[LOG_MAX];
 	int fail_msix;			/* set_msix fails while set */
+	uint64_t fail_slot_gpa;		/* a slot added at this address is refused */
 	int nerr;
 	char err[512];
 };
@@ -196,6 +197,8 @@ static int fake_slot(void *ctx, int slot, uint64_t gpa, uint64_t size, void *hos
 	e->gpa = gpa;
 	e->len = size;
 	e->host = host;
+	if (size && gpa == f->fail_slot_gpa)
+		return err_set("KVM_SET_USER_MEMORY_REGION: File exists");
 	return 0;
 }
 
@@ -726,6 +729,38 @@ static void test_bar_moved_while_off(void **state)
 	e = last(f, EV_SLOT);
 	assert_int_equal(e->gpa, new);
 	assert_int_equal(e->len, TABLE_OFF);
+}
+
+/* A slot KVM refuses (the guest put the BAR over another's): the BAR traps, the VM runs on. */
+static void test_bar_slot_refused(void **state)
+{
+	struct fix *f = *state;
+	uint64_t at, there = PCI_MMIO_START + 0x100000;
+	int mark;
+
+	start(f);
+	at = bar0(f);
+	f->fail_slot_gpa = there;
+	mark = f->nev;
+	cfg_write(f, PCI_CFG_BAR0, 4, (uint32_t)there);
+	assert_int_equal(f->nerr, 0);
+	assert_int_equal(passthrough_mapped_bytes(f->pt), 0);
+	/* the old slot went, the new one was refused and nothing is left behind */
+	assert_int_equal(count(f, mark, EV_SLOT), 2);
+	assert_int_equal(last(f, EV_SLOT)->len, TABLE_OFF);
+	/* its registers still work, through the VMM */
+	mark = f->nev;
+	assert_int_equal(vs_mmio_read(f->bus, there + 0x1C, 1), bar_byte(0x1C));
+	assert_int_equal(count(f, mark, EV_BAR), 1);
+	/* moved back, it is mapped again */
+	cfg_write(f, PCI_CFG_BAR0, 4, (uint32_t)at);
+	assert_int_equal(passthrough_mapped_bytes(f->pt), TABLE_OFF);
+	/* and a BAR 5 that claims 64 bits is refused at once */
+	passthrough_destroy(f->pt);
+	f->pt = NULL;
+	f->info.bar[5].size = 0x1000;
+	f->info.bar[5].mem64 = true;
+	refused(f, "BAR 5");
 }
 
 static void test_bar_without_mmap(void **state)
@@ -1388,6 +1423,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pcie_capability, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_sizing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar64_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bar_slot_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_io_and_prefetch_bars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_slots, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bar_slots_split, setup, teardown),
