@@ -15,6 +15,7 @@
 #   make bench         boot-time and memory benchmark against QEMU microvm
 #   make bench-mem     guest memory by slice backing against QEMU (bench/mem.sh)
 #   make bench-virtio  virtio disk and network I/O against QEMU (bench/virtio.sh)
+#   make bench-passthrough  fio on a passed-through NVMe against QEMU vfio-pci (bench/passthrough.sh)
 #   make install PREFIX=/usr/local
 
 .DEFAULT_GOAL := all
@@ -151,6 +152,12 @@ bench-mem: deps all
 .PHONY: bench-virtio
 bench-virtio: deps all
 	bench/virtio.sh $(BUILD)/slicevm
+
+# PCI passthrough (an NVMe) against virtio-blk and QEMU's vfio-pci, in the
+# lab's IOMMU flavour (bench/passthrough.sh).
+.PHONY: bench-passthrough
+bench-passthrough: deps all
+	bench/passthrough.sh $(BUILD)/slicevm
 
 # make install PREFIX=/usr/local DESTDIR=: the binary, the man pages, bash
 # completion, the example configurations and the systemd units (whose
