@@ -6,6 +6,7 @@
 #include "vmm/cpuid.h"
 
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
+#define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define CPUID_1_EDX_HTT		(1U << 28)
 #define CPUID_EXT1_ECX_CMPLEGACY (1U << 1)
 
@@ -47,7 +48,7 @@ static void fill_ext_topology(struct kvm_cpuid_entry2 *e, int index, int ncpus)
 }
 
 void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
-		    bool dedicated)
+		    bool dedicated, bool tsc_deadline)
 {
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
@@ -58,6 +59,8 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
 			e->ebx = (e->ebx & 0xFFFF) | ((uint32_t)index << 24) |
 				 ((uint32_t)(ncpus & 0xFF) << 16);
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+			if (tsc_deadline)
+				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 			if (ncpus > 1)
 				e->edx |= CPUID_1_EDX_HTT;
 			else

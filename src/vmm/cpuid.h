@@ -11,9 +11,13 @@
  * leaves filled in for vCPU @index of @ncpus (one thread per core, one
  * package), and the hypervisor bit set. @dedicated says each vCPU has a
  * host CPU of its own (a slice): the guest is told its vCPUs are never
- * preempted (KVM_HINTS_REALTIME). Pure: unit tested without KVM.
+ * preempted (KVM_HINTS_REALTIME). @tsc_deadline says KVM emulates the
+ * LAPIC timer's TSC-deadline mode (KVM_CAP_TSC_DEADLINE_TIMER), which KVM
+ * leaves to the VMM to announce (CPUID.1:ECX[24]): the guest then arms its
+ * timer with one MSR write of an absolute deadline instead of a count.
+ * Pure: unit tested without KVM.
  */
 void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
-		    bool dedicated);
+		    bool dedicated, bool tsc_deadline);
 
 #endif

@@ -90,6 +90,7 @@ static int check_caps(struct kvm_host *kvm)
 				   KVM_CAP_X86_DISABLE_EXITS);
 	if (kvm->disable_exits < 0)
 		kvm->disable_exits = 0;
+	kvm->tsc_deadline = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	kvm->vcpu_mmap_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size <= 0)
 		return err_set_errno("KVM_GET_VCPU_MMAP_SIZE failed");

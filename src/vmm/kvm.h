@@ -3,6 +3,7 @@
 #define SLICEVM_VMM_KVM_H
 
 #include <linux/kvm.h>
+#include <stdbool.h>
 
 /*
  * The KVM system device: opening it with clear errors, refusing KVMs that
@@ -13,6 +14,7 @@ struct kvm_host {
 	int max_vcpus;
 	int vcpu_mmap_size;
 	int disable_exits;	/* KVM_X86_DISABLE_EXITS_* this KVM can turn off */
+	bool tsc_deadline;	/* its LAPIC emulates the TSC-deadline timer mode */
 	struct kvm_cpuid2 *supported_cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 };
 

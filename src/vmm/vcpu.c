@@ -109,7 +109,8 @@ static int set_cpuid(struct vcpu *vcpu)
 	if (!cpuid)
 		return err_set("out of memory for CPUID");
 	memcpy(cpuid, supported, bytes);
-	cpuid_for_vcpu(cpuid, vcpu->index, vcpu->vm->cfg->cpus, vcpu->vm->in_slice);
+	cpuid_for_vcpu(cpuid, vcpu->index, vcpu->vm->cfg->cpus, vcpu->vm->in_slice,
+		       vcpu->vm->kvm.tsc_deadline);
 	/* Set twice: XCR0 can only take features the guest's CPUID allows. */
 	ret = apply_cpuid(vcpu, cpuid) || set_xcr0(vcpu, cpuid) ||
 	      apply_cpuid(vcpu, cpuid) ? -1 : 0;

@@ -42,7 +42,7 @@ static void apic_ids_and_topology(void **state)
 {
 	struct kvm_cpuid2 *c = make_cpuid();
 
-	cpuid_for_vcpu(c, 3, 4, false);
+	cpuid_for_vcpu(c, 3, 4, false, false);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 3);
 	assert_int_equal((leaf(c, 1, 0)->ebx >> 16) & 0xFF, 4);
 	assert_int_equal(leaf(c, 1, 0)->ebx & 0xFFFF, 0x800);	/* kept */
@@ -68,7 +68,7 @@ static void single_cpu(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	c->entries[0].edx = 1U << 28;
-	cpuid_for_vcpu(c, 0, 1, false);
+	cpuid_for_vcpu(c, 0, 1, false, false);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 0);
 	assert_false(leaf(c, 1, 0)->edx & (1U << 28));
 	assert_int_equal(leaf(c, 0xB, 1)->eax, 0);
@@ -81,10 +81,23 @@ static void realtime_hint_only_when_dedicated(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	leaf(c, 0x40000001, 0)->edx = 0;
-	cpuid_for_vcpu(c, 0, 2, true);
+	cpuid_for_vcpu(c, 0, 2, true, false);
 	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 1);	/* KVM_HINTS_REALTIME */
-	cpuid_for_vcpu(c, 0, 2, false);
+	cpuid_for_vcpu(c, 0, 2, false, false);
 	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 0);
+	free(c);
+}
+
+/* TSC-deadline mode: announced only when KVM emulates it. */
+static void tsc_deadline_when_kvm_has_it(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	cpuid_for_vcpu(c, 0, 1, false, false);
+	assert_false(leaf(c, 1, 0)->ecx & (1U << 24));
+	cpuid_for_vcpu(c, 0, 1, false, true);
+	assert_true(leaf(c, 1, 0)->ecx & (1U << 24));
+	assert_true(leaf(c, 1, 0)->ecx & (1U << 31));		/* the rest kept */
 	free(c);
 }
 
@@ -94,6 +107,7 @@ int main(void)
 		cmocka_unit_test(apic_ids_and_topology),
 		cmocka_unit_test(single_cpu),
 		cmocka_unit_test(realtime_hint_only_when_dedicated),
+		cmocka_unit_test(tsc_deadline_when_kvm_has_it),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
