@@ -147,9 +147,15 @@ bool msix_bar_access(struct msix *m, int bar, uint64_t offset, void *data, int s
 {
 	uint64_t table_end = m->table_offset + (uint64_t)m->nvec * MSIX_ENTRY_SIZE;
 	uint64_t pba_end = m->pba_offset + ((m->nvec + 63) / 64) * 8;
+	uint64_t end = offset + (uint64_t)size;
 	uint8_t *bytes = data;
 
-	if (bar == m->bar && offset >= m->table_offset && offset < table_end) {
+	/*
+	 * An access touching the table is the table's, even one that starts
+	 * before it: unaligned, so dropped. Passed on instead, its bytes in the
+	 * table would reach a passed-through function's real table.
+	 */
+	if (bar == m->bar && end > m->table_offset && offset < table_end) {
 		if ((size != 4 && size != 8) || offset % size) {
 			if (!is_write)
 				memset(data, 0xFF, size);
@@ -159,7 +165,7 @@ bool msix_bar_access(struct msix *m, int bar, uint64_t offset, void *data, int s
 			table_dword(m, offset - m->table_offset + i, bytes + i, is_write);
 		return true;
 	}
-	if (bar == m->pba_bar && offset >= m->pba_offset && offset < pba_end) {
+	if (bar == m->pba_bar && end > m->pba_offset && offset < pba_end) {
 		if (!is_write)
 			memset(data, 0, size);
 		return true;

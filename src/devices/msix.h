@@ -19,7 +19,8 @@
  * The pending bit array reads as zeros: signals raised while masked are
  * held in the route's eventfd and delivered on unmask, which is what the
  * guest sees of them. Entries are accessed as aligned dwords or qwords;
- * other accesses read all ones and are dropped, as the spec allows.
+ * other accesses, also those straddling into the table, read all ones and
+ * are dropped, as the spec allows.
  *
  * Locking: msix_bar_access() and msix_config_written() run under the PCI
  * bus lock (from the device's bar_access and config_written hooks);

@@ -73,9 +73,14 @@ static int hw_set_msi(void *ctx, const int *fds, unsigned int n)
 static int hw_set_intx(void *ctx, int fd, int unmask_fd)
 {
 	struct vfio_device *d = ctx;
-	struct {
+	/*
+	 * The set and its one eventfd: a union, not a struct with the fd after
+	 * the set's flexible data[], which clang (the fuzz build) rejects as a
+	 * GNU extension.
+	 */
+	union {
 		struct vfio_irq_set set;
-		int fd;
+		uint8_t bytes[sizeof(struct vfio_irq_set) + sizeof(int)];
 	} req = { .set = { .argsz = sizeof(req), .index = VFIO_PCI_INTX_IRQ_INDEX,
 			   .start = 0, .count = 1 } };
 
@@ -88,12 +93,12 @@ static int hw_set_intx(void *ctx, int fd, int unmask_fd)
 		return 0;
 	}
 	req.set.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	req.fd = fd;
+	memcpy(req.set.data, &fd, sizeof(fd));
 	if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &req))
 		return err_set_errno("VFIO_DEVICE_SET_IRQS (INTx on) failed");
 	/* the guest's EOI, through KVM's resample eventfd, unmasks it */
 	req.set.flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK;
-	req.fd = unmask_fd;
+	memcpy(req.set.data, &unmask_fd, sizeof(unmask_fd));
 	if (ioctl(d->fd, VFIO_DEVICE_SET_IRQS, &req))
 		return err_set_errno("VFIO_DEVICE_SET_IRQS (INTx unmask eventfd) failed");
 	return 0;

@@ -193,6 +193,11 @@ static int build_caps(struct passthrough *pt, const struct msi_ops *msi)
 	for (int i = 0; i < n; i++) {
 		uint8_t id = pt->info.config[at[i]];
 
+		/* at 0xF8 or 0xFC its table and PBA registers would be read past config[] */
+		if (id == PCI_CAP_ID_MSIX && at[i] + MSIX_CAP_SIZE > PCI_CONFIG_SIZE)
+			return err_set("%s has a broken capability list (MSI-X at %#x runs past "
+				       "config space): the device cannot be passed through",
+				       pt->info.addr, at[i]);
 		if (id == PCI_CAP_ID_MSIX && !pt->has_msix && add_msix(pt, at[i], msi))
 			return -1;
 		if (id == PCI_CAP_ID_MSI && !pt->has_msi && pt->info.msi_irqs &&
