@@ -184,6 +184,7 @@ static int add_pcie(struct passthrough *pt, unsigned int real)
 
 static int build_caps(struct passthrough *pt, const struct msi_ops *msi)
 {
+	bool pcie = false;
 	uint8_t at[CAPS_MAX];
 	int n = real_caps(pt->info.config, at, CAPS_MAX);
 
@@ -198,14 +199,15 @@ static int build_caps(struct passthrough *pt, const struct msi_ops *msi)
 			return err_set("%s has a broken capability list (MSI-X at %#x runs past "
 				       "config space): the device cannot be passed through",
 				       pt->info.addr, at[i]);
-		if (id == PCI_CAP_ID_MSIX && !pt->has_msix && add_msix(pt, at[i], msi))
-			return -1;
-		if (id == PCI_CAP_ID_MSI && !pt->has_msi && pt->info.msi_irqs &&
-		    add_msi(pt, at[i], msi))
-			return -1;
-		if (id == PCI_CAP_ID_PCIE && at[i] + PCIE_CAP_SIZE <= PCI_CONFIG_SIZE &&
-		    add_pcie(pt, at[i]))
-			return -1;
+		/* each shown once, the first of a kind a broken chain repeats */
+		if ((id == PCI_CAP_ID_MSIX && !pt->has_msix && add_msix(pt, at[i], msi)) ||
+		    (id == PCI_CAP_ID_MSI && !pt->has_msi && pt->info.msi_irqs &&
+		     add_msi(pt, at[i], msi)) ||
+		    (id == PCI_CAP_ID_PCIE && !pcie && at[i] + PCIE_CAP_SIZE <= PCI_CONFIG_SIZE &&
+		     add_pcie(pt, at[i])))
+			return strstr(err_msg(), pt->info.addr) ? -1 :
+			       err_set("%s: %s", pt->info.addr, err_msg());
+		pcie |= id == PCI_CAP_ID_PCIE;
 	}
 	if (!pt->has_msix && !pt->has_msi && !pt->intx_pin)
 		return err_set("%s has no interrupt VFIO can signal (no MSI-X, MSI or INTx): "
