@@ -242,8 +242,10 @@ static int fake_set_msix(void *ctx, const int *fds, unsigned int n)
 		fuzz_fail("MSI-X enabled while INTx is on (VFIO refuses)");
 	if (n && m.msi_on)
 		fuzz_fail("MSI-X enabled while MSI is on (VFIO refuses)");
+	/* its routes, made one after the other (after MSI's when that comes first) */
 	for (unsigned int i = 0; i < n; i++)
-		if (fds[i] != FAKE_FD_BASE + (int)i)
+		if (fds[i] != fds[0] + (int)i || fds[0] < FAKE_FD_BASE ||
+		    fds[0] + (int)n > FAKE_FD_BASE + (int)m.routes)
 			fuzz_fail("vector %u signals fd %d, not its route's", i, fds[i]);
 	if (fails(FAIL_MSIX))
 		return err_set("VFIO_DEVICE_SET_IRQS (%u MSI-X vectors) failed: No space", n);
