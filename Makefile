@@ -16,6 +16,8 @@
 #   make bench-mem     guest memory by slice backing against QEMU (bench/mem.sh)
 #   make bench-virtio  virtio disk and network I/O against QEMU (bench/virtio.sh)
 #   make bench-passthrough  fio on a passed-through NVMe against QEMU vfio-pci (bench/passthrough.sh)
+#   make kernel        the kernel component: Debian's KVM modules with kernel/patches
+#                      (scripts/build-kvm.sh, cache/kvm/; BUILD_VMX=0: no kvm-intel.ko)
 #   make install PREFIX=/usr/local
 
 .DEFAULT_GOAL := all
@@ -29,7 +31,7 @@ PKG_CFLAGS	:= $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnuma -lpthread
 
 CFLAGS	?= -O2 -g
-CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -MMD -MP \
+CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Isrc -Ikernel/include $(PKG_CFLAGS) -MMD -MP \
 	   -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow \
 	   -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 LDLIBS	+= $(PKG_LIBS)
@@ -140,6 +142,12 @@ boot: deps all
 .PHONY: rootfs
 rootfs: deps
 	scripts/build-rootfs.sh
+
+# The kernel component (kernel/README.md): kvm.ko, kvm-amd.ko and kvm-intel.ko
+# built from Debian's linux-source-6.12 with kernel/patches, in cache/kvm/VER/.
+.PHONY: kernel
+kernel: deps
+	scripts/build-kvm.sh >/dev/null
 
 bench: deps all
 	bench/boot.sh $(BUILD)/slicevm

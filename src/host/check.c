@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "host/physmem.h"
 #include "host/vfiobind.h"
 #include "lib/err.h"
+#include "slicevm_kvm.h"
 
 /* What the checks share: the paths, the options and the CPU's flags. */
 struct ctx {
@@ -252,6 +254,48 @@ static void check_kvm(struct ctx *c)
 	else
 		add(c, "kvm", CHECK_PASS, NULL, "%s answers KVM API %d%s%s%s", dev, ver,
 		    mod ? " (" : "", mod ? mod : "", mod ? ")" : "");
+}
+
+/*
+ * slicevm's kernel component (kernel/README.md): kvm.ko built with
+ * kernel/patches has the read-only parameter slicevm_abi, its ABI version.
+ * Read from sysfs, so the check needs no /dev/kvm.
+ */
+static void check_kvm_component(struct ctx *c)
+{
+	const char *rel = &SLICEVM_KVM_ABI_PARAM[sizeof("/sys/") - 1];	/* module/kvm/... */
+	char buf[32], *end;
+	long version;
+
+	if (!exists_at(c->hp->sys, "module/kvm")) {
+		add(c, "kvm-component", CHECK_WARN,
+		    "load KVM; for slices, build slicevm's kvm modules with 'make kernel' and load those (kernel/README.md)",
+		    "kvm.ko is not loaded: neither stock KVM nor slicevm's kernel component");
+		return;
+	}
+	if (read_at(c->hp->sys, rel, buf, sizeof(buf))) {
+		add(c, "kvm-component", CHECK_WARN,
+		    "build it with 'make kernel' and load it (kernel/README.md)",
+		    "not loaded, stock KVM (no %s/%s)",
+		    c->hp->sys, rel);
+		return;
+	}
+	errno = 0;
+	version = strtol(buf, &end, 10);
+	if (errno || end == buf || *end || version < 1 || version > INT_MAX) {
+		add(c, "kvm-component", CHECK_WARN,
+		    "load slicevm's own kvm modules (kernel/README.md)",
+		    "%s/%s reads '%s', not an ABI version", c->hp->sys, rel, buf);
+		return;
+	}
+	if (version > SLICEVM_KVM_ABI_VERSION)
+		add(c, "kvm-component", CHECK_PASS, NULL,
+		    "slicevm's kernel component v%ld is loaded (this slicevm knows up to v%d and uses that)",
+		    version, SLICEVM_KVM_ABI_VERSION);
+	else
+		add(c, "kvm-component", CHECK_PASS, NULL,
+		    "slicevm's kernel component v%ld is loaded (stage 1: nothing yet beyond stock KVM)",
+		    version);
 }
 
 static void check_cpu_virt(struct ctx *c)
@@ -834,6 +878,7 @@ int host_check(const struct host_paths *hp, const struct host_check_opts *o,
 	memset(r, 0, sizeof(*r));
 	load_cpuinfo(&c);
 	check_kvm(&c);
+	check_kvm_component(&c);
 	check_cpu(&c);
 	check_cgroup(&c);
 	check_iommu(&c);

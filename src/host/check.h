@@ -15,9 +15,10 @@
  * only (the KVM device is opened and asked its API version); every path
  * but the KVM device's goes through struct host_paths.
  *
- * Always: KVM (kvm_pvm hosts FAIL: they cannot run a stock guest), CPU
- * virtualization features (/proc/cpuinfo flags; APICv/AVIC from the KVM
- * module parameters), TSC and clock source, cgroup v2 with cpuset and
+ * Always: KVM (kvm_pvm hosts FAIL: they cannot run a stock guest),
+ * slicevm's kernel component (kvm.ko's slicevm_abi parameter; WARN
+ * without it), CPU virtualization features (/proc/cpuinfo flags;
+ * APICv/AVIC from the KVM module parameters), TSC and clock source, cgroup v2 with cpuset and
  * isolated partitions (Linux 6.1+), IOMMU groups. With a plan: the boot
  * parameters bootargs.h prints for its CPUs against /proc/cmdline, the
  * kernel's nohz_full and isolated CPU lists, hugepages per node for

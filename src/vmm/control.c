@@ -80,6 +80,8 @@ static json_object *info(struct vm *vm)
 	json_object_object_add(o, "started_at", json_object_new_int64(vm->started_at));
 	json_object_object_add(o, "uptime_s", json_object_new_int64(now - vm->started_at));
 	json_object_object_add(o, "detached", json_object_new_boolean(vm->detached));
+	/* KVM_CAP_SLICEVM: the kernel component's ABI version, 0 on stock KVM */
+	json_object_object_add(o, "kvm_component", json_object_new_int(vm->kvm.component));
 	json_object_object_add(o, "devices", vm_devices_json(vm));
 	return o;
 }

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "slicevm_kvm.h"
 #include "vmm/kvm.h"
 
 /* A nested, page-table-based KVM that emulates guest kernel code. */
@@ -91,10 +93,38 @@ static int check_caps(struct kvm_host *kvm)
 	if (kvm->disable_exits < 0)
 		kvm->disable_exits = 0;
 	kvm->tsc_deadline = ioctl(kvm->fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+	kvm->component = kvm_component_version(kvm->fd);
 	kvm->vcpu_mmap_size = ioctl(kvm->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (kvm->vcpu_mmap_size <= 0)
 		return err_set_errno("KVM_GET_VCPU_MMAP_SIZE failed");
 	return 0;
+}
+
+int kvm_component_version(int fd)
+{
+	int version = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SLICEVM);
+
+	return version > 0 ? version : 0;
+}
+
+/*
+ * Stage by stage this says what the component adds; a version newer than
+ * this slicevm knows is used only as far as this slicevm knows it.
+ */
+const char *kvm_component_summary(int version, char *buf, size_t len)
+{
+	if (version <= 0)
+		snprintf(buf, len,
+			 "stock KVM (no kernel component): the guest's timer, IPIs and interrupts exit to KVM as usual");
+	else if (version <= SLICEVM_KVM_ABI_VERSION)
+		snprintf(buf, len,
+			 "kernel component v%d loaded: stage 1, nothing yet beyond stock KVM (the guest's timer, IPIs and interrupts still exit to KVM)",
+			 version);
+	else
+		snprintf(buf, len,
+			 "kernel component v%d loaded, newer than this slicevm knows (v%d): used as v%d, nothing yet beyond stock KVM",
+			 version, SLICEVM_KVM_ABI_VERSION, SLICEVM_KVM_ABI_VERSION);
+	return buf;
 }
 
 int kvm_host_open(struct kvm_host *kvm)

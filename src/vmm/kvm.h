@@ -2,6 +2,8 @@
 #ifndef SLICEVM_VMM_KVM_H
 #define SLICEVM_VMM_KVM_H
 
+#include <stddef.h>
+
 #include <linux/kvm.h>
 #include <stdbool.h>
 
@@ -15,6 +17,7 @@ struct kvm_host {
 	int vcpu_mmap_size;
 	int disable_exits;	/* KVM_X86_DISABLE_EXITS_* this KVM can turn off */
 	bool tsc_deadline;	/* its LAPIC emulates the TSC-deadline timer mode */
+	int component;		/* KVM_CAP_SLICEVM: the kernel component's ABI version, 0 on stock KVM */
 	struct kvm_cpuid2 *supported_cpuid;	/* KVM_GET_SUPPORTED_CPUID */
 };
 
@@ -23,5 +26,18 @@ const char *kvm_device_path(void);
 
 int kvm_host_open(struct kvm_host *kvm);
 void kvm_host_close(struct kvm_host *kvm);
+
+/*
+ * The ABI version of slicevm's kernel component (kernel/README.md) that the
+ * KVM behind @fd (/dev/kvm or a VM) speaks: KVM_CHECK_EXTENSION of
+ * KVM_CAP_SLICEVM. 0 on stock KVM, and when the ioctl fails.
+ */
+int kvm_component_version(int fd);
+
+/*
+ * One line (no "slicevm: " prefix, no newline) on what a slice's guest
+ * gets from the KVM with component version @version (0: stock KVM).
+ */
+const char *kvm_component_summary(int version, char *buf, size_t len);
 
 #endif

@@ -158,8 +158,14 @@ int slice_place_vcpu(struct vm *vm, int index)
 
 void slice_report(struct vm *vm)
 {
-	if (vm->in_slice && ledger_note(vm->ledger)[0])
+	char line[200];
+
+	if (!vm->in_slice)
+		return;
+	if (ledger_note(vm->ledger)[0])
 		fprintf(stderr, "slicevm: %s\n", ledger_note(vm->ledger));
+	fprintf(stderr, "slicevm: slice %s: %s\n", vm->cfg->slice,
+		kvm_component_summary(vm->kvm.component, line, sizeof(line)));
 }
 
 void slice_leave(struct vm *vm)

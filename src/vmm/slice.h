@@ -14,8 +14,10 @@ int slice_enter(struct vm *vm);
 void slice_leave(struct vm *vm);
 
 /*
- * Says what the claim had to do (take over a dead VM's claim), once the VM
- * is about to run: a run that fails earlier prints only its error.
+ * Says what the claim had to do (take over a dead VM's claim) and what the
+ * slice gets from this host's KVM (with or without slicevm's kernel
+ * component), once the VM is about to run: a run that fails earlier prints
+ * only its error.
  */
 void slice_report(struct vm *vm);
 

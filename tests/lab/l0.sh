@@ -7,7 +7,8 @@
 #   cache/lab/l1-base.cpio  busybox, kvm modules, /guest (cached, ~90 MB),
 #                           debugfs and e2fsck with their libraries in /bin
 #   overlay                 /init, /bin/slicevm + its libraries, /lab/lib.sh,
-#                           /lab/cases/*.sh (rebuilt every run, small)
+#                           /lab/cases/*.sh, /lab/kvm-component/ (rebuilt
+#                           every run, small)
 #   tail                    /lab/cases.list or /lab/boot (what this boot does)
 # The kernel unpacks concatenated archives in order, later files win.
 
@@ -121,8 +122,32 @@ disk=$(cksum <"$disk")"
 	[ $rc -eq 0 ] && echo "$base"
 }
 
+# slicevm's kernel component for L1 (kernel/README.md): lab_kvm_component
+# builds it, lab_overlay ships it as /lab/kvm-component/{kvm,kvm-amd}.ko, or
+# /lab/kvm-component/missing with the reason it is not there (a case skips
+# with it, or fails when the build failed).
+LAB_KVM_DIR=""
+LAB_KVM_MISSING="not built: run.sh builds it only for a case with '# needs: kvm-component'"
+
+# lab_kvm_component LOG: build (or find cached) kvm.ko and kvm-amd.ko for
+# L1's kernel with scripts/build-kvm.sh --no-vmx (L1 is AMD: kvm-intel.ko
+# would only cost time); the build's messages go to LOG. Sets LAB_KVM_DIR,
+# or LAB_KVM_MISSING and returns 1.
+lab_kvm_component() {
+	local ver dir
+	ver=$(cat "$LAB_CACHE/guest/version" 2>/dev/null) ||
+		{ LAB_KVM_MISSING="no guest built (tests/lab/guest.sh)"; return 1; }
+	if dir=$(SLICEVM_CACHE=$LAB_CACHE "$LAB_TOP/scripts/build-kvm.sh" --no-vmx \
+		--kernel "$ver" 2>"$1") && [ -f "$dir/kvm.ko" ] && [ -f "$dir/kvm-amd.ko" ]; then
+		LAB_KVM_DIR=$dir
+		return 0
+	fi
+	LAB_KVM_MISSING="scripts/build-kvm.sh failed: $(grep '^build-kvm: ' "$1" | tail -n 1)"
+	return 1
+}
+
 # lab_overlay SLICEVM OUT: /init, the binary with every library ldd lists,
-# the lab lib and all cases.
+# the lab lib, all cases and the kernel component (see LAB_KVM_DIR).
 lab_overlay() {
 	local bin=$1 out=$2 root
 	root=$(mktemp -d)
@@ -138,6 +163,13 @@ lab_overlay() {
 	lab_tool daxpeek "$root/bin/daxpeek" || { rm -rf "$root"; return 1; }
 	lab_tool vfio-peek "$root/bin/vfio-peek" || { rm -rf "$root"; return 1; }
 	cp "$LAB_DIR"/cases/*.sh "$root/lab/cases/" 2>/dev/null
+	mkdir -p "$root/lab/kvm-component"
+	if [ -n "$LAB_KVM_DIR" ]; then
+		cp "$LAB_KVM_DIR/kvm.ko" "$LAB_KVM_DIR/kvm-amd.ko" "$LAB_KVM_DIR/stamp" \
+			"$root/lab/kvm-component/"
+	else
+		printf '%s\n' "$LAB_KVM_MISSING" >"$root/lab/kvm-component/missing"
+	fi
 	# The archive's "." entry sets the mode of / in L1: mktemp made it 0700.
 	chmod 0755 "$root" "$root/init" "$root/bin/slicevm" "$root/lab" "$root/lab/cases"
 	find "$root" -type d -exec chmod 0755 {} +

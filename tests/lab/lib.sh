@@ -20,6 +20,8 @@
 #                                    (README.md, "The IOMMU flavour"). Cases with
 #                                    equal headers share one L1 boot, run in
 #                                    name order.
+#   # needs: kvm-component           run.sh builds slicevm's kernel component
+#                                    first (/lab/kvm-component/, README.md)
 #   # timeout: 300                   seconds before the runner kills the case
 #                                    (its whole process group) and reports it.
 # A case prints TAP lines only through ok/not_ok/skip/report (they carry the

@@ -93,6 +93,21 @@ for f in "$LAB_DIR"/cases/*.sh; do
 done
 [ ${#groups[@]} -eq 0 ] && finish
 
+# slicevm's kernel component, only when a selected case loads it ("# needs:
+# kvm-component"): the first build downloads about 170 MB and takes 2-5
+# minutes, later ones are cached (scripts/build-kvm.sh).
+for f in "$LAB_DIR"/cases/*.sh; do
+	selected "$(basename "$f" .sh)" && grep -q '^# needs:.*\bkvm-component\b' "$f" || continue
+	k0=$SECONDS
+	if lab_kvm_component "$tmp/kvm.log"; then
+		echo "# kernel component for L1: $LAB_KVM_DIR ($((SECONDS - k0)) s)"
+	else
+		echo "# kernel component for L1 not built ($LAB_KVM_MISSING); its cases skip"
+		tail -n 20 "$tmp/kvm.log" | sed 's/^/#   /'
+	fi
+	break
+done
+
 if [ ! -x "$bin" ]; then
 	emit "not ok - lab: the slicevm binary '$bin' is missing; build it with make"
 	finish

@@ -97,6 +97,7 @@ static void ready_host(struct tree *t)
 	   "rcu_nocbs=2-5 irqaffinity=0-1,6-7 quiet -- nohz_full=9\n");
 	mk(t->root, "proc/iomem", iomem);
 	mk(t->root, "sys/module/kvm_intel/parameters/enable_apicv", "Y\n");
+	mk(t->root, "sys/module/kvm/parameters/slicevm_abi", "1\n");
 	mk(t->root, "sys/devices/system/clocksource/clocksource0/current_clocksource", "tsc\n");
 	mk(t->root, "sys/devices/system/cpu/nohz_full", "2-5\n");
 	mk(t->root, "sys/devices/system/cpu/isolated", "\n");
@@ -174,6 +175,7 @@ static void test_ready_host(void **state)
 	for (int i = 0; i < r.n; i++)
 		if (strcmp(r.items[i].name, "kvm") && r.items[i].level != CHECK_PASS)
 			fail_msg("%s: %s: %s", r.items[i].name, r.items[i].detail, r.items[i].fix);
+	expect(&r, "kvm-component", CHECK_PASS, "v1 is loaded");
 	expect(&r, "cpu-virt", CHECK_PASS, "vmx");
 	expect(&r, "cpu-tdp", CHECK_PASS, "EPT");
 	expect(&r, "apicv", CHECK_PASS, "posted interrupts");
@@ -210,6 +212,51 @@ static void test_kvm(void **state)
 	run(&t, NULL, &r);
 	expect(&r, "kvm", CHECK_FAIL, "kvm_pvm");
 	expect(&r, "kvm", CHECK_FAIL, "tests/lab");
+	check_report_free(&r);
+}
+
+/* slicevm's kernel component, seen through kvm.ko's slicevm_abi parameter. */
+static void test_kvm_component(void **state)
+{
+	struct check_report r;
+	struct tree t;
+
+	ready_host(&t);
+	run(&t, NULL, &r);
+	expect(&r, "kvm-component", CHECK_PASS, "kernel component v1 is loaded");
+	expect(&r, "kvm-component", CHECK_PASS, "stage 1");
+	check_report_free(&r);
+
+	/* A newer component: used as far as this slicevm knows it. */
+	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "7\n");
+	run(&t, NULL, &r);
+	expect(&r, "kvm-component", CHECK_PASS, "v7 is loaded (this slicevm knows up to v1");
+	check_report_free(&r);
+
+	/* Not a version. */
+	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "banana\n");
+	run(&t, NULL, &r);
+	expect(&r, "kvm-component", CHECK_WARN, "reads 'banana'");
+	check_report_free(&r);
+	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "0\n");
+	run(&t, NULL, &r);
+	expect(&r, "kvm-component", CHECK_WARN, "not an ABI version");
+	check_report_free(&r);
+
+	/* Stock KVM: a WARN naming the build and the README, nothing FAILs for it. */
+	rm(t.root, "sys/module/kvm/parameters/slicevm_abi");
+	run(&t, NULL, &r);
+	expect(&r, "kvm-component", CHECK_WARN, "not loaded, stock KVM");
+	expect(&r, "kvm-component", CHECK_WARN, "make kernel");
+	expect(&r, "kvm-component", CHECK_WARN, "kernel/README.md");
+	assert_int_equal(check_count(&r, CHECK_FAIL), 1);	/* kvm: no device */
+	check_report_free(&r);
+
+	/* No KVM module at all. */
+	rm(t.root, "sys/module/kvm/parameters");
+	rm(t.root, "sys/module/kvm");
+	run(&t, NULL, &r);
+	expect(&r, "kvm-component", CHECK_WARN, "kvm.ko is not loaded");
 	check_report_free(&r);
 }
 
@@ -410,6 +457,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ready_host),
 		cmocka_unit_test(test_kvm),
+		cmocka_unit_test(test_kvm_component),
 		cmocka_unit_test(test_missing_features),
 		cmocka_unit_test(test_boot_params),
 		cmocka_unit_test(test_hugepages),
