@@ -35,9 +35,11 @@ static int plan_from_ledger(const char *ledger, struct plan *plan)
 {
 	int ret = ledger_read_plan(ledger, plan);
 
-	if (ret > 0)
+	if (ret == 1)
 		return err_set("no plan is applied (no ledger at %s): give CONFIG",
 			       ledger_resolve_path(ledger));
+	if (ret > 0)
+		return err_set("%s: give CONFIG", err_msg());
 	if (ret < 0)
 		return err_set("%s (or give CONFIG)", err_msg());
 	return 0;

@@ -30,10 +30,9 @@ static const char check_usage[] =
 	"  -h, --help         print this help\n";
 
 /*
- * The applied plan into @plan: 1 when there is none, -1 (err_msg()) when
- * the ledger cannot be read.
+ * The plan to check: CONFIG, else the applied one, else none (NULL: no
+ * ledger, or one a release left empty).
  */
-/* The plan to check: CONFIG, else the applied one, else none (NULL). */
 static int find_plan(const char *config, const char *source, const char *ledger,
 		     struct plan *plan, const struct plan **out, char *from, size_t len)
 {

@@ -658,14 +658,24 @@ int ledger_applied_plan(struct ledger *l, struct plan *plan)
 
 int ledger_read_plan(const char *path, struct plan *plan)
 {
+	struct ledger_applied a;
 	struct ledger *l;
 	int ret = ledger_open_readonly(&l, path);
 
 	if (ret)
 		return ret;
-	ret = ledger_applied_plan(l, plan);
+	if (ledger_get_applied(l, &a)) {
+		ret = -1;
+	} else if (a.state == LEDGER_NONE) {
+		/* a ledger left by a release: as good as none */
+		err_set("no plan is applied (the ledger at %s holds none)", ledger_resolve_path(path));
+		ret = 2;
+	} else {
+		ret = ledger_applied_plan(l, plan) ? -1 : 0;
+	}
+	ledger_applied_free(&a);
 	ledger_close(l);
-	return ret ? -1 : 0;
+	return ret;
 }
 
 static int insert_slices(struct ledger *l, const struct plan *plan)

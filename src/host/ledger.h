@@ -117,8 +117,9 @@ int ledger_applied_plan(struct ledger *l, struct plan *plan);
 
 /*
  * The applied plan of the ledger at @path (NULL as for ledger_open()),
- * opened read-only and closed again: 0; 1 when there is no ledger
- * (err_msg() says so); -1 on any other error.
+ * opened read-only and closed again: 0; 1 when there is no ledger, 2 when
+ * it holds no plan (a release left it), err_msg() saying which; -1 on any
+ * other error.
  */
 int ledger_read_plan(const char *path, struct plan *plan);
 

@@ -701,6 +701,14 @@ static void test_open_existing(void **state)
 
 	/* A ledger apply made opens. */
 	ledger_close(open_ok(f->path));
+	/* holding no plan, it reads as none (2), not as an error */
+	{
+		struct plan p;
+
+		assert_int_equal(ledger_read_plan(f->path, &p), 2);
+		assert_non_null(strstr(err_msg(), "no plan is applied (the ledger at "));
+		assert_int_equal(ledger_read_plan(path, &p), 1);
+	}
 	assert_int_equal(ledger_open_existing(&l, f->path), 0);
 	assert_non_null(l);
 	assert_int_equal(ledger_get_applied(l, &a), 0);

@@ -42,6 +42,8 @@ BAD_RE="$DEV has no IOMMU group.*(intel_iommu=on|amd_iommu=on)" \
 
 # (check of that plan stops where plan does; without one it warns.)
 host check
+grep -Eq "^WARN +iommu " "$LAB_TMP/host.out" ||
+	diag "host check exited $HOST_RC: $(head -c 400 "$LAB_TMP/host.err")"
 want_out "^WARN +iommu +no IOMMU groups.*(intel_iommu=on|amd_iommu=on)"
 report "host check: a host without an IOMMU warns on its iommu line, naming the boot parameter"
 "$SLICEVM" host release --force >/dev/null 2>&1
