@@ -293,6 +293,8 @@ vmm_threads() {
 }
 
 vmm_wait() {
+	# reaped already (vmm_start_ready): VMM_RC holds its status
+	[ "${_vmm_reaped:-}" = "$VMM_PID" ] && return 0
 	_deadline=$(($(uptime_s) + $1))
 	while _alive "$VMM_PID"; do
 		if [ "$(uptime_s)" -ge "$_deadline" ]; then
@@ -306,6 +308,7 @@ vmm_wait() {
 	done
 	wait "$VMM_PID"
 	VMM_RC=$?
+	_vmm_reaped=$VMM_PID
 	VMM_CS=$(($(uptime_cs) - _vmm_t0))
 	return 0
 }
@@ -388,6 +391,9 @@ vmm_start_ready() {
 		_alive "$VMM_PID" && return 1
 		_tries=$((_tries + 1))
 	done
+	# ended before its guest was ready: say how (vmm_wait then returns at once)
+	vmm_wait 1
+	diag "the VMM ended (status $VMM_RC) before its guest was ready"
 	return 1
 }
 
