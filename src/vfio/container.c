@@ -171,7 +171,7 @@ void vfio_container_close(struct vfio_container *c)
 	for (int i = 0; i < c->ngroups; i++)
 		close(c->group_fds[i]);
 	c->ngroups = 0;
-	if (c->fd > 0)
+	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
 }

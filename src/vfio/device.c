@@ -45,7 +45,7 @@ static int set_vectors(struct vfio_device *d, unsigned int index, const int *fds
 	int ret = 0;
 
 	if (!set)
-		return err_set("out of memory for %u MSI-X vectors", n);
+		return err_set("out of memory for %u interrupt vectors", n);
 	set->argsz = (uint32_t)len;
 	set->index = index;
 	set->flags = VFIO_IRQ_SET_ACTION_TRIGGER |
