@@ -716,6 +716,7 @@ static void test_dsdt_pci_routing(void **state)
 		v = e_end;
 	}
 	assert_ptr_equal(v, end);
+	release(&t);
 }
 
 static void test_madt(void **state)
