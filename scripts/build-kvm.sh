@@ -115,22 +115,10 @@ fi
 t0=$(date +%s)
 
 # --- download (cached) --------------------------------------------------------
-sandbox=""
-# As root apt wants to drop to _apt, which cannot write the cache dir.
-[ "$(id -u)" -eq 0 ] && sandbox="-o APT::Sandbox::User=root"
+. "$top/scripts/apt-fetch.sh"
 # fetch PACKAGE: its .deb at $pkgver in debs/ (downloaded once); prints the path.
 fetch() {
-	local f
-	f=$(ls "$kcache/debs/$1_$pkgver"_*.deb 2>/dev/null | head -n 1 || true)
-	if [ -z "$f" ]; then
-		say "downloading $1 $pkgver"
-		# shellcheck disable=SC2086
-		(cd "$kcache/debs" && apt-get download -q $sandbox "$1=$pkgver" >&2) ||
-			die "apt-get download $1=$pkgver failed"
-		f=$(ls "$kcache/debs/$1_$pkgver"_*.deb 2>/dev/null | head -n 1 || true)
-		[ -n "$f" ] || die "apt-get download $1=$pkgver produced no .deb"
-	fi
-	echo "$f"
+	apt_fetch "$kcache/debs" "$1" "$pkgver"
 }
 hdrdeb=$(fetch "linux-headers-$ver")
 # What the headers need to build modules: their -common part and the kbuild

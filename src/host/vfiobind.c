@@ -490,8 +490,16 @@ static int block_use(const struct host_use *u, const char *name, struct use *out
 	char path[4096], dev[32], **holders;
 	int n;
 
-	if (hostfs_path(path, sizeof(path), "%s/class/block/%s/dev", u->hp->sys, name) ||
-	    hostfs_read(path, dev, sizeof(dev)))
+	if (hostfs_path(path, sizeof(path), "%s/class/block/%s/dev", u->hp->sys, name))
+		return -1;
+	/*
+	 * A hidden path of an NVMe multipath disk (nvme0c0n1) has no device
+	 * number: the host reaches the disk through its head (nvme0n1, under
+	 * nvme-subsystem), which the caller checks in its own right.
+	 */
+	if (access(path, F_OK) && errno == ENOENT)
+		return 0;
+	if (hostfs_read(path, dev, sizeof(dev)))
 		return -1;
 	q.dev = dev;
 	snprintf(q.src, sizeof(q.src), "/dev/%s", name);

@@ -146,6 +146,25 @@ lab_kvm_component() {
 	return 1
 }
 
+# The x2APIC flavour's L0 QEMU (LAB_X2APIC=1, "# lab: x2apic=1"): QEMU 10
+# from bookworm-backports (tests/lab/qemu-backports.sh, cache/qemu-backports/;
+# Debian 12's QEMU 7.2 gives L1 no x2APIC under TCG). lab_qemu_backports
+# sets LAB_QEMU_BP to its binary, or LAB_QEMU_BP_MISSING to why there is none.
+LAB_QEMU_BP=""
+LAB_QEMU_BP_MISSING="not fetched: run.sh fetches it only for a case with 'x2apic=1'"
+
+# lab_qemu_backports LOG: fetch (or find cached) that QEMU; the script's
+# messages go to LOG. Sets LAB_QEMU_BP, or LAB_QEMU_BP_MISSING and returns 1.
+lab_qemu_backports() {
+	local bin
+	if bin=$(SLICEVM_CACHE=$LAB_CACHE "$LAB_DIR/qemu-backports.sh" 2>"$1") && [ -x "$bin" ]; then
+		LAB_QEMU_BP=$bin
+		return 0
+	fi
+	LAB_QEMU_BP_MISSING="tests/lab/qemu-backports.sh failed: $(sed -n 's/^qemu-backports: //p' "$1" | tail -n 1)"
+	return 1
+}
+
 # lab_overlay SLICEVM OUT: /init, the binary with every library ldd lists,
 # the lab lib, all cases and the kernel component (see LAB_KVM_DIR).
 lab_overlay() {
@@ -251,34 +270,68 @@ lab_nvme_image() {
 # emulated NVMe (serial slicevm-nvme) on a fresh $LAB_NVME_IMG, removed when
 # QEMU ends (and by lab_kill). LAB_IOMMU=nvme-cmb gives that NVMe a 1 GiB
 # controller memory buffer: a 64-bit prefetchable BAR 2 of 1 GiB, larger
-# than the guest's whole 32-bit PCI window. Without LAB_IOMMU the machine is QEMU's
-# default (i440fx, no IOMMU). Without "interactive" stdin is /dev/null.
-# Returns qemu's status (124 when timeout stopped it). The pid file lets
-# lab_kill stop it.
+# than the guest's whole 32-bit PCI window. LAB_X2APIC=1 boots the x2APIC
+# flavour ("# lab: x2apic=1"): QEMU 10 from bookworm-backports
+# (LAB_QEMU_BP, fetched here when lab_qemu_backports has not run) with
+# -cpu EPYC,+svm,+npt,+x2apic, and the same q35 and intel-iommu with
+# extended interrupt mode (eim=on), L1 booted with intel_iommu=on: Linux
+# runs the APIC in x2APIC mode only with interrupt remapping. It combines
+# with LAB_IOMMU (one intel-iommu, eim=on, and the NVMe). Without either the
+# machine is QEMU's default (i440fx, no IOMMU). Without "interactive" stdin
+# is /dev/null. Returns qemu's status (124 when timeout stopped it). The pid
+# file lets lab_kill stop it.
 lab_qemu() {
 	local secs=$1 smp=$2 mem=$3 append=$4 initrd=$5 mode=${6:-}
-	local machine=() rc cmb=""
+	local machine=() rc cmb="" qemu=(qemu-system-x86_64) cpu=EPYC,+svm,+npt x2apic="" bp log kparams=""
 	rm -f "$LAB_QEMU_PIDFILE"
-	case "${LAB_IOMMU:-}" in
-	"") ;;
-	nvme | nvme-cmb)
-		lab_nvme_image || return 1
-		[ "$LAB_IOMMU" = nvme-cmb ] && cmb=,cmb_size_mb=1024
-		# intel-iommu before any other -device (QEMU wants it first).
-		# intremap=on needs no kernel-irqchip=split under TCG (that is a
-		# KVM accelerator option).
-		machine=(-M q35 -device intel-iommu,intremap=on
-			-drive "if=none,id=nv,file=$LAB_NVME_IMG,format=raw,cache=unsafe"
-			-device "nvme,serial=slicevm-nvme,drive=nv$cmb")
-		append="intel_iommu=on lab.iommu=nvme${append:+ $append}"
+	case "${LAB_X2APIC:-}" in
+	"" | 0) ;;
+	1)
+		x2apic=1
+		if [ -z "$LAB_QEMU_BP" ]; then
+			log=$(mktemp)
+			lab_qemu_backports "$log"
+			cat "$log" >&2
+			rm -f "$log"
+			[ -n "$LAB_QEMU_BP" ] ||
+				{ lab_say "LAB_X2APIC=1: no QEMU from bookworm-backports ($LAB_QEMU_BP_MISSING)"; return 1; }
+		fi
+		# Its firmware and modules, not the ones of Debian 12's QEMU 7.2
+		# in the paths it was built with (tests/lab/qemu-backports.sh).
+		bp=${LAB_QEMU_BP%/usr/bin/qemu-system-x86_64}
+		qemu=(env "QEMU_MODULE_DIR=$bp/usr/lib/x86_64-linux-gnu/qemu" "$LAB_QEMU_BP"
+			-L "$bp/usr/share/qemu" -L "$bp/usr/share/seabios")
+		cpu=$cpu,+x2apic
 		;;
+	*)
+		lab_say "LAB_X2APIC=$LAB_X2APIC: unknown (the lab knows x2apic=1)"
+		return 1
+		;;
+	esac
+	case "${LAB_IOMMU:-}" in
+	"" | nvme | nvme-cmb) ;;
 	*)
 		lab_say "LAB_IOMMU=$LAB_IOMMU: unknown (the lab knows iommu=nvme and iommu=nvme-cmb)"
 		return 1
 		;;
 	esac
-	local cmd=(qemu-system-x86_64
-		-accel "tcg,thread=${LAB_TCG_THREAD:-multi}" -cpu EPYC,+svm,+npt -smp "$smp" -m "$mem"
+	if [ -n "${LAB_IOMMU:-}" ] || [ -n "$x2apic" ]; then
+		# intel-iommu before any other -device (QEMU wants it first).
+		# intremap=on needs no kernel-irqchip=split under TCG (that is a
+		# KVM accelerator option); eim=on (x2APIC destinations) neither.
+		machine=(-M q35 -device "intel-iommu,intremap=on${x2apic:+,eim=on}")
+		kparams="intel_iommu=on"
+	fi
+	if [ -n "${LAB_IOMMU:-}" ]; then
+		lab_nvme_image || return 1
+		[ "$LAB_IOMMU" = nvme-cmb ] && cmb=,cmb_size_mb=1024
+		machine+=(-drive "if=none,id=nv,file=$LAB_NVME_IMG,format=raw,cache=unsafe"
+			-device "nvme,serial=slicevm-nvme,drive=nv$cmb")
+		kparams="$kparams lab.iommu=nvme"
+	fi
+	[ -n "$kparams" ] && append="$kparams${append:+ $append}"
+	local cmd=("${qemu[@]}"
+		-accel "tcg,thread=${LAB_TCG_THREAD:-multi}" -cpu "$cpu" -smp "$smp" -m "$mem"
 		"${machine[@]}"
 		-nographic -no-reboot -nic none -pidfile "$LAB_QEMU_PIDFILE"
 		-kernel "$LAB_CACHE/guest/bzImage" -initrd "$initrd"

@@ -17,7 +17,10 @@
 #   # lab: smp=2 mem=5G append=""   the L1 to boot: vCPUs, memory, extra kernel
 #                                    parameters; "iommu=nvme" or "iommu=nvme-cmb" (outside append)
 #                                    for a q35 L1 with an Intel IOMMU and an NVMe
-#                                    (README.md, "The IOMMU flavour"). Cases with
+#                                    (README.md, "The IOMMU flavour"); "x2apic=1"
+#                                    for an L1 in x2APIC mode, booted by QEMU 10
+#                                    from bookworm-backports (README.md, "The
+#                                    x2APIC flavour"); the two combine. Cases with
 #                                    equal headers share one L1 boot, run in
 #                                    name order.
 #   # needs: kvm-component           run.sh builds slicevm's kernel component

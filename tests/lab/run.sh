@@ -71,6 +71,7 @@ SLICEVM_CACHE=$LAB_CACHE "$LAB_TOP/tests/local/run.sh" "$bin" "${filter[@]}" |
 # --- which cases, in which L1 ---------------------------------------------
 declare -A group_cases group_secs
 groups=()
+need_x2apic=0
 for f in "$LAB_DIR"/cases/*.sh; do
 	[ -e "$f" ] || continue
 	name=$(basename "$f" .sh)
@@ -81,8 +82,13 @@ for f in "$LAB_DIR"/cases/*.sh; do
 	append=$(echo "$header" | sed -n 's/.*append="\([^"]*\)".*/\1/p')
 	# iommu=nvme (outside append="...", whose intel_iommu= is no key).
 	iommu=$(echo "$header" | sed 's/append="[^"]*"//' | sed -n 's/.*\biommu=\([a-z0-9-]*\).*/\1/p')
+	# x2apic=1: the x2APIC flavour, booted by QEMU from bookworm-backports
+	# (any other value reaches lab_qemu, which refuses it; 0 is the default).
+	x2apic=$(echo "$header" | sed 's/append="[^"]*"//' | sed -n 's/.*\bx2apic=\([^ ]*\).*/\1/p')
+	[ "$x2apic" = 0 ] && x2apic=""
+	[ -n "$x2apic" ] && need_x2apic=1
 	secs=$(sed -n 's/^# timeout: *\([0-9][0-9]*\).*/\1/p' "$f" | head -n 1)
-	key="${smp:-2}|${mem:-5G}|$append|$iommu"
+	key="${smp:-2}|${mem:-5G}|$append|$iommu|$x2apic"
 	if [ -z "${group_cases[$key]+set}" ]; then
 		groups+=("$key")
 		group_cases[$key]=""
@@ -108,6 +114,20 @@ for f in "$LAB_DIR"/cases/*.sh; do
 	break
 done
 
+# The x2APIC flavour's L0 QEMU (QEMU 10 from bookworm-backports), only when
+# a selected case boots it ("x2apic=1"): the first fetch downloads about
+# 13 MB (a few seconds), later runs only refresh apt's lists once a day
+# (tests/lab/qemu-backports.sh). Without it those cases cannot run and fail.
+if [ "$need_x2apic" = 1 ]; then
+	q0=$SECONDS
+	if lab_qemu_backports "$tmp/qemu-bp.log"; then
+		echo "# L0 QEMU for x2apic=1: $LAB_QEMU_BP ($("$LAB_QEMU_BP" --version | head -n 1 | sed 's/^QEMU emulator //'); $((SECONDS - q0)) s)"
+	else
+		echo "# L0 QEMU for x2apic=1 not available ($LAB_QEMU_BP_MISSING); those cases fail"
+		tail -n 20 "$tmp/qemu-bp.log" | sed 's/^/#   /'
+	fi
+fi
+
 if [ ! -x "$bin" ]; then
 	emit "not ok - lab: the slicevm binary '$bin' is missing; build it with make"
 	finish
@@ -127,11 +147,17 @@ echo "# lab: guest and L1 ready in $((SECONDS - t0)) s; ${#groups[@]} L1 boot(s)
 n=0
 for key in "${groups[@]}"; do
 	n=$((n + 1))
-	IFS='|' read -r smp mem append iommu <<<"$key"
+	IFS='|' read -r smp mem append iommu x2apic <<<"$key"
 	cases=${group_cases[$key]}
 	secs=${group_secs[$key]}
 	log=$logdir/l1-$n.log
-	echo "# L1 $n: smp=$smp mem=$mem append=\"$append\"${iommu:+ iommu=$iommu} cases: $cases(limit ${secs}s)"
+	echo "# L1 $n: smp=$smp mem=$mem append=\"$append\"${iommu:+ iommu=$iommu}${x2apic:+ x2apic=$x2apic} cases: $cases(limit ${secs}s)"
+	if [ -n "$x2apic" ] && [ -z "$LAB_QEMU_BP" ]; then
+		for name in $cases; do
+			emit "not ok - lab case $name: did not run: its L1 (x2apic=$x2apic) needs QEMU from bookworm-backports, $LAB_QEMU_BP_MISSING"
+		done
+		continue
+	fi
 
 	lab_tail "$tmp/tail.cpio" cases.list "$(printf '%s\n' $cases)"
 	cat "$base" "$tmp/overlay.cpio" "$tmp/tail.cpio" >"$tmp/l1.cpio"
@@ -143,7 +169,7 @@ for key in "${groups[@]}"; do
 	# is never run again.
 	for attempt in 1 2; do
 		: >"$log"
-		LAB_IOMMU=$iommu lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
+		LAB_IOMMU=$iommu LAB_X2APIC=$x2apic lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
 		qemu_job=$!
 		# Stream the lines L1 meant for us as they come.
 		tail -n +1 -F --pid="$qemu_job" "$log" 2>/dev/null |

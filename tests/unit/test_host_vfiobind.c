@@ -442,6 +442,12 @@ static void test_refused_multipath_disk(void **state)
 		 "259:5\n");
 	hs_block(&hs, "sys/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n2/nvme0n2p1",
 		 "nvme0n2p1", "259:6\n");
+	/* The disk's hidden path below the controller has no device number. */
+	snprintf(path, sizeof(path), "%s/devices/pci0000:00/0000:03:00.0/nvme/nvme0/nvme0c0n2",
+		 hs.sys);
+	hs_mkdir_p(path);
+	hs_symlink(&hs, "../../devices/pci0000:00/0000:03:00.0/nvme/nvme0/nvme0c0n2",
+		   "sys/class/block/nvme0c0n2");
 	hs_file(&hs, "proc/self/mountinfo", "50 22 259:6 / /home rw - xfs /dev/nvme0n2p1 rw\n");
 	make_plan(&p, db, NULL);
 	refused(&p, false, "slice db: device 0000:03:00.0 holds /dev/nvme0n2p1, mounted on /home: unmount it, or give --force",
