@@ -167,6 +167,12 @@ bench-virtio: deps all
 bench-passthrough: deps all
 	bench/passthrough.sh $(BUILD)/slicevm
 
+# The kernel component's direct timer against stock KVM: VM exits of an
+# idle vCPU and of a 1 kHz guest timer loop, in the lab (bench/timer.sh).
+.PHONY: bench-timer
+bench-timer: deps all
+	bench/timer.sh $(BUILD)/slicevm
+
 # make install PREFIX=/usr/local DESTDIR=: the binary, the man pages, bash
 # completion, the example configurations and the systemd units (whose
 # ExecStart= names $(BINDIR)/slicevm, without DESTDIR).

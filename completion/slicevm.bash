@@ -89,7 +89,7 @@ _slicevm()
 		else
 			case ${words[i - 1]} in
 			--kernel | -k | --initrd | -i | --cmdline | -p | --cpus | -c | \
-			--memory | -m | --slice | --name | --log | --disk | --net | --device | \
+			--memory | -m | --slice | --name | --log | --disk | --net | --device | --direct | \
 			--timeout | -t | --topology | --ledger | --grub-dropin) ;;
 			*) nargs=$((nargs + 1)) ;;
 			esac
@@ -133,6 +133,9 @@ _slicevm()
 	--cmdline | -p | --cpus | -c | --memory | -m | --slice | --name | \
 	--timeout | -t)
 		return ;;
+	--direct)
+		COMPREPLY=($(compgen -W "timer" -- "$cur"))
+		return ;;
 	--device)
 		# the functions a slice's apply gave to vfio-pci
 		local d devs=""
@@ -146,7 +149,7 @@ _slicevm()
 	case $cmd in
 	run)
 		opts="--kernel --initrd --cmdline --cpus --memory --slice --name --device
-		      --disk --net --detach --log --pvh --help"
+		      --direct --disk --net --detach --log --pvh --help"
 		if [[ $cur != -* && $nargs -eq 0 ]]; then
 			COMPREPLY=($(compgen -f -X '!*.json' -- "$cur") $(compgen -d -- "$cur"))
 			compopt -o filenames 2>/dev/null

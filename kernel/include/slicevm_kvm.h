@@ -23,8 +23,10 @@
  *
  *   1  stage 1: the component is loaded and says so; guests run exactly
  *      as on stock KVM.
+ *   2  stage 2: KVM_CAP_SLICEVM_TIMER, the guest's LAPIC timer on the
+ *      physical LAPIC timer of its CPU (SVM; see below).
  */
-#define SLICEVM_KVM_ABI_VERSION		1
+#define SLICEVM_KVM_ABI_VERSION		2
 
 /*
  * Capability numbers: a block of 16 far above upstream's (which count up
@@ -33,19 +35,67 @@
  *
  *   0x534c            KVM_CAP_SLICEVM: KVM_CHECK_EXTENSION returns the ABI
  *                     version (>= 1) when the component is loaded.
- *   0x534d - 0x535b   reserved for the per-VM capabilities of later stages,
- *                     turned on with KVM_ENABLE_CAP on the VM fd before any
- *                     vCPU exists and answered by KVM_CHECK_EXTENSION with
- *                     what this host supports (0: not at all): the guest's
- *                     LAPIC timer on the physical timer, device interrupts
- *                     and IPIs posted without exits, NMIs kept for the host,
- *                     the PMU handed to the guest. Each is named here with
- *                     the ABI version that introduces it.
+ *   0x534d            KVM_CAP_SLICEVM_TIMER (ABI 2, below).
+ *   0x534e - 0x535b   reserved for the capabilities of later stages,
+ *                     answered by KVM_CHECK_EXTENSION with what this host
+ *                     supports (0: not at all) and turned on with
+ *                     KVM_ENABLE_CAP: device interrupts and IPIs without
+ *                     exits, NMIs kept for the host, the PMU handed to the
+ *                     guest. Each is named here with the ABI version that
+ *                     introduces it.
  */
 #define SLICEVM_KVM_CAP_FIRST		0x534c
 #define SLICEVM_KVM_CAP_LAST		0x535b
 
 #define KVM_CAP_SLICEVM			0x534c
+
+/*
+ * KVM_CAP_SLICEVM_TIMER (ABI 2): the guest's LAPIC timer on the physical
+ * LAPIC timer of the one CPU its vCPU is pinned to, so that the guest
+ * programs it (x2APIC TMICT, TMCCT, TDCR: one-shot mode) without exits.
+ *
+ * KVM_CHECK_EXTENSION on a VM fd (or /dev/kvm) returns the period of the
+ * host's APIC timer clock in nanoseconds (>= 1; measured once against the
+ * host clock) when this host supports it, 0 when not: no component, a
+ * vendor module without it (VMX today), or a host APIC not in x2APIC mode.
+ *
+ * The VMM then, before creating vCPUs, sets KVM_CAP_X86_APIC_BUS_CYCLES_NS
+ * on the VM to exactly that period (the guest's timer counts at the
+ * physical rate, in KVM's emulation too), and from each vCPU's own thread,
+ * once it is pinned, calls KVM_ENABLE_CAP(KVM_CAP_SLICEVM_TIMER) on the
+ * vCPU fd with args[0] = 0 and flags = 0. That call fails with
+ *   EINVAL  args or flags not 0;
+ *   ENXIO   the host cannot (as for a 0 answer above), or the vCPU has no
+ *           in-kernel LAPIC;
+ *   EDOM    the VM's APIC bus period is not the host's (set
+ *           KVM_CAP_X86_APIC_BUS_CYCLES_NS first);
+ *   EPERM   the calling thread may run on more than one CPU, its CPU is
+ *           not nohz_full (the host's tick would need the timer), or no
+ *           housekeeping CPU is left to keep the host's timers due;
+ *   EBUSY   another vCPU already has that CPU's timer.
+ * On success the guest's timer is on the physical one whenever the vCPU
+ * enters the guest on that CPU with its LAPIC in x2APIC mode and the timer
+ * in one-shot mode; otherwise KVM emulates it as stock KVM does, for that
+ * entry. A host timer pending on the CPU stays due: a housekeeping CPU
+ * kicks the vCPU out just before it, and the exit gives it back. The guest
+ * should be shown no TSC-deadline timer (CPUID.1:ECX[24]), so it uses the
+ * one-shot mode that is passed through.
+ */
+#define KVM_CAP_SLICEVM_TIMER		0x534d
+
+/*
+ * Per-vCPU counters of the direct timer, in KVM's debugfs directory of each
+ * vCPU (/sys/kernel/debug/kvm/<pid>-<vm fd>/vcpu<N>/), one line:
+ *   "enabled E cpu C direct D stock S host_busy H fired F host_shared X
+ *    kicks K"
+ * E 0/1; C the CPU (-1 until enabled); D entries with the guest's timer on
+ * the physical one, X of those while the host's own timer was pending
+ * there (a backup kick, K of them so far, ends the guest's run just before
+ * the host's is due); S entries with KVM's emulation, H of those because
+ * the host's timer could not wait (periodic, or due at once); F expiries
+ * of the physical timer delivered to the guest.
+ */
+#define SLICEVM_KVM_TIMER_DEBUGFS	"slicevm_timer"
 
 /*
  * The same version as a read-only module parameter of kvm.ko, so a tool

@@ -39,6 +39,9 @@ static const char run_usage[] =
 "                       VM.json's nets; MAC default: made from the VM's name)\n"
 "      --device ADDR    pass through the slice's PCI function ADDR (with\n"
 "                       --slice; repeatable; default: all the slice holds)\n"
+"      --direct timer   with --slice: the guest's LAPIC timer on its CPU's own\n"
+"                       timer, without exits (needs slicevm's kernel component\n"
+"                       v2 and nohz_full slice CPUs; a comma-separated list)\n"
 "  -d, --detach         run in the background; the console goes to a socket\n"
 "                       ('slicevm console NAME' attaches) and to --log\n"
 "      --log FILE       with --detach: append the console (and the VMM's\n"
@@ -89,6 +92,7 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 		{ "disk", required_argument, NULL, 'D' },
 		{ "net", required_argument, NULL, 'T' },
 		{ "device", required_argument, NULL, 'V' },
+		{ "direct", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -117,6 +121,10 @@ static int parse_args(int argc, char **argv, struct run_args *args)
 			break;
 		case 'V':
 			if (config_add_device(cli, optarg))
+				return cli_fail();
+			break;
+		case 'X':
+			if (config_add_direct_option(cli, optarg))
 				return cli_fail();
 			break;
 		case 'c':
@@ -169,7 +177,7 @@ static int not_a_kernel(const char *path)
 
 /*
  * Fields given on the command line win over the file's; its disks and nets
- * come after the file's.
+ * come after the file's, its direct features join the file's.
  */
 static int apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 {
@@ -203,6 +211,7 @@ static int apply_overrides(struct vm_config *cfg, const struct vm_config *cli)
 	for (int i = 0; i < cli->ndevices; i++)
 		if (config_add_device(cfg, cli->devices[i]))
 			return -1;
+	cfg->direct |= cli->direct;
 	return config_append_nets(cfg, cli);
 }
 

@@ -257,14 +257,46 @@ static void check_kvm(struct ctx *c)
 }
 
 /*
+ * Stage 2 (ABI version 2): whether this host can give a slice's guest the
+ * direct timer, KVM_CHECK_EXTENSION(KVM_CAP_SLICEVM_TIMER) on the KVM
+ * device (the host's APIC timer period, 0 when it cannot).
+ */
+static void direct_timer_note(const struct ctx *c, char *buf, size_t len)
+{
+	const char *dev = c->o->kvm_dev ? c->o->kvm_dev : "/dev/kvm";
+	const char *mod = kvm_vendor_module(c);
+	int fd = open(dev, O_RDWR | O_CLOEXEC), ns;
+
+	if (fd < 0) {
+		snprintf(buf, len, "whether this host can give the direct timer is unknown: cannot open %s: %s",
+			 dev, strerror(errno));
+		return;
+	}
+	ns = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SLICEVM_TIMER);
+	close(fd);
+	if (ns > 0)
+		snprintf(buf, len,
+			 "the direct timer is available, APIC timer period %d ns: slicevm run --direct timer",
+			 ns);
+	else if (ns == 0)
+		snprintf(buf, len,
+			 "this host cannot give the direct timer: its APIC is not in x2APIC mode, or %s lacks it",
+			 mod ? mod : "the vendor module");
+	else
+		snprintf(buf, len, "whether this host can give the direct timer is unknown: %s does not answer as KVM",
+			 dev);
+}
+
+/*
  * slicevm's kernel component (kernel/README.md): kvm.ko built with
  * kernel/patches has the read-only parameter slicevm_abi, its ABI version.
- * Read from sysfs, so the check needs no /dev/kvm.
+ * Read from sysfs; from version 2 on, the KVM device (which the kvm item
+ * opens too) says whether this host can give the direct timer.
  */
 static void check_kvm_component(struct ctx *c)
 {
 	const char *rel = &SLICEVM_KVM_ABI_PARAM[sizeof("/sys/") - 1];	/* module/kvm/... */
-	char buf[32], *end;
+	char buf[32], timer[200], *end;
 	long version;
 
 	if (!exists_at(c->hp->sys, "module/kvm")) {
@@ -288,14 +320,21 @@ static void check_kvm_component(struct ctx *c)
 		    "%s/%s reads '%s', not an ABI version", c->hp->sys, rel, buf);
 		return;
 	}
+	if (version < 2) {	/* stage 2 brings the direct timer */
+		add(c, "kvm-component", CHECK_PASS, NULL,
+		    "slicevm's kernel component v%ld is loaded (stage 1: nothing yet beyond stock KVM; v2 adds the direct timer)",
+		    version);
+		return;
+	}
+	direct_timer_note(c, timer, sizeof(timer));
 	if (version > SLICEVM_KVM_ABI_VERSION)
 		add(c, "kvm-component", CHECK_PASS, NULL,
-		    "slicevm's kernel component v%ld is loaded (this slicevm knows up to v%d and uses that)",
-		    version, SLICEVM_KVM_ABI_VERSION);
+		    "slicevm's kernel component v%ld is loaded (this slicevm knows up to v%d and uses that; %s)",
+		    version, SLICEVM_KVM_ABI_VERSION, timer);
 	else
 		add(c, "kvm-component", CHECK_PASS, NULL,
-		    "slicevm's kernel component v%ld is loaded (stage 1: nothing yet beyond stock KVM)",
-		    version);
+		    "slicevm's kernel component v%ld is loaded (stage %ld; %s)", version, version,
+		    timer);
 }
 
 static void check_cpu_virt(struct ctx *c)

@@ -12,12 +12,14 @@
 /*
  * `slicevm host check`: is this host ready for slices? One item per thing
  * checked, each PASS, WARN or FAIL with what was found and the fix. Reads
- * only (the KVM device is opened and asked its API version); every path
- * but the KVM device's goes through struct host_paths.
+ * only (the KVM device is opened and asked its API version and, with the
+ * kernel component v2 or newer, KVM_CAP_SLICEVM_TIMER); every path but the
+ * KVM device's goes through struct host_paths.
  *
  * Always: KVM (kvm_pvm hosts FAIL: they cannot run a stock guest),
- * slicevm's kernel component (kvm.ko's slicevm_abi parameter; WARN
- * without it), CPU virtualization features (/proc/cpuinfo flags;
+ * slicevm's kernel component (kvm.ko's slicevm_abi parameter, and whether
+ * this host can give the direct timer; WARN without it), CPU
+ * virtualization features (/proc/cpuinfo flags;
  * APICv/AVIC from the KVM module parameters), TSC and clock source, cgroup v2 with cpuset and
  * isolated partitions (Linux 6.1+), IOMMU groups. With a plan: the boot
  * parameters bootargs.h prints for its CPUs against /proc/cmdline, the

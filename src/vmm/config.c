@@ -798,6 +798,95 @@ static int load_devices(struct vm_config *cfg, const char *path, json_object *va
 	return 0;
 }
 
+/*
+ * Direct features, by bit: later stages of the kernel component add
+ * theirs here (kernel/include/slicevm_kvm.h reserves their capabilities).
+ */
+static const char *const direct_names[] = {
+	"timer",	/* VM_DIRECT_TIMER */
+};
+_Static_assert(ARRAY_SIZE(direct_names) <= sizeof(unsigned int) * 8, "one bit each");
+
+const char *config_direct_name(int i)
+{
+	return i >= 0 && (size_t)i < ARRAY_SIZE(direct_names) ? direct_names[i] : NULL;
+}
+
+const char *config_direct_list(unsigned int direct, const char *sep, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(direct_names) && used < len; i++)
+		if (direct & (1U << i))
+			used += snprintf(buf + used, len - used, "%s%s", used ? sep : "",
+					 direct_names[i]);
+	return buf;
+}
+
+/* Adds the feature @name to @direct; the message has no prefix: the caller says where. */
+static int direct_add(unsigned int *direct, const char *name)
+{
+	char known[128];
+
+	if (!*name)
+		return err_set("an empty feature name (an extra ','): remove it");
+	for (size_t i = 0; i < ARRAY_SIZE(direct_names); i++) {
+		if (strcmp(name, direct_names[i]))
+			continue;
+		if (*direct & (1U << i))
+			return err_set("'%s' is given twice: give each feature once", name);
+		*direct |= 1U << i;
+		return 0;
+	}
+	config_direct_list(~0U, ", ", known, sizeof(known));
+	return err_set("unknown direct feature '%s': this slicevm knows %s", name, known);
+}
+
+int config_add_direct_option(struct vm_config *cfg, const char *list)
+{
+	unsigned int direct = cfg->direct;
+	char *copy, *name, *next;
+	int ret = 0;
+
+	if (!*list)
+		return err_set("--direct: no feature given: give a list like --direct timer");
+	copy = strdup(list);
+	if (!copy)
+		abort();	/* out of memory for a short string: nothing sane to do */
+	for (name = copy; name && !ret; name = next) {
+		next = cut_at(name, ',');
+		ret = direct_add(&direct, name);
+	}
+	free(copy);
+	if (ret)
+		return err_set("--direct %s: %s", list, err_msg());
+	cfg->direct = direct;
+	return 0;
+}
+
+/* "direct": ["timer"] replaces the features so far. */
+static int load_direct(struct vm_config *cfg, const char *path, json_object *val)
+{
+	unsigned int direct = 0;
+	size_t n;
+
+	if (want_type(path, "direct", val, json_type_array, "an array, like [\"timer\"]"))
+		return -1;
+	n = json_object_array_length(val);
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(val, i);
+
+		if (!json_object_is_type(e, json_type_string) || has_nul(e))
+			return err_set("VM config %s: \"direct\"[%zu] must be a feature name like \"timer\"",
+				       path, i);
+		if (direct_add(&direct, json_object_get_string(e)))
+			return err_set("VM config %s: \"direct\"[%zu]: %s", path, i, err_msg());
+	}
+	cfg->direct = direct;
+	return 0;
+}
+
 static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		    json_object *val)
 {
@@ -855,7 +944,9 @@ static int load_key(struct vm_config *cfg, const char *path, const char *key,
 		return load_list(&net_list, cfg, path, val);
 	if (!strcmp(key, "devices"))
 		return load_devices(cfg, path, val);
-	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks, nets, devices",
+	if (!strcmp(key, "direct"))
+		return load_direct(cfg, path, val);
+	return err_set("VM config %s: unknown key \"%s\": the keys are name, kernel, initrd, cmdline, cpus, memory, slice, pvh, disks, nets, devices, direct",
 		       path, key);
 }
 
@@ -902,6 +993,12 @@ int config_finish(struct vm_config *cfg)
 		return err_set("a passed-through device needs a slice: give --slice NAME of the "
 			       "slice that holds %s ('slicevm host apply' binds it to vfio-pci)",
 			       cfg->devices[0]);
+	if (cfg->direct && !cfg->slice) {
+		char list[128];
+
+		return err_set("--direct %s needs a slice: give --slice NAME (a direct feature needs each vCPU alone on an isolated CPU of its own)",
+			       config_direct_list(cfg->direct, ",", list, sizeof(list)));
+	}
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
 	/* In a slice, what is not given comes from the slice (slice_enter()). */

@@ -3,6 +3,7 @@
 #define SLICEVM_VMM_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /*
@@ -40,6 +41,13 @@
 #define VM_PCI_ADDR_MAX		16	/* "0000:03:00.0" and its NUL */
 /* A Linux interface name: IFNAMSIZ (16) with its NUL. */
 #define VM_NET_TAP_MAX		15
+
+/*
+ * Direct features (--direct, "direct"): hardware of a vCPU's own CPU that
+ * the guest uses without exits, through slicevm's kernel component
+ * (kernel/README.md); only in a slice. Bit i is named config_direct_name(i).
+ */
+#define VM_DIRECT_TIMER		(1U << 0)	/* its LAPIC timer: KVM_CAP_SLICEVM_TIMER */
 
 struct vm_config {
 	char *name;		/* the VM's name; default the slice's, or vm-PID */
@@ -87,6 +95,12 @@ struct vm_config {
 	 */
 	char devices[VM_MAX_DEVICES][VM_PCI_ADDR_MAX];
 	int ndevices;
+	/*
+	 * Direct features (VM_DIRECT_*): the file's and --direct's together.
+	 * Only the names are checked here; the VMM checks the slice, the host
+	 * and its KVM (vmm/direct.h).
+	 */
+	unsigned int direct;
 };
 
 void config_init(struct vm_config *cfg);
@@ -97,7 +111,9 @@ void config_free(struct vm_config *cfg);
  * cmdline, cpus, memory ("512M", or a number of MiB), slice, pvh, disks (an
  * array of --disk strings or {"path", "readonly", "serial"} objects; it
  * replaces the disks @cfg had), nets (an array of --net strings or {"tap",
- * "mac", "vhost"} objects; it replaces the nets @cfg had). Relative paths
+ * "mac", "vhost"} objects; it replaces the nets @cfg had), devices (an
+ * array of PCI addresses), direct (an array of direct feature names; it
+ * replaces the features @cfg had). Relative paths
  * are taken relative to the file's directory (a tap name is not a path).
  * Unknown keys, wrong types and malformed JSON (with line and column) are
  * errors.
@@ -147,6 +163,22 @@ int config_check_nnets(long long nnets);
  * than VM_MAX_DEVICES, is refused naming the fix.
  */
 int config_add_device(struct vm_config *cfg, const char *addr);
+
+/* The name of direct feature bit @i ("timer" for VM_DIRECT_TIMER), NULL past the last. */
+const char *config_direct_name(int i);
+
+/*
+ * The names of the features of @direct joined by @sep ("timer"), into @buf;
+ * "" for none.
+ */
+const char *config_direct_list(unsigned int direct, const char *sep, char *buf, size_t len);
+
+/*
+ * Adds the features of one --direct option, a comma-separated list of names
+ * ("timer"). An unknown, empty or repeated name is refused naming the
+ * option and the names this slicevm knows; nothing is added then.
+ */
+int config_add_direct_option(struct vm_config *cfg, const char *list);
 
 /*
  * Refuses more disks and nets than the PCI bus has room for (VM_PCI_ROOM),

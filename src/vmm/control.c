@@ -59,6 +59,18 @@ static json_object *vcpus_json(const struct vm *vm)
 	return arr;
 }
 
+/* The direct features the VM's vCPUs have ("timer"), in the names --direct takes. */
+static json_object *direct_json(const struct vm *vm)
+{
+	json_object *arr = json_object_new_array();
+	const char *name;
+
+	for (int i = 0; (name = config_direct_name(i)); i++)
+		if (vm->cfg->direct & (1U << i))
+			json_object_array_add(arr, json_object_new_string(name));
+	return arr;
+}
+
 static json_object *info(struct vm *vm)
 {
 	json_object *o = json_object_new_object();
@@ -82,6 +94,7 @@ static json_object *info(struct vm *vm)
 	json_object_object_add(o, "detached", json_object_new_boolean(vm->detached));
 	/* KVM_CAP_SLICEVM: the kernel component's ABI version, 0 on stock KVM */
 	json_object_object_add(o, "kvm_component", json_object_new_int(vm->kvm.component));
+	json_object_object_add(o, "direct", direct_json(vm));
 	json_object_object_add(o, "devices", vm_devices_json(vm));
 	return o;
 }

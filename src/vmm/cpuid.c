@@ -7,6 +7,7 @@
 
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
 #define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
+#define CPUID_1_ECX_X2APIC	(1U << 21)
 #define CPUID_1_EDX_HTT		(1U << 28)
 #define CPUID_EXT1_ECX_CMPLEGACY (1U << 1)
 
@@ -48,7 +49,7 @@ static void fill_ext_topology(struct kvm_cpuid_entry2 *e, int index, int ncpus)
 }
 
 void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
-		    bool dedicated, bool tsc_deadline)
+		    bool dedicated, bool tsc_deadline, bool direct_timer)
 {
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
@@ -59,8 +60,13 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
 			e->ebx = (e->ebx & 0xFFFF) | ((uint32_t)index << 24) |
 				 ((uint32_t)(ncpus & 0xFF) << 16);
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
-			if (tsc_deadline)
+			if (tsc_deadline && !direct_timer)
 				e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+			else
+				e->ecx &= ~CPUID_1_ECX_TSC_DEADLINE;
+			/* KVM's list has it (emulated everywhere); the direct timer needs it */
+			if (direct_timer)
+				e->ecx |= CPUID_1_ECX_X2APIC;
 			if (ncpus > 1)
 				e->edx |= CPUID_1_EDX_HTT;
 			else

@@ -14,10 +14,14 @@
  * preempted (KVM_HINTS_REALTIME). @tsc_deadline says KVM emulates the
  * LAPIC timer's TSC-deadline mode (KVM_CAP_TSC_DEADLINE_TIMER), which KVM
  * leaves to the VMM to announce (CPUID.1:ECX[24]): the guest then arms its
- * timer with one MSR write of an absolute deadline instead of a count.
+ * timer with one MSR write of an absolute deadline instead of a count;
+ * without it the bit is cleared. @direct_timer says the guest's LAPIC timer
+ * is its CPU's own (--direct timer, vmm/direct.h), which passes through the
+ * one-shot mode of the x2APIC only: no TSC-deadline mode whatever
+ * @tsc_deadline says, and x2APIC shown (CPUID.1:ECX[21]).
  * Pure: unit tested without KVM.
  */
 void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
-		    bool dedicated, bool tsc_deadline);
+		    bool dedicated, bool tsc_deadline, bool direct_timer);
 
 #endif

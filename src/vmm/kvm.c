@@ -9,6 +9,7 @@
 
 #include "lib/err.h"
 #include "slicevm_kvm.h"
+#include "vmm/direct.h"
 #include "vmm/kvm.h"
 
 /* A nested, page-table-based KVM that emulates guest kernel code. */
@@ -111,19 +112,46 @@ int kvm_component_version(int fd)
  * Stage by stage this says what the component adds; a version newer than
  * this slicevm knows is used only as far as this slicevm knows it.
  */
-const char *kvm_component_summary(int version, char *buf, size_t len)
+const char *kvm_component_summary(const struct kvm_component_use *use, char *buf, size_t len)
 {
-	if (version <= 0)
+	char cpus[64], newer[80] = "";
+	int n;
+
+	if (use->version <= 0) {
 		snprintf(buf, len,
 			 "stock KVM (no kernel component): the guest's timer, IPIs and interrupts exit to KVM as usual");
-	else if (version <= SLICEVM_KVM_ABI_VERSION)
+		return buf;
+	}
+	if (use->version < DIRECT_TIMER_ABI) {
 		snprintf(buf, len,
-			 "kernel component v%d loaded: stage 1, nothing yet beyond stock KVM (the guest's timer, IPIs and interrupts still exit to KVM)",
-			 version);
-	else
+			 "kernel component v%d loaded: stage 1, nothing yet beyond stock KVM (the guest's timer, IPIs and interrupts still exit to KVM); v2 adds the direct timer ('make kernel', kernel/README.md)",
+			 use->version);
+		return buf;
+	}
+	if (use->version > SLICEVM_KVM_ABI_VERSION)
+		snprintf(newer, sizeof(newer), " (newer than this slicevm knows: used as v%d)",
+			 SLICEVM_KVM_ABI_VERSION);
+	if (use->direct_timer) {
+		n = use->cpus ? cpumask_count(use->cpus) : 0;
+		if (use->cpus)
+			cpumask_format_list(use->cpus, cpus, sizeof(cpus));
+		if (n == 1)
+			snprintf(buf, len,
+				 "kernel component v%d%s: the guest's LAPIC timer on CPU %s's own timer (direct timer; APIC timer period %d ns); IPIs and interrupts still exit to KVM",
+				 use->version, newer, cpus, use->timer_ns);
+		else
+			snprintf(buf, len,
+				 "kernel component v%d%s: each vCPU's LAPIC timer on its CPU's own timer (CPUs %s; direct timer; APIC timer period %d ns); IPIs and interrupts still exit to KVM",
+				 use->version, newer, n ? cpus : "none", use->timer_ns);
+	} else if (use->timer_ns > 0) {
 		snprintf(buf, len,
-			 "kernel component v%d loaded, newer than this slicevm knows (v%d): used as v%d, nothing yet beyond stock KVM",
-			 version, SLICEVM_KVM_ABI_VERSION, SLICEVM_KVM_ABI_VERSION);
+			 "kernel component v%d%s loaded: the direct timer is available (APIC timer period %d ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; its timer, IPIs and interrupts exit to KVM as usual",
+			 use->version, newer, use->timer_ns);
+	} else {
+		snprintf(buf, len,
+			 "kernel component v%d%s loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or the vendor module lacks it, as kvm_intel does): the guest's timer, IPIs and interrupts exit to KVM as usual",
+			 use->version, newer);
+	}
 	return buf;
 }
 

@@ -7,6 +7,8 @@
 #include <linux/kvm.h>
 #include <stdbool.h>
 
+#include "lib/cpumask.h"
+
 /*
  * The KVM system device: opening it with clear errors, refusing KVMs that
  * cannot run a stock Linux guest, and the capabilities slicevm relies on.
@@ -34,10 +36,19 @@ void kvm_host_close(struct kvm_host *kvm);
  */
 int kvm_component_version(int fd);
 
+/* What a slice's guest gets from this host's KVM, for kvm_component_summary(). */
+struct kvm_component_use {
+	int version;		/* KVM_CAP_SLICEVM: the component's ABI version, 0 on stock KVM */
+	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period, 0: it cannot */
+	bool direct_timer;	/* the direct timer is on for the VM's vCPUs */
+	const struct cpumask *cpus;	/* their CPUs, with @direct_timer */
+};
+
 /*
  * One line (no "slicevm: " prefix, no newline) on what a slice's guest
- * gets from the KVM with component version @version (0: stock KVM).
+ * gets from the KVM @use describes: stock KVM, an older component, the
+ * direct timer on, available but not asked for, or not possible here.
  */
-const char *kvm_component_summary(int version, char *buf, size_t len);
+const char *kvm_component_summary(const struct kvm_component_use *use, char *buf, size_t len);
 
 #endif

@@ -13,8 +13,11 @@
 #include "host/ledger.h"
 #include "lib/err.h"
 #include "lib/size.h"
+#include "vmm/direct.h"
 #include "vmm/slice.h"
 #include "vmm/vm.h"
+
+#define SYSFS	"/sys"
 
 _Static_assert(SLICE_DEV_MAX == VM_MAX_DEVICES && PCI_ADDR_MAX == VM_PCI_ADDR_MAX,
 	       "a slice's device list is copied into the VM's");
@@ -34,6 +37,27 @@ static int pin_to_housekeeping(const struct cpumask *housekeeping)
 	return 0;
 }
 
+void slice_nohz_full(const char *sys, struct cpumask *nohz)
+{
+	char path[512], line[4096] = "";
+	FILE *f;
+
+	cpumask_clear(nohz);
+	if (snprintf(path, sizeof(path), "%s/devices/system/cpu/nohz_full", sys) >=
+	    (int)sizeof(path))
+		return;
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	if (!fgets(line, sizeof(line), f))
+		line[0] = '\0';
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	/* "(null)" when the kernel was booted without nohz_full=. */
+	if (cpumask_parse_list(line, nohz))
+		cpumask_clear(nohz);
+}
+
 /*
  * True when the host's scheduler tick is off on every CPU of @cpus
  * (nohz_full, as `slicevm host bootargs` sets up). Only then does idling
@@ -43,17 +67,8 @@ static int pin_to_housekeeping(const struct cpumask *housekeeping)
 static bool host_cpus_tickless(const struct cpumask *cpus)
 {
 	struct cpumask nohz;
-	char line[4096] = "";
-	FILE *f = fopen("/sys/devices/system/cpu/nohz_full", "r");
 
-	if (!f)
-		return false;
-	if (!fgets(line, sizeof(line), f))
-		line[0] = '\0';
-	fclose(f);
-	/* "(null)" when the kernel was booted without nohz_full=. */
-	if (cpumask_parse_list(line, &nohz))
-		return false;
+	slice_nohz_full(SYSFS, &nohz);
 	return !cpumask_empty(&nohz) && cpumask_subset(cpus, &nohz);
 }
 
@@ -95,9 +110,33 @@ static void take_slice_memory(struct ram_spec *spec, const struct slice *s)
 	spec->identity = s->identity;
 }
 
+int slice_vcpu_cpu(const struct vm *vm, int index)
+{
+	int cpu = -1;
+
+	if (!vm->in_slice)
+		return -1;
+	for (int i = 0; i <= index; i++)
+		cpu = cpumask_next(&vm->vcpu_cpus, cpu);
+	return cpu;
+}
+
+/* The CPUs the vCPUs run on: the slice's first cfg->cpus. */
+static void slice_vcpus_cpus(const struct vm *vm, struct cpumask *cpus)
+{
+	cpumask_clear(cpus);
+	for (int i = 0; i < vm->cfg->cpus; i++) {
+		int cpu = slice_vcpu_cpu(vm, i);
+
+		if (cpu >= 0)
+			cpumask_set(cpus, cpu);
+	}
+}
+
 int slice_enter(struct vm *vm)
 {
 	const struct vm_config *cfg = vm->cfg;
+	struct cpumask used;
 	struct slice slice;
 
 	if (!cfg->slice)
@@ -112,6 +151,9 @@ int slice_enter(struct vm *vm)
 	if (take_slice_sizes(vm->cfg, &slice))
 		return -1;
 	vm->vcpu_cpus = slice.cpus;
+	slice_vcpus_cpus(vm, &used);
+	if (direct_check_cpus(SYSFS, cfg->direct, &used, cfg->slice))
+		return -1;
 	vm->nslice_devices = slice.ndevices;
 	memcpy(vm->slice_devices, slice.devices, sizeof(vm->slice_devices));
 	take_slice_memory(&vm->ram_spec, &slice);
@@ -125,18 +167,6 @@ int slice_enter(struct vm *vm)
 	if (cpuset_enter_root(NULL))
 		return -1;
 	return pin_to_housekeeping(&vm->housekeeping);
-}
-
-/* Host CPU for vCPU @index: the slice's @index-th CPU; -1 outside a slice. */
-static int slice_vcpu_cpu(const struct vm *vm, int index)
-{
-	int cpu = -1;
-
-	if (!vm->in_slice)
-		return -1;
-	for (int i = 0; i <= index; i++)
-		cpu = cpumask_next(&vm->vcpu_cpus, cpu);
-	return cpu;
 }
 
 int slice_place_vcpu(struct vm *vm, int index)
@@ -158,14 +188,22 @@ int slice_place_vcpu(struct vm *vm, int index)
 
 void slice_report(struct vm *vm)
 {
-	char line[200];
+	struct cpumask cpus;
+	struct kvm_component_use use = {
+		.version = vm->kvm.component,
+		.timer_ns = vm->timer_ns,
+		.direct_timer = vm->cfg->direct & VM_DIRECT_TIMER,
+		.cpus = &cpus,
+	};
+	char line[400];
 
 	if (!vm->in_slice)
 		return;
+	slice_vcpus_cpus(vm, &cpus);
 	if (ledger_note(vm->ledger)[0])
 		fprintf(stderr, "slicevm: %s\n", ledger_note(vm->ledger));
 	fprintf(stderr, "slicevm: slice %s: %s\n", vm->cfg->slice,
-		kvm_component_summary(vm->kvm.component, line, sizeof(line)));
+		kvm_component_summary(&use, line, sizeof(line)));
 }
 
 void slice_leave(struct vm *vm)

@@ -2,6 +2,8 @@
 #ifndef SLICEVM_VMM_SLICE_H
 #define SLICEVM_VMM_SLICE_H
 
+#include "lib/cpumask.h"
+
 struct vm;
 
 /*
@@ -26,5 +28,15 @@ void slice_report(struct vm *vm);
  * pins it to its CPU. Does nothing outside a slice.
  */
 int slice_place_vcpu(struct vm *vm, int index);
+
+/* The host CPU of vCPU @index: the slice's @index-th CPU; -1 outside a slice. */
+int slice_vcpu_cpu(const struct vm *vm, int index);
+
+/*
+ * The host's tickless CPUs, from <@sys>/devices/system/cpu/nohz_full (@sys:
+ * "/sys", or a fake tree in tests): none when the file is missing, empty
+ * or "(null)" (a kernel booted without nohz_full=).
+ */
+void slice_nohz_full(const char *sys, struct cpumask *nohz);
 
 #endif

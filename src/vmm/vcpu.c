@@ -16,6 +16,7 @@
 
 #include "lib/err.h"
 #include "vmm/cpuid.h"
+#include "vmm/direct.h"
 #include "vmm/sandbox.h"
 #include "vmm/slice.h"
 #include "vmm/vm.h"
@@ -110,7 +111,7 @@ static int set_cpuid(struct vcpu *vcpu)
 		return err_set("out of memory for CPUID");
 	memcpy(cpuid, supported, bytes);
 	cpuid_for_vcpu(cpuid, vcpu->index, vcpu->vm->cfg->cpus, vcpu->vm->in_slice,
-		       vcpu->vm->kvm.tsc_deadline);
+		       vcpu->vm->kvm.tsc_deadline, vcpu->vm->cfg->direct & VM_DIRECT_TIMER);
 	/* Set twice: XCR0 can only take features the guest's CPUID allows. */
 	ret = apply_cpuid(vcpu, cpuid) || set_xcr0(vcpu, cpuid) ||
 	      apply_cpuid(vcpu, cpuid) ? -1 : 0;
@@ -351,18 +352,22 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%d", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	atomic_store(&vcpu->tid, gettid());
-	if (slice_place_vcpu(vm, vcpu->index)) {
+	/* pinned alone to its CPU first: KVM gives the direct timer only then */
+	if (slice_place_vcpu(vm, vcpu->index) ||
+	    direct_enable_vcpu(vm->cfg->direct, vcpu->fd, vcpu->index,
+			       slice_vcpu_cpu(vm, vcpu->index))) {
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
+		vm_gate_wait(vm);
 		return NULL;
 	}
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	/* Set-up is done: from here on KVM_RUN and the devices' exits only. */
-	if (sandbox_enabled() && sandbox_enter(SANDBOX_VCPU)) {
+	if (sandbox_enabled() && sandbox_enter(SANDBOX_VCPU))
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
-		return NULL;
-	}
+	/* no vCPU enters the guest before every one got this far */
+	vm_gate_wait(vm);
 
 	while (!atomic_load(&vm->stopping)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {

@@ -27,6 +27,7 @@
 #include "arch/x86/platform.h"
 #include "ctl/ctl.h"
 #include "vmm/console.h"
+#include "vmm/direct.h"
 #include "vmm/runloop.h"
 #include "vmm/slice.h"
 #include "vmm/trim.h"
@@ -247,6 +248,8 @@ static int vm_create_kvm(struct vm *vm)
 	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
 	if (vm->fd < 0)
 		return err_set_errno("KVM_CREATE_VM failed");
+	if (direct_check_kvm(vm->cfg->direct, vm->kvm.component, vm->fd, &vm->timer_ns))
+		return -1;
 	/* Intel needs these pages for real-mode emulation; harmless on AMD. */
 	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
 	    ioctl(vm->fd, KVM_SET_IDENTITY_MAP_ADDR, &identity_map))
@@ -255,7 +258,8 @@ static int vm_create_kvm(struct vm *vm)
 		return err_set_errno("KVM_CREATE_IRQCHIP failed");
 	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
 		return err_set_errno("KVM_CREATE_PIT2 failed");
-	if (vm_disable_exits(vm))
+	/* both before any vCPU exists, as KVM wants */
+	if (vm_disable_exits(vm) || direct_enable_vm(vm->cfg->direct, vm->fd, vm->timer_ns))
 		return -1;
 	for (int i = 0; i < mem->nr; i++)
 		if (vm_set_memory_slot(vm, (uint32_t)i, mem->r[i].gpa, mem->r[i].host,
@@ -362,10 +366,39 @@ static void tell_parent(struct vm *vm, const char *error)
 	vm->cfg->ready_fd = -1;
 }
 
+void vm_gate_wait(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->gate_lock);
+	vm->gate_arrived++;
+	pthread_cond_broadcast(&vm->gate_cond);
+	while (!vm->gate_open)
+		pthread_cond_wait(&vm->gate_cond, &vm->gate_lock);
+	pthread_mutex_unlock(&vm->gate_lock);
+}
+
+/*
+ * Waits until the @n vCPU threads started have arrived at the start gate,
+ * then opens it. False when one failed (it asked the VM to end): the
+ * threads then leave without entering the guest.
+ */
+static bool vm_gate_open(struct vm *vm, int n)
+{
+	bool go;
+
+	pthread_mutex_lock(&vm->gate_lock);
+	while (vm->gate_arrived < n)
+		pthread_cond_wait(&vm->gate_cond, &vm->gate_lock);
+	go = !atomic_load(&vm->stopping);
+	vm->gate_open = true;
+	pthread_cond_broadcast(&vm->gate_cond);
+	pthread_mutex_unlock(&vm->gate_lock);
+	return go;
+}
+
 static int vm_start_and_wait(struct vm *vm)
 {
 	sigset_t ending;
-	int sig_fd, ret = 0;
+	int sig_fd, ret = 0, started = 0;
 
 	ending_signals(&ending);
 	sig_fd = signalfd(-1, &ending, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -375,23 +408,28 @@ static int vm_start_and_wait(struct vm *vm)
 		close(sig_fd);
 		return -1;
 	}
-	slice_report(vm);
 	/*
 	 * Before the vCPUs run: dropping pages from the page tables later
 	 * would send TLB shootdowns to the (slice) CPUs running them.
 	 */
 	vmm_trim_resident();
-	vm->started_at = time(NULL);
 	vm_stats_start(vm);
-	for (int i = 0; i < vm->nvcpus && !ret; i++)
+	for (int i = 0; i < vm->nvcpus && !ret; i++) {
 		ret = vcpu_start(&vm->vcpus[i]);
-	if (ret) {
+		started += !ret;
+	}
+	if (ret)
 		vm_request_exit(vm, VM_EXIT_ERROR, "%s", err_msg());
-		tell_parent(vm, err_msg());
-		close(sig_fd);
-	} else {
+	if (vm_gate_open(vm, started)) {
+		/* every vCPU placed with its direct features: the guest runs */
+		slice_report(vm);
+		vm->started_at = time(NULL);
 		tell_parent(vm, NULL);
 		vm_run_loop(vm, sig_fd);
+	} else {
+		/* a VM whose guest never ran: its error, and no exit record */
+		tell_parent(vm, vm->exit_msg);
+		close(sig_fd);
 	}
 	/* nobody serves the socket from here on: refuse rather than leave clients waiting */
 	ctl_server_stop_listening(vm->ctl);
@@ -484,6 +522,8 @@ static void vm_teardown(struct vm *vm, int status)
 	if (vm->log_fd >= 0)
 		close(vm->log_fd);
 	pthread_mutex_destroy(&vm->exit_lock);
+	pthread_mutex_destroy(&vm->gate_lock);
+	pthread_cond_destroy(&vm->gate_cond);
 }
 
 static int report(struct vm *vm)
@@ -518,6 +558,8 @@ int vm_run(struct vm_config *cfg)
 		return VM_EXIT_ERROR;
 	}
 	pthread_mutex_init(&vm.exit_lock, NULL);
+	pthread_mutex_init(&vm.gate_lock, NULL);
+	pthread_cond_init(&vm.gate_cond, NULL);
 	vm.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm.wake_fd < 0)
 		err_set_errno("eventfd failed");

@@ -83,6 +83,11 @@ struct vm {
 	struct cpumask vcpu_cpus;
 	struct cpumask housekeeping;
 	bool exitless;		/* idle and spin exits stay in the guest */
+	/*
+	 * KVM_CAP_SLICEVM_TIMER asked of the VM: the host's APIC timer period
+	 * in ns when it can give the direct timer, else 0 (direct.h).
+	 */
+	int timer_ns;
 
 	/*
 	 * Passed-through PCI functions (vm_vfio.c): the slice's devices, the
@@ -112,6 +117,16 @@ struct vm {
 	char stats_error[160];	/* why stats is NULL */
 	char *irq_snapshot;
 
+	/*
+	 * The start gate: each vCPU thread, once placed and with its direct
+	 * features on, waits until every one is (or one failed), so none
+	 * enters the guest of a VM that cannot start.
+	 */
+	pthread_mutex_t gate_lock;
+	pthread_cond_t gate_cond;
+	int gate_arrived;	/* vCPU threads done with their set-up, or failed */
+	bool gate_open;
+
 	/* Ending: the first request wins; the main thread then stops the vCPUs. */
 	atomic_bool stopping;
 	pthread_mutex_t exit_lock;
@@ -129,6 +144,12 @@ int vm_run(struct vm_config *cfg);
  * theirs (vm_devices.c). Any thread.
  */
 int vm_set_memory_slot(struct vm *vm, uint32_t slot, uint64_t gpa, void *host, uint64_t size);
+
+/*
+ * Called by each vCPU thread when its set-up is done or failed (after
+ * vm_request_exit): waits until the main thread opens the start gate.
+ */
+void vm_gate_wait(struct vm *vm);
 
 /* Asks the VM to end with @status (first caller wins); thread-safe. */
 void vm_request_exit(struct vm *vm, int status, const char *fmt, ...)

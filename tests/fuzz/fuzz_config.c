@@ -47,6 +47,11 @@ static void check_devices(const struct vm_config *cfg)
 static void check_finished(const struct vm_config *cfg)
 {
 	check_devices(cfg);
+	/* direct features: known ones only, and only in a slice */
+	if (cfg->direct & ~VM_DIRECT_TIMER)
+		fuzz_fail("config_finish accepted direct features %#x", cfg->direct);
+	if (cfg->direct && !cfg->slice)
+		fuzz_fail("config_finish accepted direct features without a slice");
 	if (!cfg->kernel || !*cfg->kernel)
 		fuzz_fail("config_finish accepted a config without a kernel");
 	if (!cfg->cmdline)

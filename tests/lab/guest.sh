@@ -102,6 +102,7 @@ done
 stamp="kernel=$ver
 busybox=$(cksum <"$busybox")
 init=$(cksum <"$here/guest-init")
+timerloop=$(cksum <"$here/timerloop.c")
 fio=$(cksum <"$fio")
 script=$(cksum <"$0")
 modules=$GUEST_MODULES
@@ -246,6 +247,9 @@ for m in $GUEST_MODULES; do
 done
 cp "$here/guest-init" "$root/init"
 chmod 0755 "$root/init"
+# The guest's timer workload (slicevm.test=timer:...), static like busybox.
+gcc -static -O2 -s -Wall -Wextra -o "$root/bin/timerloop" "$here/timerloop.c" ||
+	die "cannot build tests/lab/timerloop.c"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 (cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$new/initrd.cpio.gz"
 

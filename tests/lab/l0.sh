@@ -181,6 +181,7 @@ lab_overlay() {
 	lab_tool memhog "$root/bin/memhog" || { rm -rf "$root"; return 1; }
 	lab_tool daxpeek "$root/bin/daxpeek" || { rm -rf "$root"; return 1; }
 	lab_tool vfio-peek "$root/bin/vfio-peek" || { rm -rf "$root"; return 1; }
+	lab_tool timerloop "$root/bin/timerloop" || { rm -rf "$root"; return 1; }
 	cp "$LAB_DIR"/cases/*.sh "$root/lab/cases/" 2>/dev/null
 	mkdir -p "$root/lab/kvm-component"
 	if [ -n "$LAB_KVM_DIR" ]; then

@@ -557,3 +557,102 @@ nvme_addr() {
 		[ "$(cat "$_d/class")" = 0x010802 ] && { echo "${_d##*/}"; return 0; }
 	done
 }
+
+# --- the kernel component: swapping KVM's modules -------------------------------
+# For cases with "# needs: kvm-component" (kvm_component.sh, direct_timer.sh):
+# component_ready WHAT: the component's modules are in /lab/kvm-component;
+# else WHAT is reported as skipped (nothing asked for the build) or not ok
+# (the build failed), and it returns 1.
+# kvm_swap DIR takes Debian's or our kvm and kvm_amd out and DIR's in
+# (/lab/kvm-component or /lab/modules). kvm-hold's VM pins kvm_amd, so it
+# is stopped for each swap and started again after; such a case has an L1
+# of its own (its "# lab:" line), so no later case depends on l1-init's
+# kvm-hold pid. Each swap flips the static keys kvm-hold otherwise keeps on
+# (the TCG hazard of README.md): a module load that oopses is tried once
+# more.
+
+# hold_stop: end kvm-hold, whose VM holds kvm_amd, and wait until it is gone.
+hold_stop() {
+	[ -n "${LAB_HOLD_PID:-}" ] || return 0
+	kill "$LAB_HOLD_PID" 2>/dev/null
+	_end=$(($(uptime_s) + 20))
+	while _alive "$LAB_HOLD_PID"; do
+		[ "$(uptime_s)" -ge "$_end" ] && return 1
+		sleep 0.1
+	done
+	LAB_HOLD_PID=""
+}
+
+# hold_start: kvm-hold again (in a session of its own, as l1-init's), once
+# its VM exists.
+hold_start() {
+	setsid /bin/kvm-hold </dev/null >/dev/null 2>&1 &
+	LAB_HOLD_PID=$!
+	_end=$(($(uptime_s) + 20))
+	until ls -d /sys/kernel/debug/kvm/"$LAB_HOLD_PID"-* >/dev/null 2>&1; do
+		[ "$(uptime_s)" -ge "$_end" ] && return 1
+		_alive "$LAB_HOLD_PID" || return 1
+		sleep 0.1
+	done
+}
+
+# rmmod_wait NAME: rmmod, retried while the module is still in use (a
+# closing VM drops its reference a moment after its process ends).
+rmmod_wait() {
+	_n=0
+	until rmmod "$1" 2>"$LAB_TMP/rmmod.err"; do
+		_n=$((_n + 1))
+		[ $_n -ge 50 ] && { fail "rmmod $1: $(cat "$LAB_TMP/rmmod.err")"; return 1; }
+		sleep 0.2
+	done
+}
+
+HAZARD_RE='Oops|int3: |BUG: |general protection fault'
+
+# kvm_load DIR: insmod DIR/kvm.ko and DIR/kvm-amd.ko (irqbypass and ccp stay
+# loaded). A load that died of the lab's TCG hazard is made once more.
+# LOAD_MSGS: what the kernel said meanwhile.
+kvm_load() {
+	for _try in 1 2; do
+		_before=$(dmesg | wc -l)
+		insmod "$1/kvm.ko" 2>"$LAB_TMP/insmod.err" &&
+			insmod "$1/kvm-amd.ko" 2>>"$LAB_TMP/insmod.err"
+		_rc=$?
+		LOAD_MSGS=$(dmesg | tail -n +$((_before + 1)))
+		if echo "$LOAD_MSGS" | grep -Eq "$HAZARD_RE"; then
+			diag "loading $1 met the lab hazard: $(echo "$LOAD_MSGS" | grep -Em 1 "$HAZARD_RE")"
+			if [ "$_try" -eq 1 ]; then
+				diag "unloading and loading $1 once more"
+				[ -d /sys/module/kvm_amd ] && rmmod kvm_amd 2>/dev/null
+				[ -d /sys/module/kvm ] && rmmod kvm 2>/dev/null
+				continue
+			fi
+		fi
+		[ "$_rc" -eq 0 ] && return 0
+		fail "insmod from $1: $(cat "$LAB_TMP/insmod.err") $(echo "$LOAD_MSGS" | tail -n 3 | tr '\n' ' ')"
+		return 1
+	done
+	fail "loading $1 met the lab hazard twice"
+	return 1
+}
+
+# kvm_swap DIR: Debian's or our kvm and kvm_amd out, DIR's in, kvm-hold back.
+kvm_swap() {
+	hold_stop || { fail "kvm-hold ($LAB_HOLD_PID) did not end"; return 1; }
+	rmmod_wait kvm_amd && rmmod_wait kvm || return 1
+	kvm_load "$1" || return 1
+	[ -c /dev/kvm ] || { fail "/dev/kvm is missing after loading $1"; return 1; }
+	hold_start || { fail "kvm-hold did not start again"; return 1; }
+}
+
+component_ready() {
+	[ -f /lab/kvm-component/kvm.ko ] && [ -f /lab/kvm-component/kvm-amd.ko ] && return 0
+	_why=$(cat /lab/kvm-component/missing 2>/dev/null)
+	case "$_why" in
+	"scripts/build-kvm.sh failed"*)
+		not_ok "kernel component: built for L1's kernel" "$_why" ;;
+	*)
+		skip "$1" "${_why:-the modules were not built (scripts/build-kvm.sh)}" ;;
+	esac
+	return 1
+}

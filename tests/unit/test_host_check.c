@@ -219,18 +219,41 @@ static void test_kvm(void **state)
 static void test_kvm_component(void **state)
 {
 	struct check_report r;
+	char want[320];
 	struct tree t;
 
 	ready_host(&t);
 	run(&t, NULL, &r);
 	expect(&r, "kvm-component", CHECK_PASS, "kernel component v1 is loaded");
 	expect(&r, "kvm-component", CHECK_PASS, "stage 1");
+	expect(&r, "kvm-component", CHECK_PASS, "v2 adds the direct timer");
 	check_report_free(&r);
+
+	/*
+	 * Stage 2: whether this host can give the direct timer is the KVM
+	 * device's to say, which a fake tree cannot fake: none, or a file.
+	 */
+	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "2\n");
+	run(&t, NULL, &r);
+	snprintf(want, sizeof(want),
+		 "slicevm's kernel component v2 is loaded (stage 2; whether this host can give the direct timer is unknown: cannot open %s: No such file or directory)",
+		 t.kvm);
+	expect(&r, "kvm-component", CHECK_PASS, NULL);
+	assert_string_equal(item(&r, "kvm-component")->detail, want);
+	check_report_free(&r);
+	mk(t.root, "dev/kvm", "");
+	run(&t, NULL, &r);
+	expect(&r, "kvm-component", CHECK_PASS,
+	       "slicevm's kernel component v2 is loaded (stage 2; whether this host can give the direct timer is unknown: ");
+	expect(&r, "kvm-component", CHECK_PASS, "/dev/kvm does not answer as KVM)");
+	check_report_free(&r);
+	rm(t.root, "dev/kvm");
 
 	/* A newer component: used as far as this slicevm knows it. */
 	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "7\n");
 	run(&t, NULL, &r);
-	expect(&r, "kvm-component", CHECK_PASS, "v7 is loaded (this slicevm knows up to v1");
+	expect(&r, "kvm-component", CHECK_PASS,
+	       "v7 is loaded (this slicevm knows up to v2 and uses that; whether this host can give the direct timer is unknown");
 	check_report_free(&r);
 
 	/* Not a version. */

@@ -42,7 +42,7 @@ static void apic_ids_and_topology(void **state)
 {
 	struct kvm_cpuid2 *c = make_cpuid();
 
-	cpuid_for_vcpu(c, 3, 4, false, false);
+	cpuid_for_vcpu(c, 3, 4, false, false, false);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 3);
 	assert_int_equal((leaf(c, 1, 0)->ebx >> 16) & 0xFF, 4);
 	assert_int_equal(leaf(c, 1, 0)->ebx & 0xFFFF, 0x800);	/* kept */
@@ -68,7 +68,7 @@ static void single_cpu(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	c->entries[0].edx = 1U << 28;
-	cpuid_for_vcpu(c, 0, 1, false, false);
+	cpuid_for_vcpu(c, 0, 1, false, false, false);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 0);
 	assert_false(leaf(c, 1, 0)->edx & (1U << 28));
 	assert_int_equal(leaf(c, 0xB, 1)->eax, 0);
@@ -81,9 +81,9 @@ static void realtime_hint_only_when_dedicated(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	leaf(c, 0x40000001, 0)->edx = 0;
-	cpuid_for_vcpu(c, 0, 2, true, false);
+	cpuid_for_vcpu(c, 0, 2, true, false, false);
 	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 1);	/* KVM_HINTS_REALTIME */
-	cpuid_for_vcpu(c, 0, 2, false, false);
+	cpuid_for_vcpu(c, 0, 2, false, false, false);
 	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 0);
 	free(c);
 }
@@ -93,11 +93,39 @@ static void tsc_deadline_when_kvm_has_it(void **state)
 {
 	struct kvm_cpuid2 *c = make_cpuid();
 
-	cpuid_for_vcpu(c, 0, 1, false, false);
+	cpuid_for_vcpu(c, 0, 1, false, false, false);
 	assert_false(leaf(c, 1, 0)->ecx & (1U << 24));
-	cpuid_for_vcpu(c, 0, 1, false, true);
+	cpuid_for_vcpu(c, 0, 1, false, true, false);
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 24));
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 31));		/* the rest kept */
+	free(c);
+}
+
+/*
+ * The direct timer passes through the x2APIC's one-shot mode only: the
+ * guest is shown no TSC-deadline mode even when KVM emulates it (or its
+ * list had the bit), and x2APIC.
+ */
+static void direct_timer_no_tsc_deadline(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	leaf(c, 1, 0)->ecx = 1U << 24;			/* as if KVM's list had it */
+	cpuid_for_vcpu(c, 0, 2, true, true, true);
+	assert_int_equal(leaf(c, 1, 0)->ecx, (1U << 31) | (1U << 21));
+	/* without the direct timer, the usual: TSC deadline as KVM says */
+	cpuid_for_vcpu(c, 0, 2, true, true, false);
+	assert_true(leaf(c, 1, 0)->ecx & (1U << 24));
+	cpuid_for_vcpu(c, 0, 2, true, false, false);
+	assert_false(leaf(c, 1, 0)->ecx & (1U << 24));
+	assert_true(leaf(c, 1, 0)->ecx & (1U << 21));	/* x2APIC kept as it was */
+
+	leaf(c, 1, 0)->ecx = 0;				/* a list without x2APIC */
+	cpuid_for_vcpu(c, 0, 1, true, false, false);
+	assert_false(leaf(c, 1, 0)->ecx & (1U << 21));
+	cpuid_for_vcpu(c, 0, 1, true, false, true);
+	assert_true(leaf(c, 1, 0)->ecx & (1U << 21));
+	assert_false(leaf(c, 1, 0)->ecx & (1U << 24));
 	free(c);
 }
 
@@ -108,6 +136,7 @@ int main(void)
 		cmocka_unit_test(single_cpu),
 		cmocka_unit_test(realtime_hint_only_when_dedicated),
 		cmocka_unit_test(tsc_deadline_when_kvm_has_it),
+		cmocka_unit_test(direct_timer_no_tsc_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

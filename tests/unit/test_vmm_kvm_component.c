@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,30 +45,64 @@ static void test_version_of_non_kvm_fds(void **state)
 	assert_int_equal(kvm_component_version(-1), 0);
 }
 
+static const char *summary(int version, int timer_ns, bool direct, const char *cpus,
+			   char *buf, size_t len)
+{
+	struct cpumask m;
+	struct kvm_component_use use = {
+		.version = version,
+		.timer_ns = timer_ns,
+		.direct_timer = direct,
+		.cpus = cpus ? &m : NULL,
+	};
+
+	if (cpus)
+		assert_int_equal(cpumask_parse_list(cpus, &m), 0);
+	return kvm_component_summary(&use, buf, len);
+}
+
 static void test_summary(void **state)
 {
-	char buf[200], small[24];
+	char buf[400], small[24];
 	const char *s;
 
-	s = kvm_component_summary(0, buf, sizeof(buf));
+	s = summary(0, 0, false, NULL, buf, sizeof(buf));
 	assert_ptr_equal(s, buf);
-	assert_non_null(strstr(s, "stock KVM"));
-	assert_non_null(strstr(s, "timer, IPIs and interrupts exit to KVM"));
-	s = kvm_component_summary(-1, buf, sizeof(buf));
-	assert_non_null(strstr(s, "stock KVM"));
+	assert_string_equal(s, "stock KVM (no kernel component): the guest's timer, IPIs and interrupts exit to KVM as usual");
+	assert_string_equal(summary(-1, 0, false, NULL, buf, sizeof(buf)), s);
 
-	/* stage 1: loaded, and honest that it changes nothing yet */
-	s = kvm_component_summary(1, buf, sizeof(buf));
-	assert_non_null(strstr(s, "kernel component v1 loaded"));
-	assert_non_null(strstr(s, "nothing yet beyond stock KVM"));
+	/* stage 1, an older component: honest that it changes nothing, and what v2 adds */
+	assert_string_equal(summary(1, 0, false, "3", buf, sizeof(buf)),
+			    "kernel component v1 loaded: stage 1, nothing yet beyond stock KVM (the guest's timer, IPIs and interrupts still exit to KVM); v2 adds the direct timer ('make kernel', kernel/README.md)");
 
-	s = kvm_component_summary(SLICEVM_KVM_ABI_VERSION + 1, buf, sizeof(buf));
-	assert_non_null(strstr(s, "newer than this slicevm knows"));
+	/* stage 2 with --direct timer: where the guest's timer is */
+	assert_string_equal(summary(2, 1, true, "3", buf, sizeof(buf)),
+			    "kernel component v2: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM");
+	assert_string_equal(summary(2, 10, true, "2-5", buf, sizeof(buf)),
+			    "kernel component v2: each vCPU's LAPIC timer on its CPU's own timer (CPUs 2-5; direct timer; APIC timer period 10 ns); IPIs and interrupts still exit to KVM");
+	/* without it: available, and how to ask; or not on this host */
+	assert_string_equal(summary(2, 1, false, "3", buf, sizeof(buf)),
+			    "kernel component v2 loaded: the direct timer is available (APIC timer period 1 ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; its timer, IPIs and interrupts exit to KVM as usual");
+	assert_string_equal(summary(2, 0, false, "3", buf, sizeof(buf)),
+			    "kernel component v2 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or the vendor module lacks it, as kvm_intel does): the guest's timer, IPIs and interrupts exit to KVM as usual");
+
+	/* newer than known: used as this slicevm's version */
+	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 2);
+	assert_string_equal(summary(3, 1, true, "7", buf, sizeof(buf)),
+			    "kernel component v3 (newer than this slicevm knows: used as v2): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM");
+	s = summary(3, 0, false, NULL, buf, sizeof(buf));
+	assert_non_null(strstr(s, "kernel component v3 (newer than this slicevm knows: used as v2) loaded, but this host cannot"));
 
 	/* one line, cut rather than overrun */
 	for (int v = -1; v <= SLICEVM_KVM_ABI_VERSION + 1; v++)
-		assert_null(strchr(kvm_component_summary(v, buf, sizeof(buf)), '\n'));
-	s = kvm_component_summary(1, small, sizeof(small));
+		for (int d = 0; d <= 1; d++) {
+			s = summary(v, v > 1 ? 4 : 0, d, "0-200", buf, sizeof(buf));
+			assert_null(strchr(s, '\n'));
+			assert_true(strlen(s) < 300);	/* slice_report's line */
+		}
+	s = summary(2, 1, true, "3", small, sizeof(small));
+	assert_int_equal(strlen(s), sizeof(small) - 1);
+	s = summary(1, 0, false, NULL, small, sizeof(small));
 	assert_int_equal(strlen(s), sizeof(small) - 1);
 }
 

@@ -1,0 +1,230 @@
+#!/bin/sh
+# lab: smp=2 mem=3G x2apic=1 append="nohz_full=1 isolcpus=managed_irq,1 irqaffinity=0 rcu_nocbs=1"
+# timeout: 900
+# needs: kvm-component
+# The kernel component's stage 2 (kernel/README.md): with `run --direct
+# timer` a slice VM's guest programs the physical LAPIC timer of its CPU.
+# L1 runs its APIC in x2APIC mode (QEMU 10, "x2apic=1") with CPU 1
+# nohz_full (the boot parameters `slicevm host bootargs` gives); slice s is
+# CPU 1, isolated by host apply's cpuset partition.
+#
+# Stock KVM refuses --direct timer with one line. With the component: the
+# guest (x2APIC, one-shot LAPIC timer, no TSC-deadline timer in its CPUID)
+# sleeps 1 ms at a time; its vCPU's debugfs counters say the timer was on
+# the physical one (direct entries, expiries delivered), every sleep ends,
+# and the guest's clock agrees with L1's. The same run without --direct
+# is stock KVM's emulation (no direct entries). With a host task sleeping
+# on CPU 1 beside the vCPU, neither side loses a timer: the host's sleeps
+# all end, and the guest had the timer while the host's was pending
+# (host_shared; a backup kick ends the guest's run before the host's is
+# due). L1's own clock keeps time against the RTC (QEMU's,
+# the L0 clock) over the whole case. Exits by reason per window (idle, 1
+# kHz loop) go to the log as diag lines "exits while idle: ..." and "exits
+# in the 1 kHz loop: ...", one pair per run (direct, component without
+# --direct, direct with host load, stock KVM): bench/timer.sh makes its
+# table from them.
+. /lab/lib.sh
+
+COMP=/lab/kvm-component
+STOCK=/lab/modules
+export SLICEVM_LEDGER=/run/slicevm/ledger.db
+CONF=$LAB_TMP/slices.json
+cat >"$CONF" <<'EOF'
+{"housekeeping": {"cpus": "0"}, "host_reserve": "256M",
+ "slices": [{"name": "s", "cpus": "1", "memory": "256M"}]}
+EOF
+PERIOD_US=1000
+TICKS=2000
+IDLE_S=4
+
+component_ready "direct timer: the guest's LAPIC timer on the physical one" || exit 0
+# l1-init cleared the syslog buffer; /dev/kmsg still has the boot messages.
+timeout 1 cat /dev/kmsg 2>/dev/null | sed 's/^[^;]*;//' >"$LAB_TMP/boot.log"
+if ! grep -qw x2apic /proc/cpuinfo || ! grep -q 'x2apic enabled' "$LAB_TMP/boot.log"; then
+	not_ok "direct timer: L1 runs its APIC in x2APIC mode" \
+		"flags: $(grep -m1 -o 'x2apic' /proc/cpuinfo), kernel: $(grep -m1 -i x2apic "$LAB_TMP/boot.log")"
+	exit 0
+fi
+rtc0=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)
+clk0=$(date +%s)
+
+# --- helpers ------------------------------------------------------------------
+# vcpu_tid: the thread id of the VMM's vcpu0 (empty until it exists).
+vcpu_tid() {
+	for _t in /proc/"$VMM_PID"/task/*; do
+		[ "$(cat "$_t/comm" 2>/dev/null)" = vcpu0 ] && { echo "${_t##*/}"; return; }
+	done
+}
+
+# The VM's vcpu0 debugfs directory (KVM names it PID-FD).
+vcpu_debugfs() {
+	ls -d /sys/kernel/debug/kvm/"$VMM_PID"-*/vcpu0 2>/dev/null | head -n 1
+}
+
+# tracefs: l1-init mounts debugfs, where the kernel mounts tracefs too.
+TRACE=/sys/kernel/tracing/events/kvm/kvm_exit
+[ -d "$TRACE" ] || TRACE=/sys/kernel/debug/tracing/events/kvm/kvm_exit
+
+# in_slice_cgroup CMD...: CMD in the VMM's cgroup (slice s's isolated
+# partition, the only one whose tasks may run on CPU 1).
+in_slice_cgroup() {
+	_cg=/sys/fs/cgroup$(sed -n 's/^0:://p' "/proc/$VMM_PID/task/$(vcpu_tid)/cgroup")
+	sh -c 'echo $$ >"$0/cgroup.procs" 2>/dev/null || echo $$ >"$0/cgroup.threads" || exit 9
+		shift; exec "$@"' "$_cg" -- "$@"
+}
+# exits_on TID / exits_off: count kvm_exit by exit_reason for one thread
+# (a histogram in the kernel: nothing is logged per exit).
+exits_on() {
+	echo "hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$TRACE/trigger"
+}
+
+exits_off() {
+	echo "!hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$TRACE/trigger" 2>/dev/null
+}
+
+# exits_snap: "reason count" lines, cumulative.
+exits_snap() {
+	sed -n 's/^{ exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2/p' "$TRACE/hist"
+}
+
+# exits_delta BEFORE AFTER SECS TICKS: exits between two snapshots, by SVM
+# exit reason, per second and per tick.
+exits_delta() {
+	awk -v secs="$3" -v ticks="$4" '
+		BEGIN { n[96] = "intr"; n[100] = "vintr"; n[120] = "hlt"; n[124] = "msr";
+			n[123] = "io"; n[1024] = "npf"; n[114] = "cpuid"; n[121] = "vmmcall" }
+		FNR == NR { b[$1] = $2; next }
+		{ d = $2 - b[$1]; if (d <= 0) next; all += d
+		  out = out sprintf(" %s=%d", ($1 in n) ? n[$1] : "r" $1, d) }
+		END { printf "%d exits (%.1f/s, %.2f per tick):%s\n", all, all / secs,
+			ticks ? all / ticks : 0, out }' "$1" "$2"
+}
+
+# timer_vm DIRECT HOSTLOAD: a slice VM (with `--direct timer` when DIRECT is
+# 1) whose guest idles IDLE_S s, then sleeps TICKS x PERIOD_US, then powers
+# off. HOSTLOAD 1: a host task sleeps 10 ms x 300 on CPU 1 meanwhile.
+# Sets DBG (the vCPU's slicevm_timer line at the end, or empty), EXITS_IDLE
+# and EXITS_LOOP, and checks what holds for every run.
+timer_vm() {
+	_args="run --slice s --kernel $GUEST_BZIMAGE --initrd $GUEST_INITRD"
+	[ "$1" = 1 ] && _args="$_args --direct timer"
+	# shellcheck disable=SC2086 # word splitting wanted
+	vmm_start $_args --cmdline "$CMDLINE_BASE slicevm.test=timer:$PERIOD_US:$TICKS:$IDLE_S slicevm.test=poweroff"
+	DBG="" EXITS_IDLE="" EXITS_LOOP=""
+	if ! wait_console 300 '^SLICEVM-TIMER-IDLE'; then
+		fail "the guest never started its timer loop"
+		kill -KILL "$VMM_PID" 2>/dev/null
+		vmm_wait 10
+		return
+	fi
+	_tid=$(vcpu_tid)
+	_dir=$(vcpu_debugfs)
+	[ -n "$_tid" ] && exits_on "$_tid"
+	_t0=$(uptime_cs)
+	exits_snap >"$LAB_TMP/x0"
+	wait_console 60 '^SLICEVM-TIMER-START' || fail "no SLICEVM-TIMER-START"
+	exits_snap >"$LAB_TMP/x1"
+	_t1=$(uptime_cs)
+	_host=""
+	if [ "$2" = 1 ]; then
+		in_slice_cgroup taskset -c 1 timerloop 10000 300 >"$LAB_TMP/host-timer.out" 2>&1 &
+		_host=$!
+	fi
+	wait_console 600 '^SLICEVM-TIMER-DONE' || fail "the guest's $TICKS sleeps did not all end"
+	exits_snap >"$LAB_TMP/x2"
+	_t2=$(uptime_cs)
+	DBG=$(cat "$_dir/slicevm_timer" 2>/dev/null)
+	[ -n "$_tid" ] && exits_off "$_tid"
+	EXITS_IDLE=$(exits_delta "$LAB_TMP/x0" "$LAB_TMP/x1" "$(((_t1 - _t0) / 100))" 0)
+	EXITS_LOOP=$(exits_delta "$LAB_TMP/x1" "$LAB_TMP/x2" "$(((_t2 - _t1) / 100))" "$TICKS")
+	if [ -n "$_host" ]; then
+		_end=$(($(uptime_s) + 120))
+		while _alive "$_host" && [ "$(uptime_s)" -lt "$_end" ]; do sleep 0.2; done
+		if _alive "$_host"; then
+			fail "the host task's sleeps on CPU 1 did not end: $(cat "$LAB_TMP/host-timer.out")"
+			kill -KILL "$_host"
+		fi
+		wait "$_host" 2>/dev/null
+		grep -q '^SLICEVM-TIMER-DONE ticks=300 ' "$LAB_TMP/host-timer.out" ||
+			fail "the host task: $(cat "$LAB_TMP/host-timer.out")"
+	fi
+	vmm_wait 120
+	want_rc 0
+	# The guest's clock against L1's over the loop: within a factor of 2
+	# (a timer at the wrong rate or lost ticks would be far off; the lab
+	# is too noisy for a closer bound).
+	_done=$(console_line SLICEVM-TIMER-DONE)
+	_g=$(echo "$_done" | sed -n 's/.* elapsed_us=\([0-9]*\).*/\1/p')
+	_h=$(((_t2 - _t1) * 10000))
+	if [ -z "$_g" ] || [ "$_g" -lt $((TICKS * PERIOD_US)) ] ||
+		[ "$_g" -gt $((_h * 2 + 2000000)) ] || [ $((_g * 2 + 2000000)) -lt "$_h" ]; then
+		fail "the guest's loop took ${_g:-?} us by its clock, ${_h} us by L1's"
+	fi
+	diag "guest: $(console_line SLICEVM-TIMER-APIC); $_done; L1 saw ${_h} us"
+	diag "vcpu0 slicevm_timer: ${DBG:-(none)}"
+	diag "exits while idle: $EXITS_IDLE"
+	diag "exits in the 1 kHz loop: $EXITS_LOOP"
+}
+
+# field NAME LINE: the number after NAME in a slicevm_timer line.
+field() {
+	echo "$2" | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'
+}
+
+# --- stock KVM refuses ----------------------------------------------------------
+mkdir -p /run/slicevm
+host apply "$CONF"
+want_host_rc 0
+report "direct timer: host apply of slice s (CPU 1, nohz_full)"
+
+BAD_RE='kernel component' expect_bad_input \
+	"direct timer: stock KVM refuses run --direct timer with one line naming the component" \
+	run --slice s --direct timer --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+	--cmdline "$CMDLINE_POWEROFF"
+
+# --- the component ------------------------------------------------------------------
+kvm_swap "$COMP"
+report "direct timer: Debian's kvm_amd and kvm swapped for the component's"
+
+timer_vm 1 0
+want "the guest's APIC is not in x2APIC mode: $(console_line SLICEVM-TIMER-APIC)" \
+	sh -c "tr -d '\r' <'$VMM_CONSOLE' | grep -q '^SLICEVM-TIMER-APIC x2apic '"
+[ "$(field enabled "$DBG")" = 1 ] && [ "$(field cpu "$DBG")" = 1 ] ||
+	fail "vcpu0's slicevm_timer is not enabled on CPU 1: '$DBG'"
+[ "${DBG:+x}" ] && [ "$(field direct "$DBG")" -gt 0 ] ||
+	fail "no entry had the guest's timer on the physical one: '$DBG'"
+[ "${DBG:+x}" ] && [ "$(field fired "$DBG")" -gt 0 ] ||
+	fail "no physical expiry was delivered to the guest: '$DBG'"
+grep -q '^slicevm: slice s: .*direct timer' "$VMM_STDERR" ||
+	fail "stderr does not say the slice has the direct timer: $(cat "$VMM_STDERR")"
+diag "the component measured: $(dmesg | grep -m1 'slicevm: the APIC timer')"
+report "direct timer: the guest programs CPU 1's LAPIC timer; its expiries reach it; all $TICKS sleeps end on time by both clocks"
+
+timer_vm 0 0
+[ "$(field enabled "$DBG")" = 0 ] && [ "$(field direct "$DBG")" = 0 ] ||
+	fail "without --direct the vCPU's timer was direct: '$DBG'"
+report "direct timer: without --direct the same guest runs on KVM's emulated timer (the stock path)"
+
+timer_vm 1 1
+[ "${DBG:+x}" ] && [ "$(field host_shared "$DBG")" -gt 0 ] ||
+	fail "the guest never had the timer while the host had one pending: '$DBG'"
+report "direct timer: with a host task sleeping on CPU 1 too, no host or guest timer is lost (the guest has the timer while the host's is pending; a backup kick brings the host's back in time)"
+
+# --- back to stock ---------------------------------------------------------------------
+kvm_swap "$STOCK"
+report "direct timer: the component's modules swapped back for Debian's"
+
+timer_vm 0 0
+[ -z "$DBG" ] || fail "stock KVM has a slicevm_timer file: '$DBG'"
+report "direct timer: on stock KVM the same guest's $TICKS sleeps end too (the baseline)"
+
+host release
+want_host_rc 0
+if [ -n "$rtc0" ]; then
+	rtc1=$(cat /sys/class/rtc/rtc0/since_epoch)
+	clk1=$(date +%s)
+	_drift=$(((clk1 - clk0) - (rtc1 - rtc0)))
+	diag "L1's clock against the RTC over $((rtc1 - rtc0)) s: ${_drift} s apart"
+	[ "${_drift#-}" -le 2 ] || fail "L1's clock drifted ${_drift} s from the RTC in $((rtc1 - rtc0)) s"
+fi
+report "direct timer: stock KVM back, slice released; L1's clock kept time against the RTC throughout"

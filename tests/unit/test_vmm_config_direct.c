@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Direct features in the VM config: --direct LIST and "direct" in VM.json.
+ * Only the names and the slice they need: whether the host and its KVM can
+ * is the VMM's to check (test_vmm_direct.c).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "testutil.h"
+#include "configtest.h"
+
+#include "lib/err.h"
+#include "vmm/config.h"
+
+/* --direct @list is refused with exactly @msg, and changes nothing. */
+static void expect_option_error(const char *list, const char *msg)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	err_clear();
+	assert_int_equal(config_add_direct_option(&cfg, list), -1);
+	assert_string_equal(err_msg(), msg);
+	assert_int_equal(cfg.direct, 0);
+	config_free(&cfg);
+}
+
+/* config_load() refuses @text with exactly "VM config <file>: @msg". */
+static void expect_load_exact(const char *text, const char *msg)
+{
+	struct vm_config cfg;
+	char want[2048];
+	const char *path = test_put_file(test_dir, "bad.json", text);
+
+	snprintf(want, sizeof(want), "VM config %s: %s", path, msg);
+	config_init(&cfg);
+	cfg.direct = VM_DIRECT_TIMER;
+	assert_int_equal(config_load(&cfg, path), -1);
+	assert_string_equal(err_msg(), want);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);	/* the list before is kept */
+	config_free(&cfg);
+}
+
+static void names(void **state)
+{
+	char buf[64];
+
+	assert_string_equal(config_direct_name(0), "timer");
+	assert_null(config_direct_name(1));
+	assert_null(config_direct_name(-1));
+	assert_int_equal(VM_DIRECT_TIMER, 1U << 0);
+	assert_string_equal(config_direct_list(VM_DIRECT_TIMER, ",", buf, sizeof(buf)), "timer");
+	assert_string_equal(config_direct_list(0, ",", buf, sizeof(buf)), "");
+	/* bits no feature has are not names */
+	assert_string_equal(config_direct_list(~0U, ", ", buf, sizeof(buf)), "timer");
+}
+
+static void option(void **state)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	assert_int_equal(cfg.direct, 0);
+	assert_int_equal(config_add_direct_option(&cfg, "timer"), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);
+	/* a second --direct adds; a name it repeats is refused */
+	assert_int_equal(config_add_direct_option(&cfg, "timer"), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer: 'timer' is given twice: give each feature once");
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);
+	config_free(&cfg);
+}
+
+static void option_errors(void **state)
+{
+	/* the later stages' names are not known yet: one line naming the known ones */
+	expect_option_error("irq",
+			    "--direct irq: unknown direct feature 'irq': this slicevm knows timer");
+	expect_option_error("timer,ipi",
+			    "--direct timer,ipi: unknown direct feature 'ipi': this slicevm knows timer");
+	expect_option_error("Timer",
+			    "--direct Timer: unknown direct feature 'Timer': this slicevm knows timer");
+	expect_option_error("timer,timer",
+			    "--direct timer,timer: 'timer' is given twice: give each feature once");
+	expect_option_error("timer,",
+			    "--direct timer,: an empty feature name (an extra ','): remove it");
+	expect_option_error(",timer",
+			    "--direct ,timer: an empty feature name (an extra ','): remove it");
+	expect_option_error("timer ",
+			    "--direct timer : unknown direct feature 'timer ': this slicevm knows timer");
+	expect_option_error("", "--direct: no feature given: give a list like --direct timer");
+}
+
+static void load(void **state)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm.json",
+		"{\"slice\": \"db\", \"direct\": [\"timer\"]}")), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);
+	/* the same file again: no repeat */
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm.json",
+		"{\"direct\": [\"timer\"]}")), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);
+	/* a file without the key keeps it; an empty list clears it */
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm2.json",
+		"{\"cpus\": 2}")), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm3.json",
+		"{\"direct\": []}")), 0);
+	assert_int_equal(cfg.direct, 0);
+	config_free(&cfg);
+}
+
+static void load_errors(void **state)
+{
+	expect_load_exact("{\"direct\": \"timer\"}", "\"direct\" must be an array, like [\"timer\"]");
+	expect_load_exact("{\"direct\": true}", "\"direct\" must be an array, like [\"timer\"]");
+	expect_load_exact("{\"direct\": {\"timer\": true}}",
+			  "\"direct\" must be an array, like [\"timer\"]");
+	expect_load_exact("{\"direct\": [1]}",
+			  "\"direct\"[0] must be a feature name like \"timer\"");
+	expect_load_exact("{\"direct\": [\"timer\", null]}",
+			  "\"direct\"[1] must be a feature name like \"timer\"");
+	expect_load_exact("{\"direct\": [[\"timer\"]]}",
+			  "\"direct\"[0] must be a feature name like \"timer\"");
+	expect_load_exact("{\"direct\": [\"timer\\u0000\"]}",
+			  "\"direct\"[0] must be a feature name like \"timer\"");
+	expect_load_exact("{\"direct\": [\"timer\", \"pmu\"]}",
+			  "\"direct\"[1]: unknown direct feature 'pmu': this slicevm knows timer");
+	expect_load_exact("{\"direct\": [\"timer\", \"timer\"]}",
+			  "\"direct\"[1]: 'timer' is given twice: give each feature once");
+	expect_load_exact("{\"direct\": [\"timer,irq\"]}",
+			  "\"direct\"[0]: unknown direct feature 'timer,irq': this slicevm knows timer");
+	expect_load_exact("{\"direct\": [\"\"]}",
+			  "\"direct\"[0]: an empty feature name (an extra ','): remove it");
+	/* the list of keys names it */
+	expect_load_error("{\"directs\": []}", "cmdline, cpus, memory, slice, pvh, disks, nets, devices, direct");
+}
+
+static void finish_needs_slice(void **state)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	config_set_str(&cfg.kernel, "/k");
+	assert_int_equal(config_add_direct_option(&cfg, "timer"), 0);
+	err_clear();
+	assert_int_equal(config_finish(&cfg), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer needs a slice: give --slice NAME (a direct feature needs each vCPU alone on an isolated CPU of its own)");
+	config_set_str(&cfg.slice, "db");
+	assert_int_equal(config_finish(&cfg), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);
+	config_free(&cfg);
+
+	/* from the file alike */
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm.json",
+		"{\"kernel\": \"/k\", \"direct\": [\"timer\"]}")), 0);
+	assert_int_equal(config_finish(&cfg), -1);
+	expect_error_has("--direct timer needs a slice");
+	config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(names),
+		cmocka_unit_test(option),
+		cmocka_unit_test(option_errors),
+		cmocka_unit_test(load),
+		cmocka_unit_test(load_errors),
+		cmocka_unit_test(finish_needs_slice),
+	};
+
+	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);
+}
