@@ -56,8 +56,9 @@
  *
  * KVM_CHECK_EXTENSION on a VM fd (or /dev/kvm) returns the period of the
  * host's APIC timer clock in nanoseconds (>= 1; measured once against the
- * host clock) when this host supports it, 0 when not: no component, a
- * vendor module without it (VMX today), or a host APIC not in x2APIC mode.
+ * host clock) when this host supports it, 0 when not: no component, AVIC
+ * or APICv on, a host APIC not in x2APIC mode, or a period that is not a
+ * whole number of ns.
  *
  * The VMM then, before creating vCPUs, sets KVM_CAP_X86_APIC_BUS_CYCLES_NS
  * on the VM to exactly that period (the guest's timer counts at the

@@ -280,7 +280,7 @@ static void direct_timer_note(const struct ctx *c, char *buf, size_t len)
 			 ns);
 	else if (ns == 0)
 		snprintf(buf, len,
-			 "this host cannot give the direct timer: its APIC is not in x2APIC mode, or %s lacks it",
+			 "this host cannot give the direct timer: its APIC is not in x2APIC mode, or %s has AVIC or APICv on",
 			 mod ? mod : "the vendor module");
 	else
 		snprintf(buf, len, "whether this host can give the direct timer is unknown: %s does not answer as KVM",

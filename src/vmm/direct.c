@@ -58,7 +58,7 @@ int direct_check_kvm(unsigned int direct, int component, int vm_fd, int *timer_n
 		return err_set("--direct timer needs slicevm's kernel component v%d or newer, and this host's is v%d: build the current one with 'make kernel' and load it (kernel/README.md)",
 			       DIRECT_TIMER_ABI, component);
 	if (!*timer_ns)
-		return err_set("--direct timer: this host's KVM cannot give the guest its CPU's timer (KVM_CAP_SLICEVM_TIMER is 0: the host's APIC is not in x2APIC mode, or the vendor module lacks it, as kvm_intel does today): run without --direct timer");
+		return err_set("--direct timer: this host's KVM cannot give the guest its CPU's timer (KVM_CAP_SLICEVM_TIMER is 0: the host's APIC is not in x2APIC mode, or AVIC or APICv is on: kvm_amd avic=0, kvm_intel enable_apicv=0): run without --direct timer");
 	return 0;
 }
 
@@ -84,7 +84,7 @@ int direct_timer_refused(int err, int index, int cpu)
 		return err_set("vCPU %d: KVM refused the direct timer's arguments (EINVAL): this is a slicevm bug, please report it",
 			       index);
 	case ENXIO:
-		return err_set("vCPU %d: this host cannot give the direct timer on CPU %d (ENXIO: the host's APIC is not in x2APIC mode, the vendor module lacks it, or the vCPU has no in-kernel LAPIC): run without --direct timer",
+		return err_set("vCPU %d: this host cannot give the direct timer on CPU %d (ENXIO: the host's APIC is not in x2APIC mode, AVIC or APICv is on, or the vCPU has no in-kernel LAPIC): run without --direct timer",
 			       index, cpu);
 	case EDOM:
 		return err_set("vCPU %d: the VM's APIC bus period is not the host's APIC timer period (EDOM: APIC bus period mismatch): this is a slicevm bug, please report it",

@@ -149,7 +149,7 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 			 use->version, newer, use->timer_ns);
 	} else {
 		snprintf(buf, len,
-			 "kernel component v%d%s loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or the vendor module lacks it, as kvm_intel does): the guest's timer, IPIs and interrupts exit to KVM as usual",
+			 "kernel component v%d%s loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on): the guest's timer, IPIs and interrupts exit to KVM as usual",
 			 use->version, newer);
 	}
 	return buf;

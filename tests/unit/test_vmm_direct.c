@@ -137,7 +137,7 @@ static void kvm_checked(void **state)
 		assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER, v, fd, &ns), -1);
 		assert_int_equal(ns, 0);
 		assert_string_equal(err_msg(),
-				    "--direct timer: this host's KVM cannot give the guest its CPU's timer (KVM_CAP_SLICEVM_TIMER is 0: the host's APIC is not in x2APIC mode, or the vendor module lacks it, as kvm_intel does today): run without --direct timer");
+				    "--direct timer: this host's KVM cannot give the guest its CPU's timer (KVM_CAP_SLICEVM_TIMER is 0: the host's APIC is not in x2APIC mode, or AVIC or APICv is on: kvm_amd avic=0, kvm_intel enable_apicv=0): run without --direct timer");
 	}
 	close(fd);
 }
@@ -170,7 +170,7 @@ static void enable_errors(void **state)
 		const char *msg;
 	} lines[] = {
 		{ EINVAL, "vCPU 1: KVM refused the direct timer's arguments (EINVAL): this is a slicevm bug, please report it" },
-		{ ENXIO, "vCPU 1: this host cannot give the direct timer on CPU 5 (ENXIO: the host's APIC is not in x2APIC mode, the vendor module lacks it, or the vCPU has no in-kernel LAPIC): run without --direct timer" },
+		{ ENXIO, "vCPU 1: this host cannot give the direct timer on CPU 5 (ENXIO: the host's APIC is not in x2APIC mode, AVIC or APICv is on, or the vCPU has no in-kernel LAPIC): run without --direct timer" },
 		{ EDOM, "vCPU 1: the VM's APIC bus period is not the host's APIC timer period (EDOM: APIC bus period mismatch): this is a slicevm bug, please report it" },
 		{ EPERM, "vCPU 1: KVM refused the direct timer on CPU 5 (EPERM: the vCPU's thread is not pinned alone to a nohz_full CPU): boot with the nohz_full= of 'slicevm host bootargs'" },
 		{ EBUSY, "vCPU 1: another vCPU has CPU 5's timer already (EBUSY: another VM runs there with the direct timer): stop that VM, or use another slice" },

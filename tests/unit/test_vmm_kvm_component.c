@@ -84,7 +84,7 @@ static void test_summary(void **state)
 	assert_string_equal(summary(2, 1, false, "3", buf, sizeof(buf)),
 			    "kernel component v2 loaded: the direct timer is available (APIC timer period 1 ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; its timer, IPIs and interrupts exit to KVM as usual");
 	assert_string_equal(summary(2, 0, false, "3", buf, sizeof(buf)),
-			    "kernel component v2 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or the vendor module lacks it, as kvm_intel does): the guest's timer, IPIs and interrupts exit to KVM as usual");
+			    "kernel component v2 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on): the guest's timer, IPIs and interrupts exit to KVM as usual");
 
 	/* newer than known: used as this slicevm's version */
 	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 2);

@@ -119,6 +119,7 @@ timer_vm() {
 	fi
 	_tid=$(vcpu_tid)
 	_dir=$(vcpu_debugfs)
+	[ -n "$_dir" ] || diag "no vcpu0 debugfs directory for VMM $VMM_PID: kvm/ has $(ls /sys/kernel/debug/kvm | tr '\n' ' ')"
 	[ -n "$_tid" ] && exits_on "$_tid"
 	_t0=$(uptime_cs)
 	exits_snap >"$LAB_TMP/x0"
@@ -133,6 +134,7 @@ timer_vm() {
 	wait_console 600 '^SLICEVM-TIMER-DONE' || fail "the guest's $TICKS sleeps did not all end"
 	exits_snap >"$LAB_TMP/x2"
 	_t2=$(uptime_cs)
+	[ -n "$_dir" ] || _dir=$(vcpu_debugfs)
 	DBG=$(cat "$_dir/slicevm_timer" 2>/dev/null)
 	[ -n "$_tid" ] && exits_off "$_tid"
 	EXITS_IDLE=$(exits_delta "$LAB_TMP/x0" "$LAB_TMP/x1" "$(((_t1 - _t0) / 100))" 0)
