@@ -134,7 +134,13 @@ _slicevm()
 	--timeout | -t)
 		return ;;
 	--direct)
-		COMPREPLY=($(compgen -W "timer" -- "$cur"))
+		# a comma-separated list: the name after the last comma, of those not given
+		local pre="" f left=""
+		[[ $cur == *,* ]] && pre=${cur%,*},
+		for f in timer pmu; do
+			[[ ,$pre == *,$f,* ]] || left+=" $f"
+		done
+		COMPREPLY=($(compgen -P "$pre" -W "$left" -- "${cur##*,}"))
 		return ;;
 	--device)
 		# the functions a slice's apply gave to vfio-pci

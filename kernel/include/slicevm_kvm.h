@@ -24,9 +24,11 @@
  *   1  stage 1: the component is loaded and says so; guests run exactly
  *      as on stock KVM.
  *   2  stage 2: KVM_CAP_SLICEVM_TIMER, the guest's LAPIC timer on the
- *      physical LAPIC timer of its CPU (SVM; see below).
+ *      physical LAPIC timer of its CPU (see below).
+ *   3  stage 5, SVM: KVM_CAP_SLICEVM_PMU, the guest's performance counters
+ *      on the physical ones of its CPU (see below).
  */
-#define SLICEVM_KVM_ABI_VERSION		2
+#define SLICEVM_KVM_ABI_VERSION		3
 
 /*
  * Capability numbers: a block of 16 far above upstream's (which count up
@@ -36,7 +38,8 @@
  *   0x534c            KVM_CAP_SLICEVM: KVM_CHECK_EXTENSION returns the ABI
  *                     version (>= 1) when the component is loaded.
  *   0x534d            KVM_CAP_SLICEVM_TIMER (ABI 2, below).
- *   0x534e - 0x535b   reserved for the capabilities of later stages,
+ *   0x534e            KVM_CAP_SLICEVM_PMU (ABI 3, below).
+ *   0x534f - 0x535b   reserved for the capabilities of later stages,
  *                     answered by KVM_CHECK_EXTENSION with what this host
  *                     supports (0: not at all) and turned on with
  *                     KVM_ENABLE_CAP: device interrupts and IPIs without
@@ -97,6 +100,45 @@
  * of the physical timer delivered to the guest.
  */
 #define SLICEVM_KVM_TIMER_DEBUGFS	"slicevm_timer"
+
+/*
+ * KVM_CAP_SLICEVM_PMU (ABI 3): the guest's performance counters on the
+ * physical core counters of the one CPU its vCPU is pinned to: the guest
+ * programs and reads them (the PERF_CTL/PERF_CTR MSRs, RDPMC) without
+ * exits, and a counter's overflow reaches it as its LVTPC interrupt. The
+ * host's own counters on that CPU are saved at each entry and restored at
+ * each exit: host perf events there do not count while the guest runs (as
+ * with exclude_guest), and are never disturbed.
+ *
+ * KVM_CHECK_EXTENSION answers the number of counters (6: AMD's core
+ * performance counters, MSRs 0xc0010200-0xc001020b) when this host can,
+ * 0 when not: no component, VMX (not yet), no PerfCtrExtCore (QEMU's TCG
+ * has no PMU at all).
+ *
+ * The VMM, before creating vCPUs, turns KVM's own PMU emulation off for the
+ * VM (KVM_CAP_PMU_CAPABILITY with KVM_PMU_CAP_DISABLE) and shows the guest
+ * PerfCtrExtCore (CPUID 8000_0001h ECX[23]) without PerfMonV2 (8000_0022h
+ * EAX[0]); then from each vCPU's own thread, once pinned, calls
+ * KVM_ENABLE_CAP(KVM_CAP_SLICEVM_PMU) on the vCPU fd with args 0 and flags
+ * 0. That call fails with
+ *   EINVAL      args or flags not 0;
+ *   ENXIO       the host cannot (as for a 0 answer above), or the vCPU has
+ *               no in-kernel LAPIC;
+ *   EOPNOTSUPP  KVM's own PMU is still on for the VM;
+ *   EPERM       the thread may run on more than one CPU, or its CPU is not
+ *               nohz_full;
+ *   EBUSY       another vCPU already has that CPU's counters.
+ * An entry on another CPU (the thread was moved) leaves the guest's
+ * counters saved and its accesses to KVM, which answers as for a VM
+ * without a PMU.
+ *
+ * Per-vCPU counters in debugfs, beside slicevm_timer: "slicevm_pmu",
+ *   "enabled E cpu C loads L pmis P"
+ * L entries with the guest's counters loaded, P overflow interrupts
+ * delivered to the guest.
+ */
+#define KVM_CAP_SLICEVM_PMU		0x534e
+#define SLICEVM_KVM_PMU_DEBUGFS		"slicevm_pmu"
 
 /*
  * The same version as a read-only module parameter of kvm.ko, so a tool

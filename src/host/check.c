@@ -256,47 +256,76 @@ static void check_kvm(struct ctx *c)
 		    mod ? " (" : "", mod ? mod : "", mod ? ")" : "");
 }
 
+/* The stage each ABI version this slicevm knows completes (kernel/README.md). */
+static const int abi_stage[] = { 0, 1, 2, 5 };
+_Static_assert(sizeof(abi_stage) / sizeof(abi_stage[0]) == SLICEVM_KVM_ABI_VERSION + 1,
+	       "a stage for each version");
+
+const char *check_direct_note(int version, int timer_ns, int pmu, const char *vendor,
+			      char *buf, size_t len)
+{
+	int n;
+
+	if (timer_ns > 0)
+		n = snprintf(buf, len,
+			     "the direct timer is available, APIC timer period %d ns: slicevm run --direct timer",
+			     timer_ns);
+	else
+		n = snprintf(buf, len,
+			     "this host cannot give the direct timer: its APIC is not in x2APIC mode, or %s has AVIC or APICv on",
+			     vendor ? vendor : "the vendor module");
+	if (version < 3 || n < 0 || (size_t)n >= len)	/* stage 5 (v3) brings the direct PMU */
+		return buf;
+	if (pmu > 0)
+		snprintf(buf + n, len - n,
+			 "; the direct PMU is available, %d counters: slicevm run --direct pmu", pmu);
+	else
+		snprintf(buf + n, len - n, "; this host cannot give the direct PMU: %s",
+			 !vendor ? "its CPU lacks PerfCtrExtCore (perfctr_core), or it is a VMX host" :
+			 !strcmp(vendor, "kvm_intel") ? "kvm_intel (VMX) does not have it yet" :
+			 "its CPU lacks PerfCtrExtCore (the perfctr_core flag)");
+	return buf;
+}
+
 /*
- * Stage 2 (ABI version 2): whether this host can give a slice's guest the
- * direct timer, KVM_CHECK_EXTENSION(KVM_CAP_SLICEVM_TIMER) on the KVM
- * device (the host's APIC timer period, 0 when it cannot).
+ * From version 2 on: whether this host can give a slice's guest the direct
+ * features of @version, as the KVM device answers KVM_CHECK_EXTENSION of
+ * KVM_CAP_SLICEVM_TIMER (the host's APIC timer period) and, from v3,
+ * KVM_CAP_SLICEVM_PMU (the guest's counters); 0 when it cannot.
  */
-static void direct_timer_note(const struct ctx *c, char *buf, size_t len)
+static void direct_notes(const struct ctx *c, int version, char *buf, size_t len)
 {
 	const char *dev = c->o->kvm_dev ? c->o->kvm_dev : "/dev/kvm";
-	const char *mod = kvm_vendor_module(c);
-	int fd = open(dev, O_RDWR | O_CLOEXEC), ns;
+	const char *what = version >= 3 ? "the direct timer and the direct PMU" : "the direct timer";
+	int fd = open(dev, O_RDWR | O_CLOEXEC), ns, pmu = 0;
 
 	if (fd < 0) {
-		snprintf(buf, len, "whether this host can give the direct timer is unknown: cannot open %s: %s",
-			 dev, strerror(errno));
+		snprintf(buf, len, "whether this host can give %s is unknown: cannot open %s: %s",
+			 what, dev, strerror(errno));
 		return;
 	}
 	ns = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SLICEVM_TIMER);
+	if (version >= 3)
+		pmu = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SLICEVM_PMU);
 	close(fd);
-	if (ns > 0)
-		snprintf(buf, len,
-			 "the direct timer is available, APIC timer period %d ns: slicevm run --direct timer",
-			 ns);
-	else if (ns == 0)
-		snprintf(buf, len,
-			 "this host cannot give the direct timer: its APIC is not in x2APIC mode, or %s has AVIC or APICv on",
-			 mod ? mod : "the vendor module");
+	if (ns < 0 || pmu < 0)
+		snprintf(buf, len, "whether this host can give %s is unknown: %s does not answer as KVM",
+			 what, dev);
 	else
-		snprintf(buf, len, "whether this host can give the direct timer is unknown: %s does not answer as KVM",
-			 dev);
+		check_direct_note(version, ns, pmu, kvm_vendor_module(c), buf, len);
 }
 
 /*
  * slicevm's kernel component (kernel/README.md): kvm.ko built with
  * kernel/patches has the read-only parameter slicevm_abi, its ABI version.
  * Read from sysfs; from version 2 on, the KVM device (which the kvm item
- * opens too) says whether this host can give the direct timer.
+ * opens too) says whether this host can give the direct timer, from v3
+ * the direct PMU too.
  */
 static void check_kvm_component(struct ctx *c)
 {
 	const char *rel = &SLICEVM_KVM_ABI_PARAM[sizeof("/sys/") - 1];	/* module/kvm/... */
-	char buf[32], timer[200], *end;
+	char buf[32], notes[256], *end;
 	long version;
 
 	if (!exists_at(c->hp->sys, "module/kvm")) {
@@ -326,15 +355,17 @@ static void check_kvm_component(struct ctx *c)
 		    version);
 		return;
 	}
-	direct_timer_note(c, timer, sizeof(timer));
+	/* a newer version is used as far as this slicevm knows it */
+	direct_notes(c, version > SLICEVM_KVM_ABI_VERSION ? SLICEVM_KVM_ABI_VERSION : (int)version,
+		     notes, sizeof(notes));
 	if (version > SLICEVM_KVM_ABI_VERSION)
 		add(c, "kvm-component", CHECK_PASS, NULL,
 		    "slicevm's kernel component v%ld is loaded (this slicevm knows up to v%d and uses that; %s)",
-		    version, SLICEVM_KVM_ABI_VERSION, timer);
+		    version, SLICEVM_KVM_ABI_VERSION, notes);
 	else
 		add(c, "kvm-component", CHECK_PASS, NULL,
-		    "slicevm's kernel component v%ld is loaded (stage %ld; %s)", version, version,
-		    timer);
+		    "slicevm's kernel component v%ld is loaded (stage %d; %s)", version,
+		    abi_stage[version], notes);
 }
 
 static void check_cpu_virt(struct ctx *c)

@@ -13,12 +13,13 @@
  * `slicevm host check`: is this host ready for slices? One item per thing
  * checked, each PASS, WARN or FAIL with what was found and the fix. Reads
  * only (the KVM device is opened and asked its API version and, with the
- * kernel component v2 or newer, KVM_CAP_SLICEVM_TIMER); every path but the
- * KVM device's goes through struct host_paths.
+ * kernel component v2 or newer, KVM_CAP_SLICEVM_TIMER, from v3
+ * KVM_CAP_SLICEVM_PMU); every path but the KVM device's goes through
+ * struct host_paths.
  *
  * Always: KVM (kvm_pvm hosts FAIL: they cannot run a stock guest),
  * slicevm's kernel component (kvm.ko's slicevm_abi parameter, and whether
- * this host can give the direct timer; WARN without it), CPU
+ * this host can give the direct timer and PMU; WARN without it), CPU
  * virtualization features (/proc/cpuinfo flags;
  * APICv/AVIC from the KVM module parameters), TSC and clock source, cgroup v2 with cpuset and
  * isolated partitions (Linux 6.1+), IOMMU groups. With a plan: the boot
@@ -62,6 +63,16 @@ int check_count(const struct check_report *r, enum check_level level);
 
 /* "PASS", "WARN", "FAIL". */
 const char *check_level_name(enum check_level level);
+
+/*
+ * The kvm-component item's words on the direct features of a kernel
+ * component used as version @version (2 or newer), from what the KVM
+ * device answered: @timer_ns for KVM_CAP_SLICEVM_TIMER and, from v3, @pmu
+ * for KVM_CAP_SLICEVM_PMU (0: this host cannot give it); @vendor is the
+ * loaded vendor module ("kvm_amd", "kvm_intel"; NULL: none). Into @buf.
+ */
+const char *check_direct_note(int version, int timer_ns, int pmu, const char *vendor,
+			      char *buf, size_t len);
 
 /* One line per item: "LEVEL  name  detail: fix"; then a summary line. */
 void check_report_print(const struct check_report *r, FILE *out);

@@ -804,8 +804,10 @@ static int load_devices(struct vm_config *cfg, const char *path, json_object *va
  */
 static const char *const direct_names[] = {
 	"timer",	/* VM_DIRECT_TIMER */
+	"pmu",		/* VM_DIRECT_PMU */
 };
 _Static_assert(ARRAY_SIZE(direct_names) <= sizeof(unsigned int) * 8, "one bit each");
+_Static_assert(VM_DIRECT_ALL == (1U << ARRAY_SIZE(direct_names)) - 1, "a name for each VM_DIRECT_*");
 
 const char *config_direct_name(int i)
 {
@@ -839,7 +841,7 @@ static int direct_add(unsigned int *direct, const char *name)
 		*direct |= 1U << i;
 		return 0;
 	}
-	config_direct_list(~0U, ", ", known, sizeof(known));
+	config_direct_list(VM_DIRECT_ALL, ", ", known, sizeof(known));
 	return err_set("unknown direct feature '%s': this slicevm knows %s", name, known);
 }
 

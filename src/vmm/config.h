@@ -48,6 +48,8 @@
  * (kernel/README.md); only in a slice. Bit i is named config_direct_name(i).
  */
 #define VM_DIRECT_TIMER		(1U << 0)	/* its LAPIC timer: KVM_CAP_SLICEVM_TIMER */
+#define VM_DIRECT_PMU		(1U << 1)	/* its performance counters: KVM_CAP_SLICEVM_PMU */
+#define VM_DIRECT_ALL		(VM_DIRECT_TIMER | VM_DIRECT_PMU)
 
 struct vm_config {
 	char *name;		/* the VM's name; default the slice's, or vm-PID */
@@ -164,18 +166,18 @@ int config_check_nnets(long long nnets);
  */
 int config_add_device(struct vm_config *cfg, const char *addr);
 
-/* The name of direct feature bit @i ("timer" for VM_DIRECT_TIMER), NULL past the last. */
+/* The name of direct feature bit @i ("timer" for VM_DIRECT_TIMER, "pmu"), NULL past the last. */
 const char *config_direct_name(int i);
 
 /*
- * The names of the features of @direct joined by @sep ("timer"), into @buf;
+ * The names of the features of @direct joined by @sep ("timer,pmu"), into @buf;
  * "" for none.
  */
 const char *config_direct_list(unsigned int direct, const char *sep, char *buf, size_t len);
 
 /*
  * Adds the features of one --direct option, a comma-separated list of names
- * ("timer"). An unknown, empty or repeated name is refused naming the
+ * ("timer,pmu"). An unknown, empty or repeated name is refused naming the
  * option and the names this slicevm knows; nothing is added then.
  */
 int config_add_direct_option(struct vm_config *cfg, const char *list);

@@ -59,7 +59,7 @@ static json_object *vcpus_json(const struct vm *vm)
 	return arr;
 }
 
-/* The direct features the VM's vCPUs have ("timer"), in the names --direct takes. */
+/* The direct features the VM's vCPUs have ("timer", "pmu"), in the names --direct takes. */
 static json_object *direct_json(const struct vm *vm)
 {
 	json_object *arr = json_object_new_array();

@@ -3,6 +3,7 @@
 
 #include <asm/kvm_para.h>
 
+#include "vmm/config.h"
 #include "vmm/cpuid.h"
 
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
@@ -10,6 +11,8 @@
 #define CPUID_1_ECX_X2APIC	(1U << 21)
 #define CPUID_1_EDX_HTT		(1U << 28)
 #define CPUID_EXT1_ECX_CMPLEGACY (1U << 1)
+#define CPUID_EXT1_ECX_PERFCTR_CORE (1U << 23)	/* AMD: PerfCtrExtCore */
+#define CPUID_EXT22_EAX_PERFMON_V2 (1U << 0)	/* AMD: PerfMonV2 */
 
 /* x2APIC topology level types (leaf 0xB/0x1F ECX[15:8]). */
 #define TOPO_LEVEL_SMT	1
@@ -49,8 +52,11 @@ static void fill_ext_topology(struct kvm_cpuid_entry2 *e, int index, int ncpus)
 }
 
 void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
-		    bool dedicated, bool tsc_deadline, bool direct_timer)
+		    bool dedicated, bool tsc_deadline, unsigned int direct)
 {
+	bool direct_timer = direct & VM_DIRECT_TIMER;
+	bool direct_pmu = direct & VM_DIRECT_PMU;
+
 	for (uint32_t i = 0; i < cpuid->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
 
@@ -85,6 +91,14 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
 		case 0x80000001:
 			if (ncpus > 1)
 				e->ecx |= CPUID_EXT1_ECX_CMPLEGACY;
+			/* the six core counters, as the CPU has them (the direct PMU) */
+			if (direct_pmu)
+				e->ecx |= CPUID_EXT1_ECX_PERFCTR_CORE;
+			break;
+		case 0x80000022:
+			/* PerfMonV2's global control is not passed through */
+			if (direct_pmu)
+				e->eax &= ~CPUID_EXT22_EAX_PERFMON_V2;
 			break;
 		case 0x80000008:
 			/* AMD: cores per package - 1, and the APIC id bits they use. */

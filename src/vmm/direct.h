@@ -7,59 +7,74 @@
 /*
  * Direct features (--direct, "direct"; VM_DIRECT_* in config.h): hardware
  * of a slice vCPU's own CPU that its guest uses without exits, through
- * slicevm's kernel component (the ABI: kernel/include/slicevm_kvm.h).
- * Today the timer: the guest's LAPIC timer on the physical one of the CPU
- * its vCPU is pinned to (KVM_CAP_SLICEVM_TIMER, ABI version 2).
+ * slicevm's kernel component (the ABI: kernel/include/slicevm_kvm.h):
+ *   timer  the guest's LAPIC timer on the physical one of the CPU its vCPU
+ *          is pinned to (KVM_CAP_SLICEVM_TIMER, ABI version 2);
+ *   pmu    the guest's performance counters on the physical core counters
+ *          of that CPU (KVM_CAP_SLICEVM_PMU, ABI version 3).
  *
  * Checked and turned on in this order; each refusal is one line with the
  * fix, before the guest runs (the vCPUs wait for each other at the start):
  *   direct_check_cpus()   slice_enter(): every vCPU's CPU is nohz_full;
- *   direct_check_kvm()    once the VM exists: a component of version 2 or
- *                         newer, and one that can on this host;
- *   direct_enable_vm()    before any vCPU: the VM's APIC bus period is the
- *                         host's APIC timer period;
+ *   direct_check_kvm()    once the VM exists: a component new enough for
+ *                         each feature asked, and one that can on this host;
+ *   direct_enable_vm()    before any vCPU: the timer's APIC bus period is
+ *                         the host's APIC timer period; the PMU's: KVM's own
+ *                         PMU emulation off for the VM;
  *   direct_enable_vcpu()  by each vCPU thread once pinned, before it
  *                         enters its sandbox.
- * Each does nothing for a VM without the feature.
+ * Each does nothing for a VM without the features.
  */
 
-/* The component's ABI version that brings the direct timer. */
+/* The component's ABI versions that bring the direct features. */
 #define DIRECT_TIMER_ABI	2
+#define DIRECT_PMU_ABI		3
+
+/* What the VM's KVM answers for each direct feature (KVM_CHECK_EXTENSION). */
+struct direct_kvm {
+	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period; 0: it cannot */
+	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU: the guest's counters; 0: it cannot */
+};
 
 /*
- * Refuses @direct's timer unless every CPU of @cpus (the vCPUs' CPUs of
- * slice @slice) is nohz_full (slice_nohz_full(@sys)): the host's tick
- * needs the timer of a CPU that has it.
+ * Refuses the features of @direct unless every CPU of @cpus (the vCPUs'
+ * CPUs of slice @slice) is nohz_full (slice_nohz_full(@sys)): the host
+ * needs the timer (its tick) and the counters (its NMI watchdog) of a CPU
+ * that is not. The line names the features asked.
  */
 int direct_check_cpus(const char *sys, unsigned int direct, const struct cpumask *cpus,
 		      const char *slice);
 
 /*
  * What the KVM behind VM fd @vm_fd, whose component is version @component
- * (0: stock KVM), gives: *@timer_ns is the host's APIC timer period when it
- * can give the direct timer (KVM_CHECK_EXTENSION of KVM_CAP_SLICEVM_TIMER),
- * else 0. Refuses @direct's timer when the component is missing or older
- * than DIRECT_TIMER_ABI, or the host cannot.
+ * (0: stock KVM), gives, into @kvm: each answer is 0 when the component is
+ * too old for it or the host cannot. Refuses each feature of @direct when
+ * the component is missing or older than the feature's version (naming
+ * every feature it lacks), or when the host cannot give it.
  */
-int direct_check_kvm(unsigned int direct, int component, int vm_fd, int *timer_ns);
+int direct_check_kvm(unsigned int direct, int component, int vm_fd, struct direct_kvm *kvm);
 
 /*
- * Before any vCPU exists: the VM's APIC bus period (the guest's timer
- * clock) set to @timer_ns, the host's (KVM_CAP_X86_APIC_BUS_CYCLES_NS).
+ * Before any vCPU exists: for the timer, the VM's APIC bus period (the
+ * guest's timer clock) set to the host's, @kvm->timer_ns
+ * (KVM_CAP_X86_APIC_BUS_CYCLES_NS); for the PMU, KVM's own PMU emulation
+ * turned off for the VM (KVM_CAP_PMU_CAPABILITY, KVM_PMU_CAP_DISABLE).
  */
-int direct_enable_vm(unsigned int direct, int vm_fd, int timer_ns);
+int direct_enable_vm(unsigned int direct, int vm_fd, const struct direct_kvm *kvm);
 
 /*
  * Called by vCPU @index's own thread once it is pinned alone to @cpu:
- * KVM_CAP_SLICEVM_TIMER on its fd @vcpu_fd. A refusal is reported as
- * direct_timer_refused() says.
+ * KVM_ENABLE_CAP of each feature's capability (KVM_CAP_SLICEVM_TIMER,
+ * then KVM_CAP_SLICEVM_PMU) on its fd @vcpu_fd. A refusal is reported as
+ * direct_refused() says.
  */
 int direct_enable_vcpu(unsigned int direct, int vcpu_fd, int index, int cpu);
 
 /*
- * err_set()s the line for KVM_ENABLE_CAP(KVM_CAP_SLICEVM_TIMER) failing
- * with errno @err on vCPU @index pinned to @cpu; returns -1.
+ * err_set()s the line for KVM_ENABLE_CAP of direct feature @feature (one
+ * VM_DIRECT_* bit) failing with errno @err on vCPU @index pinned to @cpu:
+ * one line per errno of the ABI header's list; returns -1.
  */
-int direct_timer_refused(int err, int index, int cpu);
+int direct_refused(unsigned int feature, int err, int index, int cpu);
 
 #endif

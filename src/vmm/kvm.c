@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include "lib/err.h"
+#include "lib/str.h"
 #include "slicevm_kvm.h"
+#include "vmm/config.h"
 #include "vmm/direct.h"
 #include "vmm/kvm.h"
 
@@ -108,14 +110,78 @@ int kvm_component_version(int fd)
 	return version > 0 ? version : 0;
 }
 
+/* A direct feature as the slice's line tells it: entry i is VM_DIRECT_* bit i. */
+struct told {
+	const char *title;	/* "the direct timer" */
+	const char *hw;		/* what of the guest's it is: "LAPIC timer" */
+	const char *own;	/* what of its CPU's: "own timer" */
+	const char *cannot;	/* why this host cannot give it */
+	char detail[40];	/* what KVM answered: "APIC timer period 1 ns" */
+	bool on;		/* asked for (and so checked) */
+	bool can;		/* KVM_CHECK_EXTENSION answered non-zero */
+};
+
+/* "the direct timer (@detail or @cannot)@sep..." for the features of @mask. */
+static void tell_list(char *buf, size_t len, size_t *used, const struct told *f, int nf,
+		      unsigned int mask, const char *sep, bool cannot)
+{
+	const char *next = "";
+
+	for (int i = 0; i < nf; i++) {
+		if (!(mask & (1U << i)))
+			continue;
+		str_append(buf, len, used, "%s%s (%s)", next, f[i].title,
+			   cannot ? f[i].cannot : f[i].detail);
+		next = sep;
+	}
+}
+
+/* The features of @mask are available: how to ask for them. */
+static void tell_available(char *buf, size_t len, size_t *used, const struct told *f, int nf,
+			   unsigned int mask)
+{
+	const char *next = "";
+	char names[64];
+
+	if (__builtin_popcount(mask) == 1) {
+		int i = __builtin_ctz(mask);
+
+		str_append(buf, len, used, "%s is available (%s)", f[i].title, f[i].detail);
+	} else {
+		tell_list(buf, len, used, f, nf, mask, " and ", false);
+		str_append(buf, len, used, " are available");
+	}
+	str_append(buf, len, used, " but not asked for: give --direct %s for the guest's ",
+		   config_direct_list(mask, ",", names, sizeof(names)));
+	for (int i = 0; i < nf; i++)
+		if (mask & (1U << i)) {
+			str_append(buf, len, used, "%s%s", next, f[i].hw);
+			next = " and ";
+		}
+	str_append(buf, len, used, " without exits");
+}
+
 /*
  * Stage by stage this says what the component adds; a version newer than
- * this slicevm knows is used only as far as this slicevm knows it.
+ * this slicevm knows is used only as far as this slicevm knows it. A
+ * feature the version has is on (asked for), available, or not possible
+ * here; the timer's lines of v2 stay as they were before the PMU came.
  */
 const char *kvm_component_summary(const struct kvm_component_use *use, char *buf, size_t len)
 {
-	char cpus[64], newer[80] = "";
-	int n;
+	struct told f[] = {
+		{ "the direct timer", "LAPIC timer", "own timer",
+		  "the host's APIC is not in x2APIC mode, or AVIC or APICv is on",
+		  "", use->direct_timer, use->timer_ns > 0 },
+		{ "the direct PMU", "performance counters", "own",
+		  "no AMD core performance counters (PerfCtrExtCore), or a VMX host",
+		  "", use->direct_pmu, use->pmu_counters > 0 },
+	};
+	int nf = use->version >= DIRECT_PMU_ABI ? 2 : 1;
+	int n = use->cpus ? cpumask_count(use->cpus) : 0;
+	char cpus[64] = "none", where[80], newer[80] = "";
+	unsigned int on = 0, can = 0, cannot = 0;
+	size_t used = 0;
 
 	if (use->version <= 0) {
 		snprintf(buf, len,
@@ -131,27 +197,53 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 	if (use->version > SLICEVM_KVM_ABI_VERSION)
 		snprintf(newer, sizeof(newer), " (newer than this slicevm knows: used as v%d)",
 			 SLICEVM_KVM_ABI_VERSION);
-	if (use->direct_timer) {
-		n = use->cpus ? cpumask_count(use->cpus) : 0;
-		if (use->cpus)
-			cpumask_format_list(use->cpus, cpus, sizeof(cpus));
-		if (n == 1)
-			snprintf(buf, len,
-				 "kernel component v%d%s: the guest's LAPIC timer on CPU %s's own timer (direct timer; APIC timer period %d ns); IPIs and interrupts still exit to KVM",
-				 use->version, newer, cpus, use->timer_ns);
+	snprintf(f[0].detail, sizeof(f[0].detail), "APIC timer period %d ns", use->timer_ns);
+	snprintf(f[1].detail, sizeof(f[1].detail), "%d counters", use->pmu_counters);
+	for (int i = 0; i < nf; i++) {
+		if (f[i].on)
+			on |= 1U << i;
+		else if (f[i].can)
+			can |= 1U << i;
 		else
-			snprintf(buf, len,
-				 "kernel component v%d%s: each vCPU's LAPIC timer on its CPU's own timer (CPUs %s; direct timer; APIC timer period %d ns); IPIs and interrupts still exit to KVM",
-				 use->version, newer, n ? cpus : "none", use->timer_ns);
-	} else if (use->timer_ns > 0) {
-		snprintf(buf, len,
-			 "kernel component v%d%s loaded: the direct timer is available (APIC timer period %d ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; its timer, IPIs and interrupts exit to KVM as usual",
-			 use->version, newer, use->timer_ns);
-	} else {
-		snprintf(buf, len,
-			 "kernel component v%d%s loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on): the guest's timer, IPIs and interrupts exit to KVM as usual",
-			 use->version, newer);
+			cannot |= 1U << i;
 	}
+	if (n && use->cpus)
+		cpumask_format_list(use->cpus, cpus, sizeof(cpus));
+	if (n == 1)
+		snprintf(where, sizeof(where), "CPU %s's", cpus);
+	else
+		snprintf(where, sizeof(where), "its CPU's");
+
+	str_append(buf, len, &used, "kernel component v%d%s", use->version, newer);
+	/* what is on: "the guest's LAPIC timer on CPU 3's own timer (direct timer; ...)" */
+	for (int i = 0; i < nf; i++) {
+		bool first = !(on & ((1U << i) - 1));
+		char note[80] = "";
+
+		if (!(on & (1U << i)))
+			continue;
+		if (first && n != 1)
+			snprintf(note, sizeof(note), "CPUs %s; ", cpus);
+		str_append(buf, len, &used, "%s %s on %s %s (%sdirect %s; %s)",
+			   !first ? " and its" : n == 1 ? ": the guest's" : ": each vCPU's",
+			   f[i].hw, where, f[i].own, note, config_direct_name(i), f[i].detail);
+	}
+	if (on)
+		str_append(buf, len, &used, "; %sIPIs and interrupts still exit to KVM",
+			   on & VM_DIRECT_TIMER ? "" : "its timer, ");
+	else
+		str_append(buf, len, &used, " loaded%s", can ? ": " : ", but ");
+	if (can) {
+		str_append(buf, len, &used, "%s", on ? "; " : "");
+		tell_available(buf, len, &used, f, nf, can);
+	}
+	if (cannot) {
+		str_append(buf, len, &used, "%sthis host cannot give ", on || can ? "; " : "");
+		tell_list(buf, len, &used, f, nf, cannot, " or ", true);
+	}
+	if (!on)
+		str_append(buf, len, &used, "%s timer, IPIs and interrupts exit to KVM as usual",
+			   can ? "; its" : ": the guest's");
 	return buf;
 }
 

@@ -40,14 +40,18 @@ int kvm_component_version(int fd);
 struct kvm_component_use {
 	int version;		/* KVM_CAP_SLICEVM: the component's ABI version, 0 on stock KVM */
 	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period, 0: it cannot */
+	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU (v3): the guest's counters, 0: it cannot */
 	bool direct_timer;	/* the direct timer is on for the VM's vCPUs */
-	const struct cpumask *cpus;	/* their CPUs, with @direct_timer */
+	bool direct_pmu;	/* the direct PMU is on for them */
+	const struct cpumask *cpus;	/* their CPUs, with @direct_timer or @direct_pmu */
 };
 
 /*
  * One line (no "slicevm: " prefix, no newline) on what a slice's guest
- * gets from the KVM @use describes: stock KVM, an older component, the
- * direct timer on, available but not asked for, or not possible here.
+ * gets from the KVM @use describes: stock KVM, an older component, and for
+ * each direct feature of the component's version (the timer from v2, the
+ * PMU from v3) whether it is on, available but not asked for, or not
+ * possible here. Cut to @len.
  */
 const char *kvm_component_summary(const struct kvm_component_use *use, char *buf, size_t len);
 

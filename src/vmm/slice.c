@@ -191,11 +191,13 @@ void slice_report(struct vm *vm)
 	struct cpumask cpus;
 	struct kvm_component_use use = {
 		.version = vm->kvm.component,
-		.timer_ns = vm->timer_ns,
+		.timer_ns = vm->direct_kvm.timer_ns,
+		.pmu_counters = vm->direct_kvm.pmu_counters,
 		.direct_timer = vm->cfg->direct & VM_DIRECT_TIMER,
+		.direct_pmu = vm->cfg->direct & VM_DIRECT_PMU,
 		.cpus = &cpus,
 	};
-	char line[400];
+	char line[512];
 
 	if (!vm->in_slice)
 		return;

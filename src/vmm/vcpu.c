@@ -111,7 +111,7 @@ static int set_cpuid(struct vcpu *vcpu)
 		return err_set("out of memory for CPUID");
 	memcpy(cpuid, supported, bytes);
 	cpuid_for_vcpu(cpuid, vcpu->index, vcpu->vm->cfg->cpus, vcpu->vm->in_slice,
-		       vcpu->vm->kvm.tsc_deadline, vcpu->vm->cfg->direct & VM_DIRECT_TIMER);
+		       vcpu->vm->kvm.tsc_deadline, vcpu->vm->cfg->direct);
 	/* Set twice: XCR0 can only take features the guest's CPUID allows. */
 	ret = apply_cpuid(vcpu, cpuid) || set_xcr0(vcpu, cpuid) ||
 	      apply_cpuid(vcpu, cpuid) ? -1 : 0;
@@ -352,7 +352,7 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%d", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	atomic_store(&vcpu->tid, gettid());
-	/* pinned alone to its CPU first: KVM gives the direct timer only then */
+	/* pinned alone to its CPU first: KVM gives the direct features only then */
 	if (slice_place_vcpu(vm, vcpu->index) ||
 	    direct_enable_vcpu(vm->cfg->direct, vcpu->fd, vcpu->index,
 			       slice_vcpu_cpu(vm, vcpu->index))) {

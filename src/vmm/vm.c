@@ -248,7 +248,7 @@ static int vm_create_kvm(struct vm *vm)
 	vm->fd = ioctl(vm->kvm.fd, KVM_CREATE_VM, 0);
 	if (vm->fd < 0)
 		return err_set_errno("KVM_CREATE_VM failed");
-	if (direct_check_kvm(vm->cfg->direct, vm->kvm.component, vm->fd, &vm->timer_ns))
+	if (direct_check_kvm(vm->cfg->direct, vm->kvm.component, vm->fd, &vm->direct_kvm))
 		return -1;
 	/* Intel needs these pages for real-mode emulation; harmless on AMD. */
 	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) ||
@@ -259,7 +259,7 @@ static int vm_create_kvm(struct vm *vm)
 	if (ioctl(vm->fd, KVM_CREATE_PIT2, &pit))
 		return err_set_errno("KVM_CREATE_PIT2 failed");
 	/* both before any vCPU exists, as KVM wants */
-	if (vm_disable_exits(vm) || direct_enable_vm(vm->cfg->direct, vm->fd, vm->timer_ns))
+	if (vm_disable_exits(vm) || direct_enable_vm(vm->cfg->direct, vm->fd, &vm->direct_kvm))
 		return -1;
 	for (int i = 0; i < mem->nr; i++)
 		if (vm_set_memory_slot(vm, (uint32_t)i, mem->r[i].gpa, mem->r[i].host,

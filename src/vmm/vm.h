@@ -15,6 +15,7 @@
 #include "lib/evloop.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "vmm/direct.h"
 #include "vmm/iobus.h"
 #include "vmm/kvm.h"
 #include "mem/ram.h"
@@ -84,10 +85,11 @@ struct vm {
 	struct cpumask housekeeping;
 	bool exitless;		/* idle and spin exits stay in the guest */
 	/*
-	 * KVM_CAP_SLICEVM_TIMER asked of the VM: the host's APIC timer period
-	 * in ns when it can give the direct timer, else 0 (direct.h).
+	 * What the VM's KVM answers for each direct feature (direct.h): the
+	 * host's APIC timer period, the guest's performance counters; 0 for
+	 * one it cannot give.
 	 */
-	int timer_ns;
+	struct direct_kvm direct_kvm;
 
 	/*
 	 * Passed-through PCI functions (vm_vfio.c): the slice's devices, the

@@ -558,6 +558,15 @@ nvme_addr() {
 	done
 }
 
+# slice_conf NAME CPUS MEM: a host plan with CPU 0 for the host and one
+# slice, in $LAB_TMP/slices.json (its path in CONF); the ledger in /run.
+slice_conf() {
+	export SLICEVM_LEDGER=/run/slicevm/ledger.db
+	CONF=$LAB_TMP/slices.json
+	printf '{"housekeeping": {"cpus": "0"}, "host_reserve": "256M",\n "slices": [{"name": "%s", "cpus": "%s", "memory": "%s"}]}\n' \
+		"$1" "$2" "$3" >"$CONF"
+}
+
 # --- the kernel component: swapping KVM's modules -------------------------------
 # For cases with "# needs: kvm-component" (kvm_component.sh, direct_timer.sh):
 # component_ready WHAT: the component's modules are in /lab/kvm-component;

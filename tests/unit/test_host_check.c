@@ -219,7 +219,7 @@ static void test_kvm(void **state)
 static void test_kvm_component(void **state)
 {
 	struct check_report r;
-	char want[320];
+	char want[512];
 	struct tree t;
 
 	ready_host(&t);
@@ -249,11 +249,29 @@ static void test_kvm_component(void **state)
 	check_report_free(&r);
 	rm(t.root, "dev/kvm");
 
+	/* Stage 5 (v3): the direct PMU too, asked of the same device. */
+	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "3\n");
+	run(&t, NULL, &r);
+	snprintf(want, sizeof(want),
+		 "slicevm's kernel component v3 is loaded (stage 5; whether this host can give the direct timer and the direct PMU is unknown: cannot open %s: No such file or directory)",
+		 t.kvm);
+	expect(&r, "kvm-component", CHECK_PASS, NULL);
+	assert_string_equal(item(&r, "kvm-component")->detail, want);
+	check_report_free(&r);
+	mk(t.root, "dev/kvm", "");
+	run(&t, NULL, &r);
+	snprintf(want, sizeof(want),
+		 "slicevm's kernel component v3 is loaded (stage 5; whether this host can give the direct timer and the direct PMU is unknown: %s does not answer as KVM)",
+		 t.kvm);
+	assert_string_equal(item(&r, "kvm-component")->detail, want);
+	check_report_free(&r);
+	rm(t.root, "dev/kvm");
+
 	/* A newer component: used as far as this slicevm knows it. */
 	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "7\n");
 	run(&t, NULL, &r);
 	expect(&r, "kvm-component", CHECK_PASS,
-	       "v7 is loaded (this slicevm knows up to v2 and uses that; whether this host can give the direct timer is unknown");
+	       "v7 is loaded (this slicevm knows up to v3 and uses that; whether this host can give the direct timer and the direct PMU is unknown");
 	check_report_free(&r);
 
 	/* Not a version. */
@@ -281,6 +299,40 @@ static void test_kvm_component(void **state)
 	run(&t, NULL, &r);
 	expect(&r, "kvm-component", CHECK_WARN, "kvm.ko is not loaded");
 	check_report_free(&r);
+}
+
+/* What the item says of the direct features once the KVM device answered. */
+static void test_direct_note(void **state)
+{
+	char buf[320], small[16];
+
+	/* v2: the timer only, whatever the PMU's answer */
+	assert_string_equal(check_direct_note(2, 40, 6, "kvm_amd", buf, sizeof(buf)),
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer");
+	assert_string_equal(check_direct_note(2, 0, 0, "kvm_amd", buf, sizeof(buf)),
+			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_amd has AVIC or APICv on");
+	assert_string_equal(check_direct_note(2, 0, 0, NULL, buf, sizeof(buf)),
+			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or the vendor module has AVIC or APICv on");
+
+	/* v3: the PMU after it, with why not by vendor module */
+	assert_string_equal(check_direct_note(3, 40, 6, "kvm_amd", buf, sizeof(buf)),
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; the direct PMU is available, 6 counters: slicevm run --direct pmu");
+	assert_string_equal(check_direct_note(3, 0, 6, "kvm_amd", buf, sizeof(buf)),
+			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_amd has AVIC or APICv on; the direct PMU is available, 6 counters: slicevm run --direct pmu");
+	assert_string_equal(check_direct_note(3, 40, 0, "kvm_amd", buf, sizeof(buf)),
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (the perfctr_core flag)");
+	assert_string_equal(check_direct_note(3, 0, 0, "kvm_intel", buf, sizeof(buf)),
+			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_intel has AVIC or APICv on; this host cannot give the direct PMU: kvm_intel (VMX) does not have it yet");
+	assert_string_equal(check_direct_note(3, 40, 0, NULL, buf, sizeof(buf)),
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (perfctr_core), or it is a VMX host");
+
+	/* cut, never overrun */
+	assert_string_equal(check_direct_note(3, 40, 6, "kvm_amd", small, sizeof(small)),
+			    "the direct time");
+	/* the longest note fits the item with the longest words around it */
+	check_direct_note(3, 0, 0, NULL, buf, sizeof(buf));
+	assert_true(strlen("slicevm's kernel component v2147483647 is loaded (this slicevm knows up to v3 and uses that; )") +
+		    strlen(buf) < sizeof(((struct check_item *)0)->detail));
 }
 
 static void test_missing_features(void **state)
@@ -481,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_ready_host),
 		cmocka_unit_test(test_kvm),
 		cmocka_unit_test(test_kvm_component),
+		cmocka_unit_test(test_direct_note),
 		cmocka_unit_test(test_missing_features),
 		cmocka_unit_test(test_boot_params),
 		cmocka_unit_test(test_hugepages),

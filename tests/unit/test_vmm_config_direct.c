@@ -54,13 +54,18 @@ static void names(void **state)
 	char buf[64];
 
 	assert_string_equal(config_direct_name(0), "timer");
-	assert_null(config_direct_name(1));
+	assert_string_equal(config_direct_name(1), "pmu");
+	assert_null(config_direct_name(2));
 	assert_null(config_direct_name(-1));
 	assert_int_equal(VM_DIRECT_TIMER, 1U << 0);
+	assert_int_equal(VM_DIRECT_PMU, 1U << 1);
+	assert_int_equal(VM_DIRECT_ALL, VM_DIRECT_TIMER | VM_DIRECT_PMU);
 	assert_string_equal(config_direct_list(VM_DIRECT_TIMER, ",", buf, sizeof(buf)), "timer");
+	assert_string_equal(config_direct_list(VM_DIRECT_PMU, ",", buf, sizeof(buf)), "pmu");
+	assert_string_equal(config_direct_list(VM_DIRECT_ALL, ",", buf, sizeof(buf)), "timer,pmu");
 	assert_string_equal(config_direct_list(0, ",", buf, sizeof(buf)), "");
 	/* bits no feature has are not names */
-	assert_string_equal(config_direct_list(~0U, ", ", buf, sizeof(buf)), "timer");
+	assert_string_equal(config_direct_list(~0U, ", ", buf, sizeof(buf)), "timer, pmu");
 }
 
 static void option(void **state)
@@ -76,6 +81,26 @@ static void option(void **state)
 	assert_string_equal(err_msg(),
 			    "--direct timer: 'timer' is given twice: give each feature once");
 	assert_int_equal(cfg.direct, VM_DIRECT_TIMER);
+	/* pmu joins it; then both are there, and either again is refused */
+	assert_int_equal(config_add_direct_option(&cfg, "pmu"), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	assert_int_equal(config_add_direct_option(&cfg, "pmu"), -1);
+	assert_string_equal(err_msg(), "--direct pmu: 'pmu' is given twice: give each feature once");
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	config_free(&cfg);
+
+	/* both in one list, in either order */
+	config_init(&cfg);
+	assert_int_equal(config_add_direct_option(&cfg, "timer,pmu"), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_add_direct_option(&cfg, "pmu,timer"), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_add_direct_option(&cfg, "pmu"), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_PMU);
 	config_free(&cfg);
 }
 
@@ -83,19 +108,25 @@ static void option_errors(void **state)
 {
 	/* the later stages' names are not known yet: one line naming the known ones */
 	expect_option_error("irq",
-			    "--direct irq: unknown direct feature 'irq': this slicevm knows timer");
+			    "--direct irq: unknown direct feature 'irq': this slicevm knows timer, pmu");
 	expect_option_error("timer,ipi",
-			    "--direct timer,ipi: unknown direct feature 'ipi': this slicevm knows timer");
+			    "--direct timer,ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu");
 	expect_option_error("Timer",
-			    "--direct Timer: unknown direct feature 'Timer': this slicevm knows timer");
+			    "--direct Timer: unknown direct feature 'Timer': this slicevm knows timer, pmu");
+	expect_option_error("PMU",
+			    "--direct PMU: unknown direct feature 'PMU': this slicevm knows timer, pmu");
+	expect_option_error("timer,pmu,irq",
+			    "--direct timer,pmu,irq: unknown direct feature 'irq': this slicevm knows timer, pmu");
 	expect_option_error("timer,timer",
 			    "--direct timer,timer: 'timer' is given twice: give each feature once");
+	expect_option_error("pmu,timer,pmu",
+			    "--direct pmu,timer,pmu: 'pmu' is given twice: give each feature once");
 	expect_option_error("timer,",
 			    "--direct timer,: an empty feature name (an extra ','): remove it");
 	expect_option_error(",timer",
 			    "--direct ,timer: an empty feature name (an extra ','): remove it");
 	expect_option_error("timer ",
-			    "--direct timer : unknown direct feature 'timer ': this slicevm knows timer");
+			    "--direct timer : unknown direct feature 'timer ': this slicevm knows timer, pmu");
 	expect_option_error("", "--direct: no feature given: give a list like --direct timer");
 }
 
@@ -118,6 +149,13 @@ static void load(void **state)
 	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm3.json",
 		"{\"direct\": []}")), 0);
 	assert_int_equal(cfg.direct, 0);
+	/* the PMU alone, and both */
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm4.json",
+		"{\"direct\": [\"pmu\"]}")), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_PMU);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm5.json",
+		"{\"direct\": [\"pmu\", \"timer\"]}")), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_PMU);
 	config_free(&cfg);
 }
 
@@ -135,12 +173,14 @@ static void load_errors(void **state)
 			  "\"direct\"[0] must be a feature name like \"timer\"");
 	expect_load_exact("{\"direct\": [\"timer\\u0000\"]}",
 			  "\"direct\"[0] must be a feature name like \"timer\"");
-	expect_load_exact("{\"direct\": [\"timer\", \"pmu\"]}",
-			  "\"direct\"[1]: unknown direct feature 'pmu': this slicevm knows timer");
+	expect_load_exact("{\"direct\": [\"timer\", \"irq\"]}",
+			  "\"direct\"[1]: unknown direct feature 'irq': this slicevm knows timer, pmu");
+	expect_load_exact("{\"direct\": [\"pmu\", \"timer\", \"pmu\"]}",
+			  "\"direct\"[2]: 'pmu' is given twice: give each feature once");
 	expect_load_exact("{\"direct\": [\"timer\", \"timer\"]}",
 			  "\"direct\"[1]: 'timer' is given twice: give each feature once");
-	expect_load_exact("{\"direct\": [\"timer,irq\"]}",
-			  "\"direct\"[0]: unknown direct feature 'timer,irq': this slicevm knows timer");
+	expect_load_exact("{\"direct\": [\"timer,pmu\"]}",
+			  "\"direct\"[0]: unknown direct feature 'timer,pmu': this slicevm knows timer, pmu");
 	expect_load_exact("{\"direct\": [\"\"]}",
 			  "\"direct\"[0]: an empty feature name (an extra ','): remove it");
 	/* the list of keys names it */
@@ -169,6 +209,19 @@ static void finish_needs_slice(void **state)
 		"{\"kernel\": \"/k\", \"direct\": [\"timer\"]}")), 0);
 	assert_int_equal(config_finish(&cfg), -1);
 	expect_error_has("--direct timer needs a slice");
+	config_free(&cfg);
+
+	/* the line names every feature asked */
+	config_init(&cfg);
+	config_set_str(&cfg.kernel, "/k");
+	assert_int_equal(config_add_direct_option(&cfg, "pmu"), 0);
+	assert_int_equal(config_finish(&cfg), -1);
+	assert_string_equal(err_msg(),
+			    "--direct pmu needs a slice: give --slice NAME (a direct feature needs each vCPU alone on an isolated CPU of its own)");
+	assert_int_equal(config_add_direct_option(&cfg, "timer"), 0);
+	assert_int_equal(config_finish(&cfg), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer,pmu needs a slice: give --slice NAME (a direct feature needs each vCPU alone on an isolated CPU of its own)");
 	config_free(&cfg);
 }
 

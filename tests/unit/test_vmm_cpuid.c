@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <cmocka.h>
 
+#include "vmm/config.h"
 #include "vmm/cpuid.h"
 
 static struct kvm_cpuid2 *make_cpuid(void)
@@ -13,7 +14,7 @@ static struct kvm_cpuid2 *make_cpuid(void)
 	static const struct { uint32_t fn, idx; } leaves[] = {
 		{ 1, 0 }, { 4, 0 }, { 4, 1 }, { 0xB, 0 }, { 0xB, 1 }, { 0xB, 2 },
 		{ 0x80000001, 0 }, { 0x80000008, 0 }, { 0x8000001E, 0 },
-		{ 0x40000001, 0 },
+		{ 0x80000022, 0 }, { 0x40000001, 0 },
 	};
 	const size_t n = sizeof(leaves) / sizeof(leaves[0]);
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -42,7 +43,7 @@ static void apic_ids_and_topology(void **state)
 {
 	struct kvm_cpuid2 *c = make_cpuid();
 
-	cpuid_for_vcpu(c, 3, 4, false, false, false);
+	cpuid_for_vcpu(c, 3, 4, false, false, 0);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 3);
 	assert_int_equal((leaf(c, 1, 0)->ebx >> 16) & 0xFF, 4);
 	assert_int_equal(leaf(c, 1, 0)->ebx & 0xFFFF, 0x800);	/* kept */
@@ -68,7 +69,7 @@ static void single_cpu(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	c->entries[0].edx = 1U << 28;
-	cpuid_for_vcpu(c, 0, 1, false, false, false);
+	cpuid_for_vcpu(c, 0, 1, false, false, 0);
 	assert_int_equal(leaf(c, 1, 0)->ebx >> 24, 0);
 	assert_false(leaf(c, 1, 0)->edx & (1U << 28));
 	assert_int_equal(leaf(c, 0xB, 1)->eax, 0);
@@ -81,9 +82,9 @@ static void realtime_hint_only_when_dedicated(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	leaf(c, 0x40000001, 0)->edx = 0;
-	cpuid_for_vcpu(c, 0, 2, true, false, false);
+	cpuid_for_vcpu(c, 0, 2, true, false, 0);
 	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 1);	/* KVM_HINTS_REALTIME */
-	cpuid_for_vcpu(c, 0, 2, false, false, false);
+	cpuid_for_vcpu(c, 0, 2, false, false, 0);
 	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 0);
 	free(c);
 }
@@ -93,9 +94,9 @@ static void tsc_deadline_when_kvm_has_it(void **state)
 {
 	struct kvm_cpuid2 *c = make_cpuid();
 
-	cpuid_for_vcpu(c, 0, 1, false, false, false);
+	cpuid_for_vcpu(c, 0, 1, false, false, 0);
 	assert_false(leaf(c, 1, 0)->ecx & (1U << 24));
-	cpuid_for_vcpu(c, 0, 1, false, true, false);
+	cpuid_for_vcpu(c, 0, 1, false, true, 0);
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 24));
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 31));		/* the rest kept */
 	free(c);
@@ -111,21 +112,70 @@ static void direct_timer_no_tsc_deadline(void **state)
 	struct kvm_cpuid2 *c = make_cpuid();
 
 	leaf(c, 1, 0)->ecx = 1U << 24;			/* as if KVM's list had it */
-	cpuid_for_vcpu(c, 0, 2, true, true, true);
+	cpuid_for_vcpu(c, 0, 2, true, true, VM_DIRECT_TIMER);
 	assert_int_equal(leaf(c, 1, 0)->ecx, (1U << 31) | (1U << 21));
 	/* without the direct timer, the usual: TSC deadline as KVM says */
-	cpuid_for_vcpu(c, 0, 2, true, true, false);
+	cpuid_for_vcpu(c, 0, 2, true, true, 0);
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 24));
-	cpuid_for_vcpu(c, 0, 2, true, false, false);
+	cpuid_for_vcpu(c, 0, 2, true, false, 0);
 	assert_false(leaf(c, 1, 0)->ecx & (1U << 24));
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 21));	/* x2APIC kept as it was */
 
 	leaf(c, 1, 0)->ecx = 0;				/* a list without x2APIC */
-	cpuid_for_vcpu(c, 0, 1, true, false, false);
+	cpuid_for_vcpu(c, 0, 1, true, false, 0);
 	assert_false(leaf(c, 1, 0)->ecx & (1U << 21));
-	cpuid_for_vcpu(c, 0, 1, true, false, true);
+	cpuid_for_vcpu(c, 0, 1, true, false, VM_DIRECT_TIMER);
 	assert_true(leaf(c, 1, 0)->ecx & (1U << 21));
 	assert_false(leaf(c, 1, 0)->ecx & (1U << 24));
+	free(c);
+}
+
+/*
+ * The direct PMU: the guest is shown AMD's six core counters
+ * (PerfCtrExtCore) and not PerfMonV2, whose global control the component
+ * does not pass through; the rest of both leaves is kept.
+ */
+static void direct_pmu_core_counters(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	leaf(c, 0x80000001, 0)->ecx = 0;
+	leaf(c, 0x80000022, 0)->eax = 0x7;		/* PerfMonV2, LbrStackV2, LbrAndPmcFreeze */
+	leaf(c, 0x80000022, 0)->ebx = 0x5106;		/* 6 core counters, ... */
+	cpuid_for_vcpu(c, 0, 1, true, false, 0);
+	assert_int_equal(leaf(c, 0x80000001, 0)->ecx, 0);
+	assert_int_equal(leaf(c, 0x80000022, 0)->eax, 0x7);
+	cpuid_for_vcpu(c, 0, 1, true, false, VM_DIRECT_TIMER);
+	assert_int_equal(leaf(c, 0x80000001, 0)->ecx, 0);
+	assert_int_equal(leaf(c, 0x80000022, 0)->eax, 0x7);
+
+	leaf(c, 1, 0)->ecx = 0;
+	cpuid_for_vcpu(c, 0, 1, true, false, VM_DIRECT_PMU);
+	assert_int_equal(leaf(c, 0x80000001, 0)->ecx, 1U << 23);
+	assert_int_equal(leaf(c, 0x80000022, 0)->eax, 0x6);
+	assert_int_equal(leaf(c, 0x80000022, 0)->ebx, 0x5106);
+	/* the timer's bits are not the PMU's business */
+	assert_false(leaf(c, 1, 0)->ecx & (1U << 21));
+
+	/* with the timer too, and more vCPUs: each leaf's other bits as before */
+	leaf(c, 0x80000001, 0)->ecx = 0;
+	leaf(c, 0x80000022, 0)->eax = 0x7;
+	cpuid_for_vcpu(c, 1, 2, true, true, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	assert_int_equal(leaf(c, 0x80000001, 0)->ecx, (1U << 23) | 2);
+	assert_int_equal(leaf(c, 0x80000022, 0)->eax, 0x6);
+	assert_int_equal(leaf(c, 1, 0)->ecx, (1U << 31) | (1U << 21));
+	free(c);
+
+	/* a table without leaf 8000_0022h: nothing to clear, nothing added */
+	c = make_cpuid();
+	for (uint32_t i = 0; i < c->nent; i++)
+		if (c->entries[i].function == 0x80000022)
+			c->entries[i] = c->entries[--c->nent];
+	leaf(c, 0x80000001, 0)->ecx = 0;
+	cpuid_for_vcpu(c, 0, 1, true, false, VM_DIRECT_PMU);
+	assert_int_equal(leaf(c, 0x80000001, 0)->ecx, 1U << 23);
+	for (uint32_t i = 0; i < c->nent; i++)
+		assert_int_not_equal(c->entries[i].function, 0x80000022);
 	free(c);
 }
 
@@ -137,6 +187,7 @@ int main(void)
 		cmocka_unit_test(realtime_hint_only_when_dedicated),
 		cmocka_unit_test(tsc_deadline_when_kvm_has_it),
 		cmocka_unit_test(direct_timer_no_tsc_deadline),
+		cmocka_unit_test(direct_pmu_core_counters),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The direct timer's checks and their lines (vmm/direct.h): the slice's
+ * The direct features' checks and their lines (vmm/direct.h): the slice's
  * CPUs against a FAKE /sys's nohz_full, the kernel component's version and
- * answer, and each errno of the per-vCPU enable. No KVM: fds that are not
+ * answers, and each errno of the per-vCPU enables. No KVM: fds that are not
  * KVM's fail the ioctls as a KVM without the feature would not, so those
  * paths are checked by their messages only.
  */
@@ -110,34 +110,96 @@ static void cpus_checked(void **state)
 	assert_int_equal(direct_check_cpus(sys, 0, &cpus, "db"), 0);
 }
 
+/* The PMU needs nohz_full CPUs as the timer does; the line names what was asked. */
+static void cpus_checked_pmu(void **state)
+{
+	const char *sys = fake_sys("cpus-pmu", "2-5\n");
+	struct cpumask cpus = mask("2-5");
+
+	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_PMU, &cpus, "db"), 0);
+	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_ALL, &cpus, "db"), 0);
+
+	cpus = mask("1-2");
+	err_clear();
+	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_PMU, &cpus, "db"), -1);
+	assert_string_equal(err_msg(),
+			    "--direct pmu: CPU 1 of slice db is not nohz_full (the host's NMI watchdog needs its performance counters; the kernel's nohz_full: 2-5): boot with the nohz_full= of 'slicevm host bootargs'");
+	cpus = mask("0-1,7");
+	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_TIMER | VM_DIRECT_PMU, &cpus, "web"), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer,pmu: CPUs 0-1,7 of slice web are not nohz_full (the host's tick needs their timer and the host's NMI watchdog needs their performance counters; the kernel's nohz_full: 2-5): boot with the nohz_full= of 'slicevm host bootargs'");
+	cpus = mask("7");
+	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_ALL, &cpus, "web"), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer,pmu: CPU 7 of slice web is not nohz_full (the host's tick needs its timer and the host's NMI watchdog needs its performance counters; the kernel's nohz_full: 2-5): boot with the nohz_full= of 'slicevm host bootargs'");
+	/* bits of no feature are not asked */
+	assert_int_equal(direct_check_cpus(sys, ~VM_DIRECT_ALL, &cpus, "web"), 0);
+}
+
 static void kvm_checked(void **state)
 {
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC), ns = -7;
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct direct_kvm ans;
 
 	assert_true(fd >= 0);
-	/* not asked: never refused, and no period without a v2 component */
-	assert_int_equal(direct_check_kvm(0, 0, fd, &ns), 0);
-	assert_int_equal(ns, 0);
-	ns = -7;
-	assert_int_equal(direct_check_kvm(0, 1, fd, &ns), 0);
-	assert_int_equal(ns, 0);
-	ns = -7;
-	assert_int_equal(direct_check_kvm(0, 2, fd, &ns), 0);	/* the ioctl fails: 0 */
-	assert_int_equal(ns, 0);
+	/* not asked: never refused, and no answer without a component that has it */
+	for (int v = 0; v <= 4; v++) {
+		ans = (struct direct_kvm){ -7, -7 };
+		assert_int_equal(direct_check_kvm(0, v, fd, &ans), 0);	/* the ioctls fail: 0 */
+		assert_int_equal(ans.timer_ns, 0);
+		assert_int_equal(ans.pmu_counters, 0);
+	}
 
-	assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER, 0, fd, &ns), -1);
+	assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER, 0, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct timer needs slicevm's kernel component v2 or newer, and this host's KVM is stock KVM: build it with 'make kernel' and load it (kernel/README.md)");
-	assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER, 1, fd, &ns), -1);
+	assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER, 1, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct timer needs slicevm's kernel component v2 or newer, and this host's is v1: build the current one with 'make kernel' and load it (kernel/README.md)");
-	/* v2 and v3 that answer 0 (here: a fd whose ioctl fails) */
-	for (int v = 2; v <= 3; v++) {
-		ns = -7;
-		assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER, v, fd, &ns), -1);
-		assert_int_equal(ns, 0);
+	/* v2 to v4 that answer 0 (here: a fd whose ioctl fails) */
+	for (int v = 2; v <= 4; v++) {
+		ans.timer_ns = -7;
+		assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER, v, fd, &ans), -1);
+		assert_int_equal(ans.timer_ns, 0);
 		assert_string_equal(err_msg(),
 				    "--direct timer: this host's KVM cannot give the guest its CPU's timer (KVM_CAP_SLICEVM_TIMER is 0: the host's APIC is not in x2APIC mode, or AVIC or APICv is on: kvm_amd avic=0, kvm_intel enable_apicv=0): run without --direct timer");
+	}
+	close(fd);
+}
+
+/* The PMU: v3 or newer, naming each feature the component lacks. */
+static void kvm_checked_pmu(void **state)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct direct_kvm ans;
+
+	assert_true(fd >= 0);
+	assert_int_equal(DIRECT_PMU_ABI, 3);
+	assert_int_equal(direct_check_kvm(VM_DIRECT_PMU, 0, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct pmu needs slicevm's kernel component v3 or newer, and this host's KVM is stock KVM: build it with 'make kernel' and load it (kernel/README.md)");
+	assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, 0, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer,pmu needs slicevm's kernel component v3 or newer, and this host's KVM is stock KVM: build it with 'make kernel' and load it (kernel/README.md)");
+	assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, 1, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer,pmu needs slicevm's kernel component v3 or newer, and this host's is v1: build the current one with 'make kernel' and load it (kernel/README.md)");
+	/* v2 has the timer: only the PMU is named */
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(direct_check_kvm(i ? VM_DIRECT_ALL : VM_DIRECT_PMU, 2, fd, &ans), -1);
+		assert_string_equal(err_msg(),
+				    "--direct pmu needs slicevm's kernel component v3 or newer, and this host's is v2: build the current one with 'make kernel' and load it (kernel/README.md)");
+	}
+	/* v3 and newer that answer 0: the PMU's line, or the timer's first */
+	for (int v = 3; v <= 4; v++) {
+		ans = (struct direct_kvm){ -7, -7 };
+		assert_int_equal(direct_check_kvm(VM_DIRECT_PMU, v, fd, &ans), -1);
+		assert_int_equal(ans.timer_ns, 0);
+		assert_int_equal(ans.pmu_counters, 0);
+		assert_string_equal(err_msg(),
+				    "--direct pmu: this host's KVM cannot give the guest its CPU's performance counters (KVM_CAP_SLICEVM_PMU is 0: no AMD core performance counters (PerfCtrExtCore), or a VMX host, which the component does not support yet): run without --direct pmu");
+		assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, v, fd, &ans), -1);
+		assert_non_null(strstr(err_msg(), "--direct timer: this host's KVM cannot give the guest its CPU's timer"));
 	}
 	close(fd);
 }
@@ -145,12 +207,15 @@ static void kvm_checked(void **state)
 static void enable_only_when_asked(void **state)
 {
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	const struct direct_kvm ans = { .timer_ns = 1, .pmu_counters = 6 };
 
 	assert_true(fd >= 0);
-	assert_int_equal(direct_enable_vm(0, -1, 0), 0);
+	assert_int_equal(direct_enable_vm(0, -1, &ans), 0);
 	assert_int_equal(direct_enable_vcpu(0, -1, 0, 3), 0);
+	assert_int_equal(direct_enable_vm(~VM_DIRECT_ALL, -1, &ans), 0);
+	assert_int_equal(direct_enable_vcpu(~VM_DIRECT_ALL, -1, 0, 3), 0);
 	/* asked, on fds KVM_ENABLE_CAP fails on */
-	assert_int_equal(direct_enable_vm(VM_DIRECT_TIMER, fd, 1), -1);
+	assert_int_equal(direct_enable_vm(VM_DIRECT_TIMER, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct timer: KVM refused the guest's APIC bus period of 1 ns, the host's (KVM_CAP_X86_APIC_BUS_CYCLES_NS: Inappropriate ioctl for device): load the kernel component built for this kernel ('make kernel', kernel/README.md)");
 	assert_int_equal(direct_enable_vcpu(VM_DIRECT_TIMER, fd, 1, 3), -1);
@@ -159,6 +224,20 @@ static void enable_only_when_asked(void **state)
 	assert_int_equal(direct_enable_vcpu(VM_DIRECT_TIMER, -1, 0, 2), -1);
 	assert_string_equal(err_msg(),
 			    "vCPU 0: cannot turn the direct timer on for CPU 2 (KVM_CAP_SLICEVM_TIMER): Bad file descriptor");
+
+	/* the PMU: KVM's own PMU off for the VM, then each vCPU's */
+	assert_int_equal(direct_enable_vm(VM_DIRECT_PMU, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct pmu: KVM refused to turn its own PMU emulation off for the VM (KVM_CAP_PMU_CAPABILITY: Inappropriate ioctl for device): this is a slicevm bug, please report it");
+	assert_int_equal(direct_enable_vcpu(VM_DIRECT_PMU, fd, 1, 3), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 1: cannot turn the direct PMU on for CPU 3 (KVM_CAP_SLICEVM_PMU): Inappropriate ioctl for device");
+	/* both: the timer's first */
+	assert_int_equal(direct_enable_vm(VM_DIRECT_ALL, fd, &ans), -1);
+	assert_non_null(strstr(err_msg(), "--direct timer: KVM refused the guest's APIC bus period of 1 ns"));
+	assert_int_equal(direct_enable_vcpu(VM_DIRECT_ALL, fd, 2, 4), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 2: cannot turn the direct timer on for CPU 4 (KVM_CAP_SLICEVM_TIMER): Inappropriate ioctl for device");
 	close(fd);
 }
 
@@ -179,9 +258,41 @@ static void enable_errors(void **state)
 
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		err_clear();
-		assert_int_equal(direct_timer_refused(lines[i].err, 1, 5), -1);
+		assert_int_equal(direct_refused(VM_DIRECT_TIMER, lines[i].err, 1, 5), -1);
 		assert_string_equal(err_msg(), lines[i].msg);
 	}
+}
+
+/* The PMU's: the header's list, EOPNOTSUPP in place of the timer's EDOM. */
+static void enable_errors_pmu(void **state)
+{
+	static const struct {
+		int err;
+		const char *msg;
+	} lines[] = {
+		{ EINVAL, "vCPU 2: KVM refused the direct PMU's arguments (EINVAL): this is a slicevm bug, please report it" },
+		{ ENXIO, "vCPU 2: this host cannot give the direct PMU on CPU 7 (ENXIO: no AMD core performance counters (PerfCtrExtCore), a VMX host, or the vCPU has no in-kernel LAPIC): run without --direct pmu" },
+		{ EOPNOTSUPP, "vCPU 2: KVM's own PMU is still on for the VM (EOPNOTSUPP: KVM_CAP_PMU_CAPABILITY did not turn it off): this is a slicevm bug, please report it" },
+		{ EPERM, "vCPU 2: KVM refused the direct PMU on CPU 7 (EPERM: the vCPU's thread is not pinned alone to a nohz_full CPU): boot with the nohz_full= of 'slicevm host bootargs'" },
+		{ EBUSY, "vCPU 2: another vCPU has CPU 7's performance counters already (EBUSY: another VM runs there with the direct PMU): stop that VM, or use another slice" },
+		{ EDOM, "vCPU 2: cannot turn the direct PMU on for CPU 7 (KVM_CAP_SLICEVM_PMU): Numerical argument out of domain" },
+		{ ENOMEM, "vCPU 2: cannot turn the direct PMU on for CPU 7 (KVM_CAP_SLICEVM_PMU): Cannot allocate memory" },
+	};
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		err_clear();
+		assert_int_equal(direct_refused(VM_DIRECT_PMU, lines[i].err, 2, 7), -1);
+		assert_string_equal(err_msg(), lines[i].msg);
+	}
+	/* the timer's EOPNOTSUPP is not the PMU's */
+	assert_int_equal(direct_refused(VM_DIRECT_TIMER, EOPNOTSUPP, 2, 7), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 2: cannot turn the direct timer on for CPU 7 (KVM_CAP_SLICEVM_TIMER): Operation not supported");
+	/* not one feature: a plain line */
+	assert_int_equal(direct_refused(VM_DIRECT_ALL, EBUSY, 2, 7), -1);
+	assert_string_equal(err_msg(), "vCPU 2: cannot turn direct feature 0x3 on for CPU 7: Device or resource busy");
+	assert_int_equal(direct_refused(0, EBUSY, 2, 7), -1);
+	assert_string_equal(err_msg(), "vCPU 2: cannot turn direct feature 0 on for CPU 7: Device or resource busy");
 }
 
 int main(void)
@@ -189,9 +300,12 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(nohz_full_read),
 		cmocka_unit_test(cpus_checked),
+		cmocka_unit_test(cpus_checked_pmu),
 		cmocka_unit_test(kvm_checked),
+		cmocka_unit_test(kvm_checked_pmu),
 		cmocka_unit_test(enable_only_when_asked),
 		cmocka_unit_test(enable_errors),
+		cmocka_unit_test(enable_errors_pmu),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

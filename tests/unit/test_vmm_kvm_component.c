@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "slicevm_kvm.h"
+#include "vmm/config.h"
 #include "vmm/kvm.h"
 
 static void test_abi_numbers(void **state)
@@ -28,6 +29,9 @@ static void test_abi_numbers(void **state)
 	assert_true(KVM_CAP_SLICEVM <= SLICEVM_KVM_CAP_LAST);
 	assert_true(SLICEVM_KVM_CAP_LAST - SLICEVM_KVM_CAP_FIRST == 15);
 	assert_true(SLICEVM_KVM_ABI_VERSION >= 1);
+	assert_int_equal(KVM_CAP_SLICEVM_TIMER, 0x534d);
+	assert_int_equal(KVM_CAP_SLICEVM_PMU, 0x534e);
+	assert_true(KVM_CAP_SLICEVM_PMU <= SLICEVM_KVM_CAP_LAST);
 	assert_string_equal(SLICEVM_KVM_ABI_PARAM, "/sys/module/kvm/parameters/slicevm_abi");
 }
 
@@ -45,14 +49,17 @@ static void test_version_of_non_kvm_fds(void **state)
 	assert_int_equal(kvm_component_version(-1), 0);
 }
 
-static const char *summary(int version, int timer_ns, bool direct, const char *cpus,
-			   char *buf, size_t len)
+/* The line for a component of @version; @direct the VM_DIRECT_* features on. */
+static const char *summary(int version, int timer_ns, int counters, unsigned int direct,
+			   const char *cpus, char *buf, size_t len)
 {
 	struct cpumask m;
 	struct kvm_component_use use = {
 		.version = version,
 		.timer_ns = timer_ns,
-		.direct_timer = direct,
+		.pmu_counters = counters,
+		.direct_timer = direct & VM_DIRECT_TIMER,
+		.direct_pmu = direct & VM_DIRECT_PMU,
 		.cpus = cpus ? &m : NULL,
 	};
 
@@ -63,47 +70,94 @@ static const char *summary(int version, int timer_ns, bool direct, const char *c
 
 static void test_summary(void **state)
 {
-	char buf[400], small[24];
+	char buf[512], small[24];
 	const char *s;
 
-	s = summary(0, 0, false, NULL, buf, sizeof(buf));
+	s = summary(0, 0, 0, 0, NULL, buf, sizeof(buf));
 	assert_ptr_equal(s, buf);
 	assert_string_equal(s, "stock KVM (no kernel component): the guest's timer, IPIs and interrupts exit to KVM as usual");
-	assert_string_equal(summary(-1, 0, false, NULL, buf, sizeof(buf)), s);
+	assert_string_equal(summary(-1, 0, 0, 0, NULL, buf, sizeof(buf)), s);
 
 	/* stage 1, an older component: honest that it changes nothing, and what v2 adds */
-	assert_string_equal(summary(1, 0, false, "3", buf, sizeof(buf)),
+	assert_string_equal(summary(1, 0, 0, 0, "3", buf, sizeof(buf)),
 			    "kernel component v1 loaded: stage 1, nothing yet beyond stock KVM (the guest's timer, IPIs and interrupts still exit to KVM); v2 adds the direct timer ('make kernel', kernel/README.md)");
 
 	/* stage 2 with --direct timer: where the guest's timer is */
-	assert_string_equal(summary(2, 1, true, "3", buf, sizeof(buf)),
+	assert_string_equal(summary(2, 1, 0, VM_DIRECT_TIMER, "3", buf, sizeof(buf)),
 			    "kernel component v2: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM");
-	assert_string_equal(summary(2, 10, true, "2-5", buf, sizeof(buf)),
+	assert_string_equal(summary(2, 10, 0, VM_DIRECT_TIMER, "2-5", buf, sizeof(buf)),
 			    "kernel component v2: each vCPU's LAPIC timer on its CPU's own timer (CPUs 2-5; direct timer; APIC timer period 10 ns); IPIs and interrupts still exit to KVM");
 	/* without it: available, and how to ask; or not on this host */
-	assert_string_equal(summary(2, 1, false, "3", buf, sizeof(buf)),
+	assert_string_equal(summary(2, 1, 0, 0, "3", buf, sizeof(buf)),
 			    "kernel component v2 loaded: the direct timer is available (APIC timer period 1 ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; its timer, IPIs and interrupts exit to KVM as usual");
-	assert_string_equal(summary(2, 0, false, "3", buf, sizeof(buf)),
+	assert_string_equal(summary(2, 0, 0, 0, "3", buf, sizeof(buf)),
 			    "kernel component v2 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on): the guest's timer, IPIs and interrupts exit to KVM as usual");
+	/* v2 has no PMU to speak of, whatever is said of it */
+	assert_string_equal(summary(2, 1, 6, VM_DIRECT_ALL, "3", buf, sizeof(buf)),
+			    "kernel component v2: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM");
+	assert_null(strstr(summary(2, 0, 6, VM_DIRECT_PMU, "3", buf, sizeof(buf)), "PMU"));
+	assert_null(strstr(summary(2, 1, 0, 0, "3", buf, sizeof(buf)), "PMU"));
 
 	/* newer than known: used as this slicevm's version */
-	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 2);
-	assert_string_equal(summary(3, 1, true, "7", buf, sizeof(buf)),
-			    "kernel component v3 (newer than this slicevm knows: used as v2): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM");
-	s = summary(3, 0, false, NULL, buf, sizeof(buf));
-	assert_non_null(strstr(s, "kernel component v3 (newer than this slicevm knows: used as v2) loaded, but this host cannot"));
+	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 3);
+	assert_string_equal(summary(4, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
+			    "kernel component v4 (newer than this slicevm knows: used as v3): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters); IPIs and interrupts still exit to KVM");
+	s = summary(4, 0, 0, 0, NULL, buf, sizeof(buf));
+	assert_non_null(strstr(s, "kernel component v4 (newer than this slicevm knows: used as v3) loaded, but this host cannot"));
 
-	/* one line, cut rather than overrun */
+	/* one line, cut rather than overrun; slice_report's line holds any */
 	for (int v = -1; v <= SLICEVM_KVM_ABI_VERSION + 1; v++)
-		for (int d = 0; d <= 1; d++) {
-			s = summary(v, v > 1 ? 4 : 0, d, "0-200", buf, sizeof(buf));
-			assert_null(strchr(s, '\n'));
-			assert_true(strlen(s) < 300);	/* slice_report's line */
-		}
-	s = summary(2, 1, true, "3", small, sizeof(small));
+		for (unsigned int d = 0; d <= VM_DIRECT_ALL; d++)
+			for (int can = 0; can < 4; can++) {
+				s = summary(v, can & 1 ? 40 : 0, can & 2 ? 6 : 0, d, "0-200",
+					    buf, sizeof(buf));
+				assert_null(strchr(s, '\n'));
+				assert_true(strlen(s) < 400);
+			}
+	s = summary(2, 1, 0, VM_DIRECT_TIMER, "3", small, sizeof(small));
 	assert_int_equal(strlen(s), sizeof(small) - 1);
-	s = summary(1, 0, false, NULL, small, sizeof(small));
+	s = summary(3, 1, 6, VM_DIRECT_ALL, "3", small, sizeof(small));
+	assert_string_equal(s, "kernel component v3: th");
+	s = summary(3, 0, 0, 0, "3", small, sizeof(small));
 	assert_int_equal(strlen(s), sizeof(small) - 1);
+	s = summary(1, 0, 0, 0, NULL, small, sizeof(small));
+	assert_int_equal(strlen(s), sizeof(small) - 1);
+}
+
+/* v3: each feature on, available or not possible, in one line. */
+static void test_summary_pmu(void **state)
+{
+	static const struct {
+		int timer_ns, counters;
+		unsigned int direct;
+		const char *cpus, *line;
+	} lines[] = {
+		{ 1, 6, VM_DIRECT_ALL, "3",
+		  "kernel component v3: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 3's own (direct pmu; 6 counters); IPIs and interrupts still exit to KVM" },
+		{ 10, 6, VM_DIRECT_ALL, "2-5",
+		  "kernel component v3: each vCPU's LAPIC timer on its CPU's own timer (CPUs 2-5; direct timer; APIC timer period 10 ns) and its performance counters on its CPU's own (direct pmu; 6 counters); IPIs and interrupts still exit to KVM" },
+		{ 1, 6, VM_DIRECT_PMU, "3",
+		  "kernel component v3: the guest's performance counters on CPU 3's own (direct pmu; 6 counters); its timer, IPIs and interrupts still exit to KVM; the direct timer is available (APIC timer period 1 ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits" },
+		{ 0, 6, VM_DIRECT_PMU, "2-5",
+		  "kernel component v3: each vCPU's performance counters on its CPU's own (CPUs 2-5; direct pmu; 6 counters); its timer, IPIs and interrupts still exit to KVM; this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on)" },
+		{ 1, 6, VM_DIRECT_TIMER, "3",
+		  "kernel component v3: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM; the direct PMU is available (6 counters) but not asked for: give --direct pmu for the guest's performance counters without exits" },
+		{ 1, 0, VM_DIRECT_TIMER, "3",
+		  "kernel component v3: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)" },
+		{ 1, 6, 0, "3",
+		  "kernel component v3 loaded: the direct timer (APIC timer period 1 ns) and the direct PMU (6 counters) are available but not asked for: give --direct timer,pmu for the guest's LAPIC timer and performance counters without exits; its timer, IPIs and interrupts exit to KVM as usual" },
+		{ 1, 0, 0, "3",
+		  "kernel component v3 loaded: the direct timer is available (APIC timer period 1 ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host); its timer, IPIs and interrupts exit to KVM as usual" },
+		{ 0, 6, 0, "3",
+		  "kernel component v3 loaded: the direct PMU is available (6 counters) but not asked for: give --direct pmu for the guest's performance counters without exits; this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on); its timer, IPIs and interrupts exit to KVM as usual" },
+		{ 0, 0, 0, "3",
+		  "kernel component v3 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host): the guest's timer, IPIs and interrupts exit to KVM as usual" },
+	};
+	char buf[512];
+
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		assert_string_equal(summary(3, lines[i].timer_ns, lines[i].counters, lines[i].direct,
+					    lines[i].cpus, buf, sizeof(buf)), lines[i].line);
 }
 
 int main(void)
@@ -112,6 +166,7 @@ int main(void)
 		cmocka_unit_test(test_abi_numbers),
 		cmocka_unit_test(test_version_of_non_kvm_fds),
 		cmocka_unit_test(test_summary),
+		cmocka_unit_test(test_summary_pmu),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,12 +8,7 @@
 # counts that do not depend on the lab's speed.
 . /lab/lib.sh
 
-export SLICEVM_LEDGER=/run/slicevm/ledger.db
-CONF=$LAB_TMP/slices.json
-cat >"$CONF" <<'JSON'
-{"housekeeping": {"cpus": "0"}, "host_reserve": "256M",
- "slices": [{"name": "rt", "cpus": "1-3", "memory": "512M"}]}
-JSON
+slice_conf rt 1-3 512M
 WINDOW=5
 
 # vm_counter PID NAME: one of KVM's per-VM counters (debugfs PID-FD/NAME).

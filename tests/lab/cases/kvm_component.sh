@@ -7,9 +7,10 @@
 # kernel with kernel/patches (scripts/build-kvm.sh --no-vmx) and l0.sh
 # ships them as /lab/kvm-component/. Here, as an administrator would:
 # Debian's kvm_amd and kvm out, ours in (lib.sh's kvm_swap); the ABI
-# version (2) shows in kvm.ko's slicevm_abi parameter (read-only), `host
+# version (3) shows in kvm.ko's slicevm_abi parameter (read-only), `host
 # check` passes kvm-component and a slice VM says what it gets: this L1
-# (QEMU 7.2, no x2APIC) cannot have the direct timer, so both say so;
+# (QEMU 7.2: no x2APIC, no PMU) can have neither the direct timer nor the
+# direct PMU, so both say so;
 # guests boot as on stock KVM. Then Debian's modules back, and everything
 # says stock KVM again. direct_timer.sh has the direct timer itself.
 . /lab/lib.sh
@@ -17,12 +18,7 @@
 COMP=/lab/kvm-component
 STOCK=/lab/modules
 PARAM=/sys/module/kvm/parameters/slicevm_abi
-export SLICEVM_LEDGER=/run/slicevm/ledger.db
-CONF=$LAB_TMP/slices.json
-cat >"$CONF" <<'EOF'
-{"housekeeping": {"cpus": "0"}, "host_reserve": "256M",
- "slices": [{"name": "s", "cpus": "1", "memory": "256M"}]}
-EOF
+slice_conf s 1 256M
 
 component_ready "kernel component: load, host check, run" || exit 0
 diag "kernel component: $(head -n 1 "$COMP/stamp")"
@@ -65,17 +61,17 @@ report "stock KVM: no slicevm_abi parameter; host check WARNs kvm-component with
 if kvm_swap "$COMP"; then
 	diag "kernel said: $(echo "$LOAD_MSGS" | sed 's/^\[[^]]*\] //' | tr '\n' '|')"
 	diag "kvm taint flags: $(cat /sys/module/kvm/taint 2>/dev/null), kernel tainted: $(cat /proc/sys/kernel/tainted)"
-	[ "$(cat "$PARAM" 2>/dev/null)" = 2 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)', expected 2"
+	[ "$(cat "$PARAM" 2>/dev/null)" = 3 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)', expected 3"
 	echo 7 >"$PARAM" 2>/dev/null && fail "$PARAM could be written"
-	[ "$(cat "$PARAM" 2>/dev/null)" = 2 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)' after a write, expected 2"
+	[ "$(cat "$PARAM" 2>/dev/null)" = 3 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)' after a write, expected 3"
 	grep -q . /sys/module/kvm_amd/parameters/npt 2>/dev/null || fail "kvm_amd has no npt parameter"
 fi
-report "kernel component: Debian's kvm_amd and kvm swapped for ours; slicevm_abi reads 2 and cannot be written"
+report "kernel component: Debian's kvm_amd and kvm swapped for ours; slicevm_abi reads 3 and cannot be written"
 
 host check
-want_out '^PASS +kvm-component +slicevm.s kernel component v2 is loaded \(stage 2; this host cannot give the direct timer: its APIC is not in x2APIC mode'
+want_out '^PASS +kvm-component +slicevm.s kernel component v3 is loaded \(stage 5; this host cannot give the direct timer: its APIC is not in x2APIC mode.*; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore'
 want_out '^PASS +kvm +/dev/kvm answers KVM API 12 \(kvm_amd\)'
-report "kernel component: host check PASSes kvm-component v2, saying this L1 (no x2APIC) cannot give the direct timer (and kvm)"
+report "kernel component: host check PASSes kvm-component v3, saying this L1 (no x2APIC, no PMU) can give neither the direct timer nor the direct PMU (and kvm)"
 
 vmm_run 180 run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" --cmdline "$CMDLINE_POWEROFF"
 want_rc 0
@@ -83,8 +79,8 @@ want_marker
 grep -q 'kernel component\|stock KVM' "$VMM_STDERR" && fail "a VM outside a slice spoke of the component: $(cat "$VMM_STDERR")"
 report "kernel component: the default guest boots and powers off as on stock KVM"
 
-slice_vm '^slicevm: slice s: kernel component v2 loaded, but this host cannot give the direct timer \(' 2
-report "kernel component: a slice VM says it runs on component v2 without the direct timer (L1 has no x2APIC), ls --json says 2; it boots and stops"
+slice_vm '^slicevm: slice s: kernel component v3 loaded, but this host cannot give the direct timer \(.*\) or the direct PMU \(' 3
+report "kernel component: a slice VM says it runs on component v3 without the direct timer or PMU (L1 has no x2APIC, no PMU), ls --json says 3; it boots and stops"
 
 # --- back to Debian's ---------------------------------------------------------------
 kvm_swap "$STOCK" && want "$PARAM is still there after Debian's kvm came back" [ ! -e "$PARAM" ]
