@@ -154,12 +154,13 @@ if [ "$(cat "$kv/headers/.unpacked" 2>/dev/null)" != "$pkgver" ]; then
 	for f in "$hdrdeb" "$commondeb" "$kbuilddeb"; do
 		dpkg-deb -x "$f" "$kv/headers"
 	done
-	# The flavour's Makefile includes the -common one by its installed path.
-	sed -i "s|^include /usr/src/|include $kv/headers/usr/src/|" "$hdr/Makefile"
-	grep -q "^include $kv/headers/usr/src/" "$hdr/Makefile" ||
-		die "$hdr/Makefile does not include the -common headers as expected"
 	echo "$pkgver" >"$kv/headers/.unpacked"
 fi
+# The flavour's Makefile includes the -common one by its installed path:
+# point it at ours, on every run (the cache may have moved with its tree).
+sed -i "s|^include .*/usr/src/\(linux-headers-[^/]*-common/\)|include $kv/headers/usr/src/\1|" "$hdr/Makefile"
+grep -q "^include $kv/headers/usr/src/" "$hdr/Makefile" ||
+	die "$hdr/Makefile does not include the -common headers as expected"
 if [ "$(cat "$kv/source/.unpacked" 2>/dev/null)" != "$pkgver" ]; then
 	say "unpacking arch/x86/kvm and virt/kvm from linux-source-6.12 $pkgver"
 	rm -rf "$kv/source"
