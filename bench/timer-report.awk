@@ -1,54 +1,68 @@
 # bench/timer-report.awk: the table of bench/timer.sh from the diag lines
-# of tests/lab/cases/direct_timer.sh, which logs, for each of its four runs
-# in order (direct, component without --direct, direct with host load,
-# stock KVM):
-#   # exits while idle: N exits (R/s, 0.00 per tick): intr=A hlt=B ...
-#   # exits in the 1 kHz loop: N exits (R/s, T per tick): intr=A msr=C ...
-#   # vcpu0 slicevm_timer: enabled 1 cpu 1 direct D stock S host_busy H fired F
+# of tests/lab/cases/direct_timer.sh, which logs, for each of its runs
+# (RUN: direct, component, direct-load, irq, irq-storm, stock):
+#   # exits while idle (RUN): N exits (R/s, 0.00 per tick): intr=A hlt=B ...
+#   # exits in the 1 kHz loop (RUN): N exits (R/s, T per tick): intr=A msr=C ...
+#   # vcpu0 slicevm_timer (RUN): enabled 1 cpu 1 direct D stock S ...
 function num(s) { gsub(/[^0-9.]/, "", s); return s + 0 }
+# the run's name: the word in parentheses after the line's title
+function run_of(line, title,    p, q) {
+	split(line, p, title " \\(")
+	split(p[2], q, "\\)")
+	return q[1]
+}
 # count of reason r per guest tick in run k (ticks = exits / exits per tick)
 function per_tick(k, r) { return loop_tick[k] > 0 ? count[k, r] * loop_tick[k] / loop_all[k] : 0 }
 function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
-/exits while idle: / {
-	idle_run++
-	split($0, p, "exits while idle: ")
-	split(p[2], f, " ")
-	idle_rate[idle_run] = num(f[3])
+# what follows the line's "(RUN): "
+function body(line) { return substr(line, index(line, "): ") + 3) }
+/exits while idle \(/ {
+	k = run_of($0, "exits while idle")
+	split(body($0), f, " ")
+	idle_rate[k] = num(f[3])
 }
-/exits in the 1 kHz loop: / {
-	loop_run++
-	split($0, p, "exits in the 1 kHz loop: ")
-	n = split(p[2], f, " ")
-	loop_rate[loop_run] = num(f[3]); loop_tick[loop_run] = num(f[4])
+/exits in the 1 kHz loop \(/ {
+	k = run_of($0, "exits in the 1 kHz loop")
+	n = split(body($0), f, " ")
+	loop_rate[k] = num(f[3]); loop_tick[k] = num(f[4]); loop_all[k] = num(f[1])
 	for (i = 7; i <= n; i++) {
 		split(f[i], kv, "=")
-		reason[kv[1]] = 1; count[loop_run, kv[1]] = kv[2]
+		reason[kv[1]] = 1; count[k, kv[1]] = kv[2]
 	}
-	loop_all[loop_run] = num(f[1])
+	seen[k] = 1
 }
-/vcpu0 slicevm_timer: enabled/ {
-	split($0, p, "slicevm_timer: ")
-	dbg[++dbg_run] = p[2]
+/vcpu0 slicevm_timer \(/ {
+	k = run_of($0, "vcpu0 slicevm_timer")
+	dbg[k] = body($0)
+}
+function row(title, v, fmt) {
+	printf "| %s | " fmt " | " fmt " | " fmt " | " fmt " | %s | %s | lower |\n", title,
+		v["irq"], v["direct"], v["component"], v["stock"],
+		ratio(v["irq"], v["stock"]), ratio(v["direct"], v["stock"])
 }
 END {
-	if (loop_run < 4) { print "incomplete: " loop_run " of 4 runs logged"; exit 1 }
-	print "| metric | direct timer | component, no --direct | stock KVM | direct / stock | better |"
-	print "|---|---|---|---|---|---|"
-	printf "| exits per second, idle vCPU | %.1f | %.1f | %.1f | %s | lower |\n",
-		idle_rate[1], idle_rate[2], idle_rate[4], ratio(idle_rate[1], idle_rate[4])
-	printf "| exits per second, 1 kHz timer loop | %.1f | %.1f | %.1f | %s | lower |\n",
-		loop_rate[1], loop_rate[2], loop_rate[4], ratio(loop_rate[1], loop_rate[4])
-	printf "| exits per guest timer tick | %.2f | %.2f | %.2f | %s | lower |\n",
-		loop_tick[1], loop_tick[2], loop_tick[4], ratio(loop_tick[1], loop_tick[4])
+	split("direct component direct-load irq irq-storm stock", want, " ")
+	for (i = 1; i <= 6; i++)
+		if (!seen[want[i]]) { print "incomplete: no run '" want[i] "' logged"; exit 1 }
+	print "| metric | direct timer + irq | direct timer | component, no --direct | stock KVM | irq / stock | timer / stock | better |"
+	print "|---|---|---|---|---|---|---|---|"
+	for (k in seen) { a[k] = idle_rate[k] }
+	row("exits per second, idle vCPU", a, "%.1f")
+	for (k in seen) { a[k] = loop_rate[k] }
+	row("exits per second, 1 kHz timer loop", a, "%.1f")
+	for (k in seen) { a[k] = loop_tick[k] }
+	row("exits per guest timer tick", a, "%.2f")
 	for (r in reason) {
-		a = per_tick(1, r); b = per_tick(2, r); c = per_tick(4, r)
-		printf "| %s exits per tick | %.2f | %.2f | %.2f | %s | lower |\n", r, a, b, c, ratio(a, c)
+		for (k in seen) { a[k] = per_tick(k, r) }
+		row(r " exits per tick", a, "%.2f")
 	}
 	print ""
-	print "The direct-timer runs' counters (vcpu0's slicevm_timer):"
+	print "The direct runs' counters (vcpu0's slicevm_timer):"
 	print ""
-	printf "- alone on CPU 1: %s\n", dbg[1]
-	printf "- with a host task sleeping 10 ms x 300 on CPU 1: %s\n", dbg[3]
-	printf "\nWith that host task the loop cost %.2f exits per tick (%.1f/s).\n",
-		loop_tick[3], loop_rate[3]
+	printf "- direct timer, alone on CPU 1: %s\n", dbg["direct"]
+	printf "- direct timer, a host task sleeping 10 ms x 300 on CPU 1: %s\n", dbg["direct-load"]
+	printf "- direct timer + irq, alone: %s\n", dbg["irq"]
+	printf "- direct timer + irq, that host task and a storm of host IPIs to CPU 1: %s\n", dbg["irq-storm"]
+	printf "\nUnder load: the direct timer cost %.2f exits per tick (%.1f/s) beside the host task; with irq and the IPI storm, %.2f (%.1f/s).\n",
+		loop_tick["direct-load"], loop_rate["direct-load"], loop_tick["irq-storm"], loop_rate["irq-storm"]
 }

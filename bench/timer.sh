@@ -1,18 +1,20 @@
 #!/bin/bash
-# bench/timer.sh SLICEVM: the direct-timer benchmark (issue 10, stage 2), in
-# ONE run of the nested lab (make bench-timer). See bench/README.md,
-# "Direct timer".
+# bench/timer.sh SLICEVM: the direct-timer and direct-interrupt benchmark
+# (issue 10, stages 2 and 3), in ONE run of the nested lab (make
+# bench-timer). See bench/README.md, "Direct timer".
 #
 # It runs the lab case tests/lab/cases/direct_timer.sh (its own L1: QEMU 10
 # with x2APIC, CPU 1 nohz_full and isolated, slice s on CPU 1), whose guest
-# idles 4 s and then sleeps 2000 x 1 ms (tests/lab/timerloop.c) in four
+# idles 4 s and then sleeps 2000 x 1 ms (tests/lab/timerloop.c) in six
 # runs: with the kernel component and `--direct timer`; with the component
-# but without it; with it and a host task sleeping on CPU 1 as well; and on
-# Debian's stock KVM. KVM's kvm_exit events of the vCPU thread are counted
-# by exit reason in a kernel histogram for each window; the case logs them
-# and this script tabulates them (bench/timer-report.awk): exits per second
-# idle, per second and per guest timer tick in the loop, by reason, with the
-# direct timer against stock KVM measured in the same run.
+# but without it; with it and a host task sleeping on CPU 1 as well; with
+# `--direct timer,irq`; with that, the host task and a storm of host IPIs
+# to CPU 1; and on Debian's stock KVM. KVM's kvm_exit events of the vCPU
+# thread are counted by exit reason in a kernel histogram for each window;
+# the case logs them and this script tabulates them
+# (bench/timer-report.awk): exits per second idle, per second and per guest
+# timer tick in the loop, by reason, with the direct features against stock
+# KVM measured in the same run.
 #
 # Environment: BENCH_LOG (where to keep the lab's output; default beside the
 # binary). Exit status: 0 when the benchmark ran (whatever the numbers say),
@@ -29,9 +31,9 @@ log=${BENCH_LOG:-$(dirname "$bin")/bench-timer.log}
 
 "$top/tests/lab/run.sh" "$bin" direct_timer 2>&1 | tee "$log" | grep -E '^(ok|not ok|# )' >&2
 grep -q '^ok .*direct timer: on stock KVM' "$log" ||
-	die "the lab case direct_timer did not complete its four runs (log: $log)"
+	die "the lab case direct_timer did not complete its six runs (log: $log)"
 echo
-echo "## Direct timer (issue 10, stage 2): VM exits of one vCPU, one lab run"
+echo "## Direct timer and interrupts (issue 10, stages 2 and 3): VM exits of one vCPU, one lab run"
 echo
 echo "$(grep -m1 'kernel component for L1' "$log" | sed 's/^# //')"
 echo

@@ -27,8 +27,11 @@
  *      physical LAPIC timer of its CPU (see below).
  *   3  stage 5, SVM: KVM_CAP_SLICEVM_PMU, the guest's performance counters
  *      on the physical ones of its CPU (see below).
+ *   4  stage 3, SVM: KVM_CAP_SLICEVM_IRQ, physical interrupts delivered to
+ *      the guest without exits, the host's IPIs to its CPU sent as NMIs
+ *      (see below).
  */
-#define SLICEVM_KVM_ABI_VERSION		3
+#define SLICEVM_KVM_ABI_VERSION		4
 
 /*
  * Capability numbers: a block of 16 far above upstream's (which count up
@@ -39,7 +42,8 @@
  *                     version (>= 1) when the component is loaded.
  *   0x534d            KVM_CAP_SLICEVM_TIMER (ABI 2, below).
  *   0x534e            KVM_CAP_SLICEVM_PMU (ABI 3, below).
- *   0x534f - 0x535b   reserved for the capabilities of later stages,
+ *   0x534f            KVM_CAP_SLICEVM_IRQ (ABI 4, below).
+ *   0x5350 - 0x535b   reserved for the capabilities of later stages,
  *                     answered by KVM_CHECK_EXTENSION with what this host
  *                     supports (0: not at all) and turned on with
  *                     KVM_ENABLE_CAP: device interrupts and IPIs without
@@ -91,15 +95,52 @@
  * Per-vCPU counters of the direct timer, in KVM's debugfs directory of each
  * vCPU (/sys/kernel/debug/kvm/<pid>-<vm fd>/vcpu<N>/), one line:
  *   "enabled E cpu C direct D stock S host_busy H fired F host_shared X
- *    kicks K"
+ *    kicks K irq I irq_direct J irq_busy B in_service V host_ipis N nmis M"
  * E 0/1; C the CPU (-1 until enabled); D entries with the guest's timer on
  * the physical one, X of those while the host's own timer was pending
  * there (a backup kick, K of them so far, ends the guest's run just before
  * the host's is due); S entries with KVM's emulation, H of those because
  * the host's timer could not wait (periodic, or due at once); F expiries
- * of the physical timer delivered to the guest.
+ * of the physical timer delivered to the guest. The rest is stage 3's
+ * (KVM_CAP_SLICEVM_IRQ, below): I 0/1; J of the direct entries, those with
+ * physical interrupts delivered to the guest, B those without because an
+ * interrupt of KVM's was pending or in service; V exits taken while the
+ * guest was in its physical timer interrupt's handler (KVM then keeps it
+ * in service until the guest's EOI); N host IPIs to the CPU sent as NMIs,
+ * in M NMIs (several IPIs can share one).
  */
 #define SLICEVM_KVM_TIMER_DEBUGFS	"slicevm_timer"
+
+/*
+ * KVM_CAP_SLICEVM_IRQ (ABI 4; SVM): on top of the direct timer, the
+ * guest's physical interrupts are not intercepted: its timer's expiry
+ * interrupts it and it ends the interrupt with its EOI on the physical
+ * x2APIC, without an exit. The host reaches that CPU only by NMI: its
+ * IPIs there (reschedule, call-function; TLB shootdowns, KVM's kicks, the
+ * direct timer's backup kick) become an NMI, which exits the guest, and
+ * the NMI's handler raises each IPI's vector again as a self-IPI, handled
+ * as soon as the host enables interrupts.
+ *
+ * KVM_CHECK_EXTENSION answers 1 when this host can, 0 when not: no
+ * component, VMX (not yet), or no direct timer (its answer is 0).
+ *
+ * From each vCPU's own thread, after KVM_ENABLE_CAP(KVM_CAP_SLICEVM_TIMER):
+ * KVM_ENABLE_CAP(KVM_CAP_SLICEVM_IRQ) on the vCPU fd with args and flags 0.
+ * It fails with
+ *   EINVAL  args or flags not 0;
+ *   ENXIO   the host cannot (as for a 0 answer above);
+ *   ENOENT  the vCPU does not have the direct timer (enable it first);
+ *   EPERM   the calling thread is not pinned to the direct timer's CPU.
+ * An entry gets it only when it has the direct timer loaded, the guest's
+ * timer vector is the one Linux uses (0xec, LOCAL_TIMER_VECTOR: the host,
+ * which shares it, takes a stray one as a harmless early tick), and no
+ * interrupt is pending or in service in KVM's emulated LAPIC nor pending
+ * in the physical one; otherwise the entry intercepts interrupts as
+ * before. Interrupts of KVM's emulated devices, and the guest's IPIs, stay
+ * KVM's: they make the entries that follow intercept until the guest's
+ * EOI of them.
+ */
+#define KVM_CAP_SLICEVM_IRQ		0x534f
 
 /*
  * KVM_CAP_SLICEVM_PMU (ABI 3): the guest's performance counters on the

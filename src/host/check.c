@@ -257,14 +257,14 @@ static void check_kvm(struct ctx *c)
 }
 
 /* The stage each ABI version this slicevm knows completes (kernel/README.md). */
-static const int abi_stage[] = { 0, 1, 2, 5 };
+static const int abi_stage[] = { 0, 1, 2, 5, 3 };
 _Static_assert(sizeof(abi_stage) / sizeof(abi_stage[0]) == SLICEVM_KVM_ABI_VERSION + 1,
 	       "a stage for each version");
 
-const char *check_direct_note(int version, int timer_ns, int pmu, const char *vendor,
+const char *check_direct_note(int version, int timer_ns, int pmu, int irq, const char *vendor,
 			      char *buf, size_t len)
 {
-	int n;
+	int n, m;
 
 	if (timer_ns > 0)
 		n = snprintf(buf, len,
@@ -277,13 +277,24 @@ const char *check_direct_note(int version, int timer_ns, int pmu, const char *ve
 	if (version < 3 || n < 0 || (size_t)n >= len)	/* stage 5 (v3) brings the direct PMU */
 		return buf;
 	if (pmu > 0)
-		snprintf(buf + n, len - n,
-			 "; the direct PMU is available, %d counters: slicevm run --direct pmu", pmu);
+		m = snprintf(buf + n, len - n,
+			     "; the direct PMU is available, %d counters: slicevm run --direct pmu", pmu);
 	else
-		snprintf(buf + n, len - n, "; this host cannot give the direct PMU: %s",
-			 !vendor ? "its CPU lacks PerfCtrExtCore (perfctr_core), or it is a VMX host" :
-			 !strcmp(vendor, "kvm_intel") ? "kvm_intel (VMX) does not have it yet" :
-			 "its CPU lacks PerfCtrExtCore (the perfctr_core flag)");
+		m = snprintf(buf + n, len - n, "; this host cannot give the direct PMU: %s",
+			     !vendor ? "its CPU lacks PerfCtrExtCore (perfctr_core), or it is a VMX host" :
+			     !strcmp(vendor, "kvm_intel") ? "kvm_intel (VMX) does not have it yet" :
+			     "its CPU lacks PerfCtrExtCore (the perfctr_core flag)");
+	if (version < 4 || m < 0 || (size_t)(n + m) >= len)	/* stage 3 (v4): interrupts */
+		return buf;
+	n += m;
+	if (irq > 0)
+		snprintf(buf + n, len - n,
+			 "; direct interrupts are available: slicevm run --direct timer,irq");
+	else
+		snprintf(buf + n, len - n, "; this host cannot give direct interrupts: %s",
+			 timer_ns <= 0 ? "they need the direct timer" :
+			 vendor && !strcmp(vendor, "kvm_intel") ? "kvm_intel (VMX) does not have them yet" :
+			 "the vendor module does not offer them");
 	return buf;
 }
 
@@ -291,13 +302,15 @@ const char *check_direct_note(int version, int timer_ns, int pmu, const char *ve
  * From version 2 on: whether this host can give a slice's guest the direct
  * features of @version, as the KVM device answers KVM_CHECK_EXTENSION of
  * KVM_CAP_SLICEVM_TIMER (the host's APIC timer period) and, from v3,
- * KVM_CAP_SLICEVM_PMU (the guest's counters); 0 when it cannot.
+ * KVM_CAP_SLICEVM_PMU (the guest's counters) and, from v4,
+ * KVM_CAP_SLICEVM_IRQ; 0 when it cannot.
  */
 static void direct_notes(const struct ctx *c, int version, char *buf, size_t len)
 {
 	const char *dev = c->o->kvm_dev ? c->o->kvm_dev : "/dev/kvm";
-	const char *what = version >= 3 ? "the direct timer and the direct PMU" : "the direct timer";
-	int fd = open(dev, O_RDWR | O_CLOEXEC), ns, pmu = 0;
+	const char *what = version >= 4 ? "the direct timer, PMU and interrupts" :
+			   version >= 3 ? "the direct timer and the direct PMU" : "the direct timer";
+	int fd = open(dev, O_RDWR | O_CLOEXEC), ns, pmu = 0, irq = 0;
 
 	if (fd < 0) {
 		snprintf(buf, len, "whether this host can give %s is unknown: cannot open %s: %s",
@@ -307,12 +320,14 @@ static void direct_notes(const struct ctx *c, int version, char *buf, size_t len
 	ns = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SLICEVM_TIMER);
 	if (version >= 3)
 		pmu = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SLICEVM_PMU);
+	if (version >= 4)
+		irq = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SLICEVM_IRQ);
 	close(fd);
-	if (ns < 0 || pmu < 0)
+	if (ns < 0 || pmu < 0 || irq < 0)
 		snprintf(buf, len, "whether this host can give %s is unknown: %s does not answer as KVM",
 			 what, dev);
 	else
-		check_direct_note(version, ns, pmu, kvm_vendor_module(c), buf, len);
+		check_direct_note(version, ns, pmu, irq, kvm_vendor_module(c), buf, len);
 }
 
 /*
@@ -325,7 +340,7 @@ static void direct_notes(const struct ctx *c, int version, char *buf, size_t len
 static void check_kvm_component(struct ctx *c)
 {
 	const char *rel = &SLICEVM_KVM_ABI_PARAM[sizeof("/sys/") - 1];	/* module/kvm/... */
-	char buf[32], notes[256], *end;
+	char buf[32], notes[400], *end;
 	long version;
 
 	if (!exists_at(c->hp->sys, "module/kvm")) {

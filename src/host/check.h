@@ -35,7 +35,7 @@ enum check_level { CHECK_PASS, CHECK_WARN, CHECK_FAIL };
 struct check_item {
 	char name[48];		/* "kvm", "cpu-virt", "boot-nohz_full", "reserved-db" */
 	enum check_level level;
-	char detail[320];	/* what was found */
+	char detail[512];	/* what was found */
 	char fix[320];		/* what to do; empty on PASS */
 };
 
@@ -67,11 +67,12 @@ const char *check_level_name(enum check_level level);
 /*
  * The kvm-component item's words on the direct features of a kernel
  * component used as version @version (2 or newer), from what the KVM
- * device answered: @timer_ns for KVM_CAP_SLICEVM_TIMER and, from v3, @pmu
- * for KVM_CAP_SLICEVM_PMU (0: this host cannot give it); @vendor is the
- * loaded vendor module ("kvm_amd", "kvm_intel"; NULL: none). Into @buf.
+ * device answered: @timer_ns for KVM_CAP_SLICEVM_TIMER, from v3 @pmu for
+ * KVM_CAP_SLICEVM_PMU, from v4 @irq for KVM_CAP_SLICEVM_IRQ (0: this host
+ * cannot give it); @vendor is the loaded vendor module ("kvm_amd",
+ * "kvm_intel"; NULL: none). Into @buf.
  */
-const char *check_direct_note(int version, int timer_ns, int pmu, const char *vendor,
+const char *check_direct_note(int version, int timer_ns, int pmu, int irq, const char *vendor,
 			      char *buf, size_t len);
 
 /* One line per item: "LEVEL  name  detail: fix"; then a summary line. */

@@ -805,6 +805,7 @@ static int load_devices(struct vm_config *cfg, const char *path, json_object *va
 static const char *const direct_names[] = {
 	"timer",	/* VM_DIRECT_TIMER */
 	"pmu",		/* VM_DIRECT_PMU */
+	"irq",		/* VM_DIRECT_IRQ */
 };
 _Static_assert(ARRAY_SIZE(direct_names) <= sizeof(unsigned int) * 8, "one bit each");
 _Static_assert(VM_DIRECT_ALL == (1U << ARRAY_SIZE(direct_names)) - 1, "a name for each VM_DIRECT_*");
@@ -1001,6 +1002,9 @@ int config_finish(struct vm_config *cfg)
 		return err_set("--direct %s needs a slice: give --slice NAME (a direct feature needs each vCPU alone on an isolated CPU of its own)",
 			       config_direct_list(cfg->direct, ",", list, sizeof(list)));
 	}
+	/* The kernel gives interrupts without exits only with the timer they come from. */
+	if ((cfg->direct & VM_DIRECT_IRQ) && !(cfg->direct & VM_DIRECT_TIMER))
+		return err_set("--direct irq needs the direct timer too, whose expiries it delivers without exits: give --direct timer,irq");
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
 	/* In a slice, what is not given comes from the slice (slice_enter()). */

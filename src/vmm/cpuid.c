@@ -114,6 +114,14 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
 				e->edx |= 1U << KVM_HINTS_REALTIME;
 			else
 				e->edx &= ~(1U << KVM_HINTS_REALTIME);
+			/*
+			 * With direct interrupts the guest ends its timer's on
+			 * the physical APIC: a paravirtual EOI (a flag in guest
+			 * memory instead of the EOI write) would skip that, so
+			 * the kernel component gives them only without it.
+			 */
+			if (direct & VM_DIRECT_IRQ)
+				e->eax &= ~(1U << KVM_FEATURE_PV_EOI);
 			break;
 		case 0x8000001E:
 			/* AMD: extended APIC id, core id, one thread per core, node 0. */

@@ -78,6 +78,19 @@ static const struct direct_feature {
 		.bug_err = EOPNOTSUPP,
 		.bug = "KVM's own PMU is still on for the VM (EOPNOTSUPP: KVM_CAP_PMU_CAPABILITY did not turn it off)",
 	},
+	{	/* VM_DIRECT_IRQ */
+		.abi = DIRECT_IRQ_ABI,
+		.cap = KVM_CAP_SLICEVM_IRQ,
+		.cap_name = "KVM_CAP_SLICEVM_IRQ",
+		.answer = offsetof(struct direct_kvm, irq),
+		.title = "direct interrupts",
+		.hw = "timer interrupts",
+		.host_use = "the host's interrupts",
+		.cannot = "no direct timer here, or a VMX host, which the component does not support yet",
+		.enxio = "no direct timer here, or a VMX host",
+		.bug_err = ENOENT,
+		.bug = "the vCPU did not have the direct timer when it asked for direct interrupts (ENOENT)",
+	},
 };
 _Static_assert(VM_DIRECT_ALL == (1U << ARRAY_SIZE(features)) - 1, "an entry for each VM_DIRECT_*");
 
@@ -94,7 +107,8 @@ int direct_check_cpus(const char *sys, unsigned int direct, const struct cpumask
 	size_t used = 0;
 	bool one;
 
-	direct &= VM_DIRECT_ALL;	/* every feature needs it */
+	/* every feature needs it; irq comes with the timer (config_finish()) */
+	direct &= VM_DIRECT_ALL & ~VM_DIRECT_IRQ;
 	if (!direct)
 		return 0;
 	slice_nohz_full(sys, &nohz);
@@ -190,7 +204,7 @@ int direct_refused(unsigned int feature, int err, int index, int cpu)
 		return err_set("vCPU %d: %s: this is a slicevm bug, please report it", index, f->bug);
 	switch (err) {
 	case EINVAL:
-		return err_set("vCPU %d: KVM refused %s's arguments (EINVAL): this is a slicevm bug, please report it",
+		return err_set("vCPU %d: KVM refused the arguments of %s (EINVAL): this is a slicevm bug, please report it",
 			       index, f->title);
 	case ENXIO:
 		return err_set("vCPU %d: this host cannot give %s on CPU %d (ENXIO: %s): run without --direct %s",

@@ -11,7 +11,10 @@
  *   timer  the guest's LAPIC timer on the physical one of the CPU its vCPU
  *          is pinned to (KVM_CAP_SLICEVM_TIMER, ABI version 2);
  *   pmu    the guest's performance counters on the physical core counters
- *          of that CPU (KVM_CAP_SLICEVM_PMU, ABI version 3).
+ *          of that CPU (KVM_CAP_SLICEVM_PMU, ABI version 3);
+ *   irq    with timer: the timer's interrupts delivered to the guest and
+ *          ended by it on the physical APIC without exits, the host's IPIs
+ *          to the CPU sent as NMIs (KVM_CAP_SLICEVM_IRQ, ABI version 4).
  *
  * Checked and turned on in this order; each refusal is one line with the
  * fix, before the guest runs (the vCPUs wait for each other at the start):
@@ -29,11 +32,13 @@
 /* The component's ABI versions that bring the direct features. */
 #define DIRECT_TIMER_ABI	2
 #define DIRECT_PMU_ABI		3
+#define DIRECT_IRQ_ABI		4
 
 /* What the VM's KVM answers for each direct feature (KVM_CHECK_EXTENSION). */
 struct direct_kvm {
 	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period; 0: it cannot */
 	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU: the guest's counters; 0: it cannot */
+	int irq;		/* KVM_CAP_SLICEVM_IRQ: 1, or 0: it cannot */
 };
 
 /*
@@ -65,7 +70,7 @@ int direct_enable_vm(unsigned int direct, int vm_fd, const struct direct_kvm *kv
 /*
  * Called by vCPU @index's own thread once it is pinned alone to @cpu:
  * KVM_ENABLE_CAP of each feature's capability (KVM_CAP_SLICEVM_TIMER,
- * then KVM_CAP_SLICEVM_PMU) on its fd @vcpu_fd. A refusal is reported as
+ * KVM_CAP_SLICEVM_PMU, then KVM_CAP_SLICEVM_IRQ, which needs the timer's) on its fd @vcpu_fd. A refusal is reported as
  * direct_refused() says.
  */
 int direct_enable_vcpu(unsigned int direct, int vcpu_fd, int index, int cpu);

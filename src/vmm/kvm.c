@@ -117,6 +117,7 @@ struct told {
 	const char *own;	/* what of its CPU's: "own timer" */
 	const char *cannot;	/* why this host cannot give it */
 	char detail[40];	/* what KVM answered: "APIC timer period 1 ns" */
+	bool plural;		/* @title is ("direct interrupts are") */
 	bool on;		/* asked for (and so checked) */
 	bool can;		/* KVM_CHECK_EXTENSION answered non-zero */
 };
@@ -146,7 +147,8 @@ static void tell_available(char *buf, size_t len, size_t *used, const struct tol
 	if (__builtin_popcount(mask) == 1) {
 		int i = __builtin_ctz(mask);
 
-		str_append(buf, len, used, "%s is available (%s)", f[i].title, f[i].detail);
+		str_append(buf, len, used, "%s %s available (%s)", f[i].title,
+			   f[i].plural ? "are" : "is", f[i].detail);
 	} else {
 		tell_list(buf, len, used, f, nf, mask, " and ", false);
 		str_append(buf, len, used, " are available");
@@ -172,12 +174,15 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 	struct told f[] = {
 		{ "the direct timer", "LAPIC timer", "own timer",
 		  "the host's APIC is not in x2APIC mode, or AVIC or APICv is on",
-		  "", use->direct_timer, use->timer_ns > 0 },
+		  "", false, use->direct_timer, use->timer_ns > 0 },
 		{ "the direct PMU", "performance counters", "own",
 		  "no AMD core performance counters (PerfCtrExtCore), or a VMX host",
-		  "", use->direct_pmu, use->pmu_counters > 0 },
+		  "", false, use->direct_pmu, use->pmu_counters > 0 },
+		{ "direct interrupts", "timer interrupts", "own APIC",
+		  "no direct timer, or a VMX host",
+		  "the host's IPIs there sent as NMIs", true, use->direct_irq, use->irq > 0 },
 	};
-	int nf = use->version >= DIRECT_PMU_ABI ? 2 : 1;
+	int nf = use->version >= DIRECT_IRQ_ABI ? 3 : use->version >= DIRECT_PMU_ABI ? 2 : 1;
 	int n = use->cpus ? cpumask_count(use->cpus) : 0;
 	char cpus[64] = "none", where[80], newer[80] = "";
 	unsigned int on = 0, can = 0, cannot = 0;
@@ -228,7 +233,9 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 			   !first ? " and its" : n == 1 ? ": the guest's" : ": each vCPU's",
 			   f[i].hw, where, f[i].own, note, config_direct_name(i), f[i].detail);
 	}
-	if (on)
+	if (on & VM_DIRECT_IRQ)
+		str_append(buf, len, &used, "; its IPIs and its devices' interrupts still exit to KVM");
+	else if (on)
 		str_append(buf, len, &used, "; %sIPIs and interrupts still exit to KVM",
 			   on & VM_DIRECT_TIMER ? "" : "its timer, ");
 	else

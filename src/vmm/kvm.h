@@ -41,8 +41,10 @@ struct kvm_component_use {
 	int version;		/* KVM_CAP_SLICEVM: the component's ABI version, 0 on stock KVM */
 	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period, 0: it cannot */
 	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU (v3): the guest's counters, 0: it cannot */
+	int irq;		/* KVM_CAP_SLICEVM_IRQ (v4): 1, 0: it cannot */
 	bool direct_timer;	/* the direct timer is on for the VM's vCPUs */
 	bool direct_pmu;	/* the direct PMU is on for them */
+	bool direct_irq;	/* direct interrupts are on for them */
 	const struct cpumask *cpus;	/* their CPUs, with @direct_timer or @direct_pmu */
 };
 
@@ -50,7 +52,7 @@ struct kvm_component_use {
  * One line (no "slicevm: " prefix, no newline) on what a slice's guest
  * gets from the KVM @use describes: stock KVM, an older component, and for
  * each direct feature of the component's version (the timer from v2, the
- * PMU from v3) whether it is on, available but not asked for, or not
+ * PMU from v3, interrupts from v4) whether it is on, available but not asked for, or not
  * possible here. Cut to @len.
  */
 const char *kvm_component_summary(const struct kvm_component_use *use, char *buf, size_t len);

@@ -193,8 +193,10 @@ void slice_report(struct vm *vm)
 		.version = vm->kvm.component,
 		.timer_ns = vm->direct_kvm.timer_ns,
 		.pmu_counters = vm->direct_kvm.pmu_counters,
+		.irq = vm->direct_kvm.irq,
 		.direct_timer = vm->cfg->direct & VM_DIRECT_TIMER,
 		.direct_pmu = vm->cfg->direct & VM_DIRECT_PMU,
+		.direct_irq = vm->cfg->direct & VM_DIRECT_IRQ,
 		.cpus = &cpus,
 	};
 	char line[512];

@@ -271,7 +271,7 @@ static void test_kvm_component(void **state)
 	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "7\n");
 	run(&t, NULL, &r);
 	expect(&r, "kvm-component", CHECK_PASS,
-	       "v7 is loaded (this slicevm knows up to v3 and uses that; whether this host can give the direct timer and the direct PMU is unknown");
+	       "v7 is loaded (this slicevm knows up to v4 and uses that; whether this host can give the direct timer, PMU and interrupts is unknown");
 	check_report_free(&r);
 
 	/* Not a version. */
@@ -304,34 +304,42 @@ static void test_kvm_component(void **state)
 /* What the item says of the direct features once the KVM device answered. */
 static void test_direct_note(void **state)
 {
-	char buf[320], small[16];
+	char buf[512], small[16];
 
 	/* v2: the timer only, whatever the PMU's answer */
-	assert_string_equal(check_direct_note(2, 40, 6, "kvm_amd", buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(2, 40, 6, 0, "kvm_amd", buf, sizeof(buf)),
 			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer");
-	assert_string_equal(check_direct_note(2, 0, 0, "kvm_amd", buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(2, 0, 0, 0, "kvm_amd", buf, sizeof(buf)),
 			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_amd has AVIC or APICv on");
-	assert_string_equal(check_direct_note(2, 0, 0, NULL, buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(2, 0, 0, 0, NULL, buf, sizeof(buf)),
 			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or the vendor module has AVIC or APICv on");
 
 	/* v3: the PMU after it, with why not by vendor module */
-	assert_string_equal(check_direct_note(3, 40, 6, "kvm_amd", buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(3, 40, 6, 0, "kvm_amd", buf, sizeof(buf)),
 			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; the direct PMU is available, 6 counters: slicevm run --direct pmu");
-	assert_string_equal(check_direct_note(3, 0, 6, "kvm_amd", buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(3, 0, 6, 0, "kvm_amd", buf, sizeof(buf)),
 			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_amd has AVIC or APICv on; the direct PMU is available, 6 counters: slicevm run --direct pmu");
-	assert_string_equal(check_direct_note(3, 40, 0, "kvm_amd", buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(3, 40, 0, 0, "kvm_amd", buf, sizeof(buf)),
 			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (the perfctr_core flag)");
-	assert_string_equal(check_direct_note(3, 0, 0, "kvm_intel", buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(3, 0, 0, 0, "kvm_intel", buf, sizeof(buf)),
 			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_intel has AVIC or APICv on; this host cannot give the direct PMU: kvm_intel (VMX) does not have it yet");
-	assert_string_equal(check_direct_note(3, 40, 0, NULL, buf, sizeof(buf)),
+	assert_string_equal(check_direct_note(3, 40, 0, 0, NULL, buf, sizeof(buf)),
 			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (perfctr_core), or it is a VMX host");
 
+	/* v4: interrupts after them, with why not */
+	assert_string_equal(check_direct_note(4, 40, 0, 1, "kvm_amd", buf, sizeof(buf)),
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (the perfctr_core flag); direct interrupts are available: slicevm run --direct timer,irq");
+	assert_string_equal(check_direct_note(4, 0, 0, 0, "kvm_amd", buf, sizeof(buf)),
+			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_amd has AVIC or APICv on; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (the perfctr_core flag); this host cannot give direct interrupts: they need the direct timer");
+	assert_string_equal(check_direct_note(4, 40, 0, 0, "kvm_intel", buf, sizeof(buf)),
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: kvm_intel (VMX) does not have it yet; this host cannot give direct interrupts: kvm_intel (VMX) does not have them yet");
+
 	/* cut, never overrun */
-	assert_string_equal(check_direct_note(3, 40, 6, "kvm_amd", small, sizeof(small)),
+	assert_string_equal(check_direct_note(3, 40, 6, 0, "kvm_amd", small, sizeof(small)),
 			    "the direct time");
 	/* the longest note fits the item with the longest words around it */
-	check_direct_note(3, 0, 0, NULL, buf, sizeof(buf));
-	assert_true(strlen("slicevm's kernel component v2147483647 is loaded (this slicevm knows up to v3 and uses that; )") +
+	check_direct_note(4, 0, 0, 0, NULL, buf, sizeof(buf));
+	assert_true(strlen("slicevm's kernel component v2147483647 is loaded (this slicevm knows up to v4 and uses that; )") +
 		    strlen(buf) < sizeof(((struct check_item *)0)->detail));
 }
 

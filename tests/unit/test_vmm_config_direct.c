@@ -55,17 +55,19 @@ static void names(void **state)
 
 	assert_string_equal(config_direct_name(0), "timer");
 	assert_string_equal(config_direct_name(1), "pmu");
-	assert_null(config_direct_name(2));
+	assert_string_equal(config_direct_name(2), "irq");
+	assert_null(config_direct_name(3));
 	assert_null(config_direct_name(-1));
 	assert_int_equal(VM_DIRECT_TIMER, 1U << 0);
 	assert_int_equal(VM_DIRECT_PMU, 1U << 1);
-	assert_int_equal(VM_DIRECT_ALL, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	assert_int_equal(VM_DIRECT_IRQ, 1U << 2);
+	assert_int_equal(VM_DIRECT_ALL, VM_DIRECT_TIMER | VM_DIRECT_PMU | VM_DIRECT_IRQ);
 	assert_string_equal(config_direct_list(VM_DIRECT_TIMER, ",", buf, sizeof(buf)), "timer");
 	assert_string_equal(config_direct_list(VM_DIRECT_PMU, ",", buf, sizeof(buf)), "pmu");
-	assert_string_equal(config_direct_list(VM_DIRECT_ALL, ",", buf, sizeof(buf)), "timer,pmu");
+	assert_string_equal(config_direct_list(VM_DIRECT_ALL, ",", buf, sizeof(buf)), "timer,pmu,irq");
 	assert_string_equal(config_direct_list(0, ",", buf, sizeof(buf)), "");
 	/* bits no feature has are not names */
-	assert_string_equal(config_direct_list(~0U, ", ", buf, sizeof(buf)), "timer, pmu");
+	assert_string_equal(config_direct_list(~0U, ", ", buf, sizeof(buf)), "timer, pmu, irq");
 }
 
 static void option(void **state)
@@ -107,16 +109,18 @@ static void option(void **state)
 static void option_errors(void **state)
 {
 	/* the later stages' names are not known yet: one line naming the known ones */
-	expect_option_error("irq",
-			    "--direct irq: unknown direct feature 'irq': this slicevm knows timer, pmu");
+	expect_option_error("ipi",
+			    "--direct ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
 	expect_option_error("timer,ipi",
-			    "--direct timer,ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu");
+			    "--direct timer,ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
 	expect_option_error("Timer",
-			    "--direct Timer: unknown direct feature 'Timer': this slicevm knows timer, pmu");
+			    "--direct Timer: unknown direct feature 'Timer': this slicevm knows timer, pmu, irq");
 	expect_option_error("PMU",
-			    "--direct PMU: unknown direct feature 'PMU': this slicevm knows timer, pmu");
-	expect_option_error("timer,pmu,irq",
-			    "--direct timer,pmu,irq: unknown direct feature 'irq': this slicevm knows timer, pmu");
+			    "--direct PMU: unknown direct feature 'PMU': this slicevm knows timer, pmu, irq");
+	expect_option_error("timer,pmu,irq,ipi",
+			    "--direct timer,pmu,irq,ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
+	expect_option_error("irq,timer,irq",
+			    "--direct irq,timer,irq: 'irq' is given twice: give each feature once");
 	expect_option_error("timer,timer",
 			    "--direct timer,timer: 'timer' is given twice: give each feature once");
 	expect_option_error("pmu,timer,pmu",
@@ -126,7 +130,7 @@ static void option_errors(void **state)
 	expect_option_error(",timer",
 			    "--direct ,timer: an empty feature name (an extra ','): remove it");
 	expect_option_error("timer ",
-			    "--direct timer : unknown direct feature 'timer ': this slicevm knows timer, pmu");
+			    "--direct timer : unknown direct feature 'timer ': this slicevm knows timer, pmu, irq");
 	expect_option_error("", "--direct: no feature given: give a list like --direct timer");
 }
 
@@ -156,6 +160,9 @@ static void load(void **state)
 	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm5.json",
 		"{\"direct\": [\"pmu\", \"timer\"]}")), 0);
 	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm6.json",
+		"{\"direct\": [\"irq\", \"timer\"]}")), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_IRQ);
 	config_free(&cfg);
 }
 
@@ -173,14 +180,14 @@ static void load_errors(void **state)
 			  "\"direct\"[0] must be a feature name like \"timer\"");
 	expect_load_exact("{\"direct\": [\"timer\\u0000\"]}",
 			  "\"direct\"[0] must be a feature name like \"timer\"");
-	expect_load_exact("{\"direct\": [\"timer\", \"irq\"]}",
-			  "\"direct\"[1]: unknown direct feature 'irq': this slicevm knows timer, pmu");
+	expect_load_exact("{\"direct\": [\"timer\", \"ipi\"]}",
+			  "\"direct\"[1]: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
 	expect_load_exact("{\"direct\": [\"pmu\", \"timer\", \"pmu\"]}",
 			  "\"direct\"[2]: 'pmu' is given twice: give each feature once");
 	expect_load_exact("{\"direct\": [\"timer\", \"timer\"]}",
 			  "\"direct\"[1]: 'timer' is given twice: give each feature once");
 	expect_load_exact("{\"direct\": [\"timer,pmu\"]}",
-			  "\"direct\"[0]: unknown direct feature 'timer,pmu': this slicevm knows timer, pmu");
+			  "\"direct\"[0]: unknown direct feature 'timer,pmu': this slicevm knows timer, pmu, irq");
 	expect_load_exact("{\"direct\": [\"\"]}",
 			  "\"direct\"[0]: an empty feature name (an extra ','): remove it");
 	/* the list of keys names it */
@@ -225,6 +232,36 @@ static void finish_needs_slice(void **state)
 	config_free(&cfg);
 }
 
+/* Direct interrupts are the direct timer's expiries: irq alone is refused. */
+static void finish_irq_needs_timer(void **state)
+{
+	struct vm_config cfg;
+
+	config_init(&cfg);
+	config_set_str(&cfg.kernel, "/k");
+	config_set_str(&cfg.slice, "db");
+	assert_int_equal(config_add_direct_option(&cfg, "irq"), 0);
+	err_clear();
+	assert_int_equal(config_finish(&cfg), -1);
+	assert_string_equal(err_msg(),
+			    "--direct irq needs the direct timer too, whose expiries it delivers without exits: give --direct timer,irq");
+	assert_int_equal(config_add_direct_option(&cfg, "pmu"), 0);
+	assert_int_equal(config_finish(&cfg), -1);
+	expect_error_has("give --direct timer,irq");
+	assert_int_equal(config_add_direct_option(&cfg, "timer"), 0);
+	assert_int_equal(config_finish(&cfg), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_ALL);
+	config_free(&cfg);
+
+	/* from the file alike */
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, test_put_file(test_dir, "vm.json",
+		"{\"kernel\": \"/k\", \"slice\": \"db\", \"direct\": [\"irq\"]}")), 0);
+	assert_int_equal(config_finish(&cfg), -1);
+	expect_error_has("--direct irq needs the direct timer too");
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +271,7 @@ int main(void)
 		cmocka_unit_test(load),
 		cmocka_unit_test(load_errors),
 		cmocka_unit_test(finish_needs_slice),
+		cmocka_unit_test(finish_irq_needs_timer),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

@@ -179,6 +179,24 @@ static void direct_pmu_core_counters(void **state)
 	free(c);
 }
 
+/*
+ * Direct interrupts: the guest's EOI must reach the physical APIC, so no
+ * paravirtual EOI (KVM_FEATURE_PV_EOI, bit 6 of 4000_0001h EAX); the
+ * other paravirtual features stay.
+ */
+static void direct_irq_no_pv_eoi(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	leaf(c, 0x40000001, 0)->eax = 0x1fff;
+	cpuid_for_vcpu(c, 0, 1, true, false, VM_DIRECT_TIMER | VM_DIRECT_PMU);
+	assert_int_equal(leaf(c, 0x40000001, 0)->eax, 0x1fff);
+	cpuid_for_vcpu(c, 0, 1, true, false, VM_DIRECT_TIMER | VM_DIRECT_IRQ);
+	assert_int_equal(leaf(c, 0x40000001, 0)->eax, 0x1fff & ~(1U << 6));
+	assert_int_equal(leaf(c, 0x40000001, 0)->edx, 1);	/* the realtime hint kept */
+	free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +206,7 @@ int main(void)
 		cmocka_unit_test(tsc_deadline_when_kvm_has_it),
 		cmocka_unit_test(direct_timer_no_tsc_deadline),
 		cmocka_unit_test(direct_pmu_core_counters),
+		cmocka_unit_test(direct_irq_no_pv_eoi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,7 +117,7 @@ static void cpus_checked_pmu(void **state)
 	struct cpumask cpus = mask("2-5");
 
 	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_PMU, &cpus, "db"), 0);
-	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_ALL, &cpus, "db"), 0);
+	assert_int_equal(direct_check_cpus(sys, (VM_DIRECT_TIMER | VM_DIRECT_PMU), &cpus, "db"), 0);
 
 	cpus = mask("1-2");
 	err_clear();
@@ -129,7 +129,7 @@ static void cpus_checked_pmu(void **state)
 	assert_string_equal(err_msg(),
 			    "--direct timer,pmu: CPUs 0-1,7 of slice web are not nohz_full (the host's tick needs their timer and the host's NMI watchdog needs their performance counters; the kernel's nohz_full: 2-5): boot with the nohz_full= of 'slicevm host bootargs'");
 	cpus = mask("7");
-	assert_int_equal(direct_check_cpus(sys, VM_DIRECT_ALL, &cpus, "web"), -1);
+	assert_int_equal(direct_check_cpus(sys, (VM_DIRECT_TIMER | VM_DIRECT_PMU), &cpus, "web"), -1);
 	assert_string_equal(err_msg(),
 			    "--direct timer,pmu: CPU 7 of slice web is not nohz_full (the host's tick needs its timer and the host's NMI watchdog needs its performance counters; the kernel's nohz_full: 2-5): boot with the nohz_full= of 'slicevm host bootargs'");
 	/* bits of no feature are not asked */
@@ -144,7 +144,7 @@ static void kvm_checked(void **state)
 	assert_true(fd >= 0);
 	/* not asked: never refused, and no answer without a component that has it */
 	for (int v = 0; v <= 4; v++) {
-		ans = (struct direct_kvm){ -7, -7 };
+		ans = (struct direct_kvm){ -7, -7, -7 };
 		assert_int_equal(direct_check_kvm(0, v, fd, &ans), 0);	/* the ioctls fail: 0 */
 		assert_int_equal(ans.timer_ns, 0);
 		assert_int_equal(ans.pmu_counters, 0);
@@ -178,27 +178,27 @@ static void kvm_checked_pmu(void **state)
 	assert_int_equal(direct_check_kvm(VM_DIRECT_PMU, 0, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct pmu needs slicevm's kernel component v3 or newer, and this host's KVM is stock KVM: build it with 'make kernel' and load it (kernel/README.md)");
-	assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, 0, fd, &ans), -1);
+	assert_int_equal(direct_check_kvm((VM_DIRECT_TIMER | VM_DIRECT_PMU), 0, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct timer,pmu needs slicevm's kernel component v3 or newer, and this host's KVM is stock KVM: build it with 'make kernel' and load it (kernel/README.md)");
-	assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, 1, fd, &ans), -1);
+	assert_int_equal(direct_check_kvm((VM_DIRECT_TIMER | VM_DIRECT_PMU), 1, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct timer,pmu needs slicevm's kernel component v3 or newer, and this host's is v1: build the current one with 'make kernel' and load it (kernel/README.md)");
 	/* v2 has the timer: only the PMU is named */
 	for (int i = 0; i < 2; i++) {
-		assert_int_equal(direct_check_kvm(i ? VM_DIRECT_ALL : VM_DIRECT_PMU, 2, fd, &ans), -1);
+		assert_int_equal(direct_check_kvm(i ? (VM_DIRECT_TIMER | VM_DIRECT_PMU) : VM_DIRECT_PMU, 2, fd, &ans), -1);
 		assert_string_equal(err_msg(),
 				    "--direct pmu needs slicevm's kernel component v3 or newer, and this host's is v2: build the current one with 'make kernel' and load it (kernel/README.md)");
 	}
 	/* v3 and newer that answer 0: the PMU's line, or the timer's first */
 	for (int v = 3; v <= 4; v++) {
-		ans = (struct direct_kvm){ -7, -7 };
+		ans = (struct direct_kvm){ -7, -7, -7 };
 		assert_int_equal(direct_check_kvm(VM_DIRECT_PMU, v, fd, &ans), -1);
 		assert_int_equal(ans.timer_ns, 0);
 		assert_int_equal(ans.pmu_counters, 0);
 		assert_string_equal(err_msg(),
 				    "--direct pmu: this host's KVM cannot give the guest its CPU's performance counters (KVM_CAP_SLICEVM_PMU is 0: no AMD core performance counters (PerfCtrExtCore), or a VMX host, which the component does not support yet): run without --direct pmu");
-		assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, v, fd, &ans), -1);
+		assert_int_equal(direct_check_kvm((VM_DIRECT_TIMER | VM_DIRECT_PMU), v, fd, &ans), -1);
 		assert_non_null(strstr(err_msg(), "--direct timer: this host's KVM cannot give the guest its CPU's timer"));
 	}
 	close(fd);
@@ -233,9 +233,9 @@ static void enable_only_when_asked(void **state)
 	assert_string_equal(err_msg(),
 			    "vCPU 1: cannot turn the direct PMU on for CPU 3 (KVM_CAP_SLICEVM_PMU): Inappropriate ioctl for device");
 	/* both: the timer's first */
-	assert_int_equal(direct_enable_vm(VM_DIRECT_ALL, fd, &ans), -1);
+	assert_int_equal(direct_enable_vm((VM_DIRECT_TIMER | VM_DIRECT_PMU), fd, &ans), -1);
 	assert_non_null(strstr(err_msg(), "--direct timer: KVM refused the guest's APIC bus period of 1 ns"));
-	assert_int_equal(direct_enable_vcpu(VM_DIRECT_ALL, fd, 2, 4), -1);
+	assert_int_equal(direct_enable_vcpu((VM_DIRECT_TIMER | VM_DIRECT_PMU), fd, 2, 4), -1);
 	assert_string_equal(err_msg(),
 			    "vCPU 2: cannot turn the direct timer on for CPU 4 (KVM_CAP_SLICEVM_TIMER): Inappropriate ioctl for device");
 	close(fd);
@@ -248,7 +248,7 @@ static void enable_errors(void **state)
 		int err;
 		const char *msg;
 	} lines[] = {
-		{ EINVAL, "vCPU 1: KVM refused the direct timer's arguments (EINVAL): this is a slicevm bug, please report it" },
+		{ EINVAL, "vCPU 1: KVM refused the arguments of the direct timer (EINVAL): this is a slicevm bug, please report it" },
 		{ ENXIO, "vCPU 1: this host cannot give the direct timer on CPU 5 (ENXIO: the host's APIC is not in x2APIC mode, AVIC or APICv is on, or the vCPU has no in-kernel LAPIC): run without --direct timer" },
 		{ EDOM, "vCPU 1: the VM's APIC bus period is not the host's APIC timer period (EDOM: APIC bus period mismatch): this is a slicevm bug, please report it" },
 		{ EPERM, "vCPU 1: KVM refused the direct timer on CPU 5 (EPERM: the vCPU's thread is not pinned alone to a nohz_full CPU): boot with the nohz_full= of 'slicevm host bootargs'" },
@@ -270,7 +270,7 @@ static void enable_errors_pmu(void **state)
 		int err;
 		const char *msg;
 	} lines[] = {
-		{ EINVAL, "vCPU 2: KVM refused the direct PMU's arguments (EINVAL): this is a slicevm bug, please report it" },
+		{ EINVAL, "vCPU 2: KVM refused the arguments of the direct PMU (EINVAL): this is a slicevm bug, please report it" },
 		{ ENXIO, "vCPU 2: this host cannot give the direct PMU on CPU 7 (ENXIO: no AMD core performance counters (PerfCtrExtCore), a VMX host, or the vCPU has no in-kernel LAPIC): run without --direct pmu" },
 		{ EOPNOTSUPP, "vCPU 2: KVM's own PMU is still on for the VM (EOPNOTSUPP: KVM_CAP_PMU_CAPABILITY did not turn it off): this is a slicevm bug, please report it" },
 		{ EPERM, "vCPU 2: KVM refused the direct PMU on CPU 7 (EPERM: the vCPU's thread is not pinned alone to a nohz_full CPU): boot with the nohz_full= of 'slicevm host bootargs'" },
@@ -289,10 +289,51 @@ static void enable_errors_pmu(void **state)
 	assert_string_equal(err_msg(),
 			    "vCPU 2: cannot turn the direct timer on for CPU 7 (KVM_CAP_SLICEVM_TIMER): Operation not supported");
 	/* not one feature: a plain line */
-	assert_int_equal(direct_refused(VM_DIRECT_ALL, EBUSY, 2, 7), -1);
+	assert_int_equal(direct_refused((VM_DIRECT_TIMER | VM_DIRECT_PMU), EBUSY, 2, 7), -1);
 	assert_string_equal(err_msg(), "vCPU 2: cannot turn direct feature 0x3 on for CPU 7: Device or resource busy");
 	assert_int_equal(direct_refused(0, EBUSY, 2, 7), -1);
 	assert_string_equal(err_msg(), "vCPU 2: cannot turn direct feature 0 on for CPU 7: Device or resource busy");
+}
+
+/* Direct interrupts: v4, after the timer; their own lines. */
+static void irq_checked(void **state)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct direct_kvm ans = { -7, -7, -7 };
+
+	assert_true(fd >= 0);
+	assert_int_equal(DIRECT_IRQ_ABI, 4);
+	assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER | VM_DIRECT_IRQ, 3, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct irq needs slicevm's kernel component v4 or newer, and this host's is v3: build the current one with 'make kernel' and load it (kernel/README.md)");
+	assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, 0, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct timer,pmu,irq needs slicevm's kernel component v4 or newer, and this host's KVM is stock KVM: build it with 'make kernel' and load it (kernel/README.md)");
+	assert_int_equal(direct_check_kvm(VM_DIRECT_IRQ, 4, fd, &ans), -1);
+	assert_int_equal(ans.irq, 0);
+	assert_string_equal(err_msg(),
+			    "--direct irq: this host's KVM cannot give the guest its CPU's timer interrupts (KVM_CAP_SLICEVM_IRQ is 0: no direct timer here, or a VMX host, which the component does not support yet): run without --direct irq");
+
+	/* enabled after the timer: the timer's refusal comes first */
+	assert_int_equal(direct_enable_vcpu(VM_DIRECT_TIMER | VM_DIRECT_IRQ, fd, 0, 1), -1);
+	assert_non_null(strstr(err_msg(), "(KVM_CAP_SLICEVM_TIMER)"));
+	assert_int_equal(direct_enable_vcpu(VM_DIRECT_IRQ, fd, 0, 1), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 0: cannot turn direct interrupts on for CPU 1 (KVM_CAP_SLICEVM_IRQ): Inappropriate ioctl for device");
+
+	/* the header's errnos */
+	assert_int_equal(direct_refused(VM_DIRECT_IRQ, ENOENT, 0, 1), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 0: the vCPU did not have the direct timer when it asked for direct interrupts (ENOENT): this is a slicevm bug, please report it");
+	assert_int_equal(direct_refused(VM_DIRECT_IRQ, ENXIO, 0, 1), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 0: this host cannot give direct interrupts on CPU 1 (ENXIO: no direct timer here, or a VMX host): run without --direct irq");
+	assert_int_equal(direct_refused(VM_DIRECT_IRQ, EINVAL, 0, 1), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 0: KVM refused the arguments of direct interrupts (EINVAL): this is a slicevm bug, please report it");
+	assert_int_equal(direct_refused(VM_DIRECT_IRQ, EPERM, 0, 1), -1);
+	assert_non_null(strstr(err_msg(), "KVM refused direct interrupts on CPU 1 (EPERM"));
+	close(fd);
 }
 
 int main(void)
@@ -306,6 +347,7 @@ int main(void)
 		cmocka_unit_test(enable_only_when_asked),
 		cmocka_unit_test(enable_errors),
 		cmocka_unit_test(enable_errors_pmu),
+		cmocka_unit_test(irq_checked),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

@@ -58,8 +58,10 @@ static const char *summary(int version, int timer_ns, int counters, unsigned int
 		.version = version,
 		.timer_ns = timer_ns,
 		.pmu_counters = counters,
+		.irq = timer_ns > 0,	/* as a v4 SVM host answers */
 		.direct_timer = direct & VM_DIRECT_TIMER,
 		.direct_pmu = direct & VM_DIRECT_PMU,
+		.direct_irq = direct & VM_DIRECT_IRQ,
 		.cpus = cpus ? &m : NULL,
 	};
 
@@ -99,11 +101,11 @@ static void test_summary(void **state)
 	assert_null(strstr(summary(2, 1, 0, 0, "3", buf, sizeof(buf)), "PMU"));
 
 	/* newer than known: used as this slicevm's version */
-	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 3);
-	assert_string_equal(summary(4, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
-			    "kernel component v4 (newer than this slicevm knows: used as v3): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters); IPIs and interrupts still exit to KVM");
-	s = summary(4, 0, 0, 0, NULL, buf, sizeof(buf));
-	assert_non_null(strstr(s, "kernel component v4 (newer than this slicevm knows: used as v3) loaded, but this host cannot"));
+	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 4);
+	assert_string_equal(summary(5, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
+			    "kernel component v5 (newer than this slicevm knows: used as v4): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters) and its timer interrupts on CPU 7's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM");
+	s = summary(5, 0, 0, 0, NULL, buf, sizeof(buf));
+	assert_non_null(strstr(s, "kernel component v5 (newer than this slicevm knows: used as v4) loaded, but this host cannot"));
 
 	/* one line, cut rather than overrun; slice_report's line holds any */
 	for (int v = -1; v <= SLICEVM_KVM_ABI_VERSION + 1; v++)
@@ -112,7 +114,8 @@ static void test_summary(void **state)
 				s = summary(v, can & 1 ? 40 : 0, can & 2 ? 6 : 0, d, "0-200",
 					    buf, sizeof(buf));
 				assert_null(strchr(s, '\n'));
-				assert_true(strlen(s) < 400);
+				if (strlen(s) >= 480)
+					fail_msg("%zu characters: %s", strlen(s), s);
 			}
 	s = summary(2, 1, 0, VM_DIRECT_TIMER, "3", small, sizeof(small));
 	assert_int_equal(strlen(s), sizeof(small) - 1);
@@ -122,6 +125,20 @@ static void test_summary(void **state)
 	assert_int_equal(strlen(s), sizeof(small) - 1);
 	s = summary(1, 0, 0, 0, NULL, small, sizeof(small));
 	assert_int_equal(strlen(s), sizeof(small) - 1);
+}
+
+/* v4: direct interrupts after the others, "are" for their plural title. */
+static void test_summary_irq(void **state)
+{
+	char buf[512];
+
+	assert_string_equal(summary(4, 1, 0, VM_DIRECT_TIMER | VM_DIRECT_IRQ, "1", buf, sizeof(buf)),
+			    "kernel component v4: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)");
+	assert_string_equal(summary(4, 1, 6, VM_DIRECT_TIMER | VM_DIRECT_PMU, "1", buf, sizeof(buf)),
+			    "kernel component v4: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 1's own (direct pmu; 6 counters); IPIs and interrupts still exit to KVM; direct interrupts are available (the host's IPIs there sent as NMIs) but not asked for: give --direct irq for the guest's timer interrupts without exits");
+	/* no direct timer here: no interrupts either */
+	assert_string_equal(summary(4, 0, 0, 0, "1", buf, sizeof(buf)),
+			    "kernel component v4 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host) or direct interrupts (no direct timer, or a VMX host): the guest's timer, IPIs and interrupts exit to KVM as usual");
 }
 
 /* v3: each feature on, available or not possible, in one line. */
@@ -167,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_version_of_non_kvm_fds),
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_summary_pmu),
+		cmocka_unit_test(test_summary_irq),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

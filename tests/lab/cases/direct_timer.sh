@@ -2,8 +2,10 @@
 # lab: smp=2 mem=3G x2apic=1 append="nohz_full=1 isolcpus=managed_irq,1 irqaffinity=0 rcu_nocbs=1"
 # timeout: 900
 # needs: kvm-component
-# The kernel component's stage 2 (kernel/README.md): with `run --direct
-# timer` a slice VM's guest programs the physical LAPIC timer of its CPU.
+# The kernel component's stages 2 and 3 (kernel/README.md): with `run
+# --direct timer` a slice VM's guest programs the physical LAPIC timer of
+# its CPU; with `--direct timer,irq` its expiries interrupt the guest
+# without exits too, and the host reaches CPU 1 only by NMI.
 # L1 runs its APIC in x2APIC mode (QEMU 10, "x2apic=1") with CPU 1
 # nohz_full (the boot parameters `slicevm host bootargs` gives); slice s is
 # CPU 1, isolated by host apply's cpuset partition.
@@ -17,12 +19,17 @@
 # on CPU 1 beside the vCPU, neither side loses a timer: the host's sleeps
 # all end, and the guest had the timer while the host's was pending
 # (host_shared; a backup kick ends the guest's run before the host's is
-# due). L1's own clock keeps time against the RTC (QEMU's,
-# the L0 clock) over the whole case. Exits by reason per window (idle, 1
-# kHz loop) go to the log as diag lines "exits while idle: ..." and "exits
-# in the 1 kHz loop: ...", one pair per run (direct, component without
-# --direct, direct with host load, stock KVM): bench/timer.sh makes its
-# table from them.
+# due). With `--direct timer,irq` the loop's timer interrupts cost no
+# INTR exits, and under a host storm of IPIs to CPU 1 (TLB shootdowns of
+# the VMM's memory through /proc/PID/clear_refs, work queued on every CPU
+# through /proc/sys/vm/stat_refresh, the host task's wakeups), every host
+# request completes (they wait for CPU 1), the guest's sleeps all end, the
+# IPIs went as NMIs and no NMI went unclaimed. L1's own clock keeps time
+# against the RTC (QEMU's, the L0 clock) over the whole case. Exits by
+# reason per window (idle, 1 kHz loop) go to the log as diag lines "exits
+# while idle (RUN): ..." and "exits in the 1 kHz loop (RUN): ...", one pair
+# per run (direct, component, direct-load, irq, irq-storm, stock):
+# bench/timer.sh makes its table from them.
 . /lab/lib.sh
 
 COMP=/lab/kvm-component
@@ -86,7 +93,7 @@ exits_snap() {
 # exit reason, per second and per tick.
 exits_delta() {
 	awk -v secs="$3" -v ticks="$4" '
-		BEGIN { n[96] = "intr"; n[100] = "vintr"; n[120] = "hlt"; n[124] = "msr";
+		BEGIN { n[96] = "intr"; n[97] = "nmi"; n[100] = "vintr"; n[120] = "hlt"; n[124] = "msr";
 			n[123] = "io"; n[1024] = "npf"; n[114] = "cpuid"; n[121] = "vmmcall" }
 		FNR == NR { b[$1] = $2; next }
 		{ d = $2 - b[$1]; if (d <= 0) next; all += d
@@ -95,14 +102,32 @@ exits_delta() {
 			ticks ? all / ticks : 0, out }' "$1" "$2"
 }
 
-# timer_vm DIRECT HOSTLOAD: a slice VM (with `--direct timer` when DIRECT is
-# 1) whose guest idles IDLE_S s, then sleeps TICKS x PERIOD_US, then powers
-# off. HOSTLOAD 1: a host task sleeps 10 ms x 300 on CPU 1 meanwhile.
-# Sets DBG (the vCPU's slicevm_timer line at the end, or empty), EXITS_IDLE
-# and EXITS_LOOP, and checks what holds for every run.
+# storm VMM_PID: host requests that each wait for CPU 1 to answer an IPI:
+# 150 TLB shootdowns of the VMM's memory (clearing its soft-dirty bits
+# write-protects its pages) and 60 rounds of work on every CPU; their
+# output goes to $LAB_TMP/storm.out, "storm done" at the end.
+storm() {
+	_i=0
+	while [ "$_i" -lt 150 ]; do
+		echo 4 >"/proc/$1/clear_refs" || { echo "clear_refs failed"; return 1; }
+		[ $((_i % 3)) = 0 ] && { echo 1 >/proc/sys/vm/stat_refresh || { echo "stat_refresh failed"; return 1; }; }
+		_i=$((_i + 1))
+	done
+	echo "storm done"
+}
+
+# timer_vm RUN DIRECT HOSTLOAD: a slice VM (with `--direct DIRECT` unless
+# DIRECT is -) whose guest idles IDLE_S s, then sleeps TICKS x PERIOD_US,
+# then powers off. HOSTLOAD 1: a host task sleeps 10 ms x 300 on CPU 1
+# meanwhile; 2: and a storm of host IPIs to CPU 1 (storm above). RUN names
+# the run in the diag lines. Sets DBG (the vCPU's slicevm_timer line at the
+# end, or empty), EXITS_IDLE and EXITS_LOOP, and checks what holds for
+# every run.
 timer_vm() {
+	_run=$1
+	shift
 	_args="run --slice s --kernel $GUEST_BZIMAGE --initrd $GUEST_INITRD"
-	[ "$1" = 1 ] && _args="$_args --direct timer"
+	[ "$1" != - ] && _args="$_args --direct $1"
 	# shellcheck disable=SC2086 # word splitting wanted
 	vmm_start $_args --cmdline "$CMDLINE_BASE slicevm.test=timer:$PERIOD_US:$TICKS:$IDLE_S slicevm.test=poweroff"
 	DBG="" EXITS_IDLE="" EXITS_LOOP=""
@@ -121,10 +146,14 @@ timer_vm() {
 	wait_console 60 '^SLICEVM-TIMER-START' || fail "no SLICEVM-TIMER-START"
 	exits_snap >"$LAB_TMP/x1"
 	_t1=$(uptime_cs)
-	_host=""
-	if [ "$2" = 1 ]; then
+	_host="" _storm=""
+	if [ "$2" -ge 1 ]; then
 		in_slice_cgroup taskset -c 1 timerloop 10000 300 >"$LAB_TMP/host-timer.out" 2>&1 &
 		_host=$!
+	fi
+	if [ "$2" = 2 ]; then
+		storm "$VMM_PID" >"$LAB_TMP/storm.out" 2>&1 &
+		_storm=$!
 	fi
 	# The counters are read while the loop runs: the guest powers off as
 	# soon as it is done, and its debugfs files go with the VM.
@@ -155,6 +184,17 @@ timer_vm() {
 		grep -q '^SLICEVM-TIMER-DONE ticks=300 ' "$LAB_TMP/host-timer.out" ||
 			fail "the host task: $(cat "$LAB_TMP/host-timer.out")"
 	fi
+	if [ -n "$_storm" ]; then
+		_end=$(($(uptime_s) + 180))
+		while _alive "$_storm" && [ "$(uptime_s)" -lt "$_end" ]; do sleep 0.2; done
+		if _alive "$_storm"; then
+			fail "the host's requests to CPU 1 did not all complete (an IPI lost?): $(tr '\n' ' ' <"$LAB_TMP/storm.out")"
+			kill -KILL "$_storm"
+		fi
+		wait "$_storm" 2>/dev/null
+		grep -q '^storm done' "$LAB_TMP/storm.out" ||
+			fail "the host's storm of IPIs: $(tr '\n' ' ' <"$LAB_TMP/storm.out")"
+	fi
 	vmm_wait 120
 	want_rc 0
 	# The guest's clock against L1's over the loop: within a factor of 2
@@ -168,9 +208,16 @@ timer_vm() {
 		fail "the guest's loop took ${_g:-?} us by its clock, ${_h} us by L1's"
 	fi
 	diag "guest: $(console_line SLICEVM-TIMER-APIC); $_done; L1 saw ${_h} us"
-	diag "vcpu0 slicevm_timer: ${DBG:-(none)}"
-	diag "exits while idle: $EXITS_IDLE"
-	diag "exits in the 1 kHz loop: $EXITS_LOOP"
+	diag "vcpu0 slicevm_timer ($_run): ${DBG:-(none)}"
+	diag "exits while idle ($_run): $EXITS_IDLE"
+	diag "exits in the 1 kHz loop ($_run): $EXITS_LOOP"
+}
+
+# reason_per_tick NAME: the count of exit reason NAME per tick in EXITS_LOOP.
+reason_per_tick() {
+	echo "$EXITS_LOOP" | awk -v r="$1" -v t="$TICKS" '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == r) n = kv[2] }
+		printf "%.2f\n", n / t }'
 }
 
 # field NAME LINE: the number after NAME in a slicevm_timer line.
@@ -199,7 +246,7 @@ BAD_RE='--direct pmu: this host.s KVM cannot give the guest its CPU.s performanc
 	run --slice s --direct pmu --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
 	--cmdline "$CMDLINE_POWEROFF"
 
-timer_vm 1 0
+timer_vm direct timer 0
 want "the guest's APIC is not in x2APIC mode: $(console_line SLICEVM-TIMER-APIC)" \
 	sh -c "tr -d '\r' <'$VMM_CONSOLE' | grep -q '^SLICEVM-TIMER-APIC x2apic '"
 [ "$(field enabled "$DBG")" = 1 ] && [ "$(field cpu "$DBG")" = 1 ] ||
@@ -213,21 +260,45 @@ grep -q '^slicevm: slice s: .*direct timer' "$VMM_STDERR" ||
 diag "the component measured: $(dmesg | grep -m1 'slicevm: the APIC timer')"
 report "direct timer: the guest programs CPU 1's LAPIC timer; its expiries reach it; all $TICKS sleeps end on time by both clocks"
 
-timer_vm 0 0
+timer_vm component - 0
 [ "$(field enabled "$DBG")" = 0 ] && [ "$(field direct "$DBG")" = 0 ] ||
 	fail "without --direct the vCPU's timer was direct: '$DBG'"
 report "direct timer: without --direct the same guest runs on KVM's emulated timer (the stock path)"
 
-timer_vm 1 1
+timer_vm direct-load timer 1
 [ "${DBG:+x}" ] && [ "$(field host_shared "$DBG")" -gt 0 ] ||
 	fail "the guest never had the timer while the host had one pending: '$DBG'"
 report "direct timer: with a host task sleeping on CPU 1 too, no host or guest timer is lost (the guest has the timer while the host's is pending; a backup kick brings the host's back in time)"
+
+# --- stage 3: the timer's interrupts without exits ---------------------------------
+BAD_RE='--direct irq needs the direct timer too' expect_bad_input \
+	"direct irq: refused without the direct timer, with one line naming the fix" \
+	run --slice s --direct irq --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+	--cmdline "$CMDLINE_POWEROFF"
+
+dmesg -c >/dev/null
+timer_vm irq timer,irq 0
+[ "$(field irq "$DBG")" = 1 ] && [ "${DBG:+x}" ] && [ "$(field irq_direct "$DBG")" -gt 0 ] ||
+	fail "no entry let the guest take its timer's interrupts: '$DBG'"
+_intr=$(reason_per_tick intr)
+awk -v n="$_intr" 'BEGIN { exit !(n < 0.5) }' ||
+	fail "the guest's timer interrupts still exit: $_intr INTR exits per tick ($EXITS_LOOP)"
+grep -q '^slicevm: slice s: .*direct irq' "$VMM_STDERR" ||
+	fail "stderr does not say the slice has direct interrupts: $(cat "$VMM_STDERR")"
+report "direct irq: the guest's timer interrupts reach it without exits ($_intr INTR exits per tick); all $TICKS sleeps end on time by both clocks"
+
+timer_vm irq-storm timer,irq 2
+[ "${DBG:+x}" ] && [ "$(field host_ipis "$DBG")" -gt 0 ] && [ "$(field nmis "$DBG")" -gt 0 ] ||
+	fail "no host IPI to CPU 1 went as an NMI: '$DBG'"
+_nmi=$(dmesg | grep -m3 -iE 'NMI received for unknown reason|Dazed and confused|slicevm.*WARN|BUG:|WARNING:')
+[ -z "$_nmi" ] || fail "L1's kernel: $_nmi"
+report "direct irq: under a storm of host IPIs to CPU 1 (TLB shootdowns of the VMM's memory, work on every CPU, a host task's wakeups) each went as an NMI and was handled: every host request completed, no NMI went unclaimed, the guest's sleeps all ended"
 
 # --- back to stock ---------------------------------------------------------------------
 kvm_swap "$STOCK"
 report "direct timer: the component's modules swapped back for Debian's"
 
-timer_vm 0 0
+timer_vm stock - 0
 [ -z "$DBG" ] || fail "stock KVM has a slicevm_timer file: '$DBG'"
 report "direct timer: on stock KVM the same guest's $TICKS sleeps end too (the baseline)"
 
