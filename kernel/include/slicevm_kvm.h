@@ -95,7 +95,8 @@
  * Per-vCPU counters of the direct timer, in KVM's debugfs directory of each
  * vCPU (/sys/kernel/debug/kvm/<pid>-<vm fd>/vcpu<N>/), one line:
  *   "enabled E cpu C direct D stock S host_busy H fired F host_shared X
- *    kicks K irq I irq_direct J irq_busy B in_service V host_ipis N nmis M"
+ *    kicks K irq I irq_direct J irq_busy B in_service V host_ipis N nmis M
+ *    nmis_late L stray R"
  * E 0/1; C the CPU (-1 until enabled); D entries with the guest's timer on
  * the physical one, X of those while the host's own timer was pending
  * there (a backup kick, K of them so far, ends the guest's run just before
@@ -107,12 +108,14 @@
  * interrupt of KVM's was pending or in service; V exits taken while the
  * guest was in its physical timer interrupt's handler (KVM then keeps it
  * in service until the guest's EOI); N host IPIs to the CPU sent as NMIs,
- * in M NMIs (several IPIs can share one).
+ * in M NMIs (several IPIs can share one), L of those claimed late (another
+ * NMI took the claim first); R host vectors the guest took (an APIC error,
+ * an interrupt routed to its CPU by mistake), raised again for the host.
  */
 #define SLICEVM_KVM_TIMER_DEBUGFS	"slicevm_timer"
 
 /*
- * KVM_CAP_SLICEVM_IRQ (ABI 4; SVM): on top of the direct timer, the
+ * KVM_CAP_SLICEVM_IRQ (ABI 4): on top of the direct timer, the
  * guest's physical interrupts are not intercepted: its timer's expiry
  * interrupts it and it ends the interrupt with its EOI on the physical
  * x2APIC, without an exit. The host reaches that CPU only by NMI: its
@@ -122,7 +125,7 @@
  * as soon as the host enables interrupts.
  *
  * KVM_CHECK_EXTENSION answers 1 when this host can, 0 when not: no
- * component, VMX (not yet), or no direct timer (its answer is 0).
+ * component, or no direct timer (its answer is 0).
  *
  * From each vCPU's own thread, after KVM_ENABLE_CAP(KVM_CAP_SLICEVM_TIMER):
  * KVM_ENABLE_CAP(KVM_CAP_SLICEVM_IRQ) on the vCPU fd with args and flags 0.
@@ -133,10 +136,12 @@
  *   EPERM   the calling thread is not pinned to the direct timer's CPU.
  * An entry gets it only when it has the direct timer loaded, the guest's
  * timer vector is the one Linux uses (0xec, LOCAL_TIMER_VECTOR: the host,
- * which shares it, takes a stray one as a harmless early tick), and no
- * interrupt is pending or in service in KVM's emulated LAPIC nor pending
- * in the physical one; otherwise the entry intercepts interrupts as
- * before. Interrupts of KVM's emulated devices, and the guest's IPIs, stay
+ * which shares it, takes a stray one as a harmless early tick) and its TPR
+ * lets it through, no interrupt is pending or in service in KVM's emulated
+ * LAPIC nor pending in the physical one, the guest ends interrupts only
+ * with the EOI register (no KVM paravirtual EOI, which the VMM must hide
+ * from it, nor Hyper-V's), and it has not enabled SVM or VMX for guests of
+ * its own; otherwise the entry intercepts interrupts as before. Interrupts of KVM's emulated devices, and the guest's IPIs, stay
  * KVM's: they make the entries that follow intercept until the guest's
  * EOI of them.
  */

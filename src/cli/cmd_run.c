@@ -43,7 +43,7 @@ static const char run_usage[] =
 "                       guest uses without exits, a comma-separated list of\n"
 "                       timer (its LAPIC timer; slicevm's kernel component v2),\n"
 "                       pmu (its performance counters; v3, AMD) and irq (with\n"
-"                       timer: its timer's interrupts; v4, AMD); needs\n"
+"                       timer: its timer's interrupts; v4); needs\n"
 "                       nohz_full slice CPUs\n"
 "  -d, --detach         run in the background; the console goes to a socket\n"
 "                       ('slicevm console NAME' attaches) and to --log\n"

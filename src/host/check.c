@@ -293,7 +293,6 @@ const char *check_direct_note(int version, int timer_ns, int pmu, int irq, const
 	else
 		snprintf(buf + n, len - n, "; this host cannot give direct interrupts: %s",
 			 timer_ns <= 0 ? "they need the direct timer" :
-			 vendor && !strcmp(vendor, "kvm_intel") ? "kvm_intel (VMX) does not have them yet" :
 			 "the vendor module does not offer them");
 	return buf;
 }

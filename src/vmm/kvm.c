@@ -179,7 +179,7 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 		  "no AMD core performance counters (PerfCtrExtCore), or a VMX host",
 		  "", false, use->direct_pmu, use->pmu_counters > 0 },
 		{ "direct interrupts", "timer interrupts", "own APIC",
-		  "no direct timer, or a VMX host",
+		  "no direct timer",
 		  "the host's IPIs there sent as NMIs", true, use->direct_irq, use->irq > 0 },
 	};
 	int nf = use->version >= DIRECT_IRQ_ABI ? 3 : use->version >= DIRECT_PMU_ABI ? 2 : 1;

@@ -567,6 +567,18 @@ slice_conf() {
 		"$1" "$2" "$3" >"$CONF"
 }
 
+# vcpu_debugfs [N]: the VMM's vcpuN (default 0) directory in KVM's debugfs
+# (KVM names the VM's PID-FD), where the component's counters are.
+vcpu_debugfs() {
+	ls -d /sys/kernel/debug/kvm/"$VMM_PID"-*/vcpu"${1:-0}" 2>/dev/null | head -n 1
+}
+
+# field NAME LINE: the number after NAME in a counters line such as
+# slicevm_timer's ("enabled 1 cpu 1 direct 5 ...").
+field() {
+	echo "$2" | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'
+}
+
 # --- the kernel component: swapping KVM's modules -------------------------------
 # For cases with "# needs: kvm-component" (kvm_component.sh, direct_timer.sh):
 # component_ready WHAT: the component's modules are in /lab/kvm-component;

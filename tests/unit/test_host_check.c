@@ -332,7 +332,7 @@ static void test_direct_note(void **state)
 	assert_string_equal(check_direct_note(4, 0, 0, 0, "kvm_amd", buf, sizeof(buf)),
 			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_amd has AVIC or APICv on; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (the perfctr_core flag); this host cannot give direct interrupts: they need the direct timer");
 	assert_string_equal(check_direct_note(4, 40, 0, 0, "kvm_intel", buf, sizeof(buf)),
-			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: kvm_intel (VMX) does not have it yet; this host cannot give direct interrupts: kvm_intel (VMX) does not have them yet");
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: kvm_intel (VMX) does not have it yet; this host cannot give direct interrupts: the vendor module does not offer them");
 
 	/* cut, never overrun */
 	assert_string_equal(check_direct_note(3, 40, 6, 0, "kvm_amd", small, sizeof(small)),

@@ -312,7 +312,7 @@ static void irq_checked(void **state)
 	assert_int_equal(direct_check_kvm(VM_DIRECT_IRQ, 4, fd, &ans), -1);
 	assert_int_equal(ans.irq, 0);
 	assert_string_equal(err_msg(),
-			    "--direct irq: this host's KVM cannot give the guest its CPU's timer interrupts (KVM_CAP_SLICEVM_IRQ is 0: no direct timer here, or a VMX host, which the component does not support yet): run without --direct irq");
+			    "--direct irq: this host's KVM cannot give the guest its CPU's timer interrupts (KVM_CAP_SLICEVM_IRQ is 0: no direct timer here): run without --direct irq");
 
 	/* enabled after the timer: the timer's refusal comes first */
 	assert_int_equal(direct_enable_vcpu(VM_DIRECT_TIMER | VM_DIRECT_IRQ, fd, 0, 1), -1);
@@ -327,7 +327,7 @@ static void irq_checked(void **state)
 			    "vCPU 0: the vCPU did not have the direct timer when it asked for direct interrupts (ENOENT): this is a slicevm bug, please report it");
 	assert_int_equal(direct_refused(VM_DIRECT_IRQ, ENXIO, 0, 1), -1);
 	assert_string_equal(err_msg(),
-			    "vCPU 0: this host cannot give direct interrupts on CPU 1 (ENXIO: no direct timer here, or a VMX host): run without --direct irq");
+			    "vCPU 0: this host cannot give direct interrupts on CPU 1 (ENXIO: no direct timer here): run without --direct irq");
 	assert_int_equal(direct_refused(VM_DIRECT_IRQ, EINVAL, 0, 1), -1);
 	assert_string_equal(err_msg(),
 			    "vCPU 0: KVM refused the arguments of direct interrupts (EINVAL): this is a slicevm bug, please report it");

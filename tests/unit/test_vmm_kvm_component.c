@@ -138,7 +138,7 @@ static void test_summary_irq(void **state)
 			    "kernel component v4: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 1's own (direct pmu; 6 counters); IPIs and interrupts still exit to KVM; direct interrupts are available (the host's IPIs there sent as NMIs) but not asked for: give --direct irq for the guest's timer interrupts without exits");
 	/* no direct timer here: no interrupts either */
 	assert_string_equal(summary(4, 0, 0, 0, "1", buf, sizeof(buf)),
-			    "kernel component v4 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host) or direct interrupts (no direct timer, or a VMX host): the guest's timer, IPIs and interrupts exit to KVM as usual");
+			    "kernel component v4 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host) or direct interrupts (no direct timer): the guest's timer, IPIs and interrupts exit to KVM as usual");
 }
 
 /* v3: each feature on, available or not possible, in one line. */

@@ -58,11 +58,6 @@ vcpu_tid() {
 	done
 }
 
-# The VM's vcpu0 debugfs directory (KVM names it PID-FD).
-vcpu_debugfs() {
-	ls -d /sys/kernel/debug/kvm/"$VMM_PID"-*/vcpu0 2>/dev/null | head -n 1
-}
-
 # tracefs: l1-init mounts debugfs, where the kernel mounts tracefs too.
 TRACE=/sys/kernel/tracing/events/kvm/kvm_exit
 [ -d "$TRACE" ] || TRACE=/sys/kernel/debug/tracing/events/kvm/kvm_exit
@@ -218,11 +213,6 @@ reason_per_tick() {
 	echo "$EXITS_LOOP" | awk -v r="$1" -v t="$TICKS" '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == r) n = kv[2] }
 		printf "%.2f\n", n / t }'
-}
-
-# field NAME LINE: the number after NAME in a slicevm_timer line.
-field() {
-	echo "$2" | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'
 }
 
 # --- stock KVM refuses ----------------------------------------------------------
