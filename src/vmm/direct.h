@@ -70,8 +70,8 @@ int direct_enable_vm(unsigned int direct, int vm_fd, const struct direct_kvm *kv
 /*
  * Called by vCPU @index's own thread once it is pinned alone to @cpu:
  * KVM_ENABLE_CAP of each feature's capability (KVM_CAP_SLICEVM_TIMER,
- * KVM_CAP_SLICEVM_PMU, then KVM_CAP_SLICEVM_IRQ, which needs the timer's) on its fd @vcpu_fd. A refusal is reported as
- * direct_refused() says.
+ * KVM_CAP_SLICEVM_PMU, then KVM_CAP_SLICEVM_IRQ, which needs the timer's)
+ * on its fd @vcpu_fd. A refusal is reported as direct_refused() says.
  */
 int direct_enable_vcpu(unsigned int direct, int vcpu_fd, int index, int cpu);
 

@@ -99,7 +99,7 @@ exits_delta() {
 
 # storm VMM_PID: host requests that each wait for CPU 1 to answer an IPI:
 # 150 TLB shootdowns of the VMM's memory (clearing its soft-dirty bits
-# write-protects its pages) and 60 rounds of work on every CPU; their
+# write-protects its pages) and 50 rounds of work on every CPU; their
 # output goes to $LAB_TMP/storm.out, "storm done" at the end.
 storm() {
 	_i=0
