@@ -174,13 +174,14 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 	struct told f[] = {
 		{ "the direct timer", "LAPIC timer", "own timer",
 		  "the host's APIC is not in x2APIC mode, or AVIC or APICv is on",
-		  "", false, use->direct_timer, use->timer_ns > 0 },
+		  "", false, use->direct & VM_DIRECT_TIMER, use->kvm.timer_ns > 0 },
 		{ "the direct PMU", "performance counters", "own",
 		  "no AMD core performance counters (PerfCtrExtCore), or a VMX host",
-		  "", false, use->direct_pmu, use->pmu_counters > 0 },
+		  "", false, use->direct & VM_DIRECT_PMU, use->kvm.pmu_counters > 0 },
 		{ "direct interrupts", "timer interrupts", "own APIC",
 		  "no direct timer",
-		  "the host's IPIs there sent as NMIs", true, use->direct_irq, use->irq > 0 },
+		  "the host's IPIs there sent as NMIs", true, use->direct & VM_DIRECT_IRQ,
+		  use->kvm.irq > 0 },
 	};
 	int nf = use->version >= DIRECT_IRQ_ABI ? 3 : use->version >= DIRECT_PMU_ABI ? 2 : 1;
 	int n = use->cpus ? cpumask_count(use->cpus) : 0;
@@ -202,8 +203,8 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 	if (use->version > SLICEVM_KVM_ABI_VERSION)
 		snprintf(newer, sizeof(newer), " (newer than this slicevm knows: used as v%d)",
 			 SLICEVM_KVM_ABI_VERSION);
-	snprintf(f[0].detail, sizeof(f[0].detail), "APIC timer period %d ns", use->timer_ns);
-	snprintf(f[1].detail, sizeof(f[1].detail), "%d counters", use->pmu_counters);
+	snprintf(f[0].detail, sizeof(f[0].detail), "APIC timer period %d ns", use->kvm.timer_ns);
+	snprintf(f[1].detail, sizeof(f[1].detail), "%d counters", use->kvm.pmu_counters);
 	for (int i = 0; i < nf; i++) {
 		if (f[i].on)
 			on |= 1U << i;

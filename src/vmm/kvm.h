@@ -8,6 +8,7 @@
 #include <stdbool.h>
 
 #include "lib/cpumask.h"
+#include "vmm/direct.h"
 
 /*
  * The KVM system device: opening it with clear errors, refusing KVMs that
@@ -39,13 +40,9 @@ int kvm_component_version(int fd);
 /* What a slice's guest gets from this host's KVM, for kvm_component_summary(). */
 struct kvm_component_use {
 	int version;		/* KVM_CAP_SLICEVM: the component's ABI version, 0 on stock KVM */
-	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period, 0: it cannot */
-	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU (v3): the guest's counters, 0: it cannot */
-	int irq;		/* KVM_CAP_SLICEVM_IRQ (v4): 1, 0: it cannot */
-	bool direct_timer;	/* the direct timer is on for the VM's vCPUs */
-	bool direct_pmu;	/* the direct PMU is on for them */
-	bool direct_irq;	/* direct interrupts are on for them */
-	const struct cpumask *cpus;	/* their CPUs, with @direct_timer or @direct_pmu */
+	struct direct_kvm kvm;	/* what KVM answered for each direct feature */
+	unsigned int direct;	/* the VM_DIRECT_* features on for the VM's vCPUs */
+	const struct cpumask *cpus;	/* their CPUs, with any of @direct */
 };
 
 /*

@@ -191,12 +191,8 @@ void slice_report(struct vm *vm)
 	struct cpumask cpus;
 	struct kvm_component_use use = {
 		.version = vm->kvm.component,
-		.timer_ns = vm->direct_kvm.timer_ns,
-		.pmu_counters = vm->direct_kvm.pmu_counters,
-		.irq = vm->direct_kvm.irq,
-		.direct_timer = vm->cfg->direct & VM_DIRECT_TIMER,
-		.direct_pmu = vm->cfg->direct & VM_DIRECT_PMU,
-		.direct_irq = vm->cfg->direct & VM_DIRECT_IRQ,
+		.kvm = vm->direct_kvm,
+		.direct = vm->cfg->direct,
 		.cpus = &cpus,
 	};
 	char line[512];

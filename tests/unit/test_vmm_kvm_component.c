@@ -56,12 +56,12 @@ static const char *summary(int version, int timer_ns, int counters, unsigned int
 	struct cpumask m;
 	struct kvm_component_use use = {
 		.version = version,
-		.timer_ns = timer_ns,
-		.pmu_counters = counters,
-		.irq = timer_ns > 0,	/* as a v4 SVM host answers */
-		.direct_timer = direct & VM_DIRECT_TIMER,
-		.direct_pmu = direct & VM_DIRECT_PMU,
-		.direct_irq = direct & VM_DIRECT_IRQ,
+		.kvm = {
+			.timer_ns = timer_ns,
+			.pmu_counters = counters,
+			.irq = timer_ns > 0,	/* as a v4 SVM host answers */
+		},
+		.direct = direct,
 		.cpus = cpus ? &m : NULL,
 	};
 
