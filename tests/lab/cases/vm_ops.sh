@@ -21,12 +21,28 @@ detached() {
 }
 
 # wait_log NAME SECS RE: the VM's console log has a line matching RE.
+# Gives up at once when the VM's VMM has ended, and then shows what it said.
 wait_log() {
 	_deadline=$(($(uptime_s) + $2))
+	_pid=$(pid_of "$1")
 	while ! tr -d '\r' <"$LAB_TMP/$1.log" 2>/dev/null | grep -Eq -- "$3"; do
-		[ "$(uptime_s)" -ge "$_deadline" ] && return 1
+		if [ "$(uptime_s)" -ge "$_deadline" ] ||
+			{ [ -n "$_pid" ] && ! kill -0 "$_pid" 2>/dev/null; }; then
+			vm_said "$1"
+			return 1
+		fi
 		sleep 0.3
 	done
+}
+
+# vm_said NAME: what VM NAME's run printed, the end of its console and of L1's log.
+vm_said() {
+	diag "$1: VMM pid '$(pid_of "$1")'"
+	diag_file "$1 run stdout" "$LAB_TMP/$1.out"
+	diag_file "$1 run stderr" "$LAB_TMP/$1.err"
+	diag_file "$1 console" "$LAB_TMP/$1.log" 10
+	dmesg | tail -n 10 >"$LAB_TMP/dmesg.tail"
+	diag_file "L1 dmesg" "$LAB_TMP/dmesg.tail" 10
 }
 
 # pid_of NAME: the VMM's pid from 'slicevm ls --json'.
@@ -117,6 +133,7 @@ report "stop: the ACPI power button makes the guest shut down; the exit status i
 
 # stop of a guest that ignores the power button: killed after the timeout.
 detached gamma --cmdline "$CMDLINE_SHELL slicevm.test=ignore-power-button"
+[ $? = 0 ] || fail "gamma did not start: $(cat "$LAB_TMP/gamma.err")"
 wait_log gamma 240 "^$MARKER " || fail "gamma never printed $MARKER"
 "$S" stop gamma --timeout 5 >"$LAB_TMP/stop2.out" 2>&1 || fail "stop gamma failed"
 grep -q "did not shut down within 5 s: killing it" "$LAB_TMP/stop2.out" &&
