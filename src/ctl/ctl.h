@@ -67,6 +67,13 @@ struct ctl_ops {
 int ctl_server_open(struct ctl_server **out, const char *name, struct evloop *loop,
 		    const struct ctl_ops *ops);
 
+/*
+ * The VM runs: the record of an earlier VM of this name (NAME.exit) goes,
+ * so that one killed later is not taken for it. A start refused before
+ * this leaves that record as it was.
+ */
+void ctl_server_started(struct ctl_server *s);
+
 /* The loop no longer runs (teardown): stop accepting, drop clients; the name stays held. */
 void ctl_server_stop_listening(struct ctl_server *s);
 

@@ -422,11 +422,19 @@ static int listen_on(struct ctl_server *s)
 	return 0;
 }
 
+void ctl_server_started(struct ctl_server *s)
+{
+	char exit_path[4200];
+
+	if (s && !ctl_path(exit_path, sizeof(exit_path), s->name, "exit"))
+		unlink(exit_path);
+}
+
 int ctl_server_open(struct ctl_server **out, const char *name, struct evloop *loop,
 		    const struct ctl_ops *ops)
 {
 	struct ctl_server *s;
-	char dir[4096], exit_path[4200];
+	char dir[4096];
 	struct stat sb;
 	bool made;
 
@@ -447,10 +455,8 @@ int ctl_server_open(struct ctl_server **out, const char *name, struct evloop *lo
 		s->conn[i].fd = -1;
 	if (ctl_path(s->sock_path, sizeof(s->sock_path), name, "sock") ||
 	    ctl_path(s->lock_path, sizeof(s->lock_path), name, "lock") ||
-	    ctl_path(exit_path, sizeof(exit_path), name, "exit") ||
 	    take_name(s))
 		goto fail;
-	unlink(exit_path);	/* the record of an earlier VM of that name */
 	if (listen_on(s) || evloop_add(loop, s->listen_fd, EPOLLIN, accept_client, s))
 		goto fail;
 	*out = s;

@@ -424,6 +424,7 @@ static int vm_start_and_wait(struct vm *vm)
 		/* every vCPU placed with its direct features: the guest runs */
 		slice_report(vm);
 		vm->started_at = time(NULL);
+		ctl_server_started(vm->ctl);
 		tell_parent(vm, NULL);
 		vm_run_loop(vm, sig_fd);
 	} else {

@@ -244,6 +244,35 @@ static void test_stale_socket_taken_over(void **state)
 	evloop_close(&loop);
 }
 
+/*
+ * NAME.exit of an earlier VM stays until a new VM of that name runs: a start
+ * refused after taking the name (a slice check, say) changes nothing.
+ */
+static void test_exit_record_kept_until_started(void **state)
+{
+	struct ctl_server *s;
+	struct evloop loop;
+	char exit_path[512];
+	struct stat sb;
+
+	setenv("SLICEVM_RUN_DIR", test_dir, 1);
+	assert_int_equal(evloop_init(&loop), 0);
+	ctl_record_exit("rec", 1234, 0, NULL);
+	snprintf(exit_path, sizeof(exit_path), "%s/rec.exit", test_dir);
+	assert_int_equal(stat(exit_path, &sb), 0);
+
+	assert_int_equal(ctl_server_open(&s, "rec", &loop, &ops), 0);
+	ctl_server_close(s, -1, NULL);		/* refused: never ran */
+	assert_int_equal(stat(exit_path, &sb), 0);
+
+	assert_int_equal(ctl_server_open(&s, "rec", &loop, &ops), 0);
+	ctl_server_started(s);
+	assert_int_equal(stat(exit_path, &sb), -1);	/* the earlier VM's is gone */
+	ctl_server_close(s, 2, "rebooted");
+	assert_int_equal(stat(exit_path, &sb), 0);	/* this one's */
+	evloop_close(&loop);
+}
+
 static void test_list(void **state)
 {
 	char **names;
@@ -272,6 +301,7 @@ int main(void)
 		cmocka_unit_test(test_request_and_refusals),
 		cmocka_unit_test(test_console_both_ways),
 		cmocka_unit_test(test_stale_socket_taken_over),
+		cmocka_unit_test(test_exit_record_kept_until_started),
 		cmocka_unit_test(test_list),
 	};
 
