@@ -10,6 +10,7 @@
 #define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define CPUID_1_ECX_X2APIC	(1U << 21)
 #define CPUID_1_EDX_HTT		(1U << 28)
+#define CPUID_7_EBX_TSC_ADJUST	(1U << 1)
 #define CPUID_EXT1_ECX_CMPLEGACY (1U << 1)
 #define CPUID_EXT1_ECX_PERFCTR_CORE (1U << 23)	/* AMD: PerfCtrExtCore */
 #define CPUID_EXT22_EAX_PERFMON_V2 (1U << 0)	/* AMD: PerfMonV2 */
@@ -83,6 +84,17 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
 			if (e->eax & 0x1F)
 				e->eax = (e->eax & 0x3FFFFFF) |
 					 ((uint32_t)(ncpus > 64 ? 63 : ncpus - 1) << 26);
+			break;
+		case 7:
+			/*
+			 * Linux reads IA32_TSC_ADJUST once a second when it
+			 * idles, to catch firmware moving the TSC. KVM emulates
+			 * it, so each read is an exit: the one an idle vCPU with
+			 * the direct timer still paid every second. Its TSC is
+			 * KVM's to keep anyway.
+			 */
+			if (e->index == 0 && direct_timer)
+				e->ebx &= ~CPUID_7_EBX_TSC_ADJUST;
 			break;
 		case 0xB:
 		case 0x1F:

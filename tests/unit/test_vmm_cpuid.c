@@ -14,7 +14,7 @@ static struct kvm_cpuid2 *make_cpuid(void)
 	static const struct { uint32_t fn, idx; } leaves[] = {
 		{ 1, 0 }, { 4, 0 }, { 4, 1 }, { 0xB, 0 }, { 0xB, 1 }, { 0xB, 2 },
 		{ 0x80000001, 0 }, { 0x80000008, 0 }, { 0x8000001E, 0 },
-		{ 0x80000022, 0 }, { 0x40000001, 0 },
+		{ 0x80000022, 0 }, { 0x40000001, 0 }, { 7, 0 }, { 7, 1 },
 	};
 	const size_t n = sizeof(leaves) / sizeof(leaves[0]);
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -131,6 +131,23 @@ static void direct_timer_no_tsc_deadline(void **state)
 }
 
 /*
+ * An idle Linux guest reads IA32_TSC_ADJUST once a second, an exit each:
+ * the direct timer's guest is not shown it (leaf 7.0 EBX bit 1); others
+ * are, and no other bit or subleaf changes.
+ */
+static void direct_timer_no_tsc_adjust(void **state)
+{
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	cpuid_for_vcpu(c, 0, 1, true, false, 0);
+	assert_int_equal(leaf(c, 7, 0)->ebx, 0xFFFFFFFF);
+	cpuid_for_vcpu(c, 0, 1, true, false, VM_DIRECT_TIMER | VM_DIRECT_IRQ);
+	assert_int_equal(leaf(c, 7, 0)->ebx, 0xFFFFFFFD);
+	assert_int_equal(leaf(c, 7, 1)->ebx, 0xFFFFFFFF);
+	free(c);
+}
+
+/*
  * The direct PMU: the guest is shown AMD's six core counters
  * (PerfCtrExtCore) and not PerfMonV2, whose global control the component
  * does not pass through; the rest of both leaves is kept.
@@ -205,6 +222,7 @@ int main(void)
 		cmocka_unit_test(realtime_hint_only_when_dedicated),
 		cmocka_unit_test(tsc_deadline_when_kvm_has_it),
 		cmocka_unit_test(direct_timer_no_tsc_deadline),
+		cmocka_unit_test(direct_timer_no_tsc_adjust),
 		cmocka_unit_test(direct_pmu_core_counters),
 		cmocka_unit_test(direct_irq_no_pv_eoi),
 	};
