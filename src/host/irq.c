@@ -2,12 +2,15 @@
 /* Moving device interrupts to housekeeping CPUs (see irq.h). */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "host/irq.h"
 #include "lib/err.h"
+#include "lib/str.h"
 
 void irq_narrow(const struct cpumask *old, const struct cpumask *hk, struct cpumask *out)
 {
@@ -120,6 +123,72 @@ int irq_apply(struct journal *j, const struct cpumask *housekeeping, struct note
 	fprintf(out, "irqs: %d moved to housekeeping CPUs, %d refused by the kernel%s\n",
 		moved, refused, refused ? " (listed below)" : "");
 	return 0;
+}
+
+/* The name of IRQ @irq's first handler (a directory in /proc/irq/N), or "". */
+static void irq_action_name(const char *dir, char *name, size_t len)
+{
+	struct dirent *d;
+	DIR *dp = opendir(dir);
+
+	name[0] = '\0';
+	if (!dp)
+		return;
+	while ((d = readdir(dp)))
+		if (d->d_type == DT_DIR && d->d_name[0] != '.') {
+			snprintf(name, len, "%s", d->d_name);
+			break;
+		}
+	closedir(dp);
+}
+
+/* True when IRQ @irq has a handler and its effective affinity meets @cpus. */
+static bool irq_meets(const char *irqdir, const char *irq, const struct cpumask *cpus,
+		      char *name, size_t len)
+{
+	char dir[4200], path[4400], buf[4096];
+	struct cpumask m;
+
+	if (hostfs_path(dir, sizeof(dir), "%s/%s", irqdir, irq))
+		return false;
+	irq_action_name(dir, name, len);
+	if (!name[0])
+		return false;	/* nobody asked for it: it never fires */
+	/* effective_affinity_list: where it really goes (x86, GENERIC_IRQ_EFFECTIVE_AFF_MASK) */
+	if (hostfs_path(path, sizeof(path), "%s/effective_affinity_list", dir) ||
+	    (hostfs_read(path, buf, sizeof(buf)) &&
+	     (hostfs_path(path, sizeof(path), "%s/smp_affinity_list", dir) ||
+	      hostfs_read(path, buf, sizeof(buf)))))
+		return false;
+	return !cpumask_parse_list(buf, &m) && cpumask_intersects(&m, cpus);
+}
+
+int irq_routed_to(const char *proc, const struct cpumask *cpus, char *list, size_t len)
+{
+	char dir[4096], name[256];
+	struct dirent **irqs;
+	size_t used = 0;
+	int n, found = 0;
+
+	list[0] = '\0';
+	if (hostfs_path(dir, sizeof(dir), "%s/irq", proc))
+		return 0;
+	n = scandir(dir, &irqs, numbered, by_number);
+	if (n < 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (irq_meets(dir, irqs[i]->d_name, cpus, name, sizeof(name))) {
+			if (found < IRQ_ROUTED_NAMED)
+				str_append(list, len, &used, "%s%s (%s)", found ? ", " : "",
+					   irqs[i]->d_name, name);
+			found++;
+		}
+		free(irqs[i]);
+	}
+	free(irqs);
+	if (found > IRQ_ROUTED_NAMED)
+		str_append(list, len, &used, " and %d more", found - IRQ_ROUTED_NAMED);
+	return found;
 }
 
 int workqueue_apply(struct journal *j, const struct cpumask *housekeeping,

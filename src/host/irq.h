@@ -22,6 +22,16 @@ int irq_apply(struct journal *j, const struct cpumask *housekeeping, struct note
 void irq_narrow(const struct cpumask *old, const struct cpumask *hk, struct cpumask *out);
 
 /*
+ * How many device IRQs (those with a handler, under @proc/irq) are routed
+ * to a CPU of @cpus (their effective affinity, or their affinity where the
+ * kernel shows no effective one). @list gets the first IRQ_ROUTED_NAMED as
+ * "N (handler), ..." and how many more. Unreadable entries count as not
+ * routed there: this is a check for the operator, not a guarantee.
+ */
+#define IRQ_ROUTED_NAMED	4
+int irq_routed_to(const char *proc, const struct cpumask *cpus, char *list, size_t len);
+
+/*
  * The unbound workqueue cpumask (/sys/devices/virtual/workqueue/cpumask),
  * narrowed the same way: kernel work not tied to a CPU stays off slices.
  * Must run before the partitions exist: Linux 6.7+ already leaves isolated

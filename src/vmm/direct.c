@@ -11,6 +11,7 @@
 
 #include <linux/kvm.h>
 
+#include "host/irq.h"
 #include "lib/err.h"
 #include "lib/str.h"
 #include "slicevm_kvm.h"
@@ -125,6 +126,23 @@ int direct_check_cpus(const char *sys, unsigned int direct, const struct cpumask
 	return err_set("--direct %s: CPU%s %s of slice %s %s not nohz_full (%s; the kernel's nohz_full: %s): boot with the nohz_full= of 'slicevm host bootargs'",
 		       config_direct_list(direct, ",", names, sizeof(names)), one ? "" : "s",
 		       list, slice, one ? "is" : "are", why, have[0] ? have : "none");
+}
+
+int direct_check_irqs(const char *proc, unsigned int direct, const struct cpumask *cpus,
+		      const char *slice)
+{
+	char list[300], cpulist[64];
+	int n;
+
+	if (!(direct & VM_DIRECT_IRQ))
+		return 0;
+	n = irq_routed_to(proc, cpus, list, sizeof(list));
+	if (!n)
+		return 0;
+	cpumask_format_list(cpus, cpulist, sizeof(cpulist));
+	return err_set("--direct irq: host IRQ%s %s %s routed to a CPU of slice %s (%s), where the guest would take %s: run 'slicevm host apply', which moves device IRQs off slices, or write housekeeping CPUs to %s/irq/N/smp_affinity_list",
+		       n > 1 ? "s" : "", list, n > 1 ? "are" : "is", slice, cpulist,
+		       n > 1 ? "their interrupts" : "its interrupts", proc);
 }
 
 int direct_check_kvm(unsigned int direct, int component, int vm_fd, struct direct_kvm *kvm)

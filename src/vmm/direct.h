@@ -19,6 +19,8 @@
  * Checked and turned on in this order; each refusal is one line with the
  * fix, before the guest runs (the vCPUs wait for each other at the start):
  *   direct_check_cpus()   slice_enter(): every vCPU's CPU is nohz_full;
+ *   direct_check_irqs()   slice_enter(), for irq: no host device IRQ is
+ *                         routed to a vCPU's CPU;
  *   direct_check_kvm()    once the VM exists: a component new enough for
  *                         each feature asked, and one that can on this host;
  *   direct_enable_vm()    before any vCPU: the timer's APIC bus period is
@@ -48,6 +50,15 @@ struct direct_kvm {
  * that is not. The line names the features asked.
  */
 int direct_check_cpus(const char *sys, unsigned int direct, const struct cpumask *cpus,
+		      const char *slice);
+
+/*
+ * Refuses irq of @direct while a host device IRQ (under @proc/irq) is
+ * routed to a CPU of @cpus: with interrupts not intercepted the guest
+ * would take it through its own IDT, and the host could lose it. The line
+ * names the IRQs and the fix.
+ */
+int direct_check_irqs(const char *proc, unsigned int direct, const struct cpumask *cpus,
 		      const char *slice);
 
 /*

@@ -18,6 +18,7 @@
 #include "vmm/vm.h"
 
 #define SYSFS	"/sys"
+#define PROCFS	"/proc"
 
 _Static_assert(SLICE_DEV_MAX == VM_MAX_DEVICES && PCI_ADDR_MAX == VM_PCI_ADDR_MAX,
 	       "a slice's device list is copied into the VM's");
@@ -152,7 +153,8 @@ int slice_enter(struct vm *vm)
 		return -1;
 	vm->vcpu_cpus = slice.cpus;
 	slice_vcpus_cpus(vm, &used);
-	if (direct_check_cpus(SYSFS, cfg->direct, &used, cfg->slice))
+	if (direct_check_cpus(SYSFS, cfg->direct, &used, cfg->slice) ||
+	    direct_check_irqs(PROCFS, cfg->direct, &used, cfg->slice))
 		return -1;
 	vm->nslice_devices = slice.ndevices;
 	memcpy(vm->slice_devices, slice.devices, sizeof(vm->slice_devices));

@@ -136,6 +136,70 @@ static void cpus_checked_pmu(void **state)
 	assert_int_equal(direct_check_cpus(sys, ~VM_DIRECT_ALL, &cpus, "web"), 0);
 }
 
+/*
+ * A fake /proc/irq entry N: a handler directory @handler (NULL: none) and
+ * effective_affinity_list @eff (NULL: none, smp_affinity_list @aff then).
+ */
+static void fake_irq(const char *proc, const char *n, const char *handler, const char *eff,
+		     const char *aff)
+{
+	char dir[600], sub[700];
+
+	snprintf(dir, sizeof(dir), "%s/irq", proc);
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof(dir), "%s/irq/%s", proc, n);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	if (handler) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, handler);
+		assert_int_equal(mkdir(sub, 0755), 0);
+	}
+	if (eff)
+		test_put_file(dir, "effective_affinity_list", eff);
+	if (aff)
+		test_put_file(dir, "smp_affinity_list", aff);
+}
+
+/* irq is refused while a device IRQ goes to a vCPU's CPU, with each named. */
+static void irqs_checked(void **state)
+{
+	char proc[512], want[1024];
+	struct cpumask cpus = mask("2-3");
+
+	snprintf(proc, sizeof(proc), "%s/proc-irqs", test_dir);
+	assert_int_equal(mkdir(proc, 0755), 0);
+	fake_irq(proc, "0", "timer", "0\n", "0-7\n");
+	fake_irq(proc, "9", "acpi", "1\n", NULL);
+	fake_irq(proc, "24", NULL, "2\n", "2\n");	/* no handler: never fires */
+	fake_irq(proc, "30", "nvme0q1", "0-1\n", "0-3\n");	/* effective, not asked for, counts */
+	assert_int_equal(direct_check_irqs(proc, VM_DIRECT_TIMER | VM_DIRECT_IRQ, &cpus, "db"), 0);
+
+	fake_irq(proc, "31", "nvme0q2", "3\n", "2-3\n");
+	err_clear();
+	assert_int_equal(direct_check_irqs(proc, VM_DIRECT_TIMER | VM_DIRECT_IRQ, &cpus, "db"), -1);
+	snprintf(want, sizeof(want),
+		 "--direct irq: host IRQ 31 (nvme0q2) is routed to a CPU of slice db (2-3), where the guest would take its interrupts: run 'slicevm host apply', which moves device IRQs off slices, or write housekeeping CPUs to %s/irq/N/smp_affinity_list",
+		 proc);
+	assert_string_equal(err_msg(), want);
+	/* not asked, or the timer alone: not checked */
+	assert_int_equal(direct_check_irqs(proc, VM_DIRECT_TIMER, &cpus, "db"), 0);
+	assert_int_equal(direct_check_irqs(proc, 0, &cpus, "db"), 0);
+
+	/* where the kernel shows no effective affinity, the affinity counts */
+	fake_irq(proc, "40", "eth0", NULL, "2\n");
+	for (int i = 41; i < 45; i++) {
+		char n[8];
+
+		snprintf(n, sizeof(n), "%d", i);
+		fake_irq(proc, n, "virtio0", "3\n", NULL);
+	}
+	assert_int_equal(direct_check_irqs(proc, VM_DIRECT_TIMER | VM_DIRECT_IRQ, &cpus, "web"), -1);
+	assert_non_null(strstr(err_msg(),
+			       "host IRQs 31 (nvme0q2), 40 (eth0), 41 (virtio0), 42 (virtio0) and 2 more are routed to a CPU of slice web (2-3), where the guest would take their interrupts"));
+	/* no /proc/irq (a container): nothing to refuse on */
+	assert_int_equal(direct_check_irqs("/nonexistent-proc", VM_DIRECT_TIMER | VM_DIRECT_IRQ,
+					   &cpus, "db"), 0);
+}
+
 static void kvm_checked(void **state)
 {
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -342,6 +406,7 @@ int main(void)
 		cmocka_unit_test(nohz_full_read),
 		cmocka_unit_test(cpus_checked),
 		cmocka_unit_test(cpus_checked_pmu),
+		cmocka_unit_test(irqs_checked),
 		cmocka_unit_test(kvm_checked),
 		cmocka_unit_test(kvm_checked_pmu),
 		cmocka_unit_test(enable_only_when_asked),

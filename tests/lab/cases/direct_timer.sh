@@ -20,15 +20,18 @@
 # all end, and the guest had the timer while the host's was pending
 # (host_shared; a backup kick ends the guest's run before the host's is
 # due). With `--direct timer,irq` the loop's timer interrupts cost no
-# INTR exits, and under a host storm of IPIs to CPU 1 (TLB shootdowns of
+# INTR exits (and with one of L1's device IRQs moved to CPU 1 it is refused
+# with one line naming that IRQ), and under a host storm of IPIs to CPU 1 (TLB shootdowns of
 # the VMM's memory through /proc/PID/clear_refs, work queued on every CPU
 # through /proc/sys/vm/stat_refresh, the host task's wakeups), every host
 # request completes (they wait for CPU 1), the guest's sleeps all end, the
 # IPIs went as NMIs and no NMI went unclaimed. L1's own clock keeps time
 # against the RTC (QEMU's, the L0 clock) over the whole case. Exits by
-# reason per window (idle, 1 kHz loop) go to the log as diag lines "exits
-# while idle (RUN): ..." and "exits in the 1 kHz loop (RUN): ...", one pair
-# per run (direct, component, direct-load, irq, irq-storm, stock):
+# reason per window go to the log as diag lines "exits while idle (RUN):
+# ..." (the middle IDLE_S - 2 s of the guest's IDLE_S s asleep, away from
+# its console lines) and "exits in the 1 kHz loop (RUN): ...", one pair
+# per run (direct, component, direct-load, irq, irq-storm, stock), with
+# what reached the idle vCPU (host IPIs to CPU 1 by sender, MSR exits):
 # bench/timer.sh makes its table from them.
 . /lab/lib.sh
 
@@ -37,7 +40,7 @@ STOCK=/lab/modules
 slice_conf s 1 256M
 PERIOD_US=1000
 TICKS=2000
-IDLE_S=4
+IDLE_S=8
 
 component_ready "direct timer: the guest's LAPIC timer on the physical one" || exit 0
 # l1-init cleared the syslog buffer; /dev/kmsg still has the boot messages.
@@ -77,6 +80,33 @@ exits_on() {
 
 exits_off() {
 	echo "!hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$TRACE/trigger" 2>/dev/null
+}
+
+# quiet_on TID / quiet_off TID: what still reaches an idle vCPU. Host IPIs
+# meant for CPU 1 (the kernel's ipi tracepoints, by sender, call site and
+# function) and the MSRs the guest's thread exits for, as histograms.
+IPI_EV=${TRACE%/kvm/kvm_exit}/ipi
+MSR_EV=${TRACE%/kvm_exit}/kvm_msr
+quiet_on() {
+	echo "hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpu == 1" \
+		>"$IPI_EV/ipi_send_cpu/trigger" 2>/dev/null
+	echo "hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpumask & CPUS{1}" \
+		>"$IPI_EV/ipi_send_cpumask/trigger" 2>/dev/null
+	echo "hist:keys=ecx.hex,write:size=256 if common_pid == $1" >"$MSR_EV/trigger" 2>/dev/null
+}
+
+quiet_off() {
+	echo "!hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpu == 1" \
+		>"$IPI_EV/ipi_send_cpu/trigger" 2>/dev/null
+	echo "!hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpumask & CPUS{1}" \
+		>"$IPI_EV/ipi_send_cpumask/trigger" 2>/dev/null
+	echo "!hist:keys=ecx.hex,write:size=256 if common_pid == $1" >"$MSR_EV/trigger" 2>/dev/null
+}
+
+# quiet_hist: the histograms' entries, one line each (before quiet_off).
+quiet_hist() {
+	cat "$IPI_EV/ipi_send_cpu/hist" "$IPI_EV/ipi_send_cpumask/hist" "$MSR_EV/hist" 2>/dev/null |
+		grep '^{' | tr -s ' \t' ' ' | tr '\n' ';'
 }
 
 # exits_snap: "reason count" lines, cumulative.
@@ -125,7 +155,7 @@ timer_vm() {
 	[ "$1" != - ] && _args="$_args --direct $1"
 	# shellcheck disable=SC2086 # word splitting wanted
 	vmm_start $_args --cmdline "$CMDLINE_BASE slicevm.test=timer:$PERIOD_US:$TICKS:$IDLE_S slicevm.test=poweroff"
-	DBG="" EXITS_IDLE="" EXITS_LOOP=""
+	DBG="" EXITS_IDLE="" EXITS_LOOP="" QUIET=""
 	if ! wait_console 300 '^SLICEVM-TIMER-IDLE'; then
 		fail "the guest never started its timer loop"
 		kill -KILL "$VMM_PID" 2>/dev/null
@@ -136,10 +166,21 @@ timer_vm() {
 	_dir=$(vcpu_debugfs)
 	[ -n "$_dir" ] || diag "no vcpu0 debugfs directory for VMM $VMM_PID: kvm/ has $(ls /sys/kernel/debug/kvm | tr '\n' ' ')"
 	[ -n "$_tid" ] && exits_on "$_tid"
+	# The idle window leaves a second on either side of the guest's
+	# IDLE_S s asleep, so the marker lines' console exits are not in it.
+	sleep 1
+	[ -n "$_tid" ] && quiet_on "$_tid"
 	_t0=$(uptime_cs)
 	exits_snap >"$LAB_TMP/x0"
-	wait_console 60 '^SLICEVM-TIMER-START' || fail "no SLICEVM-TIMER-START"
+	sleep $((IDLE_S - 2))
 	exits_snap >"$LAB_TMP/x1"
+	_ti=$(uptime_cs)
+	QUIET=$(quiet_hist)
+	[ -n "$_tid" ] && quiet_off "$_tid"
+	tr -d '\r' <"$VMM_CONSOLE" | grep -q '^SLICEVM-TIMER-START' &&
+		diag "the idle window ($_run) ran into the loop: its counts include the loop's start"
+	wait_console 60 '^SLICEVM-TIMER-START' || fail "no SLICEVM-TIMER-START"
+	exits_snap >"$LAB_TMP/x1s"
 	_t1=$(uptime_cs)
 	_host="" _storm=""
 	if [ "$2" -ge 1 ]; then
@@ -166,8 +207,8 @@ timer_vm() {
 	_t2=$(uptime_cs)
 	_d=$(cat "$_dir/slicevm_timer" 2>/dev/null) && [ -n "$_d" ] && DBG=$_d
 	[ -n "$_tid" ] && exits_off "$_tid"
-	EXITS_IDLE=$(exits_delta "$LAB_TMP/x0" "$LAB_TMP/x1" "$(((_t1 - _t0) / 100))" 0)
-	EXITS_LOOP=$(exits_delta "$LAB_TMP/x1" "$LAB_TMP/x2" "$(((_t2 - _t1) / 100))" "$TICKS")
+	EXITS_IDLE=$(exits_delta "$LAB_TMP/x0" "$LAB_TMP/x1" "$(((_ti - _t0) / 100))" 0)
+	EXITS_LOOP=$(exits_delta "$LAB_TMP/x1s" "$LAB_TMP/x2" "$(((_t2 - _t1) / 100))" "$TICKS")
 	if [ -n "$_host" ]; then
 		_end=$(($(uptime_s) + 120))
 		while _alive "$_host" && [ "$(uptime_s)" -lt "$_end" ]; do sleep 0.2; done
@@ -205,6 +246,7 @@ timer_vm() {
 	diag "guest: $(console_line SLICEVM-TIMER-APIC); $_done; L1 saw ${_h} us"
 	diag "vcpu0 slicevm_timer ($_run): ${DBG:-(none)}"
 	diag "exits while idle ($_run): $EXITS_IDLE"
+	diag "host IPIs to CPU 1 and the vCPU's MSR exits while idle ($_run): ${QUIET:-none}"
 	diag "exits in the 1 kHz loop ($_run): $EXITS_LOOP"
 }
 
@@ -265,6 +307,27 @@ BAD_RE='--direct irq needs the direct timer too' expect_bad_input \
 	"direct irq: refused without the direct timer, with one line naming the fix" \
 	run --slice s --direct irq --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
 	--cmdline "$CMDLINE_POWEROFF"
+
+# A device IRQ of L1 routed to CPU 1 (the first that accepts it) makes
+# --direct irq refuse: the guest would take its interrupts.
+_moved=""
+for _d in /proc/irq/[0-9]*; do
+	[ -n "$(find "$_d" -mindepth 1 -maxdepth 1 -type d | head -n 1)" ] || continue
+	_saved=$(cat "$_d/smp_affinity_list")
+	echo 1 >"$_d/smp_affinity_list" 2>/dev/null || continue
+	[ "$(cat "$_d/effective_affinity_list" 2>/dev/null)" = 1 ] && { _moved=${_d#/proc/irq/}; break; }
+	echo "$_saved" >"$_d/smp_affinity_list"
+done
+if [ -n "$_moved" ]; then
+	BAD_RE="--direct irq: host IRQ $_moved \\(.*\\) is routed to a CPU of slice s \\(1\\), where the guest would take its interrupts: run 'slicevm host apply'" \
+		expect_bad_input "direct irq: refused with one line naming the host IRQ routed to the slice's CPU (IRQ $_moved, moved there for the test) and the fix" \
+		run --slice s --direct timer,irq --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+		--cmdline "$CMDLINE_POWEROFF"
+	echo "$_saved" >"/proc/irq/$_moved/smp_affinity_list" ||
+		fail "IRQ $_moved's affinity could not be put back to $_saved"
+else
+	diag "no device IRQ of L1 could be moved to CPU 1: the refusal of --direct irq is not tried"
+fi
 
 dmesg -c >/dev/null
 timer_vm irq timer,irq 0
