@@ -2,6 +2,7 @@
 # of tests/lab/cases/direct_timer.sh, which logs, for each of its runs
 # (RUN: direct, component, direct-load, irq, irq-storm, stock):
 #   # exits while idle (RUN): N exits (R/s, 0.00 per tick): intr=A hlt=B ...
+#     (a quiet window inside the guest's idle sleep)
 #   # exits in the 1 kHz loop (RUN): N exits (R/s, T per tick): intr=A msr=C ...
 #   # vcpu0 slicevm_timer (RUN): enabled 1 cpu 1 direct D stock S ...
 function num(s) { gsub(/[^0-9.]/, "", s); return s + 0 }
@@ -16,10 +17,15 @@ function per_tick(k, r) { return loop_tick[k] > 0 ? count[k, r] * loop_tick[k] /
 function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 # what follows the line's "(RUN): "
 function body(line) { return substr(line, index(line, "): ") + 3) }
-/exits while idle \(/ {
+# (anchored: the line of what reached the idle vCPU has the words too)
+/^# exits while idle \(/ {
 	k = run_of($0, "exits while idle")
-	split(body($0), f, " ")
-	idle_rate[k] = num(f[3])
+	n = split(body($0), f, " ")
+	idle_rate[k] = num(f[3]); idle_secs[k] = f[1] / (idle_rate[k] > 0 ? idle_rate[k] : 1)
+	for (i = 7; i <= n; i++) {
+		split(f[i], kv, "=")
+		idle_reason[kv[1]] = 1; idle_count[k, kv[1]] = kv[2]
+	}
 }
 /exits in the 1 kHz loop \(/ {
 	k = run_of($0, "exits in the 1 kHz loop")
@@ -48,6 +54,10 @@ END {
 	print "|---|---|---|---|---|---|---|---|"
 	for (k in seen) { a[k] = idle_rate[k] }
 	row("exits per second, idle vCPU", a, "%.1f")
+	for (r in idle_reason) {
+		for (k in seen) { a[k] = idle_rate[k] > 0 ? idle_count[k, r] / idle_secs[k] : 0 }
+		row(r " exits per second, idle", a, "%.1f")
+	}
 	for (k in seen) { a[k] = loop_rate[k] }
 	row("exits per second, 1 kHz timer loop", a, "%.1f")
 	for (k in seen) { a[k] = loop_tick[k] }
