@@ -5,6 +5,8 @@
 #     (a quiet window inside the guest's idle sleep)
 #   # exits in the 1 kHz loop (RUN): N exits (R/s, T per tick): intr=A msr=C ...
 #   # vcpu0 slicevm_timer (RUN): enabled 1 cpu 1 direct D stock S ...
+# and direct_irq_smp's, for RUN component, timer, timer,irq and timer,irq,ipi:
+#   # exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A ...
 function num(s) { gsub(/[^0-9.]/, "", s); return s + 0 }
 # the run's name: the word in parentheses after the line's title
 function run_of(line, title,    p, q) {
@@ -36,6 +38,23 @@ function body(line) { return substr(line, index(line, "): ") + 3) }
 		reason[kv[1]] = 1; count[k, kv[1]] = kv[2]
 	}
 	seen[k] = 1
+}
+# "# exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A vcpu1.intr=B ..."
+/^# exits per IPI \(/ {
+	k = run_of($0, "exits per IPI")
+	n = split(body($0), f, " ")
+	ipi_n[k] = f[4]; ipi_all[k] = f[1]; ipi_seen[k] = 1
+	for (i = 9; i <= n; i++) {
+		split(f[i], kv, "=")
+		split(kv[1], wr, ".")
+		ipi_side[k, wr[1]] += kv[2]
+		ipi_reason[wr[2]] = 1; ipi_count[k, wr[2]] += kv[2]
+	}
+}
+function ipi_row(title, v) {
+	printf "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | lower |\n", title,
+		v["timer,irq,ipi"], v["timer,irq"], v["timer"], v["component"],
+		ratio(v["timer,irq,ipi"], v["component"]), ratio(v["timer,irq"], v["component"])
 }
 /vcpu0 slicevm_timer \(/ {
 	k = run_of($0, "vcpu0 slicevm_timer")
@@ -73,6 +92,23 @@ END {
 	printf "- direct timer, a host task sleeping 10 ms x 300 on CPU 1: %s\n", dbg["direct-load"]
 	printf "- direct timer + irq, alone: %s\n", dbg["irq"]
 	printf "- direct timer + irq, that host task and a storm of host IPIs to CPU 1: %s\n", dbg["irq-storm"]
+	if (length(ipi_seen) == 4) {
+		print ""
+		print "IPIs between two vCPUs (stage 4): 3000 round trips from vCPU 0 to vCPU 1, each waited for; both vCPUs' exits per IPI vCPU 1 took:"
+		print ""
+		print "| metric | direct timer + irq + ipi | direct timer + irq | direct timer | component, no --direct | ipi / none | irq / none | better |"
+		print "|---|---|---|---|---|---|---|---|"
+		for (k in ipi_seen) { a[k] = ipi_n[k] > 0 ? ipi_all[k] / ipi_n[k] : 0 }
+		ipi_row("exits per IPI", a)
+		for (k in ipi_seen) { a[k] = ipi_n[k] > 0 ? ipi_side[k, "vcpu0"] / ipi_n[k] : 0 }
+		ipi_row("sender's (vCPU 0) exits per IPI", a)
+		for (k in ipi_seen) { a[k] = ipi_n[k] > 0 ? ipi_side[k, "vcpu1"] / ipi_n[k] : 0 }
+		ipi_row("receiver's (vCPU 1) exits per IPI", a)
+		for (r in ipi_reason) {
+			for (k in ipi_seen) { a[k] = ipi_n[k] > 0 ? ipi_count[k, r] / ipi_n[k] : 0 }
+			ipi_row(r " exits per IPI", a)
+		}
+	}
 	printf "\nUnder load: the direct timer cost %.2f exits per tick (%.1f/s) beside the host task; with irq and the IPI storm, %.2f (%.1f/s).\n",
 		loop_tick["direct-load"], loop_rate["direct-load"], loop_tick["irq-storm"], loop_rate["irq-storm"]
 }

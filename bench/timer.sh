@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/timer.sh SLICEVM: the direct-timer and direct-interrupt benchmark
-# (issue 10, stages 2 and 3), in ONE run of the nested lab (make
-# bench-timer). See bench/README.md, "Direct timer".
+# (issue 10, stages 2 and 3, and stage 4's baseline: exits per IPI between
+# two vCPUs), in ONE run of the nested lab (make bench-timer). See
+# bench/README.md, "Direct timer".
 #
 # It runs the lab case tests/lab/cases/direct_timer.sh (its own L1: QEMU 10
 # with x2APIC, CPU 1 nohz_full and isolated, slice s on CPU 1), whose guest
@@ -14,7 +15,11 @@
 # the case logs them and this script tabulates them
 # (bench/timer-report.awk): exits per second idle, per second and per guest
 # timer tick in the loop, by reason, with the direct features against stock
-# KVM measured in the same run.
+# KVM measured in the same run. Then tests/lab/cases/direct_irq_smp.sh
+# (its own L1: 3 CPUs, slice s on CPUs 1-2): a 2-vCPU guest sends 3000
+# IPIs from vCPU 0 to vCPU 1, each waited for (tests/lab/ipiping.c),
+# without --direct, with the timer, with timer,irq and with timer,irq,ipi;
+# both vCPUs' exits over them per IPI, by reason.
 #
 # Environment: BENCH_LOG (where to keep the lab's output; default beside the
 # binary). Exit status: 0 when the benchmark ran (whatever the numbers say),
@@ -29,9 +34,12 @@ die() { echo "bench-timer: $*" >&2; exit 1; }
 [ -x "$bin" ] || die "$bin is not an executable: run make first"
 log=${BENCH_LOG:-$(dirname "$bin")/bench-timer.log}
 
-"$top/tests/lab/run.sh" "$bin" direct_timer 2>&1 | tee "$log" | grep -E '^(ok|not ok|# )' >&2
+"$top/tests/lab/run.sh" "$bin" direct_timer direct_irq_smp 2>&1 | tee "$log" |
+	grep -E '^(ok|not ok|# )' >&2
 grep -q '^ok .*direct timer: on stock KVM' "$log" ||
 	die "the lab case direct_timer did not complete its six runs (log: $log)"
+[ "$(grep -c '^# exits per IPI (' "$log")" = 4 ] ||
+	die "the lab case direct_irq_smp did not count the IPIs of its four runs (log: $log)"
 echo
 echo "## Direct timer and interrupts (issue 10, stages 2 and 3): VM exits of one vCPU, one lab run"
 echo

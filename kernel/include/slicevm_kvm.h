@@ -30,8 +30,10 @@
  *   4  stage 3, SVM: KVM_CAP_SLICEVM_IRQ, physical interrupts delivered to
  *      the guest without exits, the host's IPIs to its CPU sent as NMIs
  *      (see below).
+ *   5  stage 4: KVM_CAP_SLICEVM_IPI, the IPIs between a VM's vCPUs taken
+ *      by the receiving vCPU without an exit (see below).
  */
-#define SLICEVM_KVM_ABI_VERSION		4
+#define SLICEVM_KVM_ABI_VERSION		5
 
 /*
  * Capability numbers: a block of 16 far above upstream's (which count up
@@ -43,7 +45,8 @@
  *   0x534d            KVM_CAP_SLICEVM_TIMER (ABI 2, below).
  *   0x534e            KVM_CAP_SLICEVM_PMU (ABI 3, below).
  *   0x534f            KVM_CAP_SLICEVM_IRQ (ABI 4, below).
- *   0x5350 - 0x535b   reserved for the capabilities of later stages,
+ *   0x5350            KVM_CAP_SLICEVM_IPI (ABI 5, below).
+ *   0x5351 - 0x535b   reserved for the capabilities of later stages,
  *                     answered by KVM_CHECK_EXTENSION with what this host
  *                     supports (0: not at all) and turned on with
  *                     KVM_ENABLE_CAP: device interrupts and IPIs without
@@ -96,7 +99,7 @@
  * vCPU (/sys/kernel/debug/kvm/<pid>-<vm fd>/vcpu<N>/), one line:
  *   "enabled E cpu C direct D stock S host_busy H fired F host_shared X
  *    kicks K irq I irq_direct J irq_busy B in_service V host_ipis N nmis M
- *    nmis_late L stray R"
+ *    nmis_late L stray R ipi P ipis Q ipis_again A"
  * E 0/1; C the CPU (-1 until enabled); D entries with the guest's timer on
  * the physical one, X of those while the host's own timer was pending
  * there (a backup kick, K of them so far, ends the guest's run just before
@@ -111,6 +114,9 @@
  * in M NMIs (several IPIs can share one), L of those claimed late (another
  * NMI took the claim first); R host vectors the guest took (an APIC error,
  * an interrupt routed to its CPU by mistake), raised again for the host.
+ * Then stage 4's (KVM_CAP_SLICEVM_IPI, below): P 0/1; Q IPIs of the VM's
+ * other vCPUs sent to this one's CPU physically, A of those delivered by
+ * KVM again at an exit (not seen taken).
  */
 #define SLICEVM_KVM_TIMER_DEBUGFS	"slicevm_timer"
 
@@ -146,6 +152,36 @@
  * EOI of them.
  */
 #define KVM_CAP_SLICEVM_IRQ		0x534f
+
+/*
+ * KVM_CAP_SLICEVM_IPI (ABI 5): on top of KVM_CAP_SLICEVM_IRQ, the IPIs
+ * between the VM's vCPUs that have it reach the receiving vCPU without
+ * an exit there. The sender's x2APIC ICR write still exits, to KVM's fast
+ * path, which checks the destination: only a vCPU of the same VM, alone
+ * (physical destination, or logical with one CPU), fixed delivery, edge,
+ * one of the vectors Linux uses for IPIs (0xfd reschedule, 0xfc and 0xfb
+ * call-function, 0xf6 irq_work). When the receiving vCPU is in an entry
+ * that takes physical interrupts (stage 3's), the vector goes to its CPU
+ * as a physical IPI; the guest takes it through its own IDT and ends it
+ * with its physical EOI. Anything else is delivered by KVM as before. An
+ * exit of the receiver delivers again, through KVM, each such IPI it did
+ * not leave in service (the APIC cannot tell one taken from one still on
+ * its way): the guest may take one twice, never none, which Linux's
+ * handlers for these vectors allow. An IPI that reaches the CPU after the
+ * exit is taken by the host's handler for that vector, harmless when
+ * nothing was asked of it.
+ *
+ * KVM_CHECK_EXTENSION answers as for KVM_CAP_SLICEVM_IRQ.
+ *
+ * From each vCPU's own thread, after KVM_ENABLE_CAP(KVM_CAP_SLICEVM_IRQ):
+ * KVM_ENABLE_CAP(KVM_CAP_SLICEVM_IPI) on the vCPU fd with args and flags 0.
+ * It fails with
+ *   EINVAL  args or flags not 0;
+ *   ENXIO   the host cannot (as for a 0 answer);
+ *   ENOENT  the vCPU does not have direct interrupts (enable them first);
+ *   EPERM   the calling thread is not pinned to the direct timer's CPU.
+ */
+#define KVM_CAP_SLICEVM_IPI		0x5350
 
 /*
  * KVM_CAP_SLICEVM_PMU (ABI 3): the guest's performance counters on the

@@ -806,6 +806,7 @@ static const char *const direct_names[] = {
 	"timer",	/* VM_DIRECT_TIMER */
 	"pmu",		/* VM_DIRECT_PMU */
 	"irq",		/* VM_DIRECT_IRQ */
+	"ipi",		/* VM_DIRECT_IPI */
 };
 _Static_assert(ARRAY_SIZE(direct_names) <= sizeof(unsigned int) * 8, "one bit each");
 _Static_assert(VM_DIRECT_ALL == (1U << ARRAY_SIZE(direct_names)) - 1, "a name for each VM_DIRECT_*");
@@ -1005,6 +1006,9 @@ int config_finish(struct vm_config *cfg)
 	/* The kernel gives interrupts without exits only with the timer they come from. */
 	if ((cfg->direct & VM_DIRECT_IRQ) && !(cfg->direct & VM_DIRECT_TIMER))
 		return err_set("--direct irq needs the direct timer too, whose expiries it delivers without exits: give --direct timer,irq");
+	/* ... and IPIs without exits only where the receiver takes interrupts so */
+	if ((cfg->direct & VM_DIRECT_IPI) && (~cfg->direct & (VM_DIRECT_TIMER | VM_DIRECT_IRQ)))
+		return err_set("--direct ipi needs direct interrupts and the direct timer too, the entries in which a vCPU takes IPIs without exits: give --direct timer,irq,ipi");
 	if (!cfg->cmdline)
 		config_set_str(&cfg->cmdline, VM_DEFAULT_CMDLINE);
 	/* In a slice, what is not given comes from the slice (slice_enter()). */

@@ -50,7 +50,8 @@
 #define VM_DIRECT_TIMER		(1U << 0)	/* its LAPIC timer: KVM_CAP_SLICEVM_TIMER */
 #define VM_DIRECT_PMU		(1U << 1)	/* its performance counters: KVM_CAP_SLICEVM_PMU */
 #define VM_DIRECT_IRQ		(1U << 2)	/* its timer's interrupts: KVM_CAP_SLICEVM_IRQ */
-#define VM_DIRECT_ALL		(VM_DIRECT_TIMER | VM_DIRECT_PMU | VM_DIRECT_IRQ)
+#define VM_DIRECT_IPI		(1U << 3)	/* its vCPUs' IPIs: KVM_CAP_SLICEVM_IPI */
+#define VM_DIRECT_ALL		(VM_DIRECT_TIMER | VM_DIRECT_PMU | VM_DIRECT_IRQ | VM_DIRECT_IPI)
 
 struct vm_config {
 	char *name;		/* the VM's name; default the slice's, or vm-PID */

@@ -92,6 +92,19 @@ static const struct direct_feature {
 		.bug_err = ENOENT,
 		.bug = "the vCPU did not have the direct timer when it asked for direct interrupts (ENOENT)",
 	},
+	{	/* VM_DIRECT_IPI */
+		.abi = DIRECT_IPI_ABI,
+		.cap = KVM_CAP_SLICEVM_IPI,
+		.cap_name = "KVM_CAP_SLICEVM_IPI",
+		.answer = offsetof(struct direct_kvm, ipi),
+		.title = "direct IPIs",
+		.hw = "IPIs",
+		.host_use = "the host's interrupts",
+		.cannot = "no direct interrupts here",
+		.enxio = "no direct interrupts here",
+		.bug_err = ENOENT,
+		.bug = "the vCPU did not have direct interrupts when it asked for direct IPIs (ENOENT)",
+	},
 };
 _Static_assert(VM_DIRECT_ALL == (1U << ARRAY_SIZE(features)) - 1, "an entry for each VM_DIRECT_*");
 
@@ -108,8 +121,8 @@ int direct_check_cpus(const char *sys, unsigned int direct, const struct cpumask
 	size_t used = 0;
 	bool one;
 
-	/* every feature needs it; irq comes with the timer (config_finish()) */
-	direct &= VM_DIRECT_ALL & ~VM_DIRECT_IRQ;
+	/* every feature needs it; irq and ipi come with the timer (config_finish()) */
+	direct &= VM_DIRECT_ALL & ~(VM_DIRECT_IRQ | VM_DIRECT_IPI);
 	if (!direct)
 		return 0;
 	slice_nohz_full(sys, &nohz);

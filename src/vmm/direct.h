@@ -14,7 +14,10 @@
  *          of that CPU (KVM_CAP_SLICEVM_PMU, ABI version 3);
  *   irq    with timer: the timer's interrupts delivered to the guest and
  *          ended by it on the physical APIC without exits, the host's IPIs
- *          to the CPU sent as NMIs (KVM_CAP_SLICEVM_IRQ, ABI version 4).
+ *          to the CPU sent as NMIs (KVM_CAP_SLICEVM_IRQ, ABI version 4);
+ *   ipi    with irq: the IPIs between the VM's vCPUs taken by the receiving
+ *          vCPU without an exit; the sender's ICR write still exits to
+ *          KVM's fast path (KVM_CAP_SLICEVM_IPI, ABI version 5).
  *
  * Checked and turned on in this order; each refusal is one line with the
  * fix, before the guest runs (the vCPUs wait for each other at the start):
@@ -35,12 +38,14 @@
 #define DIRECT_TIMER_ABI	2
 #define DIRECT_PMU_ABI		3
 #define DIRECT_IRQ_ABI		4
+#define DIRECT_IPI_ABI		5
 
 /* What the VM's KVM answers for each direct feature (KVM_CHECK_EXTENSION). */
 struct direct_kvm {
 	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period; 0: it cannot */
 	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU: the guest's counters; 0: it cannot */
 	int irq;		/* KVM_CAP_SLICEVM_IRQ: 1, or 0: it cannot */
+	int ipi;		/* KVM_CAP_SLICEVM_IPI: 1, or 0: it cannot */
 };
 
 /*

@@ -182,8 +182,13 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 		  "no direct timer",
 		  "the host's IPIs there sent as NMIs", true, use->direct & VM_DIRECT_IRQ,
 		  use->kvm.irq > 0 },
+		{ "direct IPIs", "IPIs from its other vCPUs", "own APIC",
+		  "no direct interrupts",
+		  "the sender's ICR write still exits", true, use->direct & VM_DIRECT_IPI,
+		  use->kvm.ipi > 0 },
 	};
-	int nf = use->version >= DIRECT_IRQ_ABI ? 3 : use->version >= DIRECT_PMU_ABI ? 2 : 1;
+	int nf = use->version >= DIRECT_IPI_ABI ? 4 : use->version >= DIRECT_IRQ_ABI ? 3 :
+		 use->version >= DIRECT_PMU_ABI ? 2 : 1;
 	int n = use->cpus ? cpumask_count(use->cpus) : 0;
 	char cpus[64] = "none", where[80], newer[80] = "";
 	unsigned int on = 0, can = 0, cannot = 0;
@@ -234,7 +239,9 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 			   !first ? " and its" : n == 1 ? ": the guest's" : ": each vCPU's",
 			   f[i].hw, where, f[i].own, note, config_direct_name(i), f[i].detail);
 	}
-	if (on & VM_DIRECT_IRQ)
+	if (on & VM_DIRECT_IPI)
+		str_append(buf, len, &used, "; its devices' interrupts still exit to KVM");
+	else if (on & VM_DIRECT_IRQ)
 		str_append(buf, len, &used, "; its IPIs and its devices' interrupts still exit to KVM");
 	else if (on)
 		str_append(buf, len, &used, "; %sIPIs and interrupts still exit to KVM",

@@ -197,7 +197,7 @@ void slice_report(struct vm *vm)
 		.direct = vm->cfg->direct,
 		.cpus = &cpus,
 	};
-	char line[512];
+	char line[768];
 
 	if (!vm->in_slice)
 		return;

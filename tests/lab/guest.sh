@@ -103,6 +103,7 @@ stamp="kernel=$ver
 busybox=$(cksum <"$busybox")
 init=$(cksum <"$here/guest-init")
 timerloop=$(cksum <"$here/timerloop.c")
+ipiping=$(cksum <"$here/ipiping.c")
 fio=$(cksum <"$fio")
 script=$(cksum <"$0")
 modules=$GUEST_MODULES
@@ -250,6 +251,9 @@ chmod 0755 "$root/init"
 # The guest's timer workload (slicevm.test=timer:...), static like busybox.
 gcc -static -O2 -s -Wall -Wextra -o "$root/bin/timerloop" "$here/timerloop.c" ||
 	die "cannot build tests/lab/timerloop.c"
+# IPIs between the guest's CPUs (slicevm.test=ipiping:...).
+gcc -static -O2 -s -Wall -Wextra -pthread -o "$root/bin/ipiping" "$here/ipiping.c" ||
+	die "cannot build tests/lab/ipiping.c"
 echo "root:x:0:0:root:/root:/bin/sh" >"$root/etc/passwd"
 (cd "$root" && find . | sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9n >"$new/initrd.cpio.gz"
 

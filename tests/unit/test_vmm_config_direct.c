@@ -56,18 +56,20 @@ static void names(void **state)
 	assert_string_equal(config_direct_name(0), "timer");
 	assert_string_equal(config_direct_name(1), "pmu");
 	assert_string_equal(config_direct_name(2), "irq");
-	assert_null(config_direct_name(3));
+	assert_string_equal(config_direct_name(3), "ipi");
+	assert_null(config_direct_name(4));
 	assert_null(config_direct_name(-1));
 	assert_int_equal(VM_DIRECT_TIMER, 1U << 0);
 	assert_int_equal(VM_DIRECT_PMU, 1U << 1);
 	assert_int_equal(VM_DIRECT_IRQ, 1U << 2);
-	assert_int_equal(VM_DIRECT_ALL, VM_DIRECT_TIMER | VM_DIRECT_PMU | VM_DIRECT_IRQ);
+	assert_int_equal(VM_DIRECT_IPI, 1U << 3);
+	assert_int_equal(VM_DIRECT_ALL, VM_DIRECT_TIMER | VM_DIRECT_PMU | VM_DIRECT_IRQ | VM_DIRECT_IPI);
 	assert_string_equal(config_direct_list(VM_DIRECT_TIMER, ",", buf, sizeof(buf)), "timer");
 	assert_string_equal(config_direct_list(VM_DIRECT_PMU, ",", buf, sizeof(buf)), "pmu");
-	assert_string_equal(config_direct_list(VM_DIRECT_ALL, ",", buf, sizeof(buf)), "timer,pmu,irq");
+	assert_string_equal(config_direct_list(VM_DIRECT_ALL, ",", buf, sizeof(buf)), "timer,pmu,irq,ipi");
 	assert_string_equal(config_direct_list(0, ",", buf, sizeof(buf)), "");
 	/* bits no feature has are not names */
-	assert_string_equal(config_direct_list(~0U, ", ", buf, sizeof(buf)), "timer, pmu, irq");
+	assert_string_equal(config_direct_list(~0U, ", ", buf, sizeof(buf)), "timer, pmu, irq, ipi");
 }
 
 static void option(void **state)
@@ -109,16 +111,16 @@ static void option(void **state)
 static void option_errors(void **state)
 {
 	/* the later stages' names are not known yet: one line naming the known ones */
-	expect_option_error("ipi",
-			    "--direct ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
-	expect_option_error("timer,ipi",
-			    "--direct timer,ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
+	expect_option_error("nmi",
+			    "--direct nmi: unknown direct feature 'nmi': this slicevm knows timer, pmu, irq, ipi");
+	expect_option_error("timer,nmi",
+			    "--direct timer,nmi: unknown direct feature 'nmi': this slicevm knows timer, pmu, irq, ipi");
 	expect_option_error("Timer",
-			    "--direct Timer: unknown direct feature 'Timer': this slicevm knows timer, pmu, irq");
+			    "--direct Timer: unknown direct feature 'Timer': this slicevm knows timer, pmu, irq, ipi");
 	expect_option_error("PMU",
-			    "--direct PMU: unknown direct feature 'PMU': this slicevm knows timer, pmu, irq");
-	expect_option_error("timer,pmu,irq,ipi",
-			    "--direct timer,pmu,irq,ipi: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
+			    "--direct PMU: unknown direct feature 'PMU': this slicevm knows timer, pmu, irq, ipi");
+	expect_option_error("timer,pmu,irq,ipi,nmi",
+			    "--direct timer,pmu,irq,ipi,nmi: unknown direct feature 'nmi': this slicevm knows timer, pmu, irq, ipi");
 	expect_option_error("irq,timer,irq",
 			    "--direct irq,timer,irq: 'irq' is given twice: give each feature once");
 	expect_option_error("timer,timer",
@@ -130,7 +132,7 @@ static void option_errors(void **state)
 	expect_option_error(",timer",
 			    "--direct ,timer: an empty feature name (an extra ','): remove it");
 	expect_option_error("timer ",
-			    "--direct timer : unknown direct feature 'timer ': this slicevm knows timer, pmu, irq");
+			    "--direct timer : unknown direct feature 'timer ': this slicevm knows timer, pmu, irq, ipi");
 	expect_option_error("", "--direct: no feature given: give a list like --direct timer");
 }
 
@@ -180,14 +182,14 @@ static void load_errors(void **state)
 			  "\"direct\"[0] must be a feature name like \"timer\"");
 	expect_load_exact("{\"direct\": [\"timer\\u0000\"]}",
 			  "\"direct\"[0] must be a feature name like \"timer\"");
-	expect_load_exact("{\"direct\": [\"timer\", \"ipi\"]}",
-			  "\"direct\"[1]: unknown direct feature 'ipi': this slicevm knows timer, pmu, irq");
+	expect_load_exact("{\"direct\": [\"timer\", \"nmi\"]}",
+			  "\"direct\"[1]: unknown direct feature 'nmi': this slicevm knows timer, pmu, irq, ipi");
 	expect_load_exact("{\"direct\": [\"pmu\", \"timer\", \"pmu\"]}",
 			  "\"direct\"[2]: 'pmu' is given twice: give each feature once");
 	expect_load_exact("{\"direct\": [\"timer\", \"timer\"]}",
 			  "\"direct\"[1]: 'timer' is given twice: give each feature once");
 	expect_load_exact("{\"direct\": [\"timer,pmu\"]}",
-			  "\"direct\"[0]: unknown direct feature 'timer,pmu': this slicevm knows timer, pmu, irq");
+			  "\"direct\"[0]: unknown direct feature 'timer,pmu': this slicevm knows timer, pmu, irq, ipi");
 	expect_load_exact("{\"direct\": [\"\"]}",
 			  "\"direct\"[0]: an empty feature name (an extra ','): remove it");
 	/* the list of keys names it */
@@ -232,6 +234,36 @@ static void finish_needs_slice(void **state)
 	config_free(&cfg);
 }
 
+/* Direct IPIs arrive in direct-interrupt entries: ipi needs irq and timer. */
+static void finish_ipi_needs_irq(void **state)
+{
+	static const char *const lacking[] = { "ipi", "timer,ipi", "irq,ipi", "pmu,ipi" };
+	struct vm_config cfg;
+
+	for (size_t i = 0; i < sizeof(lacking) / sizeof(lacking[0]); i++) {
+		config_init(&cfg);
+		config_set_str(&cfg.kernel, "/k");
+		config_set_str(&cfg.slice, "db");
+		assert_int_equal(config_add_direct_option(&cfg, lacking[i]), 0);
+		err_clear();
+		assert_int_equal(config_finish(&cfg), -1);
+		/* irq without timer says so first */
+		if (!strcmp(lacking[i], "irq,ipi"))
+			expect_error_has("--direct irq needs the direct timer too");
+		else
+			assert_string_equal(err_msg(),
+					    "--direct ipi needs direct interrupts and the direct timer too, the entries in which a vCPU takes IPIs without exits: give --direct timer,irq,ipi");
+		config_free(&cfg);
+	}
+	config_init(&cfg);
+	config_set_str(&cfg.kernel, "/k");
+	config_set_str(&cfg.slice, "db");
+	assert_int_equal(config_add_direct_option(&cfg, "ipi,irq,timer"), 0);
+	assert_int_equal(config_finish(&cfg), 0);
+	assert_int_equal(cfg.direct, VM_DIRECT_TIMER | VM_DIRECT_IRQ | VM_DIRECT_IPI);
+	config_free(&cfg);
+}
+
 /* Direct interrupts are the direct timer's expiries: irq alone is refused. */
 static void finish_irq_needs_timer(void **state)
 {
@@ -250,7 +282,7 @@ static void finish_irq_needs_timer(void **state)
 	expect_error_has("give --direct timer,irq");
 	assert_int_equal(config_add_direct_option(&cfg, "timer"), 0);
 	assert_int_equal(config_finish(&cfg), 0);
-	assert_int_equal(cfg.direct, VM_DIRECT_ALL);
+	assert_int_equal(cfg.direct, VM_DIRECT_ALL & ~VM_DIRECT_IPI);
 	config_free(&cfg);
 
 	/* from the file alike */
@@ -272,6 +304,7 @@ int main(void)
 		cmocka_unit_test(load_errors),
 		cmocka_unit_test(finish_needs_slice),
 		cmocka_unit_test(finish_irq_needs_timer),
+		cmocka_unit_test(finish_ipi_needs_irq),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

@@ -208,7 +208,7 @@ static void kvm_checked(void **state)
 	assert_true(fd >= 0);
 	/* not asked: never refused, and no answer without a component that has it */
 	for (int v = 0; v <= 4; v++) {
-		ans = (struct direct_kvm){ -7, -7, -7 };
+		ans = (struct direct_kvm){ -7, -7, -7, -7 };
 		assert_int_equal(direct_check_kvm(0, v, fd, &ans), 0);	/* the ioctls fail: 0 */
 		assert_int_equal(ans.timer_ns, 0);
 		assert_int_equal(ans.pmu_counters, 0);
@@ -256,7 +256,7 @@ static void kvm_checked_pmu(void **state)
 	}
 	/* v3 and newer that answer 0: the PMU's line, or the timer's first */
 	for (int v = 3; v <= 4; v++) {
-		ans = (struct direct_kvm){ -7, -7, -7 };
+		ans = (struct direct_kvm){ -7, -7, -7, -7 };
 		assert_int_equal(direct_check_kvm(VM_DIRECT_PMU, v, fd, &ans), -1);
 		assert_int_equal(ans.timer_ns, 0);
 		assert_int_equal(ans.pmu_counters, 0);
@@ -363,14 +363,14 @@ static void enable_errors_pmu(void **state)
 static void irq_checked(void **state)
 {
 	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	struct direct_kvm ans = { -7, -7, -7 };
+	struct direct_kvm ans = { -7, -7, -7, -7 };
 
 	assert_true(fd >= 0);
 	assert_int_equal(DIRECT_IRQ_ABI, 4);
 	assert_int_equal(direct_check_kvm(VM_DIRECT_TIMER | VM_DIRECT_IRQ, 3, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct irq needs slicevm's kernel component v4 or newer, and this host's is v3: build the current one with 'make kernel' and load it (kernel/README.md)");
-	assert_int_equal(direct_check_kvm(VM_DIRECT_ALL, 0, fd, &ans), -1);
+	assert_int_equal(direct_check_kvm(VM_DIRECT_ALL & ~VM_DIRECT_IPI, 0, fd, &ans), -1);
 	assert_string_equal(err_msg(),
 			    "--direct timer,pmu,irq needs slicevm's kernel component v4 or newer, and this host's KVM is stock KVM: build it with 'make kernel' and load it (kernel/README.md)");
 	assert_int_equal(direct_check_kvm(VM_DIRECT_IRQ, 4, fd, &ans), -1);
@@ -400,6 +400,45 @@ static void irq_checked(void **state)
 	close(fd);
 }
 
+/* Direct IPIs: v5, after direct interrupts; their own lines. */
+static void ipi_checked(void **state)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct direct_kvm ans = { -7, -7, -7, -7 };
+	const unsigned int all3 = VM_DIRECT_TIMER | VM_DIRECT_IRQ | VM_DIRECT_IPI;
+
+	assert_true(fd >= 0);
+	assert_int_equal(DIRECT_IPI_ABI, 5);
+	assert_int_equal(direct_check_kvm(all3, 4, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct ipi needs slicevm's kernel component v5 or newer, and this host's is v4: build the current one with 'make kernel' and load it (kernel/README.md)");
+	assert_int_equal(direct_check_kvm(all3, 3, fd, &ans), -1);
+	assert_string_equal(err_msg(),
+			    "--direct irq,ipi needs slicevm's kernel component v5 or newer, and this host's is v3: build the current one with 'make kernel' and load it (kernel/README.md)");
+	/* the /dev/null fd answers nothing: the timer's line comes first */
+	assert_int_equal(direct_check_kvm(VM_DIRECT_IPI, 5, fd, &ans), -1);
+	assert_int_equal(ans.ipi, 0);
+	assert_string_equal(err_msg(),
+			    "--direct ipi: this host's KVM cannot give the guest its CPU's IPIs (KVM_CAP_SLICEVM_IPI is 0: no direct interrupts here): run without --direct ipi");
+	assert_int_equal(direct_enable_vcpu(VM_DIRECT_IPI, fd, 1, 2), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 1: cannot turn direct IPIs on for CPU 2 (KVM_CAP_SLICEVM_IPI): Inappropriate ioctl for device");
+
+	/* the header's errnos */
+	assert_int_equal(direct_refused(VM_DIRECT_IPI, ENOENT, 0, 1), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 0: the vCPU did not have direct interrupts when it asked for direct IPIs (ENOENT): this is a slicevm bug, please report it");
+	assert_int_equal(direct_refused(VM_DIRECT_IPI, ENXIO, 0, 1), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 0: this host cannot give direct IPIs on CPU 1 (ENXIO: no direct interrupts here): run without --direct ipi");
+	assert_int_equal(direct_refused(VM_DIRECT_IPI, EINVAL, 0, 1), -1);
+	assert_string_equal(err_msg(),
+			    "vCPU 0: KVM refused the arguments of direct IPIs (EINVAL): this is a slicevm bug, please report it");
+	assert_int_equal(direct_refused(VM_DIRECT_IPI, EPERM, 0, 1), -1);
+	assert_non_null(strstr(err_msg(), "KVM refused direct IPIs on CPU 1 (EPERM"));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -413,6 +452,7 @@ int main(void)
 		cmocka_unit_test(enable_errors),
 		cmocka_unit_test(enable_errors_pmu),
 		cmocka_unit_test(irq_checked),
+		cmocka_unit_test(ipi_checked),
 	};
 
 	return cmocka_run_group_tests(tests, test_dir_setup, test_dir_teardown);

@@ -32,6 +32,8 @@ static void test_abi_numbers(void **state)
 	assert_int_equal(KVM_CAP_SLICEVM_TIMER, 0x534d);
 	assert_int_equal(KVM_CAP_SLICEVM_PMU, 0x534e);
 	assert_true(KVM_CAP_SLICEVM_PMU <= SLICEVM_KVM_CAP_LAST);
+	assert_int_equal(KVM_CAP_SLICEVM_IRQ, 0x534f);
+	assert_int_equal(KVM_CAP_SLICEVM_IPI, 0x5350);
 	assert_string_equal(SLICEVM_KVM_ABI_PARAM, "/sys/module/kvm/parameters/slicevm_abi");
 }
 
@@ -60,6 +62,7 @@ static const char *summary(int version, int timer_ns, int counters, unsigned int
 			.timer_ns = timer_ns,
 			.pmu_counters = counters,
 			.irq = timer_ns > 0,	/* as a v4 SVM host answers */
+			.ipi = timer_ns > 0,	/* and a v5 one */
 		},
 		.direct = direct,
 		.cpus = cpus ? &m : NULL,
@@ -72,7 +75,7 @@ static const char *summary(int version, int timer_ns, int counters, unsigned int
 
 static void test_summary(void **state)
 {
-	char buf[512], small[24];
+	char buf[768], small[24];
 	const char *s;
 
 	s = summary(0, 0, 0, 0, NULL, buf, sizeof(buf));
@@ -101,11 +104,11 @@ static void test_summary(void **state)
 	assert_null(strstr(summary(2, 1, 0, 0, "3", buf, sizeof(buf)), "PMU"));
 
 	/* newer than known: used as this slicevm's version */
-	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 4);
-	assert_string_equal(summary(5, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
-			    "kernel component v5 (newer than this slicevm knows: used as v4): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters) and its timer interrupts on CPU 7's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM");
-	s = summary(5, 0, 0, 0, NULL, buf, sizeof(buf));
-	assert_non_null(strstr(s, "kernel component v5 (newer than this slicevm knows: used as v4) loaded, but this host cannot"));
+	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 5);
+	assert_string_equal(summary(6, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
+			    "kernel component v6 (newer than this slicevm knows: used as v5): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters) and its timer interrupts on CPU 7's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on CPU 7's own APIC (direct ipi; the sender's ICR write still exits); its devices' interrupts still exit to KVM");
+	s = summary(6, 0, 0, 0, NULL, buf, sizeof(buf));
+	assert_non_null(strstr(s, "kernel component v6 (newer than this slicevm knows: used as v5) loaded, but this host cannot"));
 
 	/* one line, cut rather than overrun; slice_report's line holds any */
 	for (int v = -1; v <= SLICEVM_KVM_ABI_VERSION + 1; v++)
@@ -114,7 +117,7 @@ static void test_summary(void **state)
 				s = summary(v, can & 1 ? 40 : 0, can & 2 ? 6 : 0, d, "0-200",
 					    buf, sizeof(buf));
 				assert_null(strchr(s, '\n'));
-				if (strlen(s) >= 480)
+				if (strlen(s) >= 736)	/* slice_report()'s line is 768 */
 					fail_msg("%zu characters: %s", strlen(s), s);
 			}
 	s = summary(2, 1, 0, VM_DIRECT_TIMER, "3", small, sizeof(small));
@@ -139,6 +142,17 @@ static void test_summary_irq(void **state)
 	/* no direct timer here: no interrupts either */
 	assert_string_equal(summary(4, 0, 0, 0, "1", buf, sizeof(buf)),
 			    "kernel component v4 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host) or direct interrupts (no direct timer): the guest's timer, IPIs and interrupts exit to KVM as usual");
+}
+
+/* v5: IPIs with interrupts, on or available. */
+static void test_summary_ipi(void **state)
+{
+	char buf[768];
+
+	assert_string_equal(summary(5, 1, 0, VM_DIRECT_TIMER | VM_DIRECT_IRQ | VM_DIRECT_IPI, "1-2", buf, sizeof(buf)),
+			    "kernel component v5: each vCPU's LAPIC timer on its CPU's own timer (CPUs 1-2; direct timer; APIC timer period 1 ns) and its timer interrupts on its CPU's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on its CPU's own APIC (direct ipi; the sender's ICR write still exits); its devices' interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)");
+	assert_string_equal(summary(5, 1, 0, VM_DIRECT_TIMER | VM_DIRECT_IRQ, "1", buf, sizeof(buf)),
+			    "kernel component v5: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM; direct IPIs are available (the sender's ICR write still exits) but not asked for: give --direct ipi for the guest's IPIs from its other vCPUs without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)");
 }
 
 /* v3: each feature on, available or not possible, in one line. */
@@ -185,6 +199,7 @@ int main(void)
 		cmocka_unit_test(test_summary),
 		cmocka_unit_test(test_summary_pmu),
 		cmocka_unit_test(test_summary_irq),
+		cmocka_unit_test(test_summary_ipi),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
