@@ -16,7 +16,7 @@
 #   make bench-mem     guest memory by slice backing against QEMU (bench/mem.sh)
 #   make bench-virtio  virtio disk and network I/O against QEMU (bench/virtio.sh)
 #   make bench-passthrough  fio on a passed-through NVMe against QEMU vfio-pci (bench/passthrough.sh)
-#   make bench-timer   VM exits per guest timer tick, direct timer and interrupts against stock KVM (bench/timer.sh)
+#   make bench-timer   VM exits per guest timer tick and per IPI, direct timer, interrupts and IPIs against stock KVM (bench/timer.sh)
 #   make kernel        the kernel component: Debian's KVM modules with kernel/patches
 #                      (scripts/build-kvm.sh, cache/kvm/; BUILD_VMX=0: no kvm-intel.ko)
 #   make install PREFIX=/usr/local

@@ -137,7 +137,7 @@ _slicevm()
 		# a comma-separated list: the name after the last comma, of those not given
 		local pre="" f left=""
 		[[ $cur == *,* ]] && pre=${cur%,*},
-		for f in timer pmu irq; do
+		for f in timer pmu irq ipi; do
 			[[ ,$pre == *,$f,* ]] || left+=" $f"
 		done
 		COMPREPLY=($(compgen -P "$pre" -W "$left" -- "${cur##*,}"))

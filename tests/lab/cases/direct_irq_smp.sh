@@ -48,6 +48,12 @@ pair_snap() {
 	sed -n 's/^{ common_pid: *\([0-9]*\), exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2 \3/p' "$TRACE/hist"
 }
 
+# kernel_quiet: L1's kernel logged no unknown NMI, warning or BUG.
+kernel_quiet() {
+	_bad=$(dmesg | grep -m3 -iE 'NMI received for unknown reason|Dazed and confused|WARNING:|BUG:')
+	[ -z "$_bad" ] || fail "L1's kernel: $_bad"
+}
+
 # per_ipi BEFORE AFTER T0 T1 COUNT: the exits between two snapshots per
 # IPI, all and by vCPU and SVM exit reason.
 per_ipi() {
@@ -149,8 +155,7 @@ _n0=$(field nmis "$D0") _n1=$(field nmis "$D1")
 	fail "no IPI to the slice's CPUs went as an NMI: '$D0' '$D1'"
 grep -q '^slicevm: slice s: .*each vCPU.s LAPIC timer.*direct irq' "$VMM_STDERR" ||
 	fail "stderr does not say the slice's vCPUs have direct interrupts: $(cat "$VMM_STDERR")"
-_bad=$(dmesg | grep -m3 -iE 'NMI received for unknown reason|Dazed and confused|WARNING:|BUG:')
-[ -z "$_bad" ] || fail "L1's kernel: $_bad"
+kernel_quiet
 report "direct irq, two vCPUs: with --direct timer,irq the same rounds end; both vCPUs took interrupts directly, KVM's kicks reached their CPUs as NMIs, no NMI went unclaimed"
 
 # --- stage 4: the IPIs between the vCPUs -------------------------------------------
@@ -170,8 +175,7 @@ awk -v r="${_recv:-9}" 'BEGIN { exit !(r < 0.5) }' ||
 	fail "vCPU 1 still exits for the IPIs it takes: ${_recv:-?} exits per IPI ($PER_IPI)"
 grep -q '^slicevm: slice s: .*direct ipi' "$VMM_STDERR" ||
 	fail "stderr does not say the slice's vCPUs have direct IPIs: $(cat "$VMM_STDERR")"
-_bad=$(dmesg | grep -m3 -iE 'NMI received for unknown reason|Dazed and confused|WARNING:|BUG:')
-[ -z "$_bad" ] || fail "L1's kernel: $_bad"
+kernel_quiet
 report "direct ipi, two vCPUs: with --direct timer,irq,ipi the same rounds end, and vCPU 0's IPIs reach vCPU 1 without exits there (${_recv:-?} per IPI; the sender's ICR write still exits)"
 
 kvm_swap /lab/modules

@@ -82,28 +82,21 @@ exits_off() {
 	echo "!hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$TRACE/trigger" 2>/dev/null
 }
 
-# quiet_on TID / quiet_off TID: what still reaches an idle vCPU. Host IPIs
+# What still reaches an idle vCPU. Host IPIs
 # meant for CPU 1 (the kernel's ipi tracepoints, by sender, call site and
 # function) and the MSRs the guest's thread exits for, as histograms.
 IPI_EV=${TRACE%/kvm/kvm_exit}/ipi
 MSR_EV=${TRACE%/kvm_exit}/kvm_msr
-quiet_on() {
-	echo "hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpu == 1" \
-		>"$IPI_EV/ipi_send_cpu/trigger" 2>/dev/null
-	echo "hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpumask & CPUS{1}" \
-		>"$IPI_EV/ipi_send_cpumask/trigger" 2>/dev/null
-	echo "hist:keys=ecx.hex,write:size=256 if common_pid == $1" >"$MSR_EV/trigger" 2>/dev/null
+# quiet_hists OP TID: OP "" adds the three histograms, "!" removes them.
+quiet_hists() {
+	_by="hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256"
+	echo "$1$_by if cpu == 1" >"$IPI_EV/ipi_send_cpu/trigger" 2>/dev/null
+	echo "$1$_by if cpumask & CPUS{1}" >"$IPI_EV/ipi_send_cpumask/trigger" 2>/dev/null
+	echo "$1hist:keys=ecx.hex,write:size=256 if common_pid == $2" >"$MSR_EV/trigger" 2>/dev/null
 }
 
-quiet_off() {
-	echo "!hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpu == 1" \
-		>"$IPI_EV/ipi_send_cpu/trigger" 2>/dev/null
-	echo "!hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256 if cpumask & CPUS{1}" \
-		>"$IPI_EV/ipi_send_cpumask/trigger" 2>/dev/null
-	echo "!hist:keys=ecx.hex,write:size=256 if common_pid == $1" >"$MSR_EV/trigger" 2>/dev/null
-}
 
-# quiet_hist: the histograms' entries, one line each (before quiet_off).
+# quiet_hist: the histograms' entries, one line each (before they are removed).
 quiet_hist() {
 	cat "$IPI_EV/ipi_send_cpu/hist" "$IPI_EV/ipi_send_cpumask/hist" "$MSR_EV/hist" 2>/dev/null |
 		grep '^{' | tr -s ' \t' ' ' | tr '\n' ';'
@@ -169,14 +162,14 @@ timer_vm() {
 	# The idle window leaves a second on either side of the guest's
 	# IDLE_S s asleep, so the marker lines' console exits are not in it.
 	sleep 1
-	[ -n "$_tid" ] && quiet_on "$_tid"
+	[ -n "$_tid" ] && quiet_hists "" "$_tid"
 	_t0=$(uptime_cs)
 	exits_snap >"$LAB_TMP/x0"
 	sleep $((IDLE_S - 2))
 	exits_snap >"$LAB_TMP/x1"
 	_ti=$(uptime_cs)
 	QUIET=$(quiet_hist)
-	[ -n "$_tid" ] && quiet_off "$_tid"
+	[ -n "$_tid" ] && quiet_hists "!" "$_tid"
 	tr -d '\r' <"$VMM_CONSOLE" | grep -q '^SLICEVM-TIMER-START' &&
 		diag "the idle window ($_run) ran into the loop: its counts include the loop's start"
 	wait_console 60 '^SLICEVM-TIMER-START' || fail "no SLICEVM-TIMER-START"
