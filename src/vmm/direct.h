@@ -16,8 +16,8 @@
  *          ended by it on the physical APIC without exits, the host's IPIs
  *          to the CPU sent as NMIs (KVM_CAP_SLICEVM_IRQ, ABI version 4);
  *   ipi    with irq: the IPIs between the VM's vCPUs taken by the receiving
- *          vCPU without an exit; the sender's ICR write still exits to
- *          KVM's fast path (KVM_CAP_SLICEVM_IPI, ABI version 5).
+ *          vCPU without an exit; the sender's ICR write still exits, and
+ *          KVM checks the destination (KVM_CAP_SLICEVM_IPI, ABI version 5).
  *
  * Checked and turned on in this order; each refusal is one line with the
  * fix, before the guest runs (the vCPUs wait for each other at the start):
