@@ -108,6 +108,15 @@ static const struct direct_feature {
 };
 _Static_assert(VM_DIRECT_ALL == (1U << ARRAY_SIZE(features)) - 1, "an entry for each VM_DIRECT_*");
 
+int direct_features_of(int version)
+{
+	int n = 0;
+
+	while ((size_t)n < ARRAY_SIZE(features) && features[n].abi <= version)
+		n++;
+	return n;
+}
+
 static int *answer_of(struct direct_kvm *kvm, const struct direct_feature *f)
 {
 	return (int *)((char *)kvm + f->answer);

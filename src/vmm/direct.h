@@ -49,6 +49,12 @@ struct direct_kvm {
 };
 
 /*
+ * How many direct features, in VM_DIRECT_* bit order, a component of ABI
+ * @version brings (each feature's version is above the one before).
+ */
+int direct_features_of(int version);
+
+/*
  * Refuses the features of @direct unless every CPU of @cpus (the vCPUs'
  * CPUs of slice @slice) is nohz_full (slice_nohz_full(@sys)): the host
  * needs the timer (its tick) and the counters (its NMI watchdog) of a CPU
@@ -86,8 +92,9 @@ int direct_enable_vm(unsigned int direct, int vm_fd, const struct direct_kvm *kv
 /*
  * Called by vCPU @index's own thread once it is pinned alone to @cpu:
  * KVM_ENABLE_CAP of each feature's capability (KVM_CAP_SLICEVM_TIMER,
- * KVM_CAP_SLICEVM_PMU, then KVM_CAP_SLICEVM_IRQ, which needs the timer's)
- * on its fd @vcpu_fd. A refusal is reported as direct_refused() says.
+ * KVM_CAP_SLICEVM_PMU, KVM_CAP_SLICEVM_IRQ, which needs the timer's, then
+ * KVM_CAP_SLICEVM_IPI, which needs the IRQ's) on its fd @vcpu_fd. A
+ * refusal is reported as direct_refused() says.
  */
 int direct_enable_vcpu(unsigned int direct, int vcpu_fd, int index, int cpu);
 

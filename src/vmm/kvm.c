@@ -187,8 +187,7 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 		  "the sender's ICR write still exits", true, use->direct & VM_DIRECT_IPI,
 		  use->kvm.ipi > 0 },
 	};
-	int nf = use->version >= DIRECT_IPI_ABI ? 4 : use->version >= DIRECT_IRQ_ABI ? 3 :
-		 use->version >= DIRECT_PMU_ABI ? 2 : 1;
+	int nf = direct_features_of(use->version);
 	int n = use->cpus ? cpumask_count(use->cpus) : 0;
 	char cpus[64] = "none", where[80], newer[80] = "";
 	unsigned int on = 0, can = 0, cannot = 0;
