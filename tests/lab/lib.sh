@@ -573,6 +573,23 @@ vcpu_debugfs() {
 	ls -d /sys/kernel/debug/kvm/"$VMM_PID"-*/vcpu"${1:-0}" 2>/dev/null | head -n 1
 }
 
+# vcpu_tid [N]: the thread id of the VMM's vcpuN (default 0; empty until it
+# exists).
+vcpu_tid() {
+	for _t in /proc/"$VMM_PID"/task/*; do
+		[ "$(cat "$_t/comm" 2>/dev/null)" = "vcpu${1:-0}" ] && { echo "${_t##*/}"; return; }
+	done
+}
+
+# KVM's kvm_exit tracepoint (l1-init mounts debugfs, where the kernel mounts
+# tracefs too), and an awk statement naming the SVM exit codes the cases
+# count, in array svm.
+KVM_EXIT_TRACE=/sys/kernel/tracing/events/kvm/kvm_exit
+[ -d "$KVM_EXIT_TRACE" ] || KVM_EXIT_TRACE=/sys/kernel/debug/tracing/events/kvm/kvm_exit
+SVM_EXIT_NAMES='svm[96] = "intr"; svm[97] = "nmi"; svm[100] = "vintr"; svm[114] = "cpuid";
+	svm[119] = "pause"; svm[120] = "hlt"; svm[121] = "vmmcall"; svm[123] = "io";
+	svm[124] = "msr"; svm[1024] = "npf"'
+
 # field NAME LINE: the number after NAME in a counters line such as
 # slicevm_timer's ("enabled 1 cpu 1 direct 5 ...").
 field() {

@@ -24,30 +24,19 @@ slice_conf s 1-2 256M
 ROUNDS=200
 PINGS=3000
 
-# tracefs: l1-init mounts debugfs, where the kernel mounts tracefs too.
-TRACE=/sys/kernel/tracing/events/kvm/kvm_exit
-[ -d "$TRACE" ] || TRACE=/sys/kernel/debug/tracing/events/kvm/kvm_exit
-
-# vcpu_tid N: the thread id of the VMM's vcpuN (empty until it exists).
-vcpu_tid() {
-	for _t in /proc/"$VMM_PID"/task/*; do
-		[ "$(cat "$_t/comm" 2>/dev/null)" = "vcpu$1" ] && { echo "${_t##*/}"; return; }
-	done
-}
-
 # pair_on T0 T1 / pair_off T0 T1: count kvm_exit by thread and exit reason
 # for two threads (a histogram in the kernel: nothing is logged per exit).
 pair_on() {
-	echo "hist:keys=common_pid,exit_reason:vals=hitcount:size=512 if common_pid == $1 || common_pid == $2" >"$TRACE/trigger"
+	echo "hist:keys=common_pid,exit_reason:vals=hitcount:size=512 if common_pid == $1 || common_pid == $2" >"$KVM_EXIT_TRACE/trigger"
 }
 
 pair_off() {
-	echo "!hist:keys=common_pid,exit_reason:vals=hitcount:size=512 if common_pid == $1 || common_pid == $2" >"$TRACE/trigger" 2>/dev/null
+	echo "!hist:keys=common_pid,exit_reason:vals=hitcount:size=512 if common_pid == $1 || common_pid == $2" >"$KVM_EXIT_TRACE/trigger" 2>/dev/null
 }
 
 # pair_snap: "tid reason count" lines, cumulative.
 pair_snap() {
-	sed -n 's/^{ common_pid: *\([0-9]*\), exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2 \3/p' "$TRACE/hist"
+	sed -n 's/^{ common_pid: *\([0-9]*\), exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2 \3/p' "$KVM_EXIT_TRACE/hist"
 }
 
 # kernel_quiet: L1's kernel logged no unknown NMI, warning or BUG.
@@ -60,12 +49,11 @@ kernel_quiet() {
 # IPI, all and by vCPU and SVM exit reason.
 per_ipi() {
 	awk -v t0="$3" -v t1="$4" -v n="$5" '
-		BEGIN { r[96] = "intr"; r[97] = "nmi"; r[100] = "vintr"; r[120] = "hlt"; r[124] = "msr";
-			r[123] = "io"; r[1024] = "npf"; r[114] = "cpuid"; r[121] = "vmmcall"; r[119] = "pause" }
+		BEGIN { '"$SVM_EXIT_NAMES"' }
 		FNR == NR { b[$1 " " $2] = $3; next }
 		{ d = $3 - b[$1 " " $2]; if (d <= 0) next; all += d
 		  who = ($1 == t0) ? "vcpu0" : "vcpu1"
-		  out = out sprintf(" %s.%s=%d", who, ($2 in r) ? r[$2] : "r" $2, d) }
+		  out = out sprintf(" %s.%s=%d", who, ($2 in svm) ? svm[$2] : "r" $2, d) }
 		END { printf "%d exits for %d IPIs (%.2f per IPI):%s\n", all, n, all / n, out }' "$1" "$2"
 }
 

@@ -54,17 +54,6 @@ rtc0=$(cat /sys/class/rtc/rtc0/since_epoch 2>/dev/null)
 clk0=$(date +%s)
 
 # --- helpers ------------------------------------------------------------------
-# vcpu_tid: the thread id of the VMM's vcpu0 (empty until it exists).
-vcpu_tid() {
-	for _t in /proc/"$VMM_PID"/task/*; do
-		[ "$(cat "$_t/comm" 2>/dev/null)" = vcpu0 ] && { echo "${_t##*/}"; return; }
-	done
-}
-
-# tracefs: l1-init mounts debugfs, where the kernel mounts tracefs too.
-TRACE=/sys/kernel/tracing/events/kvm/kvm_exit
-[ -d "$TRACE" ] || TRACE=/sys/kernel/debug/tracing/events/kvm/kvm_exit
-
 # in_slice_cgroup CMD...: CMD in the VMM's cgroup (slice s's isolated
 # partition, the only one whose tasks may run on CPU 1).
 in_slice_cgroup() {
@@ -75,18 +64,18 @@ in_slice_cgroup() {
 # exits_on TID / exits_off: count kvm_exit by exit_reason for one thread
 # (a histogram in the kernel: nothing is logged per exit).
 exits_on() {
-	echo "hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$TRACE/trigger"
+	echo "hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$KVM_EXIT_TRACE/trigger"
 }
 
 exits_off() {
-	echo "!hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$TRACE/trigger" 2>/dev/null
+	echo "!hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$KVM_EXIT_TRACE/trigger" 2>/dev/null
 }
 
 # What still reaches an idle vCPU. Host IPIs
 # meant for CPU 1 (the kernel's ipi tracepoints, by sender, call site and
 # function) and the MSRs the guest's thread exits for, as histograms.
-IPI_EV=${TRACE%/kvm/kvm_exit}/ipi
-MSR_EV=${TRACE%/kvm_exit}/kvm_msr
+IPI_EV=${KVM_EXIT_TRACE%/kvm/kvm_exit}/ipi
+MSR_EV=${KVM_EXIT_TRACE%/kvm_exit}/kvm_msr
 # quiet_hists OP TID: OP "" adds the three histograms, "!" removes them.
 quiet_hists() {
 	_by="hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256"
@@ -104,18 +93,17 @@ quiet_hist() {
 
 # exits_snap: "reason count" lines, cumulative.
 exits_snap() {
-	sed -n 's/^{ exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2/p' "$TRACE/hist"
+	sed -n 's/^{ exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2/p' "$KVM_EXIT_TRACE/hist"
 }
 
 # exits_delta BEFORE AFTER SECS TICKS: exits between two snapshots, by SVM
 # exit reason, per second and per tick.
 exits_delta() {
 	awk -v secs="$3" -v ticks="$4" '
-		BEGIN { n[96] = "intr"; n[97] = "nmi"; n[100] = "vintr"; n[120] = "hlt"; n[124] = "msr";
-			n[123] = "io"; n[1024] = "npf"; n[114] = "cpuid"; n[121] = "vmmcall" }
+		BEGIN { '"$SVM_EXIT_NAMES"' }
 		FNR == NR { b[$1] = $2; next }
 		{ d = $2 - b[$1]; if (d <= 0) next; all += d
-		  out = out sprintf(" %s=%d", ($1 in n) ? n[$1] : "r" $1, d) }
+		  out = out sprintf(" %s=%d", ($1 in svm) ? svm[$1] : "r" $1, d) }
 		END { printf "%d exits (%.1f/s, %.2f per tick):%s\n", all, all / secs,
 			ticks ? all / ticks : 0, out }' "$1" "$2"
 }
