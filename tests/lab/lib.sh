@@ -316,29 +316,31 @@ vmm_wait() {
 	return 0
 }
 
-# The guest kernel died while patching its own code: on a stale int3 (a
-# static key flipped while another vCPU ran it), or with a triple fault
-# (in early boot, while ftrace and alternatives rewrite call sites; and
-# under load, see guest_panicked). Under QEMU's TCG, which emulates L1's CPUs, the old
-# translation of patched code can still run: a hazard of the lab's L0, not
-# of slicevm or KVM. Single-threaded TCG avoids the first but is too slow
-# for the lab (guests miss their deadlines). Seen about once in two full
-# lab runs.
+# The guest kernel died of a hazard of the lab's L0, not of slicevm or KVM:
+# - while patching its own code: on a stale int3 (a static key flipped
+#   while another vCPU ran it), or with a triple fault (in early boot, while
+#   ftrace and alternatives rewrite call sites; on vCPU 1 while the guest
+#   brings it up, about one start of 40 of a 2-vCPU guest in a loop on
+#   2026-12-02). Under QEMU's TCG, which emulates L1's CPUs, the old
+#   translation of patched code can still run. Single-threaded TCG avoids
+#   the first but is too slow for the lab (guests miss their deadlines).
+# - of a fatal exception, under interrupt-heavy load (fio, TCP transfers;
+#   5 of about 14 such runs on 2026-12-01): a double fault at the first
+#   instruction of entry_SYSCALL_64 with the user's stack (an interrupt
+#   delivered while SYSCALL's masked IF was in force), or a triple fault
+#   with nothing printed. Both point at the nested SVM that QEMU TCG
+#   emulates for L1 (RFLAGS saved stale at a #VMEXIT right after SYSCALL
+#   would explain them). Not proven; diag shows the Oops line.
+# tcg_patch_hazard: the last vmm_start's console or stderr shows one.
 tcg_patch_hazard() {
-	tr -d '\r' <"$VMM_CONSOLE" 2>/dev/null | grep -q 'int3: [0-9a-f]\{4\} \[#' && return 0
-	guest_panicked && return 0
-	grep -q 'triple-faulted' "$VMM_STDERR" 2>/dev/null
+	tcg_hazard_in "$VMM_CONSOLE" "$VMM_STDERR"
 }
 
-# The guest kernel died of a fatal exception. Seen under interrupt-heavy
-# load (fio, TCP transfers; 5 of about 14 such runs on 2026-12-01): a double
-# fault at the first instruction of entry_SYSCALL_64 with the user's stack
-# (an interrupt delivered while SYSCALL's masked IF was in force), or a
-# triple fault with nothing printed. Both point at the nested SVM that
-# QEMU TCG emulates for L1 (RFLAGS saved stale at a #VMEXIT right after
-# SYSCALL would explain them). Not proven; diag shows the Oops line.
-guest_panicked() {
-	tr -d '\r' <"$VMM_CONSOLE" 2>/dev/null | grep -q 'Kernel panic - not syncing: Fatal exception'
+# tcg_hazard_in FILE...: any of these files shows one (a detached VM's
+# --log holds its console and the VMM's last words).
+tcg_hazard_in() {
+	cat "$@" 2>/dev/null | tr -d '\r' |
+		grep -Eq 'int3: [0-9a-f]{4} \[#|Kernel panic - not syncing: Fatal exception|slicevm: guest triple-faulted'
 }
 
 # vmm_run SECS ARGS...: vmm_start, then vmm_wait. A run the TCG hazard above

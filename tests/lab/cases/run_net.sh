@@ -135,8 +135,8 @@ MODES=""
 # --- a. created tap, 100 MiB guest -> L1, each data path ---------------------
 # Within one net_run the TAP lines wait in $T/reports until the run is
 # judged: a run whose guest kernel died of the lab's hazard is run again
-# (lib.sh: tcg_patch_hazard, guest_panicked; seen in about one run in
-# four, mid-transfer); a fault that comes every time still fails.
+# (lib.sh: tcg_patch_hazard; seen in about one run in four,
+# mid-transfer); a fault that comes every time still fails.
 # Fields apart by \037 (unit separator): not IFS whitespace, so an empty
 # WHY stays a field of its own.
 US=$(printf '\037')
