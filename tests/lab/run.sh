@@ -51,7 +51,18 @@ selected() {
 	return 1
 }
 
+# panic_trace LOG: L1's panic line and the report after it (comm, call
+# trace), kept for the end of the run, where a CI log's tail shows it.
+panic_trace() {
+	awk '/Kernel panic/ && !/@lab/ { on = 1 }
+		on && sub(/^.*\[ *[0-9]+\.[0-9]+\] /, "") && !/^ \? |^Hardware name/ {
+			print "# L1 '"$n"': " $0
+			if (++k == 16) exit
+		}' "$1" >>"$tmp/panics"
+}
+
 finish() {
+	[ -s "$tmp/panics" ] && cat "$tmp/panics"
 	echo "lab-complete"
 	grep -q '^not ok ' "$tap" && exit 1
 	exit 0
@@ -69,7 +80,7 @@ SLICEVM_CACHE=$LAB_CACHE "$LAB_TOP/tests/local/run.sh" "$bin" "${filter[@]}" |
 	tee -a "$tap"
 
 # --- which cases, in which L1 ---------------------------------------------
-declare -A group_cases group_secs
+declare -A group_cases group_secs group_ours
 groups=()
 need_x2apic=0
 for f in "$LAB_DIR"/cases/*.sh; do
@@ -95,6 +106,7 @@ for f in "$LAB_DIR"/cases/*.sh; do
 		group_secs[$key]=$L1_OVERHEAD
 	fi
 	group_cases[$key]+="$name "
+	grep -q '^# needs:.*\bkvm-component\b' "$f" && group_ours[$key]=1
 	group_secs[$key]=$((group_secs[$key] + ${secs:-$DEFAULT_CASE_TIMEOUT}))
 done
 [ ${#groups[@]} -eq 0 ] && finish
@@ -143,6 +155,85 @@ mkdir -p "$logdir"
 ls -1d "$LAB_CACHE"/lab/logs/*/ 2>/dev/null | sort | head -n -10 | xargs -r rm -rf
 echo "# lab: guest and L1 ready in $((SECONDS - t0)) s; ${#groups[@]} L1 boot(s)"
 
+# l1_boot CASES: boots this group's L1 to run CASES and streams the TAP
+# lines of each case when it ends; those of a case that did not end are
+# left in $tmp/pending. Sets qrc, why and panicked; $tmp/log is L1's console.
+# L1 itself runs on TCG, which now and then crashes a kernel that patches
+# its own code (an int3 Oops) while it boots: an L1 that died before its
+# first case began is booted once more.
+l1_boot() {
+	local attempt
+	lab_tail "$tmp/tail.cpio" cases.list "$(printf '%s\n' $1)"
+	cat "$base" "$tmp/overlay.cpio" "$tmp/tail.cpio" >"$tmp/l1.cpio"
+	for attempt in 1 2; do
+		: >"$log"
+		LAB_IOMMU=$iommu LAB_X2APIC=$x2apic lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
+		qemu_job=$!
+		tail -n +1 -F --pid="$qemu_job" "$log" 2>/dev/null | l1_lines "$tmp/pending" | tee -a "$tap" &
+		tail_pid=$!
+		wait "$qemu_job"
+		qrc=$?
+		wait "$tail_pid"
+		tail_pid=""
+		lab_kill
+
+		tr -d '\r' <"$log" >"$tmp/log"
+		panicked=""
+		if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
+			why="L1 timed out after ${secs}s"
+		elif grep -q 'Kernel panic' "$tmp/log"; then
+			why="L1 kernel panicked ($(grep -m1 -o 'Kernel panic.*' "$tmp/log"))"
+			panicked=1
+			panic_trace "$tmp/log"
+		elif ! grep -q '@lab-ready' "$tmp/log"; then
+			why="L1 never reached its init (QEMU status $qrc)"
+		else
+			why="L1 stopped early (QEMU status $qrc)"
+		fi
+		grep -q '@lab-begin ' "$tmp/log" && return
+		# A timeout already took the group's whole budget: no second one.
+		[ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ] || [ "$attempt" -eq 2 ] && return
+		cp "$log" "$log.first"
+		echo "# L1 $n died before its first case ($why; log $log.first): booting it again"
+	done
+}
+
+# l1_lines PENDING: L1's console in, the lines it meant for us out: a
+# case's TAP lines once it has ended (so a case run again after an L1
+# panic is counted once); those of a case that never ended go to PENDING.
+l1_lines() {
+	awk -v pending="$1" '
+		{ sub(/\r$/, "") }
+		match($0, /@lab-ready /) { print "# L1 up (Linux " substr($0, RSTART + RLENGTH) ")"; fflush(); next }
+		match($0, /@lab-begin /) { incase = 1; held = ""; next }
+		match($0, /@lab-end [^ ]* rc=[0-9]* secs=[0-9]*$/) {
+			split(substr($0, RSTART), f, /[ =]/)
+			printf "%s# case %s: %s s\n", held, f[2], f[6]
+			fflush()
+			incase = 0
+			held = ""
+			next
+		}
+		match($0, /@lab /) {
+			line = substr($0, RSTART + RLENGTH)
+			if (incase)
+				held = held line "\n"
+			else {
+				print line
+				fflush()
+			}
+		}
+		END { printf "%s", held >>pending }'
+}
+
+# unfinished CASES: those of CASES that L1 ($tmp/log) did not see end.
+unfinished() {
+	local name
+	for name in $1; do
+		grep -q "@lab-end $name " "$tmp/log" || printf '%s ' "$name"
+	done
+}
+
 # --- one L1 boot per group --------------------------------------------------
 n=0
 for key in "${groups[@]}"; do
@@ -159,48 +250,23 @@ for key in "${groups[@]}"; do
 		continue
 	fi
 
-	lab_tail "$tmp/tail.cpio" cases.list "$(printf '%s\n' $cases)"
-	cat "$base" "$tmp/overlay.cpio" "$tmp/tail.cpio" >"$tmp/l1.cpio"
-
 	g0=$SECONDS
-	# L1 itself runs on TCG, which now and then crashes a kernel that
-	# patches its own code (an int3 Oops) while it boots. An L1 that died
-	# before its first case began is booted once more; a case that started
-	# is never run again.
-	for attempt in 1 2; do
-		: >"$log"
-		LAB_IOMMU=$iommu LAB_X2APIC=$x2apic lab_qemu "$secs" "$smp" "$mem" "$append" "$tmp/l1.cpio" >"$log" 2>&1 &
-		qemu_job=$!
-		# Stream the lines L1 meant for us as they come.
-		tail -n +1 -F --pid="$qemu_job" "$log" 2>/dev/null |
-			sed -un 's/\r$//
-				s/^.*@lab-ready \(.*\)$/# L1 up (Linux \1)/p
-				s/^.*@lab-end \([^ ]*\) rc=[0-9]* secs=\([0-9]*\)$/# case \1: \2 s/p
-				s/^.*@lab \(.*\)$/\1/p' | tee -a "$tap" &
-		tail_pid=$!
-		wait "$qemu_job"
-		qrc=$?
-		wait "$tail_pid"
-		tail_pid=""
-		lab_kill
-
-		# Every case must have ended; say why the others did not.
-		tr -d '\r' <"$log" >"$tmp/log"
-		if [ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ]; then
-			why="L1 timed out after ${secs}s"
-		elif grep -q 'Kernel panic' "$tmp/log"; then
-			why="L1 kernel panicked ($(grep -m1 -o 'Kernel panic.*' "$tmp/log"))"
-		elif ! grep -q '@lab-ready' "$tmp/log"; then
-			why="L1 never reached its init (QEMU status $qrc)"
-		else
-			why="L1 stopped early (QEMU status $qrc)"
-		fi
-		grep -q '@lab-begin ' "$tmp/log" && break
-		# A timeout already took the group's whole budget: no second one.
-		[ "$qrc" -eq 124 ] || [ "$qrc" -eq 137 ] || [ "$attempt" -eq 2 ] && break
-		cp "$log" "$log.first"
-		echo "# L1 $n died before its first case ($why; log $log.first): booting it again"
-	done
+	: >"$tmp/pending"
+	l1_boot "$cases"
+	todo=$(unfinished "$cases")
+	# An L1 kernel that panicked in the middle of a case is booted once
+	# more for the cases left, that one included, unless slicevm's kernel
+	# component was loaded in it: README.md, "L1 panics".
+	if [ -n "$panicked" ] && [ -n "$todo" ] && [ -z "${group_ours[$key]:-}" ]; then
+		echo "# L1 $n: $why before case $(echo $todo | cut -d' ' -f1) ended (log $log.panic); booting it again for: ${todo% }"
+		sed 's/^/#   first attempt: /' "$tmp/pending"
+		: >"$tmp/pending"
+		mv "$log" "$log.panic"
+		cases=$todo
+		l1_boot "$cases"
+		todo=$(unfinished "$cases")
+	fi
+	tee -a "$tap" <"$tmp/pending"
 	failed=0
 	for name in $cases; do
 		if grep -q "@lab-end $name " "$tmp/log"; then
