@@ -142,11 +142,21 @@ static void irq_action_name(const char *dir, char *name, size_t len)
 	closedir(dp);
 }
 
+/* Reads @file of IRQ directory @dir into @buf; 0 on success. */
+static int irq_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[4400];
+
+	if (hostfs_path(path, sizeof(path), "%s/%s", dir, file))
+		return -1;
+	return hostfs_read(path, buf, len);
+}
+
 /* True when IRQ @irq has a handler and its effective affinity meets @cpus. */
 static bool irq_meets(const char *irqdir, const char *irq, const struct cpumask *cpus,
 		      char *name, size_t len)
 {
-	char dir[4200], path[4400], buf[4096];
+	char dir[4200], buf[4096];
 	struct cpumask m;
 
 	if (hostfs_path(dir, sizeof(dir), "%s/%s", irqdir, irq))
@@ -154,11 +164,12 @@ static bool irq_meets(const char *irqdir, const char *irq, const struct cpumask 
 	irq_action_name(dir, name, len);
 	if (!name[0])
 		return false;	/* nobody asked for it: it never fires */
-	/* effective_affinity_list: where it really goes (x86, GENERIC_IRQ_EFFECTIVE_AFF_MASK) */
-	if (hostfs_path(path, sizeof(path), "%s/effective_affinity_list", dir) ||
-	    (hostfs_read(path, buf, sizeof(buf)) &&
-	     (hostfs_path(path, sizeof(path), "%s/smp_affinity_list", dir) ||
-	      hostfs_read(path, buf, sizeof(buf)))))
+	/*
+	 * effective_affinity_list is where it really goes (x86 has it:
+	 * GENERIC_IRQ_EFFECTIVE_AFF_MASK); without it, where it may go.
+	 */
+	if (irq_read(dir, "effective_affinity_list", buf, sizeof(buf)) &&
+	    irq_read(dir, "smp_affinity_list", buf, sizeof(buf)))
 		return false;
 	return !cpumask_parse_list(buf, &m) && cpumask_intersects(&m, cpus);
 }
