@@ -319,9 +319,9 @@ vmm_wait() {
 # The guest kernel died of a hazard of the lab's L0, not of slicevm or KVM:
 # - while patching its own code: on a stale int3 (a static key flipped
 #   while another vCPU ran it), or with a triple fault (in early boot, while
-#   ftrace and alternatives rewrite call sites; on vCPU 1 while the guest
-#   brings it up, about one start of 40 of a 2-vCPU guest in a loop on
-#   2026-12-02). Under QEMU's TCG, which emulates L1's CPUs, the old
+#   ftrace and alternatives rewrite call sites: about one start in 30, of
+#   1- and 2-vCPU guests, in a loop of VM starts on 2026-12-02, under
+#   QEMU 7.2 and QEMU 10 alike). Under QEMU's TCG, which emulates L1's CPUs, the old
 #   translation of patched code can still run. Single-threaded TCG avoids
 #   the first but is too slow for the lab (guests miss their deadlines).
 # - of a fatal exception, under interrupt-heavy load (fio, TCP transfers;

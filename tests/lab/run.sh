@@ -257,14 +257,14 @@ for key in "${groups[@]}"; do
 	# An L1 kernel that panicked in the middle of a case is booted once
 	# more for the cases left, that one included, unless slicevm's kernel
 	# component was loaded in it: README.md, "L1 panics".
-	if [ -n "$panicked" ] && [ -n "$todo" ] && [ -z "${group_ours[$key]:-}" ]; then
+	if [ -n "$panicked" ] && [ -n "$todo" ] && [ -z "${group_ours[$key]:-}" ] &&
+		grep -q '@lab-begin ' "$tmp/log"; then
 		echo "# L1 $n: $why before case $(echo $todo | cut -d' ' -f1) ended (log $log.panic); booting it again for: ${todo% }"
 		sed 's/^/#   first attempt: /' "$tmp/pending"
 		: >"$tmp/pending"
 		mv "$log" "$log.panic"
 		cases=$todo
 		l1_boot "$cases"
-		todo=$(unfinished "$cases")
 	fi
 	tee -a "$tap" <"$tmp/pending"
 	failed=0
