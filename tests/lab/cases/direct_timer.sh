@@ -31,7 +31,8 @@
 # ..." (the middle IDLE_S - 2 s of the guest's IDLE_S s asleep, away from
 # its console lines) and "exits in the 1 kHz loop (RUN): ...", one pair
 # per run (direct, component, direct-load, irq, irq-storm, stock), with
-# what reached the idle vCPU (host IPIs to CPU 1 by sender, MSR exits):
+# what reached the idle vCPU (host IPIs to CPU 1 by sender, host timers
+# that expired on CPU 1 by function, MSR exits):
 # bench/timer.sh makes its table from them.
 . /lab/lib.sh
 
@@ -73,22 +74,27 @@ exits_off() {
 
 # What still reaches an idle vCPU. Host IPIs
 # meant for CPU 1 (the kernel's ipi tracepoints, by sender, call site and
-# function) and the MSRs the guest's thread exits for, as histograms.
+# function), the host's timers that expire on CPU 1 (hrtimers and the
+# timer wheel's, by function: what the backup kicks are for) and the MSRs
+# the guest's thread exits for, as histograms.
 IPI_EV=${KVM_EXIT_TRACE%/kvm/kvm_exit}/ipi
+TIMER_EV=${KVM_EXIT_TRACE%/kvm/kvm_exit}/timer
 MSR_EV=${KVM_EXIT_TRACE%/kvm_exit}/kvm_msr
-# quiet_hists OP TID: OP "" adds the three histograms, "!" removes them.
+# quiet_hists OP TID: OP "" adds the five histograms, "!" removes them.
 quiet_hists() {
 	_by="hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256"
 	echo "$1$_by if cpu == 1" >"$IPI_EV/ipi_send_cpu/trigger" 2>/dev/null
 	echo "$1$_by if cpumask & CPUS{1}" >"$IPI_EV/ipi_send_cpumask/trigger" 2>/dev/null
+	echo "$1hist:keys=function.sym:size=256 if common_cpu == 1" >"$TIMER_EV/hrtimer_expire_entry/trigger" 2>/dev/null
+	echo "$1hist:keys=function.sym:size=256 if common_cpu == 1" >"$TIMER_EV/timer_expire_entry/trigger" 2>/dev/null
 	echo "$1hist:keys=ecx.hex,write:size=256 if common_pid == $2" >"$MSR_EV/trigger" 2>/dev/null
 }
 
-
 # quiet_hist: the histograms' entries, one line each (before they are removed).
 quiet_hist() {
-	cat "$IPI_EV/ipi_send_cpu/hist" "$IPI_EV/ipi_send_cpumask/hist" "$MSR_EV/hist" 2>/dev/null |
-		grep '^{' | tr -s ' \t' ' ' | tr '\n' ';'
+	cat "$IPI_EV/ipi_send_cpu/hist" "$IPI_EV/ipi_send_cpumask/hist" \
+		"$TIMER_EV/hrtimer_expire_entry/hist" "$TIMER_EV/timer_expire_entry/hist" \
+		"$MSR_EV/hist" 2>/dev/null | grep '^{' | tr -s ' \t' ' ' | tr '\n' ';'
 }
 
 # exits_snap: "reason count" lines, cumulative.
@@ -227,7 +233,7 @@ timer_vm() {
 	diag "guest: $(console_line SLICEVM-TIMER-APIC); $_done; L1 saw ${_h} us"
 	diag "vcpu0 slicevm_timer ($_run): ${DBG:-(none)}"
 	diag "exits while idle ($_run): $EXITS_IDLE"
-	diag "host IPIs to CPU 1 and the vCPU's MSR exits while idle ($_run): ${QUIET:-none}"
+	diag "host IPIs and timers on CPU 1 and the vCPU's MSR exits while idle ($_run): ${QUIET:-none}"
 	diag "exits in the 1 kHz loop ($_run): $EXITS_LOOP"
 }
 
