@@ -592,6 +592,13 @@ SVM_EXIT_NAMES='svm[96] = "intr"; svm[97] = "nmi"; svm[100] = "vintr"; svm[114] 
 	svm[119] = "pause"; svm[120] = "hlt"; svm[121] = "vmmcall"; svm[123] = "io";
 	svm[124] = "msr"; svm[1024] = "npf"'
 
+# kernel_quiet: L1's kernel logged no unknown NMI, warning or BUG (the
+# kernel component's cases; dmesg -c before the part to judge).
+kernel_quiet() {
+	_bad=$(dmesg | grep -m3 -iE 'NMI received for unknown reason|Dazed and confused|slicevm.*WARN|BUG:|WARNING:')
+	[ -z "$_bad" ] || fail "L1's kernel: $_bad"
+}
+
 # field NAME LINE: the number after NAME in a counters line such as
 # slicevm_timer's ("enabled 1 cpu 1 direct 5 ...").
 field() {

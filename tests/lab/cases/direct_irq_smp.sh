@@ -39,12 +39,6 @@ pair_snap() {
 	sed -n 's/^{ common_pid: *\([0-9]*\), exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2 \3/p' "$KVM_EXIT_TRACE/hist"
 }
 
-# kernel_quiet: L1's kernel logged no unknown NMI, warning or BUG.
-kernel_quiet() {
-	_bad=$(dmesg | grep -m3 -iE 'NMI received for unknown reason|Dazed and confused|WARNING:|BUG:')
-	[ -z "$_bad" ] || fail "L1's kernel: $_bad"
-}
-
 # per_ipi BEFORE AFTER T0 T1 COUNT: the exits between two snapshots per
 # IPI, all and by vCPU and SVM exit reason.
 per_ipi() {
