@@ -589,8 +589,8 @@ vcpu_tid() {
 KVM_EXIT_TRACE=/sys/kernel/tracing/events/kvm/kvm_exit
 [ -d "$KVM_EXIT_TRACE" ] || KVM_EXIT_TRACE=/sys/kernel/debug/tracing/events/kvm/kvm_exit
 SVM_EXIT_NAMES='svm[96] = "intr"; svm[97] = "nmi"; svm[100] = "vintr"; svm[114] = "cpuid";
-	svm[119] = "pause"; svm[120] = "hlt"; svm[121] = "vmmcall"; svm[123] = "io";
-	svm[124] = "msr"; svm[1024] = "npf"'
+	svm[119] = "pause"; svm[120] = "hlt"; svm[121] = "invlpg"; svm[123] = "io";
+	svm[124] = "msr"; svm[129] = "vmmcall"; svm[1024] = "npf"'
 
 # kernel_quiet: L1's kernel logged no unknown NMI, warning or BUG (the
 # kernel component's cases; dmesg -c before the part to judge).
