@@ -7,6 +7,8 @@
 #   # vcpu0 slicevm_timer (RUN): enabled 1 cpu 1 direct D stock S ...
 # and direct_irq_smp's, for RUN component, timer, timer,irq and timer,irq,ipi:
 #   # exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A ...
+# and for RUN timer,irq, timer,irq,ipi and timer,irq,ipi,pv (3 vCPUs):
+#   # exits per IPI to two vCPUs (RUN): the same, with vcpu2.* too
 function num(s) { gsub(/[^0-9.]/, "", s); return s + 0 }
 # the run's name: the word in parentheses after the line's title
 function run_of(line, title,    p, q) {
@@ -50,6 +52,24 @@ function body(line) { return substr(line, index(line, "): ") + 3) }
 		ipi_side[k, wr[1]] += kv[2]
 		ipi_reason[wr[2]] = 1; ipi_count[k, wr[2]] += kv[2]
 	}
+}
+# "# exits per IPI to two vCPUs (RUN): ..." as above, a 3-vCPU guest's
+# IPIs from vCPU 0 to both others (RUN timer,irq, timer,irq,ipi with the
+# all-but-self shorthand, timer,irq,ipi,pv with the PV IPI hypercall)
+/^# exits per IPI to two vCPUs \(/ {
+	k = run_of($0, "exits per IPI to two vCPUs")
+	n = split(body($0), f, " ")
+	wide_n[k] = f[4]; wide_all[k] = f[1]; wide_seen[k] = 1
+	for (i = 9; i <= n; i++) {
+		split(f[i], kv, "=")
+		split(kv[1], wr, ".")
+		wide_side[k, wr[1]] += kv[2]
+	}
+}
+function wide_row(title, v) {
+	printf "| %s | %.2f | %.2f | %.2f | %s | %s | lower |\n", title,
+		v["timer,irq,ipi"], v["timer,irq,ipi,pv"], v["timer,irq"],
+		ratio(v["timer,irq,ipi"], v["timer,irq"]), ratio(v["timer,irq,ipi,pv"], v["timer,irq"])
 }
 function ipi_row(title, v) {
 	printf "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | lower |\n", title,
@@ -107,6 +127,19 @@ END {
 		for (r in ipi_reason) {
 			for (k in ipi_seen) { a[k] = ipi_n[k] > 0 ? ipi_count[k, r] / ipi_n[k] : 0 }
 			ipi_row(r " exits per IPI", a)
+		}
+	}
+	if (length(wide_seen) == 3) {
+		print ""
+		print "IPIs to two vCPUs at once (stage 4, a 3-vCPU guest): 3000 round trips from vCPU 0 to vCPUs 1 and 2, each waited for; the three vCPUs' exits per IPI (the fewer a receiver took):"
+		print ""
+		print "| metric | ipi, all-but-self shorthand | ipi, PV IPI hypercall | direct timer + irq | shorthand / irq | hypercall / irq | better |"
+		print "|---|---|---|---|---|---|---|"
+		for (k in wide_seen) { a[k] = wide_n[k] > 0 ? wide_all[k] / wide_n[k] : 0 }
+		wide_row("exits per IPI", a)
+		for (v = 0; v < 3; v++) {
+			for (k in wide_seen) { a[k] = wide_n[k] > 0 ? wide_side[k, "vcpu" v] / wide_n[k] : 0 }
+			wide_row(v ? "receiver's (vCPU " v ") exits per IPI" : "sender's (vCPU 0) exits per IPI", a)
 		}
 	}
 	printf "\nUnder load: the direct timer cost %.2f exits per tick (%.1f/s) beside the host task; with irq and the IPI storm, %.2f (%.1f/s).\n",

@@ -16,10 +16,12 @@
 # (bench/timer-report.awk): exits per second idle, per second and per guest
 # timer tick in the loop, by reason, with the direct features against stock
 # KVM measured in the same run. Then tests/lab/cases/direct_irq_smp.sh
-# (its own L1: 3 CPUs, slice s on CPUs 1-2): a 2-vCPU guest sends 3000
+# (its own L1: 4 CPUs, slice s on CPUs 1-2): a 2-vCPU guest sends 3000
 # IPIs from vCPU 0 to vCPU 1, each waited for (tests/lab/ipiping.c),
 # without --direct, with the timer, with timer,irq and with timer,irq,ipi;
-# both vCPUs' exits over them per IPI, by reason.
+# both vCPUs' exits over them per IPI, by reason. Then a 3-vCPU guest on
+# CPUs 1-3 sends each IPI to both others, with timer,irq and twice with
+# timer,irq,ipi (the all-but-self shorthand; the PV IPI hypercall).
 #
 # Environment: BENCH_LOG (where to keep the lab's output; default beside the
 # binary). Exit status: 0 when the benchmark ran (whatever the numbers say),
@@ -40,6 +42,8 @@ grep -q '^ok .*direct timer: on stock KVM' "$log" ||
 	die "the lab case direct_timer did not complete its six runs (log: $log)"
 [ "$(grep -c '^# exits per IPI (' "$log")" = 4 ] ||
 	die "the lab case direct_irq_smp did not count the IPIs of its four runs (log: $log)"
+[ "$(grep -c '^# exits per IPI to two vCPUs (' "$log")" = 3 ] ||
+	die "the lab case direct_irq_smp did not count the IPIs of its three 3-vCPU runs (log: $log)"
 echo
 echo "## Direct timer and interrupts (issue 10, stages 2 and 3): VM exits of one vCPU, one lab run"
 echo

@@ -157,12 +157,13 @@
  * KVM_CAP_SLICEVM_IPI (ABI 5): on top of KVM_CAP_SLICEVM_IRQ, the IPIs
  * between the VM's vCPUs that have it reach the receiving vCPU without
  * an exit there. The sender's x2APIC ICR write still exits, and KVM checks
- * the destination: only a vCPU of the same VM, alone (physical
- * destination, or logical with one CPU) and with its APIC enabled, fixed
- * delivery, edge, one of the vectors Linux sends its IPIs to other CPUs
- * with (0xfd reschedule, 0xfc and 0xfb call-function). When the receiving vCPU is in an entry
- * that takes physical interrupts (stage 3's), the vector goes to its CPU
- * as a physical IPI; the guest takes it through its own IDT and ends it
+ * the destinations: only vCPUs of the same VM (one, several of a logical
+ * cluster, or all but the sender; KVM's PV_SEND_IPI hypercall names them
+ * too) with their APIC enabled, fixed delivery, edge, one of the vectors
+ * Linux sends its IPIs to other CPUs with (0xfd reschedule, 0xfc and 0xfb
+ * call-function). When a receiving vCPU is in an entry that takes
+ * physical interrupts (stage 3's), the vector goes to its CPU as a
+ * physical IPI; the guest takes it through its own IDT and ends it
  * with its physical EOI. Anything else is delivered by KVM as before. An
  * exit of the receiver delivers again, through KVM, each such IPI it did
  * not leave in service (the APIC cannot tell one taken from one still on
@@ -171,8 +172,6 @@
  * exit is taken by the host's handler for that vector, harmless when
  * nothing was asked of it. For Linux guests only: a guest OS that gives
  * these vectors other meanings, or counts its IPIs, would see duplicates.
- * IPIs to several vCPUs at once (a logical destination with more than one
- * CPU, KVM's PV_SEND_IPI hypercall) stay KVM's.
  *
  * KVM_CHECK_EXTENSION answers as for KVM_CAP_SLICEVM_IRQ.
  *

@@ -1,32 +1,39 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * ipiping: IPIs between two of the guest's CPUs, a known number of them,
+ * ipiping: IPIs from the guest's CPU 0 to others, a known number of them,
  * for the direct-interrupt lab case and bench (built static into the
  * default guest's initramfs by guest.sh).
  *
- *   ipiping COUNT [QUIET_S]
+ *   ipiping COUNT [QUIET_S [TARGETS]]
  *
- * A thread spins on CPU 1 while the main thread, on CPU 0, asks the kernel
- * COUNT times for an expedited private memory barrier
- * (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)). The kernel sends one IPI
- * to each other CPU running a thread of this process, here CPU 1 only, and
- * waits until that CPU has run the IPI's handler: COUNT round trips, each
- * one IPI from CPU 0 to CPU 1 (ICR write, delivery, EOI) and the wait.
- * The host counts the vCPUs' exits meanwhile and divides by COUNT.
+ * A thread spins on each of CPUs 1 to TARGETS (1 unless given) while the
+ * main thread, on CPU 0, asks the kernel COUNT times for an expedited
+ * private memory barrier (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)).
+ * The kernel sends an IPI to each other CPU running a thread of this
+ * process, here CPUs 1 to TARGETS, and waits until they have run its
+ * handler: COUNT round trips, each one IPI from CPU 0 (ICR writes or
+ * Linux's PV IPI hypercall), its deliveries and EOIs, and the wait. To one
+ * CPU, Linux writes the ICR for it alone; to all the others, the ICR's
+ * all-but-self shorthand (unless the guest has no_ipi_broadcast=1); to a
+ * set of them, the hypercall when KVM offers it. The host counts the
+ * vCPUs' exits meanwhile and divides by COUNT.
  * Prints, on one line each:
  *
- *   SLICEVM-IPIPING-ARMED count=N quiet_s=Q   then QUIET_S s asleep (the
- *                                            host starts counting)
- *   SLICEVM-IPIPING-DONE count=N ipis=I elapsed_us=E   after the COUNT
- *                                            round trips and QUIET_S s
- *                                            asleep again; I is how many
- *                                            function-call IPIs CPU 1 took
- *                                            meanwhile (a barrier sends none
- *                                            while the spinner is not on
- *                                            CPU 1; -1: unknown)
+ *   SLICEVM-IPIPING-ARMED count=N quiet_s=Q targets=T   then QUIET_S s
+ *                                            asleep (the host starts
+ *                                            counting)
+ *   SLICEVM-IPIPING-DONE count=N ipis=I elapsed_us=E spinners_waited_ms=W,...
+ *                                            after the COUNT round trips and
+ *                                            QUIET_S s asleep again; I is the
+ *                                            fewest function-call IPIs a
+ *                                            target CPU took meanwhile (a
+ *                                            barrier sends none to a CPU
+ *                                            while its spinner is off it; -1:
+ *                                            unknown), W how long each
+ *                                            spinner waited for its CPU
  *
- * Exits 0, or 1 with a line on stderr (a bad argument, fewer than two
- * CPUs, a kernel without the expedited membarrier, no real-time priority).
+ * Exits 0, or 1 with a line on stderr (a bad argument, too few CPUs, a
+ * kernel without the expedited membarrier, no real-time priority).
  */
 #define _GNU_SOURCE
 #include <linux/membarrier.h>
@@ -42,8 +49,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_TARGETS 7
+
 static atomic_bool stop;
-static atomic_bool spinning;
+static atomic_int spinning;
+static pid_t spinner_tid[MAX_TARGETS];
 
 static int pin(int cpu)
 {
@@ -55,25 +65,27 @@ static int pin(int cpu)
 }
 
 /*
- * Keeps CPU 1 running a thread of this process, so every barrier IPIs it.
- * Real-time, so no ordinary task takes CPU 1 from it meanwhile (a barrier
- * sends no IPI to a CPU running another process's task: once, 812 of 3000
- * reached CPU 1); RT throttling still leaves the CPU's kernel threads 5%.
+ * Keeps CPU (long)ARG running a thread of this process, so every barrier
+ * IPIs it. Real-time, so no ordinary task takes the CPU from it meanwhile
+ * (a barrier sends no IPI to a CPU running another process's task: once,
+ * 812 of 3000 reached CPU 1); RT throttling still leaves the CPU's kernel
+ * threads 5%.
  */
 static void *spin(void *arg)
 {
 	struct sched_param rt = { .sched_priority = 1 };
+	int cpu = (int)(long)arg;
 
-	(void)arg;
-	if (pin(1)) {
-		perror("ipiping: cannot run on CPU 1");
+	if (pin(cpu)) {
+		fprintf(stderr, "ipiping: cannot run on CPU %d\n", cpu);
 		exit(1);
 	}
 	if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &rt)) {
-		fprintf(stderr, "ipiping: cannot spin at real-time priority on CPU 1\n");
+		fprintf(stderr, "ipiping: cannot spin at real-time priority on CPU %d\n", cpu);
 		exit(1);
 	}
-	atomic_store(&spinning, true);
+	spinner_tid[cpu - 1] = (pid_t)syscall(SYS_gettid);
+	atomic_fetch_add(&spinning, 1);
 	while (!atomic_load_explicit(&stop, memory_order_relaxed))
 		__builtin_ia32_pause();
 	return NULL;
@@ -85,22 +97,53 @@ static int membarrier(int cmd)
 }
 
 /*
- * CPU 1's count of function-call interrupts (the "CAL:" line of
- * /proc/interrupts): the IPIs it really took. -1 if unreadable.
+ * CPUs 1 to TARGETS' counts of function-call interrupts (the "CAL:" line
+ * of /proc/interrupts): the IPIs they really took. False if unreadable.
  */
-static long long cpu1_calls(void)
+static bool calls(long long *per_cpu, int targets)
 {
-	char line[4096];
-	long long c0, c1 = -1;
+	char line[4096], *p, *end;
+	bool found = false;
 	FILE *f = fopen("/proc/interrupts", "re");
 
 	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, " CAL: %lld %lld", &c0, &c1) == 2)
-			break;
+		return false;
+	while (!found && fgets(line, sizeof(line), f)) {
+		p = strstr(line, "CAL:");
+		if (!p || strspn(line, " ") != (size_t)(p - line))
+			continue;
+		p += 4;
+		strtoll(p, &end, 10);	/* CPU 0's */
+		found = end != p;
+		for (int i = 0; found && i < targets; i++) {
+			p = end;
+			per_cpu[i] = strtoll(p, &end, 10);
+			found = end != p;
+		}
+	}
 	fclose(f);
-	return c1;
+	return found;
+}
+
+/*
+ * How long, in ms, thread TID has waited runnable but not running (the
+ * second field of its schedstat): a spinner's wait is time its CPU ran
+ * something else, when barriers sent it no IPI. -1 if unreadable.
+ */
+static long long waited_ms(pid_t tid)
+{
+	char path[64];
+	unsigned long long run, wait;
+	FILE *f;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fscanf(f, "%llu %llu", &run, &wait);
+	fclose(f);
+	return n == 2 ? (long long)(wait / 1000000) : -1;
 }
 
 static uint64_t now_us(void)
@@ -111,48 +154,65 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* A non-negative number from ARG, or -1. */
+static long number(const char *arg)
+{
+	char *end;
+	long n = strtol(arg, &end, 10);
+
+	return *arg && !*end && n >= 0 ? n : -1;
+}
+
 int main(int argc, char **argv)
 {
-	long count, quiet = 2;
-	pthread_t spinner;
-	long long calls0, calls1;
+	long count, quiet = 2, targets = 1;
+	pthread_t spinner[MAX_TARGETS];
+	long long calls0[MAX_TARGETS], calls1[MAX_TARGETS], took = -1;
+	long long wait0[MAX_TARGETS], wait1[MAX_TARGETS];
+	char waited[MAX_TARGETS * 24] = "";
+	bool counted;
 	uint64_t t0, t1;
-	char *end;
 
-	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: ipiping COUNT [QUIET_S]\n");
+	if (argc < 2 || argc > 4) {
+		fprintf(stderr, "usage: ipiping COUNT [QUIET_S [TARGETS]]\n");
 		return 1;
 	}
-	count = strtol(argv[1], &end, 10);
-	if (*end || count < 1) {
+	count = number(argv[1]);
+	if (count < 1) {
 		fprintf(stderr, "ipiping: COUNT '%s' is not a positive number\n", argv[1]);
 		return 1;
 	}
-	if (argc == 3) {
-		quiet = strtol(argv[2], &end, 10);
-		if (*end || quiet < 0) {
-			fprintf(stderr, "ipiping: QUIET_S '%s' is not a number of seconds\n", argv[2]);
-			return 1;
-		}
+	if (argc >= 3 && (quiet = number(argv[2])) < 0) {
+		fprintf(stderr, "ipiping: QUIET_S '%s' is not a number of seconds\n", argv[2]);
+		return 1;
 	}
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2) {
-		fprintf(stderr, "ipiping: needs two CPUs, the guest has one\n");
+	if (argc == 4 && ((targets = number(argv[3])) < 1 || targets > MAX_TARGETS)) {
+		fprintf(stderr, "ipiping: TARGETS '%s' is not a number of CPUs from 1 to %d\n",
+			argv[3], MAX_TARGETS);
+		return 1;
+	}
+	if (sysconf(_SC_NPROCESSORS_ONLN) < targets + 1) {
+		fprintf(stderr, "ipiping: needs %ld CPUs, the guest has %ld\n", targets + 1,
+			sysconf(_SC_NPROCESSORS_ONLN));
 		return 1;
 	}
 	if (pin(0) || membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)) {
 		perror("ipiping: cannot run on CPU 0 with an expedited membarrier");
 		return 1;
 	}
-	if (pthread_create(&spinner, NULL, spin, NULL)) {
-		fprintf(stderr, "ipiping: cannot start the spinning thread\n");
-		return 1;
-	}
-	while (!atomic_load(&spinning))
+	for (long i = 0; i < targets; i++)
+		if (pthread_create(&spinner[i], NULL, spin, (void *)(i + 1))) {
+			fprintf(stderr, "ipiping: cannot start the spinning threads\n");
+			return 1;
+		}
+	while (atomic_load(&spinning) < targets)
 		sched_yield();
-	printf("SLICEVM-IPIPING-ARMED count=%ld quiet_s=%ld\n", count, quiet);
+	printf("SLICEVM-IPIPING-ARMED count=%ld quiet_s=%ld targets=%ld\n", count, quiet, targets);
 	fflush(stdout);
 	sleep((unsigned int)quiet);
-	calls0 = cpu1_calls();
+	counted = calls(calls0, (int)targets);
+	for (long i = 0; i < targets; i++)
+		wait0[i] = waited_ms(spinner_tid[i]);
 	t0 = now_us();
 	for (long i = 0; i < count; i++)
 		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
@@ -160,11 +220,20 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	t1 = now_us();
-	calls1 = cpu1_calls();
+	for (long i = 0; i < targets; i++)
+		wait1[i] = waited_ms(spinner_tid[i]);
+	counted = calls(calls1, (int)targets) && counted;
 	atomic_store(&stop, true);
-	pthread_join(spinner, NULL);
+	for (long i = 0; i < targets; i++)
+		pthread_join(spinner[i], NULL);
 	sleep((unsigned int)quiet);
-	printf("SLICEVM-IPIPING-DONE count=%ld ipis=%lld elapsed_us=%llu\n", count,
-	       calls0 < 0 || calls1 < 0 ? -1 : calls1 - calls0, (unsigned long long)(t1 - t0));
+	for (long i = 0; counted && i < targets; i++)
+		if (took < 0 || calls1[i] - calls0[i] < took)
+			took = calls1[i] - calls0[i];
+	for (long i = 0; i < targets; i++)
+		snprintf(waited + strlen(waited), sizeof(waited) - strlen(waited), "%s%lld",
+			 i ? "," : "", wait0[i] < 0 || wait1[i] < 0 ? -1 : wait1[i] - wait0[i]);
+	printf("SLICEVM-IPIPING-DONE count=%ld ipis=%lld elapsed_us=%llu spinners_waited_ms=%s\n",
+	       count, took, (unsigned long long)(t1 - t0), waited);
 	return 0;
 }
