@@ -592,6 +592,28 @@ SVM_EXIT_NAMES='svm[96] = "intr"; svm[97] = "nmi"; svm[100] = "vintr"; svm[114] 
 	svm[119] = "pause"; svm[120] = "hlt"; svm[121] = "invlpg"; svm[123] = "io";
 	svm[124] = "msr"; svm[129] = "vmmcall"; svm[1024] = "npf"'
 
+# vcpus_hist TID...: the kvm_exit histogram by thread and exit reason of
+# these threads (in the kernel: nothing is logged per exit), for its
+# trigger file; vcpus_on/vcpus_off TID... start and remove it.
+vcpus_hist() {
+	_f=""
+	for _t in "$@"; do _f="$_f${_f:+ || }common_pid == $_t"; done
+	echo "hist:keys=common_pid,exit_reason:vals=hitcount:size=512 if $_f"
+}
+
+vcpus_on() {
+	vcpus_hist "$@" >"$KVM_EXIT_TRACE/trigger"
+}
+
+vcpus_off() {
+	echo "!$(vcpus_hist "$@")" >"$KVM_EXIT_TRACE/trigger" 2>/dev/null
+}
+
+# vcpus_snap: "tid reason count" lines, cumulative.
+vcpus_snap() {
+	sed -n 's/^{ common_pid: *\([0-9]*\), exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2 \3/p' "$KVM_EXIT_TRACE/hist"
+}
+
 # kernel_quiet: L1's kernel logged no unknown NMI, warning or BUG (the
 # kernel component's cases; dmesg -c before the part to judge).
 kernel_quiet() {

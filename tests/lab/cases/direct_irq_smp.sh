@@ -29,28 +29,6 @@ slice_conf s 1-2 256M
 ROUNDS=200
 PINGS=3000
 
-# vcpus_hist TID...: the kvm_exit histogram by thread and exit reason of
-# these threads (in the kernel: nothing is logged per exit), for its
-# trigger file; vcpus_on/vcpus_off TID... start and remove it.
-vcpus_hist() {
-	_f=""
-	for _t in "$@"; do _f="$_f${_f:+ || }common_pid == $_t"; done
-	echo "hist:keys=common_pid,exit_reason:vals=hitcount:size=512 if $_f"
-}
-
-vcpus_on() {
-	vcpus_hist "$@" >"$KVM_EXIT_TRACE/trigger"
-}
-
-vcpus_off() {
-	echo "!$(vcpus_hist "$@")" >"$KVM_EXIT_TRACE/trigger" 2>/dev/null
-}
-
-# vcpus_snap: "tid reason count" lines, cumulative.
-vcpus_snap() {
-	sed -n 's/^{ common_pid: *\([0-9]*\), exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2 \3/p' "$KVM_EXIT_TRACE/hist"
-}
-
 # per_ipi BEFORE AFTER COUNT TID...: the exits between two snapshots per
 # IPI, all and by vCPU (vcpuN, the Nth TID from 0) and SVM exit reason.
 per_ipi() {

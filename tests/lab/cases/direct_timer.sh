@@ -62,16 +62,6 @@ in_slice_cgroup() {
 	sh -c 'echo $$ >"$0/cgroup.procs" 2>/dev/null || echo $$ >"$0/cgroup.threads" || exit 9
 		shift; exec "$@"' "$_cg" -- "$@"
 }
-# exits_on TID / exits_off: count kvm_exit by exit_reason for one thread
-# (a histogram in the kernel: nothing is logged per exit).
-exits_on() {
-	echo "hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$KVM_EXIT_TRACE/trigger"
-}
-
-exits_off() {
-	echo "!hist:keys=exit_reason:vals=hitcount:size=256 if common_pid == $1" >"$KVM_EXIT_TRACE/trigger" 2>/dev/null
-}
-
 # What still reaches an idle vCPU. Host IPIs
 # meant for CPU 1 (the kernel's ipi tracepoints, by sender, call site and
 # function), the host's timers that expire on CPU 1 (hrtimers and the
@@ -97,9 +87,10 @@ quiet_hist() {
 		"$MSR_EV/hist" 2>/dev/null | grep '^{' | tr -s ' \t' ' ' | tr '\n' ';'
 }
 
-# exits_snap: "reason count" lines, cumulative.
+# exits_snap: "reason count" lines, cumulative, of the one thread
+# vcpus_on counts (lib.sh).
 exits_snap() {
-	sed -n 's/^{ exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2/p' "$KVM_EXIT_TRACE/hist"
+	vcpus_snap | cut -d' ' -f2-
 }
 
 # exits_delta BEFORE AFTER SECS TICKS: exits between two snapshots, by SVM
@@ -152,7 +143,7 @@ timer_vm() {
 	_tid=$(vcpu_tid)
 	_dir=$(vcpu_debugfs)
 	[ -n "$_dir" ] || diag "no vcpu0 debugfs directory for VMM $VMM_PID: kvm/ has $(ls /sys/kernel/debug/kvm | tr '\n' ' ')"
-	[ -n "$_tid" ] && exits_on "$_tid"
+	[ -n "$_tid" ] && vcpus_on "$_tid"
 	# The idle window leaves a second on either side of the guest's
 	# IDLE_S s asleep, so the marker lines' console exits are not in it.
 	sleep 1
@@ -193,7 +184,7 @@ timer_vm() {
 	exits_snap >"$LAB_TMP/x2"
 	_t2=$(uptime_cs)
 	_d=$(cat "$_dir/slicevm_timer" 2>/dev/null) && [ -n "$_d" ] && DBG=$_d
-	[ -n "$_tid" ] && exits_off "$_tid"
+	[ -n "$_tid" ] && vcpus_off "$_tid"
 	EXITS_IDLE=$(exits_delta "$LAB_TMP/x0" "$LAB_TMP/x1" "$(((_ti - _t0) / 100))" 0)
 	EXITS_LOOP=$(exits_delta "$LAB_TMP/x1s" "$LAB_TMP/x2" "$(((_t2 - _t1) / 100))" "$TICKS")
 	if [ -n "$_host" ]; then
