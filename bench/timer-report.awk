@@ -42,34 +42,32 @@ function body(line) { return substr(line, index(line, "): ") + 3) }
 	seen[k] = 1
 }
 # "# exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A vcpu1.intr=B ..."
-/^# exits per IPI \(/ {
-	k = run_of($0, "exits per IPI")
+# and "# exits per IPI to two vCPUs (RUN): ..." the same for a 3-vCPU
+# guest's IPIs from vCPU 0 to both others (RUN timer,irq, timer,irq,ipi with
+# the all-but-self shorthand, timer,irq,ipi,pv with the PV IPI hypercall),
+# kept as run "3:RUN"
+/^# exits per IPI (to two vCPUs )?\(/ {
+	wide = index($0, "exits per IPI to two vCPUs (") > 0
+	k = wide ? "3:" run_of($0, "exits per IPI to two vCPUs") : run_of($0, "exits per IPI")
+	if (wide)
+		wide_seen[k] = 1
+	else
+		ipi_seen[k] = 1
 	n = split(body($0), f, " ")
-	ipi_n[k] = f[4]; ipi_all[k] = f[1]; ipi_seen[k] = 1
+	ipi_n[k] = f[4]; ipi_all[k] = f[1]
 	for (i = 9; i <= n; i++) {
 		split(f[i], kv, "=")
 		split(kv[1], wr, ".")
 		ipi_side[k, wr[1]] += kv[2]
-		ipi_reason[wr[2]] = 1; ipi_count[k, wr[2]] += kv[2]
-	}
-}
-# "# exits per IPI to two vCPUs (RUN): ..." as above, a 3-vCPU guest's
-# IPIs from vCPU 0 to both others (RUN timer,irq, timer,irq,ipi with the
-# all-but-self shorthand, timer,irq,ipi,pv with the PV IPI hypercall)
-/^# exits per IPI to two vCPUs \(/ {
-	k = run_of($0, "exits per IPI to two vCPUs")
-	n = split(body($0), f, " ")
-	wide_n[k] = f[4]; wide_all[k] = f[1]; wide_seen[k] = 1
-	for (i = 9; i <= n; i++) {
-		split(f[i], kv, "=")
-		split(kv[1], wr, ".")
-		wide_side[k, wr[1]] += kv[2]
+		ipi_count[k, wr[2]] += kv[2]
+		if (!wide)
+			ipi_reason[wr[2]] = 1
 	}
 }
 function wide_row(title, v) {
 	printf "| %s | %.2f | %.2f | %.2f | %s | %s | lower |\n", title,
-		v["timer,irq,ipi"], v["timer,irq,ipi,pv"], v["timer,irq"],
-		ratio(v["timer,irq,ipi"], v["timer,irq"]), ratio(v["timer,irq,ipi,pv"], v["timer,irq"])
+		v["3:timer,irq,ipi"], v["3:timer,irq,ipi,pv"], v["3:timer,irq"],
+		ratio(v["3:timer,irq,ipi"], v["3:timer,irq"]), ratio(v["3:timer,irq,ipi,pv"], v["3:timer,irq"])
 }
 function ipi_row(title, v) {
 	printf "| %s | %.2f | %.2f | %.2f | %.2f | %s | %s | lower |\n", title,
@@ -135,10 +133,10 @@ END {
 		print ""
 		print "| metric | ipi, all-but-self shorthand | ipi, PV IPI hypercall | direct timer + irq | shorthand / irq | hypercall / irq | better |"
 		print "|---|---|---|---|---|---|---|"
-		for (k in wide_seen) { a[k] = wide_n[k] > 0 ? wide_all[k] / wide_n[k] : 0 }
+		for (k in wide_seen) { a[k] = ipi_n[k] > 0 ? ipi_all[k] / ipi_n[k] : 0 }
 		wide_row("exits per IPI", a)
 		for (v = 0; v < 3; v++) {
-			for (k in wide_seen) { a[k] = wide_n[k] > 0 ? wide_side[k, "vcpu" v] / wide_n[k] : 0 }
+			for (k in wide_seen) { a[k] = ipi_n[k] > 0 ? ipi_side[k, "vcpu" v] / ipi_n[k] : 0 }
 			wide_row(v ? "receiver's (vCPU " v ") exits per IPI" : "sender's (vCPU 0) exits per IPI", a)
 		}
 	}
