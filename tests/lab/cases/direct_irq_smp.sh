@@ -43,10 +43,11 @@ per_ipi() {
 		END { printf "%d exits for %d IPIs (%.2f per IPI):%s\n", all, n, all / n, out }' "$_b" "$_a"
 }
 
-# receiver_per_ipi N: vCPU N's exits per IPI in PER_IPI (a per_ipi line).
-receiver_per_ipi() {
-	echo "$PER_IPI" | awk -v v="vcpu$1" '{ n = $4; s = 0
-		for (i = 1; i <= NF; i++) if (index($i, v ".") == 1) { split($i, kv, "="); s += kv[2] }
+# per_ipi_of WHAT: the exits per IPI in PER_IPI (a per_ipi line) of a
+# vCPU ("vcpu1.") or of one reason of it ("vcpu0.vmmcall=").
+per_ipi_of() {
+	echo "$PER_IPI" | awk -v w="$1" '{ n = $4; s = 0
+		for (i = 1; i <= NF; i++) if (index($i, w) == 1) { split($i, kv, "="); s += kv[2] }
 		if (n > 0) printf "%.2f\n", s / n }'
 }
 
@@ -157,7 +158,7 @@ direct_ipis_taken() {
 		[ "$_v" = 0 ] && continue
 		_q=$(field ipis "$_d")
 		[ "${_q:-0}" -gt 0 ] || fail "no IPI reached vCPU $_v physically: '$_d'"
-		_r=$(receiver_per_ipi "$_v")
+		_r=$(per_ipi_of "vcpu$_v.")
 		RECV="$RECV${RECV:+ }vcpu$_v=${_r:-?}"
 		awk -v r="${_r:-9}" 'BEGIN { exit !(r < 0.5) }' ||
 			fail "vCPU $_v still exits for the IPIs it takes: ${_r:-?} exits per IPI ($PER_IPI)"
@@ -212,11 +213,18 @@ report "direct ipi, three vCPUs: slice s on CPUs 1-3; with --direct timer,irq th
 dmesg -c >/dev/null
 ipi_vm timer,irq,ipi
 direct_ipis_taken
+# the way the guest sent them: ICR writes (MSR exits), no hypercall
+_h=$(per_ipi_of vcpu0.vmmcall=) _m=$(per_ipi_of vcpu0.msr=)
+awk -v h="${_h:-0}" -v m="${_m:-0}" 'BEGIN { exit !(h < 0.1 && m >= 0.9) }' ||
+	fail "vCPU 0 did not send its IPIs with the ICR (per IPI: ${_m:-0} MSR exits, ${_h:-0} hypercalls): $PER_IPI"
 report "direct ipi, three vCPUs: IPIs to all but the sender (the ICR's shorthand) reach both others without exits there ($RECV per IPI)"
 
 dmesg -c >/dev/null
 ipi_vm timer,irq,ipi "no_ipi_broadcast=1 " timer,irq,ipi,pv
 direct_ipis_taken
+_h=$(per_ipi_of vcpu0.vmmcall=)
+awk -v h="${_h:-0}" 'BEGIN { exit !(h >= 0.9) }' ||
+	fail "vCPU 0 did not send its IPIs with the PV IPI hypercall (${_h:-0} per IPI): $PER_IPI"
 report "direct ipi, three vCPUs: with no_ipi_broadcast=1, IPIs to a set of CPUs (Linux's PV IPI hypercall) reach both others without exits there ($RECV per IPI)"
 
 kvm_swap /lab/modules
