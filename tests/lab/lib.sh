@@ -331,6 +331,10 @@ vmm_wait() {
 #   with nothing printed. Both point at the nested SVM that QEMU TCG
 #   emulates for L1 (RFLAGS saved stale at a #VMEXIT right after SYSCALL
 #   would explain them). Not proven; diag shows the Oops line.
+# - of a page fault in the idle task during early boot, which Linux turns
+#   into "Attempted to kill the idle task!" (vm_ops' gamma, at 0.25 s,
+#   CR2 ffffffffffffffd6, on stock KVM, once in a fresh-clone run of
+#   2026-12-02): the same early-boot window as the triple faults.
 # tcg_patch_hazard: the last vmm_start's console or stderr shows one.
 tcg_patch_hazard() {
 	tcg_hazard_in "$VMM_CONSOLE" "$VMM_STDERR"
@@ -340,7 +344,7 @@ tcg_patch_hazard() {
 # --log holds its console and the VMM's last words).
 tcg_hazard_in() {
 	cat "$@" 2>/dev/null | tr -d '\r' |
-		grep -Eq 'int3: [0-9a-f]{4} \[#|Kernel panic - not syncing: Fatal exception|slicevm: guest triple-faulted'
+		grep -Eq 'int3: [0-9a-f]{4} \[#|Kernel panic - not syncing: (Fatal exception|Attempted to kill the idle task)|slicevm: guest triple-faulted'
 }
 
 # vmm_run SECS ARGS...: vmm_start, then vmm_wait. A run the TCG hazard above
