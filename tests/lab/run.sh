@@ -51,14 +51,21 @@ selected() {
 	return 1
 }
 
-# panic_trace LOG: L1's panic line and the report after it (comm, call
-# trace), kept for the end of the run, where a CI log's tail shows it.
+# panic_trace LOG: L1's panic, kept for the end of the run, where a CI
+# log's tail shows it: the Oops it ends, if any (its BUG or fault line, RIP
+# and call trace come before the panic line), then the panic line and what
+# follows (comm and call trace of a panic of its own). Registers and "?"
+# frames are left out.
 panic_trace() {
-	awk '/Kernel panic/ && !/@lab/ { on = 1 }
-		on && sub(/^.*\[ *[0-9]+\.[0-9]+\] /, "") && !/^ \? |^Hardware name/ {
-			print "# L1 '"$n"': " $0
-			if (++k == 16) exit
-		}' "$1" >>"$tmp/panics"
+	awk -v l1="# L1 $n: " '
+		!sub(/^.*\[ *[0-9]+\.[0-9]+\] /, "") { next }
+		/^ \? |^Hardware name|^(RSP|RAX|RDX|RBP|R10|R13|FS|CS|DR0|DR3|PKRU|Code):/ { next }
+		!on && /^Kernel panic/ { on = 1; for (i = 1; i <= m; i++) print l1 buf[i] }
+		on { print l1 $0; if (++k == 16) exit; next }
+		# a report begins (its next few lines, "Oops:" after "BUG:", are the same one)
+		/^(BUG:|Oops:|general protection fault|kernel BUG at|WARNING:|double fault|stack segment|int3:)/ &&
+			(!begun || NR - begun > 3) { begun = NR; m = 0 }
+		begun && m < 16 { buf[++m] = $0 }' "$1" >>"$tmp/panics"
 }
 
 finish() {
