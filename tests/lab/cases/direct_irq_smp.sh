@@ -109,8 +109,8 @@ ipi_vm() {
 		vcpus_off $_tids
 		# Per IPI the fewest a target took. A target takes fewer IPIs
 		# than there were barriers, its spinner on its CPU all along
-		# (spinners_waited_ms about 0): 1417 to 2509 of 3000 in runs
-		# with the direct timer and KVM's delivery, 2900-3000 otherwise;
+		# (spinners_waited_ms about 0): 1417 to 2783 of 3000 in runs
+		# with the direct timer and KVM's delivery, 2850-3000 otherwise;
 		# the sender wrote fewer ICRs too. Enough to count per IPI.
 		_ipis=$(console_line SLICEVM-IPIPING-DONE | sed -n 's/.* ipis=\([0-9]*\) .*/\1/p')
 		if [ -n "$_ipis" ] && [ "$_ipis" -ge $((PINGS / 3)) ]; then
