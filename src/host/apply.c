@@ -7,6 +7,7 @@
 
 #include "host/apply.h"
 #include "host/cpuset.h"
+#include "host/fairserver.h"
 #include "host/irq.h"
 #include "host/journal.h"
 #include "host/physmem.h"
@@ -140,11 +141,13 @@ static int make_real(struct journal *j, const struct plan *plan, bool force,
 	 * release (newest first) gives the devices back last, once the
 	 * default affinity is the host's again for their drivers' new IRQs.
 	 * It is also the step most likely to be refused, so little is undone.
-	 * Workqueues before partitions: they must be read before those exist.
+	 * Workqueues and the fair server before partitions: the first must be
+	 * read, the second changed, before those exist.
 	 */
 	if (vfiobind_apply(j, plan, force, notes, out) ||
 	    workqueue_apply(j, &plan->housekeeping, notes, out) ||
 	    irq_apply(j, &plan->housekeeping, notes, out) ||
+	    fair_server_apply(j, plan, notes, out) ||
 	    cpuset_apply(j, plan, notes, out) ||
 	    slicemem_file_write(j->hp, plan) ||
 	    snapshot_interrupts(j->hp, &snap))

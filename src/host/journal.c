@@ -57,7 +57,9 @@ static const char *const cgroup_dirs[] = { CPUSET_DIR_PREFIX "*", NULL };
 static const char *const proc_places[] = {
 	"irq/default_smp_affinity", "irq/#/smp_affinity", NULL
 };
-static const char *const sys_places[] = { "devices/virtual/workqueue/cpumask", NULL };
+static const char *const sys_places[] = {
+	"devices/virtual/workqueue/cpumask", "kernel/debug/sched/fair_server/cpu#/runtime", NULL
+};
 /* A CHANGE_PCI_BIND record names the device; undo writes only its own files. */
 static const char *const pci_places[] = { "bus/pci/devices/@", NULL };
 
@@ -82,10 +84,11 @@ static bool pci_addr_matches(const char *s, size_t slen)
 
 static bool component_matches(const char *pat, size_t plen, const char *s, size_t slen)
 {
-	if (plen == 1 && *pat == '#') {
-		if (!slen)
+	/* "#" is a number, "cpu#" one after "cpu" */
+	if (plen && pat[plen - 1] == '#') {
+		if (slen < plen || strncmp(pat, s, plen - 1))
 			return false;
-		for (size_t i = 0; i < slen; i++)
+		for (size_t i = plen - 1; i < slen; i++)
 			if (s[i] < '0' || s[i] > '9')
 				return false;
 		return true;
@@ -147,8 +150,8 @@ static int not_a_place(const struct host_paths *hp, const char *path)
 {
 	errno = EPERM;
 	return err_set("refusing to change %s: apply changes only IRQ affinities, the "
-		       "workqueue mask, slicevm's cgroups under %s and the slices' PCI "
-		       "devices", path, hp->cgroup);
+		       "workqueue mask, the fair server of slice CPUs, slicevm's cgroups "
+		       "under %s and the slices' PCI devices", path, hp->cgroup);
 }
 
 /*

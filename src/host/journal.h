@@ -33,8 +33,8 @@ struct journal {
 
 /*
  * Is @path a place apply changes (IRQ affinities, the workqueue mask, the
- * cpuset controller switch, slicevm's own cgroups and their partitions,
- * PCI devices given to vfio-pci)? Checked when a change is recorded and
+ * fair server's runtime of a CPU, the cpuset controller switch, slicevm's
+ * own cgroups and their partitions, PCI devices given to vfio-pci)? Checked when a change is recorded and
  * again before it is undone.
  */
 bool journal_place_allowed(const struct host_paths *hp, enum ledger_change_kind kind,

@@ -203,8 +203,10 @@ static void build_tree(struct fixture *f)
 		"cg", "proc", "proc/irq", "proc/irq/0", "proc/irq/1", "proc/irq/9",
 		"proc/irq/24", "proc/sys", "proc/sys/kernel", "proc/sys/kernel/random",
 		"sys", "sys/devices", "sys/devices/virtual", "sys/devices/virtual/workqueue",
-		"sys/devices/system", "sys/devices/system/cpu", NULL,
+		"sys/devices/system", "sys/devices/system/cpu", "sys/kernel", "sys/kernel/debug",
+		"sys/kernel/debug/sched", "sys/kernel/debug/sched/fair_server", NULL,
 	};
+	char dir[64], rel[96];
 	char boot[64], link[128], target[64];
 
 	for (int i = 0; dirs[i]; i++)
@@ -230,6 +232,13 @@ static void build_tree(struct fixture *f)
 	assert_int_equal(symlink(target, link), 0);
 	fake_file(f, "sys/devices/virtual/workqueue/cpumask", "3f\n");
 	fake_file(f, "sys/devices/system/cpu/online", "0-5\n");
+	/* Linux 6.12's fair server, 50 ms a second on every CPU */
+	for (int cpu = 0; cpu < 6; cpu++) {
+		snprintf(dir, sizeof(dir), "sys/kernel/debug/sched/fair_server/cpu%d", cpu);
+		mkdirs(f, dir);
+		snprintf(rel, sizeof(rel), "%s/runtime", dir);
+		fake_file(f, rel, "50000000\n");
+	}
 }
 
 static void make_plan(struct plan *p, const char *second_cpus)
@@ -374,6 +383,15 @@ static void apply_ok(struct fixture *f, const struct plan *plan)
 		fail_msg("apply: %s\noutput:\n%s", err_msg(), output(f));
 }
 
+/* CPU @cpu's fair server runtime file, as the test tree has it. */
+static const char *fair_server(struct fixture *f, int cpu)
+{
+	char rel[96];
+
+	snprintf(rel, sizeof(rel), "sys/kernel/debug/sched/fair_server/cpu%d/runtime", cpu);
+	return file(f, rel);
+}
+
 /* ---- Tests -------------------------------------------------------------- */
 
 static void test_apply_then_release(void **state)
@@ -407,9 +425,14 @@ static void test_apply_then_release(void **state)
 	assert_string_equal(file(f, "sys/devices/virtual/workqueue/cpumask"), "3");
 	assert_non_null(strstr(output(f), "slice db: "));
 	assert_non_null(strstr(output(f), "partition isolated"));
+	/* The fair server off on slice CPUs only. */
+	assert_string_equal(fair_server(f, 1), "50000000\n");
+	for (int cpu = 2; cpu <= 5; cpu++)
+		assert_string_equal(fair_server(f, cpu), "0");
+	assert_non_null(strstr(output(f), "fair server: off on slice CPUs 2-5"));
 
-	/* subtree_control, wq, default, irq 1, irq 9, 2 x (mkdir, partition) */
-	assert_int_equal(nchanges(f), 9);
+	/* subtree_control, wq, default, irq 1, irq 9, 4 fair servers, 2 x (mkdir, partition) */
+	assert_int_equal(nchanges(f), 13);
 
 	if (host_release(f->l, &f->hp, false, f->out))
 		fail_msg("release: %s", err_msg());
@@ -422,7 +445,8 @@ static void test_apply_then_release(void **state)
 	assert_false(exists(f, "cg/slicevm-db"));
 	assert_false(exists(f, "cg/slicevm-web"));
 	assert_string_equal(file(f, "cg/cgroup.subtree_control"), "\n");
-	assert_non_null(strstr(output(f), "released: 9 changes undone"));
+	assert_string_equal(fair_server(f, 2), "50000000");
+	assert_non_null(strstr(output(f), "released: 13 changes undone"));
 	assert_string_equal(before, after);
 	free(before);
 	free(after);
@@ -446,7 +470,7 @@ static void test_apply_twice_changes_nothing(void **state)
 	assert_int_equal(f->sim.mkdirs, 0);
 	assert_string_equal(once, twice);
 	assert_non_null(strstr(output(f), "already applied: nothing changed"));
-	assert_int_equal(nchanges(f), 9);
+	assert_int_equal(nchanges(f), 13);
 	free(once);
 	free(twice);
 }
@@ -492,6 +516,73 @@ static void check_rollback(struct fixture *f, const char *fail_path, int err,
 	f->sim.fail_path[0] = '\0';
 	apply_ok(f, &f->plan);
 	assert_int_equal(host_release(f->l, &f->hp, false, f->out), 0);
+}
+
+/* The kernel refusing one CPU's fair server is a note, not a failure. */
+static void test_fair_server_refused(void **state)
+{
+	struct fixture *f = *state;
+
+	snprintf(f->sim.fail_path, sizeof(f->sim.fail_path), "cpu3/runtime");
+	f->sim.fail_errno = EBUSY;
+	apply_ok(f, &f->plan);
+	assert_string_equal(fair_server(f, 3), "50000000\n");
+	assert_string_equal(fair_server(f, 4), "0");
+	assert_non_null(strstr(output(f), "note: CPU 3 keeps its fair server: the kernel refused "
+				"runtime 0 (Device or resource busy)"));
+	assert_non_null(strstr(output(f), "fair server: off on 3 of slice CPUs 2-5"));
+	assert_int_equal(nchanges(f), 12);
+	f->sim.fail_path[0] = '\0';
+	assert_int_equal(host_release(f->l, &f->hp, false, f->out), 0);
+	assert_string_equal(fair_server(f, 4), "50000000");
+}
+
+/*
+ * A kernel before 6.12 (debugfs has sched/ but no fair server) needs
+ * nothing; without debugfs apply says what it could not do.
+ */
+static void test_fair_server_absent(void **state)
+{
+	struct fixture *f = *state;
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -r '%s/kernel/debug/sched/fair_server'", f->sys);
+	assert_int_equal(system(cmd), 0);
+	apply_ok(f, &f->plan);
+	assert_int_equal(nchanges(f), 9);
+	assert_null(strstr(output(f), "fair server"));
+	assert_int_equal(host_release(f->l, &f->hp, false, f->out), 0);
+
+	snprintf(cmd, sizeof(cmd), "rm -r '%s/kernel/debug/sched'", f->sys);
+	assert_int_equal(system(cmd), 0);
+	apply_ok(f, &f->plan);
+	assert_int_equal(nchanges(f), 9);
+	assert_non_null(strstr(output(f), "(debugfs not mounted?): on Linux 6.12+ the "
+				"scheduler's fair server restarts the tick"));
+}
+
+/* The fair server's runtime of a CPU is a place apply changes; nothing near it is. */
+static void test_fair_server_places(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		const char *rel;
+		bool allowed;
+	} cases[] = {
+		{ "kernel/debug/sched/fair_server/cpu12/runtime", true },
+		{ "kernel/debug/sched/fair_server/cpu/runtime", false },
+		{ "kernel/debug/sched/fair_server/cpu1x/runtime", false },
+		{ "kernel/debug/sched/fair_server/cpu1/period", false },
+		{ "kernel/debug/sched/fair_server/cpu1/../cpu2/runtime", false },
+		{ "kernel/debug/sched/features", false },
+	};
+	char path[512];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", f->sys, cases[i].rel);
+		if (journal_place_allowed(&f->hp, CHANGE_WRITE, path) != cases[i].allowed)
+			fail_msg("%s: allowed should be %d", cases[i].rel, cases[i].allowed);
+	}
 }
 
 static void test_rollback_second_partition(void **state)
@@ -1172,6 +1263,9 @@ int main(void)
 		T(test_rollback_second_partition),
 		T(test_rollback_second_cgroup_files),
 		T(test_rollback_workqueue),
+		T(test_fair_server_refused),
+		T(test_fair_server_absent),
+		T(test_fair_server_places),
 		T(test_rollback_subtree_control),
 		T(test_invalid_partition_rolls_back),
 		T(test_no_isolated_falls_back_to_root),

@@ -3,13 +3,15 @@
 # timeout: 400
 # slicevm host apply / status / bootargs / release on a real kernel (L1, 4
 # CPUs): partitions read back "isolated", movable IRQs and unbound
-# workqueues end up on the housekeeping CPU, apply is idempotent, a
-# different plan is refused, a failure half way (a partition the kernel
-# declares invalid) is rolled back, and release restores every value.
+# workqueues end up on the housekeeping CPU, the slice CPUs' fair server
+# is off, apply is idempotent, a different plan is refused, a failure half
+# way (a partition the kernel declares invalid) is rolled back, and
+# release restores every value.
 . /lab/lib.sh
 
 export SLICEVM_LEDGER=/run/slicevm/ledger.db
 CG=/sys/fs/cgroup
+FS=/sys/kernel/debug/sched/fair_server
 CONF=$LAB_TMP/slices.json
 cat >"$CONF" <<'EOF'
 {"housekeeping": {"cpus": "0"}, "host_reserve": "256M",
@@ -34,6 +36,9 @@ host_values() {
 		echo "$f $(cat "$f")"
 	done
 	echo "wq $(cat /sys/devices/virtual/workqueue/cpumask)"
+	for f in $FS/cpu*/runtime; do
+		echo "$f $(cat "$f")"
+	done
 	echo "subtree [$(cat $CG/cgroup.subtree_control)]"
 	echo "root cpus $(cat $CG/cpuset.cpus.effective)"
 	ls -d $CG/slicevm-* 2>/dev/null
@@ -101,6 +106,7 @@ report "host apply: refused without cgroup v2, nothing changed"
 
 # --- apply ------------------------------------------------------------------
 before=$(host_values)
+warnings=$(dmesg | grep -c 'WARNING:')
 host apply "$CONF"
 want_host_rc 0
 cp "$LAB_TMP/host.out" "$LAB_TMP/apply.out"
@@ -134,6 +140,19 @@ diag "$moved IRQs on housekeeping; refused: $(grep -c '^note: irq' "$LAB_TMP/app
 [ "$(cat /sys/devices/virtual/workqueue/cpumask)" = 1 ] ||
 	fail "workqueue cpumask is $(cat /sys/devices/virtual/workqueue/cpumask)"
 report "host apply: IRQs and unbound workqueues moved to housekeeping (refusals listed)"
+
+# Linux 6.12's fair server restarts a busy CPU's tick once a second: off
+# on the slice CPUs, set before the partitions (which Linux 6.12 refuses,
+# with a warning).
+for c in 1 2 3; do
+	[ "$(cat $FS/cpu$c/runtime)" = 0 ] || fail "CPU $c's fair server runtime is $(cat $FS/cpu$c/runtime)"
+done
+[ "$(cat $FS/cpu0/runtime)" != 0 ] || fail "the housekeeping CPU's fair server is off"
+grep -q '^fair server: off on slice CPUs 1-3$' "$LAB_TMP/apply.out" ||
+	fail "apply did not say so: $(grep -i 'fair' "$LAB_TMP/apply.out")"
+[ "$(dmesg | grep -c 'WARNING:')" = "$warnings" ] ||
+	fail "the kernel warned: $(dmesg | grep -m1 -A3 'WARNING:' | tr '\n' ' ')"
+report "host apply: the scheduler's fair server off on slice CPUs 1-3 (kept on CPU 0), without a kernel warning"
 
 host status
 want_host_rc 0
