@@ -141,6 +141,29 @@ static bool exists_at(const char *root, const char *rel)
 	return !hostfs_path(path, sizeof(path), "%s/%s", root, rel) && path_exists(path);
 }
 
+/* The last "KEY=VALUE" of @key in the command line @cmd (up to " -- "), in @val. */
+static bool cmdline_value(const char *cmd, const char *key, char *val, size_t len)
+{
+	size_t klen = strlen(key);
+	bool found = false;
+
+	for (const char *p = cmd; *p;) {
+		size_t n;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		n = strcspn(p, " \t\n");
+		if (n == 2 && !strncmp(p, "--", 2))
+			break;
+		if (n > klen && !strncmp(p, key, klen) && p[klen] == '=') {
+			snprintf(val, len, "%.*s", (int)(n - klen - 1), p + klen + 1);
+			found = true;
+		}
+		p += n;
+	}
+	return found;
+}
+
 static bool has_flag(const struct ctx *c, const char *flag)
 {
 	char pat[64];
@@ -469,6 +492,35 @@ static void check_apicv(struct ctx *c)
 	}
 }
 
+/*
+ * Whether the kernel checks its TSC clock source with the clocksource
+ * watchdog, a timer that visits every online CPU in turn: on a slice CPU
+ * an interrupt about once a second, and for a guest with the direct timer
+ * an exit. Linux trusts the TSC, and runs no watchdog on it, when the CPU
+ * says it is reliable, when it is constant and nonstop with TSC_ADJUST (on
+ * at most four sockets, not checked here) or when booted with
+ * tsc=reliable or tsc=nowatchdog (arch/x86/kernel/tsc.c).
+ */
+static void check_tsc_watchdog(struct ctx *c)
+{
+	char cmd[8192], val[64];
+
+	if (!read_at(c->hp->proc, "cmdline", cmd, sizeof(cmd)) &&
+	    cmdline_value(cmd, "tsc", val, sizeof(val)) &&
+	    (!strcmp(val, "reliable") || !strcmp(val, "nowatchdog")))
+		add(c, "tsc-watchdog", CHECK_PASS, NULL, "tsc=%s: no clocksource watchdog", val);
+	else if (has_flag(c, "tsc_reliable") || (has_flag(c, "constant_tsc") &&
+		 has_flag(c, "nonstop_tsc") && has_flag(c, "tsc_adjust")))
+		add(c, "tsc-watchdog", CHECK_PASS, NULL,
+		    "the kernel trusts this TSC: no clocksource watchdog");
+	else
+		add(c, "tsc-watchdog", CHECK_WARN,
+		    "if this TSC is known to be stable, boot with tsc=nowatchdog",
+		    "the clocksource watchdog checks the TSC from every CPU in turn, slice CPUs "
+		    "too, about once a second each (the CPU lacks constant_tsc, nonstop_tsc or "
+		    "tsc_adjust)");
+}
+
 static void check_tsc(struct ctx *c)
 {
 	char cs[64];
@@ -484,12 +536,14 @@ static void check_tsc(struct ctx *c)
 		    cs, sizeof(cs)))
 		add(c, "clocksource", CHECK_WARN, "check that sysfs is mounted",
 		    "cannot read the current clock source");
-	else if (!strcmp(cs, "tsc"))
+	else if (!strcmp(cs, "tsc")) {
 		add(c, "clocksource", CHECK_PASS, NULL, "the clock source is tsc");
-	else
+		check_tsc_watchdog(c);
+	} else {
 		add(c, "clocksource", CHECK_WARN,
 		    "see dmesg for why the kernel left tsc (a 'clocksource=' or 'tsc=' boot parameter, an unstable TSC)",
 		    "the clock source is %s, not tsc", cs);
+	}
 }
 
 static void check_cpu(struct ctx *c)
@@ -614,29 +668,6 @@ static void check_vfio(struct ctx *c)
 }
 
 /* ---- The plan's boot parameters ---------------------------------------------------- */
-
-/* The last "KEY=VALUE" of @key in the command line @cmd (up to " -- "), in @val. */
-static bool cmdline_value(const char *cmd, const char *key, char *val, size_t len)
-{
-	size_t klen = strlen(key);
-	bool found = false;
-
-	for (const char *p = cmd; *p;) {
-		size_t n;
-
-		while (*p == ' ' || *p == '\t' || *p == '\n')
-			p++;
-		n = strcspn(p, " \t\n");
-		if (n == 2 && !strncmp(p, "--", 2))
-			break;
-		if (n > klen && !strncmp(p, key, klen) && p[klen] == '=') {
-			snprintf(val, len, "%.*s", (int)(n - klen - 1), p + klen + 1);
-			found = true;
-		}
-		p += n;
-	}
-	return found;
-}
 
 /* isolcpus' value: leading flags ("managed_irq,domain,") and a CPU list. */
 static int split_isolcpus(const char *val, char *flags, size_t flen, struct cpumask *m)

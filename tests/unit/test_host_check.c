@@ -62,7 +62,7 @@ static const char good_flags[] =
 	"processor\t: 0\n"
 	"vendor_id\t: GenuineIntel\n"
 	"flags\t\t: fpu vme tsc msr pae constant_tsc nonstop_tsc x2apic tsc_deadline_timer "
-	"vmx pdpe1gb lm\n"
+	"tsc_adjust vmx pdpe1gb lm\n"
 	"vmx flags\t: vnmi preemption_timer posted_intr invvpid ept_x_only ept ept_ad "
 	"flexpriority\n"
 	"\n"
@@ -190,7 +190,43 @@ static void test_ready_host(void **state)
 	expect(&r, "nohz_full", CHECK_PASS, "2-5");
 	expect(&r, "isolated", CHECK_PASS, NULL);
 	expect(&r, "hugepages", CHECK_PASS, "1024 2M");
+	expect(&r, "tsc-watchdog", CHECK_PASS, "trusts this TSC");
 	assert_int_equal(check_count(&r, CHECK_FAIL), 1);
+	check_report_free(&r);
+}
+
+/*
+ * The clocksource watchdog visits slice CPUs unless the kernel trusts the
+ * TSC: by its flags, or by tsc=reliable or tsc=nowatchdog at boot.
+ */
+static void test_tsc_watchdog(void **state)
+{
+	struct check_report r;
+	struct tree t;
+
+	ready_host(&t);
+	mk(t.root, "proc/cpuinfo", "flags\t\t: fpu tsc constant_tsc nonstop_tsc vmx ept\n");
+	run(&t, NULL, &r);
+	expect(&r, "tsc-watchdog", CHECK_WARN, "from every CPU in turn, slice CPUs too");
+	expect(&r, "tsc-watchdog", CHECK_WARN, "boot with tsc=nowatchdog");
+	check_report_free(&r);
+
+	mk(t.root, "proc/cpuinfo", "flags\t\t: fpu tsc tsc_reliable vmx ept\n");
+	run(&t, NULL, &r);
+	expect(&r, "tsc-watchdog", CHECK_PASS, "trusts this TSC");
+	check_report_free(&r);
+
+	mk(t.root, "proc/cpuinfo", "flags\t\t: fpu tsc vmx ept\n");
+	mk(t.root, "proc/cmdline", "root=/dev/sda1 tsc=nowatchdog quiet\n");
+	run(&t, NULL, &r);
+	expect(&r, "tsc-watchdog", CHECK_PASS, "tsc=nowatchdog");
+	check_report_free(&r);
+
+	/* Another clock source: no watchdog item (the clocksource item warns). */
+	mk(t.root, "sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\n");
+	run(&t, NULL, &r);
+	for (int i = 0; i < r.n; i++)
+		assert_string_not_equal(r.items[i].name, "tsc-watchdog");
 	check_report_free(&r);
 }
 
@@ -545,6 +581,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ready_host),
+		cmocka_unit_test(test_tsc_watchdog),
 		cmocka_unit_test(test_kvm),
 		cmocka_unit_test(test_kvm_component),
 		cmocka_unit_test(test_direct_note),
