@@ -1,10 +1,11 @@
 #!/bin/sh
-# lab: smp=4 mem=3G x2apic=1 append="nohz_full=1-3 isolcpus=managed_irq,1-3 irqaffinity=0 rcu_nocbs=1-3"
+# lab: smp=4 mem=3G x2apic=1 append="nohz_full=1-3 isolcpus=managed_irq,1-3 irqaffinity=0 rcu_nocbs=1-3 tsc=nowatchdog"
 # timeout: 1200
 # needs: kvm-component
 # The kernel component's stages 3 and 4 (kernel/README.md) with two vCPUs:
 # slice s is CPUs 1 and 2 of an x2APIC L1 (QEMU 10, "x2apic=1"), both
-# nohz_full (then 1 to 3, for three vCPUs).
+# nohz_full (then 1 to 3, for three vCPUs); tsc=nowatchdog as in
+# direct_timer.sh.
 # Its 2-vCPU guest queues work on both of its CPUs and waits for it, over
 # and over (stat_refresh: IPIs between its vCPUs, which KVM delivers, and
 # KVM's kicks of a vCPU in the guest), beside a 1 kHz timer loop: first

@@ -1,5 +1,5 @@
 #!/bin/sh
-# lab: smp=2 mem=3G x2apic=1 append="nohz_full=1 isolcpus=managed_irq,1 irqaffinity=0 rcu_nocbs=1"
+# lab: smp=2 mem=3G x2apic=1 append="nohz_full=1 isolcpus=managed_irq,1 irqaffinity=0 rcu_nocbs=1 tsc=nowatchdog"
 # timeout: 900
 # needs: kvm-component
 # The kernel component's stages 2 and 3 (kernel/README.md): with `run
@@ -8,7 +8,12 @@
 # without exits too, and the host reaches CPU 1 only by NMI.
 # L1 runs its APIC in x2APIC mode (QEMU 10, "x2apic=1") with CPU 1
 # nohz_full (the boot parameters `slicevm host bootargs` gives); slice s is
-# CPU 1, isolated by host apply's cpuset partition.
+# CPU 1, isolated by host apply's cpuset partition, its fair server off.
+# tsc=nowatchdog: L1's emulated CPU has no invariant TSC or TSC_ADJUST, so
+# its kernel would check the TSC with its clocksource watchdog, a timer
+# that visits every CPU in turn, CPU 1 once a second; a host CPU with them
+# (and at most four sockets) has no watchdog on its TSC, and this gives L1
+# that host's timers.
 #
 # Stock KVM refuses --direct timer with one line. With the component: the
 # guest (x2APIC, one-shot LAPIC timer, no TSC-deadline timer in its CPUID)
@@ -240,7 +245,11 @@ reason_per_tick() {
 mkdir -p /run/slicevm
 host apply "$CONF"
 want_host_rc 0
-report "direct timer: host apply of slice s (CPU 1, nohz_full)"
+grep -q '^fair server: off on slice CPUs 1$' "$LAB_TMP/host.out" ||
+	fail "apply did not turn CPU 1's fair server off: $(cat "$LAB_TMP/host.out")"
+host check "$CONF"
+want_out "^PASS +tsc-watchdog +tsc=nowatchdog"
+report "direct timer: host apply of slice s (CPU 1, nohz_full, its fair server off); host check sees no TSC watchdog"
 
 BAD_RE='kernel component' expect_bad_input \
 	"direct timer: stock KVM refuses run --direct timer with one line naming the component" \
@@ -317,7 +326,12 @@ awk -v n="$_intr" 'BEGIN { exit !(n < 0.5) }' ||
 	fail "the guest's timer interrupts still exit: $_intr INTR exits per tick ($EXITS_LOOP)"
 grep -q '^slicevm: slice s: .*direct irq' "$VMM_STDERR" ||
 	fail "stderr does not say the slice has direct interrupts: $(cat "$VMM_STDERR")"
-report "direct irq: the guest's timer interrupts reach it without exits ($_intr INTR exits per tick); all $TICKS sleeps end on time by both clocks"
+# With CPU 1's fair server off, its replenishment timer (dl_task_timer,
+# once a second on CPU 0) no longer sends CPU 1 IPIs while the guest idles.
+case "$QUIET" in
+*dl_task_timer*) fail "the fair server's timer reached CPU 1 while the guest idled: $QUIET" ;;
+esac
+report "direct irq: the guest's timer interrupts reach it without exits ($_intr INTR exits per tick), no fair server timer reaches its idle CPU; all $TICKS sleeps end on time by both clocks"
 
 timer_vm irq-storm timer,irq 2
 [ "${DBG:+x}" ] && [ "$(field host_ipis "$DBG")" -gt 0 ] && [ "$(field nmis "$DBG")" -gt 0 ] ||
