@@ -1,9 +1,10 @@
 # bench/timer-report.awk: the table of bench/timer.sh from the diag lines
 # of tests/lab/cases/direct_timer.sh, which logs, for each of its runs
 # (RUN: direct, component, direct-load, irq, irq-storm, stock):
-#   # exits while idle (RUN): N exits (R/s, 0.00 per tick): intr=A hlt=B ...
+#   # exits while idle (RUN): N exits, S s, 0 ticks (R/s, 0.000 per tick): intr=A hlt=B ...
 #     (a quiet window inside the guest's idle sleep)
-#   # exits in the 1 kHz loop (RUN): N exits (R/s, T per tick): intr=A msr=C ...
+#   # exits in the 1 kHz loop (RUN): N exits, S s, T ticks (R/s, X per tick): intr=A msr=C ...
+#     (a window in the middle of the guest's timer loop, T of its ticks)
 #   # vcpu0 slicevm_timer (RUN): enabled 1 cpu 1 direct D stock S ...
 # and direct_irq_smp's, for RUN component, timer, timer,irq and timer,irq,ipi:
 #   # exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A ...
@@ -16,8 +17,8 @@ function run_of(line, title,    p, q) {
 	split(p[2], q, "\\)")
 	return q[1]
 }
-# count of reason r per guest tick in run k (ticks = exits / exits per tick)
-function per_tick(k, r) { return loop_tick[k] > 0 ? count[k, r] * loop_tick[k] / loop_all[k] : 0 }
+# count of reason r per guest tick in run k
+function per_tick(k, r) { return loop_ticks[k] > 0 ? count[k, r] / loop_ticks[k] : 0 }
 function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 # what follows the line's "(RUN): "
 function body(line) { return substr(line, index(line, "): ") + 3) }
@@ -25,8 +26,8 @@ function body(line) { return substr(line, index(line, "): ") + 3) }
 /^# exits while idle \(/ {
 	k = run_of($0, "exits while idle")
 	n = split(body($0), f, " ")
-	idle_rate[k] = num(f[3]); idle_secs[k] = f[1] / (idle_rate[k] > 0 ? idle_rate[k] : 1)
-	for (i = 7; i <= n; i++) {
+	idle_secs[k] = f[3]; idle_rate[k] = f[3] > 0 ? f[1] / f[3] : 0
+	for (i = 11; i <= n; i++) {
 		split(f[i], kv, "=")
 		idle_reason[kv[1]] = 1; idle_count[k, kv[1]] = kv[2]
 	}
@@ -34,8 +35,9 @@ function body(line) { return substr(line, index(line, "): ") + 3) }
 /exits in the 1 kHz loop \(/ {
 	k = run_of($0, "exits in the 1 kHz loop")
 	n = split(body($0), f, " ")
-	loop_rate[k] = num(f[3]); loop_tick[k] = num(f[4]); loop_all[k] = num(f[1])
-	for (i = 7; i <= n; i++) {
+	loop_rate[k] = f[3] > 0 ? f[1] / f[3] : 0; loop_ticks[k] = f[5]
+	loop_tick[k] = f[5] > 0 ? f[1] / f[5] : 0
+	for (i = 11; i <= n; i++) {
 		split(f[i], kv, "=")
 		reason[kv[1]] = 1; count[k, kv[1]] = kv[2]
 	}
@@ -98,10 +100,10 @@ END {
 	for (k in seen) { a[k] = loop_rate[k] }
 	row("exits per second, 1 kHz timer loop", a, "%.1f")
 	for (k in seen) { a[k] = loop_tick[k] }
-	row("exits per guest timer tick", a, "%.2f")
+	row("exits per guest timer tick", a, "%.3f")
 	for (r in reason) {
 		for (k in seen) { a[k] = per_tick(k, r) }
-		row(r " exits per tick", a, "%.2f")
+		row(r " exits per tick", a, "%.3f")
 	}
 	print ""
 	print "The direct runs' counters (vcpu0's slicevm_timer):"

@@ -34,7 +34,8 @@
 # against the RTC (QEMU's, the L0 clock) over the whole case. Exits by
 # reason per window go to the log as diag lines "exits while idle (RUN):
 # ..." (the middle IDLE_S - 2 s of the guest's IDLE_S s asleep, away from
-# its console lines) and "exits in the 1 kHz loop (RUN): ...", one pair
+# its console lines) and "exits in the 1 kHz loop (RUN): ..." (LOOP_S s of
+# the loop's middle, its ticks counted by the guest's clock), one pair
 # per run (direct, component, direct-load, irq, irq-storm, stock), with
 # what reached the idle vCPU (host IPIs to CPU 1 by sender, host timers
 # that expired on CPU 1 by function, MSR exits):
@@ -45,7 +46,9 @@ COMP=/lab/kvm-component
 STOCK=/lab/modules
 slice_conf s 1 256M
 PERIOD_US=1000
-TICKS=2000
+TICKS=3000
+# The loop's exits are counted over LOOP_S s of its middle (see timer_vm).
+LOOP_S=2
 IDLE_S=8
 
 component_ready "direct timer: the guest's LAPIC timer on the physical one" || exit 0
@@ -98,16 +101,16 @@ exits_snap() {
 	vcpus_snap | cut -d' ' -f2-
 }
 
-# exits_delta BEFORE AFTER SECS TICKS: exits between two snapshots, by SVM
-# exit reason, per second and per tick.
+# exits_delta BEFORE AFTER CS TICKS: exits between two snapshots CS
+# centiseconds apart, by SVM exit reason, per second and per tick.
 exits_delta() {
 	awk -v secs="$3" -v ticks="$4" '
-		BEGIN { '"$SVM_EXIT_NAMES"' }
+		BEGIN { secs /= 100; '"$SVM_EXIT_NAMES"' }
 		FNR == NR { b[$1] = $2; next }
 		{ d = $2 - b[$1]; if (d <= 0) next; all += d
 		  out = out sprintf(" %s=%d", ($1 in svm) ? svm[$1] : "r" $1, d) }
-		END { printf "%d exits (%.1f/s, %.2f per tick):%s\n", all, all / secs,
-			ticks ? all / ticks : 0, out }' "$1" "$2"
+		END { printf "%d exits, %.2f s, %d ticks (%.1f/s, %.3f per tick):%s\n", all,
+			secs, ticks, all / secs, ticks ? all / ticks : 0, out }' "$1" "$2"
 }
 
 # storm VMM_PID: host requests that each wait for CPU 1 to answer an IPI:
@@ -129,8 +132,8 @@ storm() {
 # then powers off. HOSTLOAD 1: a host task sleeps 10 ms x 300 on CPU 1
 # meanwhile; 2: and a storm of host IPIs to CPU 1 (storm above). RUN names
 # the run in the diag lines. Sets DBG (the vCPU's slicevm_timer line at the
-# end, or empty), EXITS_IDLE and EXITS_LOOP, and checks what holds for
-# every run.
+# end, or empty), EXITS_IDLE, EXITS_LOOP and LOOP_TICKS (the ticks in
+# EXITS_LOOP's window), and checks what holds for every run.
 timer_vm() {
 	_run=$1
 	shift
@@ -139,7 +142,7 @@ timer_vm() {
 	# (a guest the lab's TCG hazard kills on its way up is started again)
 	# shellcheck disable=SC2086 # word splitting wanted
 	vmm_start_ready 240 $_args --cmdline "$CMDLINE_BASE slicevm.test=timer:$PERIOD_US:$TICKS:$IDLE_S slicevm.test=poweroff" || true
-	DBG="" EXITS_IDLE="" EXITS_LOOP="" QUIET=""
+	DBG="" EXITS_IDLE="" EXITS_LOOP="" LOOP_TICKS=1 QUIET=""
 	if ! wait_console 300 '^SLICEVM-TIMER-IDLE'; then
 		fail "the guest never started its timer loop"
 		kill -KILL "$VMM_PID" 2>/dev/null
@@ -164,7 +167,6 @@ timer_vm() {
 	tr -d '\r' <"$VMM_CONSOLE" | grep -q '^SLICEVM-TIMER-START' &&
 		diag "the idle window ($_run) ran into the loop: its counts include the loop's start"
 	wait_console 60 '^SLICEVM-TIMER-START' || fail "no SLICEVM-TIMER-START"
-	exits_snap >"$LAB_TMP/x1s"
 	_t1=$(uptime_cs)
 	_host="" _storm=""
 	if [ "$2" -ge 1 ]; then
@@ -175,6 +177,19 @@ timer_vm() {
 		storm "$VMM_PID" >"$LAB_TMP/storm.out" 2>&1 &
 		_storm=$!
 	fi
+	# The loop's window is LOOP_S s of its middle, away from the console
+	# lines around it and from what the guest does once it is done (each
+	# program it starts on its way to power off runs CPUID): its ticks are
+	# the guest's 1000 a second by the guest's clock, which agrees with L1's
+	# (checked below).
+	sleep 0.5
+	exits_snap >"$LAB_TMP/x1s"
+	_w1=$(uptime_cs)
+	sleep "$LOOP_S"
+	exits_snap >"$LAB_TMP/x2"
+	_w2=$(uptime_cs)
+	tr -d '\r' <"$VMM_CONSOLE" | grep -q '^SLICEVM-TIMER-DONE' &&
+		diag "the loop window ($_run) ran past the loop's end: its counts include the guest's next steps"
 	# The counters are read while the loop runs: the guest powers off as
 	# soon as it is done, and its debugfs files go with the VM.
 	_end=$(($(uptime_s) + 600))
@@ -187,12 +202,12 @@ timer_vm() {
 		fi
 		sleep 0.2
 	done
-	exits_snap >"$LAB_TMP/x2"
 	_t2=$(uptime_cs)
 	_d=$(cat "$_dir/slicevm_timer" 2>/dev/null) && [ -n "$_d" ] && DBG=$_d
 	[ -n "$_tid" ] && vcpus_off "$_tid"
-	EXITS_IDLE=$(exits_delta "$LAB_TMP/x0" "$LAB_TMP/x1" "$(((_ti - _t0) / 100))" 0)
-	EXITS_LOOP=$(exits_delta "$LAB_TMP/x1s" "$LAB_TMP/x2" "$(((_t2 - _t1) / 100))" "$TICKS")
+	EXITS_IDLE=$(exits_delta "$LAB_TMP/x0" "$LAB_TMP/x1" $((_ti - _t0)) 0)
+	LOOP_TICKS=$(((_w2 - _w1) * 1000000 / PERIOD_US / 100))
+	EXITS_LOOP=$(exits_delta "$LAB_TMP/x1s" "$LAB_TMP/x2" $((_w2 - _w1)) "$LOOP_TICKS")
 	if [ -n "$_host" ]; then
 		_end=$(($(uptime_s) + 120))
 		while _alive "$_host" && [ "$(uptime_s)" -lt "$_end" ]; do sleep 0.2; done
@@ -236,7 +251,7 @@ timer_vm() {
 
 # reason_per_tick NAME: the count of exit reason NAME per tick in EXITS_LOOP.
 reason_per_tick() {
-	echo "$EXITS_LOOP" | awk -v r="$1" -v t="$TICKS" '{
+	echo "$EXITS_LOOP" | awk -v r="$1" -v t="$LOOP_TICKS" '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == r) n = kv[2] }
 		printf "%.2f\n", n / t }'
 }
