@@ -201,26 +201,32 @@ static void test_ready_host(void **state)
  */
 static void test_tsc_watchdog(void **state)
 {
+	static const struct {
+		const char *flags, *cmdline;
+		enum check_level level;
+		const char *needle;
+	} cases[] = {
+		{ "constant_tsc nonstop_tsc", "", CHECK_WARN, "from every CPU in turn, slice CPUs too" },
+		{ "constant_tsc nonstop_tsc", "", CHECK_WARN, "boot with tsc=nowatchdog" },
+		{ "tsc_reliable", "", CHECK_PASS, "trusts this TSC" },
+		{ "", "tsc=nowatchdog", CHECK_PASS, "tsc=nowatchdog" },
+		{ "", "tsc=reliable", CHECK_PASS, "tsc=reliable" },
+		{ "", "tsc=unstable", CHECK_WARN, "tsc=nowatchdog" },
+	};
 	struct check_report r;
 	struct tree t;
+	char text[256];
 
 	ready_host(&t);
-	mk(t.root, "proc/cpuinfo", "flags\t\t: fpu tsc constant_tsc nonstop_tsc vmx ept\n");
-	run(&t, NULL, &r);
-	expect(&r, "tsc-watchdog", CHECK_WARN, "from every CPU in turn, slice CPUs too");
-	expect(&r, "tsc-watchdog", CHECK_WARN, "boot with tsc=nowatchdog");
-	check_report_free(&r);
-
-	mk(t.root, "proc/cpuinfo", "flags\t\t: fpu tsc tsc_reliable vmx ept\n");
-	run(&t, NULL, &r);
-	expect(&r, "tsc-watchdog", CHECK_PASS, "trusts this TSC");
-	check_report_free(&r);
-
-	mk(t.root, "proc/cpuinfo", "flags\t\t: fpu tsc vmx ept\n");
-	mk(t.root, "proc/cmdline", "root=/dev/sda1 tsc=nowatchdog quiet\n");
-	run(&t, NULL, &r);
-	expect(&r, "tsc-watchdog", CHECK_PASS, "tsc=nowatchdog");
-	check_report_free(&r);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "flags\t\t: fpu tsc %s vmx ept\n", cases[i].flags);
+		mk(t.root, "proc/cpuinfo", text);
+		snprintf(text, sizeof(text), "root=/dev/sda1 %s quiet\n", cases[i].cmdline);
+		mk(t.root, "proc/cmdline", text);
+		run(&t, NULL, &r);
+		expect(&r, "tsc-watchdog", cases[i].level, cases[i].needle);
+		check_report_free(&r);
+	}
 
 	/* Another clock source: no watchdog item (the clocksource item warns). */
 	mk(t.root, "sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\n");
