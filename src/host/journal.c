@@ -57,8 +57,9 @@ static const char *const cgroup_dirs[] = { CPUSET_DIR_PREFIX "*", NULL };
 static const char *const proc_places[] = {
 	"irq/default_smp_affinity", "irq/#/smp_affinity", NULL
 };
-static const char *const sys_places[] = {
-	"devices/virtual/workqueue/cpumask", "kernel/debug/sched/fair_server/cpu#/runtime", NULL
+static const char *const sys_places[] = { "devices/virtual/workqueue/cpumask", NULL };
+static const char *const fair_server_places[] = {
+	"kernel/debug/sched/fair_server/cpu#/runtime", NULL
 };
 /* A CHANGE_PCI_BIND record names the device; undo writes only its own files. */
 static const char *const pci_places[] = { "bus/pci/devices/@", NULL };
@@ -143,7 +144,7 @@ bool journal_place_allowed(const struct host_paths *hp, enum ledger_change_kind 
 	if (kind == CHANGE_PCI_BIND)
 		return under(hp->sys, path, pci_places);
 	return under(hp->cgroup, path, cgroup_places) || under(hp->proc, path, proc_places) ||
-	       under(hp->sys, path, sys_places);
+	       under(hp->sys, path, sys_places) || under(hp->sys, path, fair_server_places);
 }
 
 static int not_a_place(const struct host_paths *hp, const char *path)
@@ -228,7 +229,12 @@ int journal_steps(struct journal *j, enum ledger_change_kind kind, const char *p
 	return 0;
 }
 
-static int undo_one(struct journal *j, const struct ledger_change *c, FILE *out)
+/*
+ * Undoes @c: 0 when done (or dropped), 1 when kept for a later attempt.
+ * @dirs_kept: a slice cgroup newer than @c is still there.
+ */
+static int undo_one(struct journal *j, const struct ledger_change *c, bool dirs_kept,
+		    FILE *out)
 {
 	if (!journal_place_allowed(j->hp, c->kind, c->path)) {
 		fprintf(out, "refused: %s (%s): not a place apply changes; the ledger was "
@@ -250,6 +256,16 @@ static int undo_one(struct journal *j, const struct ledger_change *c, FILE *out)
 	}
 	if (c->kind == CHANGE_PCI_BIND)
 		return vfiobind_undo(j, c, out);
+	/*
+	 * Linux 6.12 refuses a fair server's runtime, and corrupts its
+	 * deadline accounting with a warning, for a CPU in an isolated
+	 * partition: it waits until no slice partition is left.
+	 */
+	if (dirs_kept && under(j->hp->sys, c->path, fair_server_places)) {
+		fprintf(out, "kept: %s (%s): restored once the slices' cgroups are gone\n",
+			c->path, c->what);
+		return 1;
+	}
 	if (hostfs_write(j->hp, c->path, c->old) == 0 || errno == ENOENT)
 		return 0;
 	/* Retrying later would not help: say so and move on. */
@@ -261,15 +277,16 @@ static int undo_one(struct journal *j, const struct ledger_change *c, FILE *out)
 int journal_undo(struct journal *j, FILE *out)
 {
 	struct ledger_change *c;
-	int n, kept = 0;
+	int n, kept = 0, dirs_kept = 0;
 
 	if (ledger_changes(j->ledger, &c, &n))
 		return -1;
 	for (int i = 0; i < n; i++) {
-		int r = undo_one(j, &c[i], out);
+		int r = undo_one(j, &c[i], dirs_kept > 0, out);
 
 		if (r > 0) {
 			kept++;
+			dirs_kept += c[i].kind == CHANGE_MKDIR;
 			continue;
 		}
 		j->undone++;

@@ -80,8 +80,10 @@ int journal_steps(struct journal *j, enum ledger_change_kind kind, const char *p
  * Undoes every recorded change, newest first, forgetting each one done.
  * A file or directory that no longer exists counts as undone; a value the
  * kernel refuses to take back is reported on @out and forgotten; a directory
- * that cannot be removed (tasks still in it) and a PCI device of a slice in
- * j->held are kept for a later attempt. A PCI device is given back as
+ * that cannot be removed (tasks still in it), a PCI device of a slice in
+ * j->held and, while such a directory is kept, every fair server's runtime
+ * (older than the directories) are kept for a later attempt. A PCI device
+ * is given back as
  * vfiobind.h says, and @out says whether its driver took it back.
  * A record of a path apply never changes (journal_place_allowed()) is
  * reported on @out, left alone on the host, forgotten and counted in

@@ -760,15 +760,20 @@ static void test_release_refused_while_held(void **state)
 	assert_int_equal(host_release(f->l, &f->hp, true, f->out), -1);
 	assert_non_null(strstr(err_msg(), "release is incomplete"));
 	assert_non_null(strstr(output(f), "kept: "));
-	assert_int_equal(nchanges(f), 1);
+	/* the web cgroup, and the fair servers until the partitions are gone */
+	assert_int_equal(nchanges(f), 5);
 	assert_true(exists(f, "cg/slicevm-web"));
 	assert_false(exists(f, "cg/slicevm-db"));
 	assert_string_equal(file(f, "proc/irq/9/smp_affinity"), "0c");
+	assert_string_equal(fair_server(f, 2), "0");
+	assert_non_null(strstr(output(f), "cpu2/runtime (fair server of CPU 2): restored once "
+				"the slices' cgroups are gone"));
 	/* The VM is gone: the next release finishes the job. */
 	f->sim.busy_dir[0] = '\0';
 	assert_int_equal(ledger_unclaim(f->l, "web", getpid()), 0);
 	assert_int_equal(host_release(f->l, &f->hp, false, f->out), 0);
 	assert_false(exists(f, "cg/slicevm-web"));
+	assert_string_equal(fair_server(f, 2), "50000000");
 	assert_int_equal(ledger_state(f), LEDGER_NONE);
 }
 
