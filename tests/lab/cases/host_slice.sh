@@ -5,7 +5,8 @@
 # only on its own slice CPU (the i-th) and sits in the slice's cgroup; every
 # other VMM thread stays on the housekeeping CPU. A second VM on the same
 # slice is refused; release is refused while the VM runs; after SIGKILL of
-# the VMM the slice can be claimed again.
+# the VMM the slice can be claimed again; a forced release under a VM keeps
+# what it must and the next release finishes.
 . /lab/lib.sh
 
 export SLICEVM_LEDGER=/run/slicevm/ledger.db
@@ -118,7 +119,33 @@ report "run --slice: a slice whose VMM was killed is claimed again"
 
 host status
 want_out "db +cpus 1-2 +partition isolated +memory anon +free"
+
+# --- release --force under a running VM ------------------------------------------
+# The held slice's cgroup stays (its vCPU threads are in it), and so do the
+# fair servers apply turned off, which Linux 6.12 would refuse, warning,
+# for a CPU inside an isolated partition; the next release finishes.
+FS=/sys/kernel/debug/sched/fair_server
+if start_vm forced; then
+	warnings=$(dmesg | grep -c 'WARNING:')
+	host release --force
+	want_host_rc 1
+	grep -q "^kept: .*fair_server/cpu1/runtime (fair server of CPU 1): restored once the slices' cgroups are gone" \
+		"$LAB_TMP/host.out" || fail "release did not keep CPU 1's fair server: $(cat "$LAB_TMP/host.out")"
+	[ -d $CG/slicevm-db ] || fail "slice db's cgroup was removed under its VM"
+	[ "$(cat $FS/cpu1/runtime)" = 0 ] || fail "CPU 1's fair server was restored inside its partition"
+	[ "$(dmesg | grep -c 'WARNING:')" = "$warnings" ] ||
+		fail "the kernel warned: $(dmesg | grep -m1 -A3 'WARNING:' | tr '\n' ' ')"
+	kill -TERM "$VMM_PID"
+	vmm_wait 60
+else
+	fail "the guest in slice db never printed $MARKER"
+fi
+report "host release --force under a VM keeps its slice's cgroup and the fair servers, without a kernel warning"
+
 host release
 want_host_rc 0
 [ -d $CG/slicevm-db ] && fail "slice db's cgroup is still there"
-report "host release after the VMs: the slice is free and removed"
+for c in 1 2 3; do
+	[ "$(cat $FS/cpu$c/runtime)" != 0 ] || fail "CPU $c's fair server is still off"
+done
+report "host release after the VMs: the slice is free and removed, the fair servers back"
