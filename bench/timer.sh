@@ -6,7 +6,7 @@
 #
 # It runs the lab case tests/lab/cases/direct_timer.sh (its own L1: QEMU 10
 # with x2APIC, CPU 1 nohz_full and isolated, slice s on CPU 1), whose guest
-# idles 8 s and then sleeps 3000 x 1 ms (tests/lab/timerloop.c) in six
+# idles 10 s and then sleeps 5000 x 1 ms (tests/lab/timerloop.c) in six
 # runs: with the kernel component and `--direct timer`; with the component
 # but without it; with it and a host task sleeping on CPU 1 as well; with
 # `--direct timer,irq`; with that, the host task and a storm of host IPIs
