@@ -263,7 +263,7 @@ timer_vm() {
 reason_per_tick() {
 	echo "$EXITS_LOOP" | awk -v r="$1" -v t="$LOOP_TICKS" '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); if (kv[1] == r) n = kv[2] }
-		printf "%.2f\n", n / t }'
+		printf "%.2f\n", t ? n / t : 0 }'
 }
 
 # --- stock KVM refuses ----------------------------------------------------------
