@@ -10,7 +10,6 @@
 #   # exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A ...
 # and for RUN timer,irq, timer,irq,ipi and timer,irq,ipi,pv (3 vCPUs):
 #   # exits per IPI to two vCPUs (RUN): the same, with vcpu2.* too
-function num(s) { gsub(/[^0-9.]/, "", s); return s + 0 }
 # the run's name: the word in parentheses after the line's title
 function run_of(line, title,    p, q) {
 	split(line, p, title " \\(")
