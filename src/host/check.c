@@ -492,33 +492,77 @@ static void check_apicv(struct ctx *c)
 	}
 }
 
+/* Distinct physical_package_id values of the CPUs in sysfs (0 when unknown). */
+static int count_packages(const struct ctx *c)
+{
+	char dir[512], rel[320], id[32];
+	bool seen[64] = { false };
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	if (hostfs_path(dir, sizeof(dir), "%s/devices/system/cpu", c->hp->sys))
+		return 0;
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((e = readdir(d))) {
+		char *end;
+		long v;
+
+		if (strncmp(e->d_name, "cpu", 3) || !isdigit((unsigned char)e->d_name[3]))
+			continue;
+		snprintf(rel, sizeof(rel), "devices/system/cpu/%s/topology/physical_package_id",
+			 e->d_name);
+		if (read_at(c->hp->sys, rel, id, sizeof(id)))
+			continue;
+		v = strtol(id, &end, 10);
+		if (*end || v < 0)
+			continue;
+		/* more than 64 distinct packages: the answer is "more than four" anyway */
+		if (v >= 64) {
+			n = 64;
+			break;
+		}
+		if (!seen[v]) {
+			seen[v] = true;
+			n++;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 /*
  * Whether the kernel checks its TSC clock source with the clocksource
  * watchdog, a timer that visits every online CPU in turn: on a slice CPU
  * an interrupt about once a second, and for a guest with the direct timer
  * an exit. Linux trusts the TSC, and runs no watchdog on it, when the CPU
- * says it is reliable, when it is constant and nonstop with TSC_ADJUST (on
- * at most four sockets, not checked here) or when booted with
- * tsc=reliable or tsc=nowatchdog (arch/x86/kernel/tsc.c).
+ * says it is reliable, when it is constant and nonstop with TSC_ADJUST on
+ * at most four sockets (packages in sysfs; none readable counts as one) or
+ * when booted with tsc=reliable or tsc=nowatchdog (arch/x86/kernel/tsc.c).
  */
 static void check_tsc_watchdog(struct ctx *c)
 {
 	char cmd[8192], val[64];
+	int packages = count_packages(c);
 
 	if (!read_at(c->hp->proc, "cmdline", cmd, sizeof(cmd)) &&
 	    cmdline_value(cmd, "tsc", val, sizeof(val)) &&
 	    (!strcmp(val, "reliable") || !strcmp(val, "nowatchdog")))
 		add(c, "tsc-watchdog", CHECK_PASS, NULL, "tsc=%s: no clocksource watchdog", val);
-	else if (has_flag(c, "tsc_reliable") || (has_flag(c, "constant_tsc") &&
-		 has_flag(c, "nonstop_tsc") && has_flag(c, "tsc_adjust")))
+	else if (has_flag(c, "tsc_reliable") ||
+		 (has_flag(c, "constant_tsc") && has_flag(c, "nonstop_tsc") &&
+		  has_flag(c, "tsc_adjust") && packages <= 4))
 		add(c, "tsc-watchdog", CHECK_PASS, NULL,
 		    "the kernel trusts this TSC: no clocksource watchdog");
 	else
 		add(c, "tsc-watchdog", CHECK_WARN,
 		    "if this TSC is known to be stable, boot with tsc=nowatchdog",
 		    "the clocksource watchdog checks the TSC from every CPU in turn, slice CPUs "
-		    "too, about once a second each (the CPU lacks constant_tsc, nonstop_tsc or "
-		    "tsc_adjust)");
+		    "too, about once a second each (%s)", packages > 4 ?
+		    "the kernel does not trust a TSC across more than four sockets" :
+		    "the CPU lacks constant_tsc, nonstop_tsc or tsc_adjust");
 }
 
 static void check_tsc(struct ctx *c)

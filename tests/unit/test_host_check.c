@@ -228,6 +228,25 @@ static void test_tsc_watchdog(void **state)
 		check_report_free(&r);
 	}
 
+	/* The flags, on five sockets: Linux keeps the watchdog; on four it does not. */
+	mk(t.root, "proc/cpuinfo", "flags\t\t: fpu tsc constant_tsc nonstop_tsc tsc_adjust vmx\n");
+	mk(t.root, "proc/cmdline", "root=/dev/sda1\n");
+	for (int cpu = 0; cpu < 10; cpu++) {
+		snprintf(text, sizeof(text), "sys/devices/system/cpu/cpu%d/topology/physical_package_id",
+			 cpu);
+		mk(t.root, text, cpu % 5 == 4 ? "7\n" : cpu % 4 == 1 ? "1\n" : "0\n");
+	}
+	mk(t.root, "sys/devices/system/cpu/cpu3/topology/physical_package_id", "2\n");
+	mk(t.root, "sys/devices/system/cpu/cpu6/topology/physical_package_id", "3\n");
+	run(&t, NULL, &r);
+	expect(&r, "tsc-watchdog", CHECK_WARN, "more than four sockets");
+	check_report_free(&r);
+	mk(t.root, "sys/devices/system/cpu/cpu4/topology/physical_package_id", "0\n");
+	mk(t.root, "sys/devices/system/cpu/cpu9/topology/physical_package_id", "0\n");
+	run(&t, NULL, &r);
+	expect(&r, "tsc-watchdog", CHECK_PASS, "trusts this TSC");
+	check_report_free(&r);
+
 	/* Another clock source: no watchdog item (the clocksource item warns). */
 	mk(t.root, "sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\n");
 	run(&t, NULL, &r);
