@@ -195,9 +195,20 @@ static void test_ready_host(void **state)
 	check_report_free(&r);
 }
 
+/* host check of tree @t, without a plan: its tsc-watchdog item is @level. */
+static void expect_watchdog(const struct tree *t, enum check_level level, const char *needle)
+{
+	struct check_report r;
+
+	run(t, NULL, &r);
+	expect(&r, "tsc-watchdog", level, needle);
+	check_report_free(&r);
+}
+
 /*
  * The clocksource watchdog visits slice CPUs unless the kernel trusts the
- * TSC: by its flags, or by tsc=reliable or tsc=nowatchdog at boot.
+ * TSC: by its flags (on at most four sockets), or by tsc=reliable or
+ * tsc=nowatchdog at boot.
  */
 static void test_tsc_watchdog(void **state)
 {
@@ -223,9 +234,7 @@ static void test_tsc_watchdog(void **state)
 		mk(t.root, "proc/cpuinfo", text);
 		snprintf(text, sizeof(text), "root=/dev/sda1 %s quiet\n", cases[i].cmdline);
 		mk(t.root, "proc/cmdline", text);
-		run(&t, NULL, &r);
-		expect(&r, "tsc-watchdog", cases[i].level, cases[i].needle);
-		check_report_free(&r);
+		expect_watchdog(&t, cases[i].level, cases[i].needle);
 	}
 
 	/* The flags, on five sockets: Linux keeps the watchdog; on four it does not. */
@@ -238,14 +247,10 @@ static void test_tsc_watchdog(void **state)
 	}
 	mk(t.root, "sys/devices/system/cpu/cpu3/topology/physical_package_id", "2\n");
 	mk(t.root, "sys/devices/system/cpu/cpu6/topology/physical_package_id", "3\n");
-	run(&t, NULL, &r);
-	expect(&r, "tsc-watchdog", CHECK_WARN, "more than four sockets");
-	check_report_free(&r);
+	expect_watchdog(&t, CHECK_WARN, "more than four sockets");
 	mk(t.root, "sys/devices/system/cpu/cpu4/topology/physical_package_id", "0\n");
 	mk(t.root, "sys/devices/system/cpu/cpu9/topology/physical_package_id", "0\n");
-	run(&t, NULL, &r);
-	expect(&r, "tsc-watchdog", CHECK_PASS, "trusts this TSC");
-	check_report_free(&r);
+	expect_watchdog(&t, CHECK_PASS, "trusts this TSC");
 
 	/* Another clock source: no watchdog item (the clocksource item warns). */
 	mk(t.root, "sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\n");
