@@ -17,13 +17,6 @@
 #define SZ_2M	(2ULL << 20)
 #define SZ_1G	(1ULL << 30)
 
-static void slice_cpus(const struct plan *plan, struct cpumask *cpus)
-{
-	cpumask_clear(cpus);
-	for (int i = 0; i < plan->nslices; i++)
-		cpumask_or(cpus, cpus, &plan->slices[i].cpus);
-}
-
 /* Appends to @buf (holding *@used bytes); -1 when it does not fit. */
 static int append(char *buf, size_t len, size_t *used, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -102,7 +95,7 @@ int bootargs_format(const struct plan *plan, char *buf, size_t len)
 	size_t used;
 	int n;
 
-	slice_cpus(plan, &cpus);
+	plan_slice_cpus(plan, &cpus);
 	if (cpumask_empty(&cpus) || cpumask_empty(&plan->housekeeping))
 		return err_set("the plan needs slice CPUs and housekeeping CPUs for boot parameters");
 	cpumask_format_list(&cpus, iso, sizeof(iso));

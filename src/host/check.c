@@ -215,13 +215,6 @@ static int read_bool_param(const char *sys, const char *rel)
 }
 
 /* The slice CPUs of the plan. */
-static void plan_cpus(const struct plan *p, struct cpumask *m)
-{
-	cpumask_clear(m);
-	for (int i = 0; i < p->nslices; i++)
-		cpumask_or(m, m, &p->slices[i].cpus);
-}
-
 static const char *mask_str(const struct cpumask *m, char *buf, size_t len)
 {
 	cpumask_format_list(m, buf, len);
@@ -821,7 +814,7 @@ static void check_cpu_lists(struct ctx *c)
 	char buf[CPULIST_MAX], s1[CPULIST_MAX], s2[CPULIST_MAX];
 	struct cpumask slices, m, missing;
 
-	plan_cpus(c->o->plan, &slices);
+	plan_slice_cpus(c->o->plan, &slices);
 	if (read_at(c->hp->sys, "devices/system/cpu/nohz_full", buf, sizeof(buf)))
 		buf[0] = '\0';
 	if (!strcmp(buf, "(null)"))

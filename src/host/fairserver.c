@@ -38,9 +38,7 @@ int fair_server_apply(struct journal *j, const struct plan *plan, struct notes *
 	struct cpumask cpus;
 	int cpu, changed = 0, kept = 0, r;
 
-	cpumask_clear(&cpus);
-	for (int i = 0; i < plan->nslices; i++)
-		cpumask_or(&cpus, &cpus, &plan->slices[i].cpus);
+	plan_slice_cpus(plan, &cpus);
 	if (hostfs_path(sched, sizeof(sched), "%s/kernel/debug/sched", j->hp->sys) ||
 	    hostfs_path(dir, sizeof(dir), "%s/fair_server", sched))
 		return -1;

@@ -1513,6 +1513,13 @@ const struct slice *plan_find_slice(const struct plan *plan, const char *name)
 	return NULL;
 }
 
+void plan_slice_cpus(const struct plan *plan, struct cpumask *cpus)
+{
+	cpumask_clear(cpus);
+	for (int i = 0; i < plan->nslices; i++)
+		cpumask_or(cpus, cpus, &plan->slices[i].cpus);
+}
+
 /* Where a hugetlb or reserved slice's memory is, and advice on its size. */
 static void print_memory(const struct slice *s, FILE *out)
 {

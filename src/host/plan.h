@@ -77,5 +77,7 @@ struct plan {
 json_object *plan_to_json(const struct plan *plan);
 int plan_from_json(json_object *obj, struct plan *plan);
 const struct slice *plan_find_slice(const struct plan *plan, const char *name);
+/* Every slice's CPUs, in @cpus. */
+void plan_slice_cpus(const struct plan *plan, struct cpumask *cpus);
 
 #endif
