@@ -628,6 +628,18 @@ kernel_quiet() {
 	[ "$_held" = 0 ] || diag "L1's kernel: $_held lines of IPI senders held 10 ms at an exit"
 }
 
+# kernel_warnings: how many WARNING reports L1's kernel has logged so far;
+# no_new_warning COUNT: none since kernel_warnings said COUNT (else the
+# first new one fails the case).
+kernel_warnings() {
+	dmesg | grep -c 'WARNING:'
+}
+
+no_new_warning() {
+	[ "$(kernel_warnings)" = "$1" ] && return 0
+	fail "the kernel warned: $(dmesg | awk -v skip="$1" '/WARNING:/ { n++ } n > skip' | head -n 4 | tr '\n' ' ')"
+}
+
 # field NAME LINE: the number after NAME in a counters line such as
 # slicevm_timer's ("enabled 1 cpu 1 direct 5 ...").
 field() {

@@ -126,15 +126,14 @@ want_out "db +cpus 1-2 +partition isolated +memory anon +free"
 # for a CPU inside an isolated partition; the next release finishes.
 FS=/sys/kernel/debug/sched/fair_server
 if start_vm forced; then
-	warnings=$(dmesg | grep -c 'WARNING:')
+	warnings=$(kernel_warnings)
 	host release --force
 	want_host_rc 1
 	grep -q "^kept: .*fair_server/cpu1/runtime (fair server of CPU 1): restored once the slices' cgroups are gone" \
 		"$LAB_TMP/host.out" || fail "release did not keep CPU 1's fair server: $(cat "$LAB_TMP/host.out")"
 	[ -d $CG/slicevm-db ] || fail "slice db's cgroup was removed under its VM"
 	[ "$(cat $FS/cpu1/runtime)" = 0 ] || fail "CPU 1's fair server was restored inside its partition"
-	[ "$(dmesg | grep -c 'WARNING:')" = "$warnings" ] ||
-		fail "the kernel warned: $(dmesg | grep -m1 -A3 'WARNING:' | tr '\n' ' ')"
+	no_new_warning "$warnings"
 	kill -TERM "$VMM_PID"
 	vmm_wait 60
 else
