@@ -8,8 +8,7 @@
 #include "lib/err.h"
 
 /* Sets @cpu's fair server runtime to 0. 1: refused (noted), 0: done, -1: error. */
-static int fair_server_off(struct journal *j, const char *dir, int cpu, struct notes *notes,
-			   int *changed)
+static int fair_server_off(struct journal *j, const char *dir, int cpu, struct notes *notes)
 {
 	char path[4096], what[64];
 
@@ -27,7 +26,6 @@ static int fair_server_off(struct journal *j, const char *dir, int cpu, struct n
 			  cpu, strerror(errno));
 		return 1;
 	}
-	(*changed)++;
 	return 0;
 }
 
@@ -36,7 +34,7 @@ int fair_server_apply(struct journal *j, const struct plan *plan, struct notes *
 {
 	char dir[4096], sched[4096], list[1024];
 	struct cpumask cpus;
-	int cpu, changed = 0, kept = 0, r;
+	int cpu, changes = j->changes, kept = 0, r;
 
 	plan_slice_cpus(plan, &cpus);
 	if (hostfs_path(sched, sizeof(sched), "%s/kernel/debug/sched", j->hp->sys) ||
@@ -51,7 +49,7 @@ int fair_server_apply(struct journal *j, const struct plan *plan, struct notes *
 		return 0;
 	}
 	cpumask_for_each(cpu, &cpus) {
-		r = fair_server_off(j, dir, cpu, notes, &changed);
+		r = fair_server_off(j, dir, cpu, notes);
 		if (r < 0)
 			return -1;
 		kept += r;
@@ -62,6 +60,6 @@ int fair_server_apply(struct journal *j, const struct plan *plan, struct notes *
 			list);
 	else
 		fprintf(out, "fair server: %s on slice CPUs %s\n",
-			changed ? "off" : "already off", list);
+			j->changes > changes ? "off" : "already off", list);
 	return 0;
 }

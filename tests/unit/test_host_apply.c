@@ -537,6 +537,21 @@ static void test_fair_server_refused(void **state)
 	assert_string_equal(fair_server(f, 4), "50000000");
 }
 
+/* Slice CPUs whose fair server is off already: nothing to record or say. */
+static void test_fair_server_already_off(void **state)
+{
+	struct fixture *f = *state;
+	char rel[96];
+
+	for (int cpu = 2; cpu <= 5; cpu++) {
+		snprintf(rel, sizeof(rel), "sys/kernel/debug/sched/fair_server/cpu%d/runtime", cpu);
+		fake_file(f, rel, "0\n");
+	}
+	apply_ok(f, &f->plan);
+	assert_int_equal(nchanges(f), 9);
+	assert_non_null(strstr(output(f), "fair server: already off on slice CPUs 2-5"));
+}
+
 /*
  * A kernel before 6.12 (debugfs has sched/ but no fair server) needs
  * nothing; without debugfs apply says what it could not do.
@@ -1269,6 +1284,7 @@ int main(void)
 		T(test_rollback_second_cgroup_files),
 		T(test_rollback_workqueue),
 		T(test_fair_server_refused),
+		T(test_fair_server_already_off),
 		T(test_fair_server_absent),
 		T(test_fair_server_places),
 		T(test_rollback_subtree_control),
