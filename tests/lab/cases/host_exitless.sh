@@ -20,9 +20,8 @@ vm_counter() {
 # EXITS to the counts over WINDOW seconds at its shell prompt.
 idle_exits() {
 	HALTS=""
-	vmm_start run "$@" --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
-		--cmdline "$CMDLINE_SHELL" --cpus 1 --memory 256M
-	if wait_console 240 "^$MARKER "; then
+	if vmm_start_ready 240 run "$@" --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+		--cmdline "$CMDLINE_SHELL" --cpus 1 --memory 256M; then
 		sleep 2
 		_h0=$(vm_counter "$VMM_PID" halt_exits)
 		_e0=$(vm_counter "$VMM_PID" exits)

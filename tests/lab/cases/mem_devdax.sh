@@ -42,9 +42,8 @@ DAX_BASE=$(cat /sys/bus/dax/devices/dax0.0/resource)
 grep -q '"reserve_as": *"pmem"' /run/slicevm/memory.json || fail "range file: $(cat /run/slicevm/memory.json)"
 report "devdax: apply puts the pmem range in device-dax mode (through sysfs, as ndctl would)"
 
-vmm_start run --slice crit --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
-	--cmdline "$CMDLINE_SHELL memmap=4K\$$MARK_ADDR slicevm.devmem=$MARK_ADDR:0x0dd0a0ed"
-if wait_console 300 "^$MARKER "; then
+if vmm_start_ready 300 run --slice crit --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+	--cmdline "$CMDLINE_SHELL memmap=4K\$$MARK_ADDR slicevm.devmem=$MARK_ADDR:0x0dd0a0ed"; then
 	diag "guest RAM: $(tr -d '\r' <"$VMM_CONSOLE" | sed -n 's/^SLICEVM-GUEST-RAM //p')"
 	diag "$(grep zeroed "$VMM_STDERR")"
 	p4=$(kvm_counter pages_4k); p2=$(kvm_counter pages_2m); p1=$(kvm_counter pages_1g)

@@ -23,9 +23,8 @@ report "run: guest 'poweroff -f' ends the VMM with exit status 0"
 for sig in TERM:143 INT:130; do
 	name=${sig%:*}
 	want=${sig#*:}
-	vmm_start run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
-		--cmdline "$CMDLINE_SHELL" --cpus 2 --memory 256M
-	if wait_console 180 "^$MARKER "; then
+	if vmm_start_ready 180 run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" \
+		--cmdline "$CMDLINE_SHELL" --cpus 2 --memory 256M; then
 		sleep 1
 		kill -"$name" "$VMM_PID"
 	else
