@@ -9,6 +9,10 @@
 #define CPUID_1_ECX_HYPERVISOR	(1U << 31)
 #define CPUID_1_ECX_TSC_DEADLINE (1U << 24)
 #define CPUID_1_ECX_X2APIC	(1U << 21)
+#define CPUID_1_ECX_PDCM	(1U << 15)	/* IA32_PERF_CAPABILITIES */
+#define CPUID_1_ECX_DSCPL	(1U << 4)
+#define CPUID_1_ECX_DTES64	(1U << 2)
+#define CPUID_1_EDX_DS		(1U << 21)	/* the debug store: BTS, PEBS */
 #define CPUID_1_EDX_HTT		(1U << 28)
 #define CPUID_7_EBX_TSC_ADJUST	(1U << 1)
 #define CPUID_EXT1_ECX_CMPLEGACY (1U << 1)
@@ -78,6 +82,17 @@ void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,
 				e->edx |= CPUID_1_EDX_HTT;
 			else
 				e->edx &= ~CPUID_1_EDX_HTT;
+			/*
+			 * Intel's direct PMU is the architectural one of leaf
+			 * 0xA, as KVM lists it: no IA32_PERF_CAPABILITIES
+			 * (full-width writes, PEBS and LBR formats) and no
+			 * debug store (BTS, PEBS), which stay KVM's, off for
+			 * the VM. AMD has none of these bits.
+			 */
+			if (direct_pmu) {
+				e->ecx &= ~(CPUID_1_ECX_PDCM | CPUID_1_ECX_DSCPL | CPUID_1_ECX_DTES64);
+				e->edx &= ~CPUID_1_EDX_DS;
+			}
 			break;
 		case 4:
 			/* Intel: cores per package - 1 in EAX[31:26], 6 bits. */

@@ -20,9 +20,10 @@
  * timer is its CPU's own, which passes through the one-shot mode of the
  * x2APIC only: no TSC-deadline mode whatever @tsc_deadline says, and x2APIC
  * shown (CPUID.1:ECX[21]). With VM_DIRECT_PMU the guest's performance
- * counters are its CPU's own core counters: PerfCtrExtCore shown (CPUID
- * 8000_0001h ECX[23]), PerfMonV2 (8000_0022h EAX[0]) not, which the
- * component does not pass through.
+ * counters are its CPU's own core counters: on AMD PerfCtrExtCore shown
+ * (CPUID 8000_0001h ECX[23]), PerfMonV2 (8000_0022h EAX[0]) not, which the
+ * component does not pass through; on Intel leaf 0xA as KVM lists it,
+ * without PDCM (CPUID.1:ECX[15]) or the debug store (EDX[21], ECX[2], [4]).
  * Pure: unit tested without KVM.
  */
 void cpuid_for_vcpu(struct kvm_cpuid2 *cpuid, int index, int ncpus,

@@ -15,6 +15,7 @@ static struct kvm_cpuid2 *make_cpuid(void)
 		{ 1, 0 }, { 4, 0 }, { 4, 1 }, { 0xB, 0 }, { 0xB, 1 }, { 0xB, 2 },
 		{ 0x80000001, 0 }, { 0x80000008, 0 }, { 0x8000001E, 0 },
 		{ 0x80000022, 0 }, { 0x40000001, 0 }, { 7, 0 }, { 7, 1 },
+		{ 0xA, 0 },
 	};
 	const size_t n = sizeof(leaves) / sizeof(leaves[0]);
 	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
@@ -197,6 +198,41 @@ static void direct_pmu_core_counters(void **state)
 }
 
 /*
+ * The direct PMU on Intel: leaf 0xA as KVM lists it (the component gives
+ * exactly those counters), and no IA32_PERF_CAPABILITIES (PDCM) or debug
+ * store (DS, DTES64, DS-CPL), which would lead the guest to PEBS, LBR
+ * formats and full-width writes that stay KVM's, off for the VM.
+ */
+static void direct_pmu_intel_architectural(void **state)
+{
+	const uint32_t pdcm = 1U << 15, dscpl = 1U << 4, dtes64 = 1U << 2, ds = 1U << 21;
+	const uint32_t other_ecx = (1U << 0) | (1U << 9) | (1U << 26);	/* SSE3, SSSE3, XSAVE */
+	const uint32_t other_edx = (1U << 0) | (1U << 25);		/* FPU, SSE */
+	struct kvm_cpuid2 *c = make_cpuid();
+
+	for (int pass = 0; pass < 2; pass++) {
+		unsigned int direct = pass ? VM_DIRECT_PMU : VM_DIRECT_TIMER;
+
+		leaf(c, 1, 0)->ecx = other_ecx | pdcm | dscpl | dtes64;
+		leaf(c, 1, 0)->edx = other_edx | ds;
+		leaf(c, 0xA, 0)->eax = 0x07300802;	/* v2, 8 counters of 48 bits */
+		leaf(c, 0xA, 0)->edx = 0x8603;		/* 3 fixed of 48 bits */
+		cpuid_for_vcpu(c, 0, 1, true, false, direct);
+		if (pass) {
+			assert_int_equal(leaf(c, 1, 0)->ecx & ~(1U << 31), other_ecx);
+			assert_int_equal(leaf(c, 1, 0)->edx, other_edx);
+		} else {	/* not the PMU's: kept (x2APIC is the timer's) */
+			assert_int_equal(leaf(c, 1, 0)->ecx & ~((1U << 31) | (1U << 21)),
+					 other_ecx | pdcm | dscpl | dtes64);
+			assert_int_equal(leaf(c, 1, 0)->edx, other_edx | ds);
+		}
+		assert_int_equal(leaf(c, 0xA, 0)->eax, 0x07300802);
+		assert_int_equal(leaf(c, 0xA, 0)->edx, 0x8603);
+	}
+	free(c);
+}
+
+/*
  * Direct interrupts: the guest's EOI must reach the physical APIC, so no
  * paravirtual EOI (KVM_FEATURE_PV_EOI, bit 6 of 4000_0001h EAX); the
  * other paravirtual features stay.
@@ -224,6 +260,7 @@ int main(void)
 		cmocka_unit_test(direct_timer_no_tsc_deadline),
 		cmocka_unit_test(direct_timer_no_tsc_adjust),
 		cmocka_unit_test(direct_pmu_core_counters),
+		cmocka_unit_test(direct_pmu_intel_architectural),
 		cmocka_unit_test(direct_irq_no_pv_eoi),
 	};
 
