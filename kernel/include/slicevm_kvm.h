@@ -32,8 +32,10 @@
  *      (see below).
  *   5  stage 4: KVM_CAP_SLICEVM_IPI, the IPIs between a VM's vCPUs taken
  *      by the receiving vCPU without an exit (see below).
+ *   6  stage 5, VMX: KVM_CAP_SLICEVM_PMU on Intel's architectural PMU;
+ *      its answer counts fixed counters in bits 15:8 (see below).
  */
-#define SLICEVM_KVM_ABI_VERSION		5
+#define SLICEVM_KVM_ABI_VERSION		6
 
 /*
  * Capability numbers: a block of 16 far above upstream's (which count up
@@ -186,25 +188,35 @@
 #define KVM_CAP_SLICEVM_IPI		0x5350
 
 /*
- * KVM_CAP_SLICEVM_PMU (ABI 3): the guest's performance counters on the
- * physical core counters of the one CPU its vCPU is pinned to: the guest
- * programs and reads them (the PERF_CTL/PERF_CTR MSRs, RDPMC) without
- * exits, and a counter's overflow reaches it as its LVTPC interrupt. The
- * host's own counters on that CPU are saved at each entry and restored at
- * each exit: host perf events there do not count while the guest runs (as
- * with exclude_guest), and are never disturbed.
+ * KVM_CAP_SLICEVM_PMU (ABI 3; VMX from ABI 6): the guest's performance
+ * counters on the physical core counters of the one CPU its vCPU is pinned
+ * to: the guest programs and reads them (their MSRs) without exits, and a
+ * counter's overflow reaches it as its LVTPC interrupt. RDPMC exits and is
+ * answered from the counts the last exit saved. The host's own counters on
+ * that CPU are saved at each entry and restored at each exit: host perf
+ * events there do not count while the guest runs (as with exclude_guest),
+ * and are never disturbed.
  *
- * KVM_CHECK_EXTENSION answers the number of counters (6: AMD's core
- * performance counters, MSRs 0xc0010200-0xc001020b) when this host can,
- * 0 when not: no component, VMX (not yet), no PerfCtrExtCore (QEMU's TCG
- * has no PMU at all).
+ * KVM_CHECK_EXTENSION answers, when this host can, the general-purpose
+ * counters the guest may use in bits 7:0 and its fixed counters in bits
+ * 15:8: 6 on AMD (its core performance counters, MSRs
+ * 0xc0010200-0xc001020b); on Intel those of KVM's own CPUID leaf 0xA
+ * (architectural PMU version 2, at most 8 general-purpose and 3 fixed),
+ * which the VMM passes on as it is. 0 when not: no component, no
+ * PerfCtrExtCore (QEMU's TCG has no PMU at all), or on Intel a hybrid CPU,
+ * KVM loaded with enable_pmu=0, no VM-entry/exit control for
+ * IA32_PERF_GLOBAL_CTRL or no full-width counter writes. Before ABI 6 a
+ * VMX host answered 0.
  *
  * The VMM, before creating vCPUs, turns KVM's own PMU emulation off for the
  * VM (KVM_CAP_PMU_CAPABILITY with KVM_PMU_CAP_DISABLE) and shows the guest
- * PerfCtrExtCore (CPUID 8000_0001h ECX[23]) without PerfMonV2 (8000_0022h
- * EAX[0]); then from each vCPU's own thread, once pinned, calls
- * KVM_ENABLE_CAP(KVM_CAP_SLICEVM_PMU) on the vCPU fd with args 0 and flags
- * 0. That call fails with
+ * on AMD PerfCtrExtCore (CPUID 8000_0001h ECX[23]) without PerfMonV2
+ * (8000_0022h EAX[0]); on Intel KVM's leaf 0xA, without PDCM
+ * (CPUID.1:ECX[15]: no IA32_PERF_CAPABILITIES, so no full-width writes,
+ * PEBS or LBR format) and without DS (CPUID.1:EDX[21], ECX[2] and [4]: no
+ * PEBS or BTS, which stay KVM's and are off). Then from each vCPU's own
+ * thread, once pinned, it calls KVM_ENABLE_CAP(KVM_CAP_SLICEVM_PMU) on the
+ * vCPU fd with args 0 and flags 0. That call fails with
  *   EINVAL      args or flags not 0;
  *   ENXIO       the host cannot (as for a 0 answer above), or the vCPU has
  *               no in-kernel LAPIC;
@@ -222,6 +234,8 @@
  * delivered to the guest.
  */
 #define KVM_CAP_SLICEVM_PMU		0x534e
+#define SLICEVM_KVM_PMU_GP(answer)	((answer) & 0xff)
+#define SLICEVM_KVM_PMU_FIXED(answer)	(((answer) >> 8) & 0xff)
 #define SLICEVM_KVM_PMU_DEBUGFS		"slicevm_pmu"
 
 /*

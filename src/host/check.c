@@ -273,13 +273,37 @@ static void check_kvm(struct ctx *c)
 }
 
 /* The stage each ABI version this slicevm knows completes (kernel/README.md). */
-static const int abi_stage[] = { 0, 1, 2, 5, 3, 4 };
+static const int abi_stage[] = { 0, 1, 2, 5, 3, 4, 5 };
 _Static_assert(sizeof(abi_stage) / sizeof(abi_stage[0]) == SLICEVM_KVM_ABI_VERSION + 1,
 	       "a stage for each version");
+
+const char *check_pmu_counters(int answer, char *buf, size_t len)
+{
+	int gp = SLICEVM_KVM_PMU_GP(answer), fixed = SLICEVM_KVM_PMU_FIXED(answer);
+
+	if (fixed)
+		snprintf(buf, len, "%d general-purpose and %d fixed counters", gp, fixed);
+	else
+		snprintf(buf, len, "%d counters", gp);
+	return buf;
+}
+
+/* Why the vendor module @vendor (NULL: unknown) answers 0 for the direct PMU. */
+static const char *pmu_cannot(int version, const char *vendor)
+{
+	if (!vendor)
+		return "its CPU lacks AMD's PerfCtrExtCore (perfctr_core) or an Intel architectural PMU the component can give";
+	if (strcmp(vendor, "kvm_intel"))
+		return "its CPU lacks PerfCtrExtCore (the perfctr_core flag)";
+	if (version < 6)	/* v6 brings it to VMX */
+		return "kvm_intel (VMX) has it from component v6 on: rebuild with 'make kernel'";
+	return "kvm_intel was loaded with enable_pmu=0, or the CPU is hybrid, has no full-width counter writes or no VM-entry/exit control for IA32_PERF_GLOBAL_CTRL";
+}
 
 const char *check_direct_note(int version, int timer_ns, int pmu, int irq, const char *vendor,
 			      char *buf, size_t len)
 {
+	char counters[64];
 	int n, m;
 
 	if (timer_ns > 0)
@@ -294,12 +318,11 @@ const char *check_direct_note(int version, int timer_ns, int pmu, int irq, const
 		return buf;
 	if (pmu > 0)
 		m = snprintf(buf + n, len - n,
-			     "; the direct PMU is available, %d counters: slicevm run --direct pmu", pmu);
+			     "; the direct PMU is available, %s: slicevm run --direct pmu",
+			     check_pmu_counters(pmu, counters, sizeof(counters)));
 	else
 		m = snprintf(buf + n, len - n, "; this host cannot give the direct PMU: %s",
-			     !vendor ? "its CPU lacks PerfCtrExtCore (perfctr_core), or it is a VMX host" :
-			     !strcmp(vendor, "kvm_intel") ? "kvm_intel (VMX) does not have it yet" :
-			     "its CPU lacks PerfCtrExtCore (the perfctr_core flag)");
+			     pmu_cannot(version, vendor));
 	if (version < 4 || m < 0 || (size_t)(n + m) >= len)	/* stage 3 (v4): interrupts */
 		return buf;
 	n += m;

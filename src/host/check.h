@@ -75,6 +75,13 @@ const char *check_level_name(enum check_level level);
 const char *check_direct_note(int version, int timer_ns, int pmu, int irq, const char *vendor,
 			      char *buf, size_t len);
 
+/*
+ * The counters a KVM_CAP_SLICEVM_PMU answer @answer gives the guest, in
+ * words: "6 counters" (AMD), "8 general-purpose and 3 fixed counters"
+ * (Intel). Into @buf.
+ */
+const char *check_pmu_counters(int answer, char *buf, size_t len);
+
 /* One line per item: "LEVEL  name  detail: fix"; then a summary line. */
 void check_report_print(const struct check_report *r, FILE *out);
 

@@ -11,7 +11,7 @@
  *   timer  the guest's LAPIC timer on the physical one of the CPU its vCPU
  *          is pinned to (KVM_CAP_SLICEVM_TIMER, ABI version 2);
  *   pmu    the guest's performance counters on the physical core counters
- *          of that CPU (KVM_CAP_SLICEVM_PMU, ABI version 3);
+ *          of that CPU (KVM_CAP_SLICEVM_PMU, ABI version 3; on Intel 6);
  *   irq    with timer: the timer's interrupts delivered to the guest and
  *          ended by it on the physical APIC without exits, the host's IPIs
  *          to the CPU sent as NMIs (KVM_CAP_SLICEVM_IRQ, ABI version 4);
@@ -43,7 +43,7 @@
 /* What the VM's KVM answers for each direct feature (KVM_CHECK_EXTENSION). */
 struct direct_kvm {
 	int timer_ns;		/* KVM_CAP_SLICEVM_TIMER: the host's APIC timer period; 0: it cannot */
-	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU: the guest's counters; 0: it cannot */
+	int pmu_counters;	/* KVM_CAP_SLICEVM_PMU: SLICEVM_KVM_PMU_GP() and _FIXED() counters; 0: it cannot */
 	int irq;		/* KVM_CAP_SLICEVM_IRQ: 1, or 0: it cannot */
 	int ipi;		/* KVM_CAP_SLICEVM_IPI: 1, or 0: it cannot */
 };

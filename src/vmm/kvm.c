@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "host/check.h"
 #include "lib/err.h"
 #include "lib/str.h"
 #include "slicevm_kvm.h"
@@ -116,7 +117,7 @@ struct told {
 	const char *hw;		/* what of the guest's it is: "LAPIC timer" */
 	const char *own;	/* what of its CPU's: "own timer" */
 	const char *cannot;	/* why this host cannot give it */
-	char detail[40];	/* what KVM answered: "APIC timer period 1 ns" */
+	char detail[48];	/* what KVM answered: "APIC timer period 1 ns" */
 	bool plural;		/* @title is ("direct interrupts are") */
 	bool on;		/* asked for (and so checked) */
 	bool can;		/* KVM_CHECK_EXTENSION answered non-zero */
@@ -176,7 +177,7 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 		  "the host's APIC is not in x2APIC mode, or AVIC or APICv is on",
 		  "", false, use->direct & VM_DIRECT_TIMER, use->kvm.timer_ns > 0 },
 		{ "the direct PMU", "performance counters", "own",
-		  "no AMD core performance counters (PerfCtrExtCore), or a VMX host",
+		  "no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give",
 		  "", false, use->direct & VM_DIRECT_PMU, use->kvm.pmu_counters > 0 },
 		{ "direct interrupts", "timer interrupts", "own APIC",
 		  "no direct timer",
@@ -208,7 +209,7 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 		snprintf(newer, sizeof(newer), " (newer than this slicevm knows: used as v%d)",
 			 SLICEVM_KVM_ABI_VERSION);
 	snprintf(f[0].detail, sizeof(f[0].detail), "APIC timer period %d ns", use->kvm.timer_ns);
-	snprintf(f[1].detail, sizeof(f[1].detail), "%d counters", use->kvm.pmu_counters);
+	check_pmu_counters(use->kvm.pmu_counters, f[1].detail, sizeof(f[1].detail));
 	for (int i = 0; i < nf; i++) {
 		if (f[i].on)
 			on |= 1U << i;

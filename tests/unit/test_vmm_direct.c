@@ -261,7 +261,7 @@ static void kvm_checked_pmu(void **state)
 		assert_int_equal(ans.timer_ns, 0);
 		assert_int_equal(ans.pmu_counters, 0);
 		assert_string_equal(err_msg(),
-				    "--direct pmu: this host's KVM cannot give the guest its CPU's performance counters (KVM_CAP_SLICEVM_PMU is 0: no AMD core performance counters (PerfCtrExtCore), or a VMX host, which the component does not support yet): run without --direct pmu");
+				    "--direct pmu: this host's KVM cannot give the guest its CPU's performance counters (KVM_CAP_SLICEVM_PMU is 0: no AMD core performance counters (PerfCtrExtCore), or on Intel a component older than v6, a hybrid CPU, kvm_intel with enable_pmu=0, or no full-width counter writes): run without --direct pmu");
 		assert_int_equal(direct_check_kvm((VM_DIRECT_TIMER | VM_DIRECT_PMU), v, fd, &ans), -1);
 		assert_non_null(strstr(err_msg(), "--direct timer: this host's KVM cannot give the guest its CPU's timer"));
 	}
@@ -335,7 +335,7 @@ static void enable_errors_pmu(void **state)
 		const char *msg;
 	} lines[] = {
 		{ EINVAL, "vCPU 2: KVM refused the arguments of the direct PMU (EINVAL): this is a slicevm bug, please report it" },
-		{ ENXIO, "vCPU 2: this host cannot give the direct PMU on CPU 7 (ENXIO: no AMD core performance counters (PerfCtrExtCore), a VMX host, or the vCPU has no in-kernel LAPIC): run without --direct pmu" },
+		{ ENXIO, "vCPU 2: this host cannot give the direct PMU on CPU 7 (ENXIO: no AMD core performance counters (PerfCtrExtCore), no Intel PMU the component can give, or the vCPU has no in-kernel LAPIC): run without --direct pmu" },
 		{ EOPNOTSUPP, "vCPU 2: KVM's own PMU is still on for the VM (EOPNOTSUPP: KVM_CAP_PMU_CAPABILITY did not turn it off): this is a slicevm bug, please report it" },
 		{ EPERM, "vCPU 2: KVM refused the direct PMU on CPU 7 (EPERM: the vCPU's thread is not pinned alone to a nohz_full CPU): boot with the nohz_full= of 'slicevm host bootargs'" },
 		{ EBUSY, "vCPU 2: another vCPU has CPU 7's performance counters already (EBUSY: another VM runs there with the direct PMU): stop that VM, or use another slice" },

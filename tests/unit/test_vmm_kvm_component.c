@@ -104,11 +104,15 @@ static void test_summary(void **state)
 	assert_null(strstr(summary(2, 1, 0, 0, "3", buf, sizeof(buf)), "PMU"));
 
 	/* newer than known: used as this slicevm's version */
-	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 5);
-	assert_string_equal(summary(6, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
-			    "kernel component v6 (newer than this slicevm knows: used as v5): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters) and its timer interrupts on CPU 7's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on CPU 7's own APIC (direct ipi; the sender's ICR write still exits); its devices' interrupts still exit to KVM");
-	s = summary(6, 0, 0, 0, NULL, buf, sizeof(buf));
-	assert_non_null(strstr(s, "kernel component v6 (newer than this slicevm knows: used as v5) loaded, but this host cannot"));
+	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 6);
+	assert_string_equal(summary(7, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
+			    "kernel component v7 (newer than this slicevm knows: used as v6): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters) and its timer interrupts on CPU 7's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on CPU 7's own APIC (direct ipi; the sender's ICR write still exits); its devices' interrupts still exit to KVM");
+	s = summary(7, 0, 0, 0, NULL, buf, sizeof(buf));
+	assert_non_null(strstr(s, "kernel component v7 (newer than this slicevm knows: used as v6) loaded, but this host cannot"));
+
+	/* v6: Intel's counters, general-purpose and fixed */
+	assert_non_null(strstr(summary(6, 1, 8 | 3 << 8, VM_DIRECT_PMU, "7", buf, sizeof(buf)),
+			       "the guest's performance counters on CPU 7's own (direct pmu; 8 general-purpose and 3 fixed counters)"));
 
 	/* one line, cut rather than overrun; slice_report's line holds any */
 	for (int v = -1; v <= SLICEVM_KVM_ABI_VERSION + 1; v++)
@@ -136,12 +140,12 @@ static void test_summary_irq(void **state)
 	char buf[512];
 
 	assert_string_equal(summary(4, 1, 0, VM_DIRECT_TIMER | VM_DIRECT_IRQ, "1", buf, sizeof(buf)),
-			    "kernel component v4: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)");
+			    "kernel component v4: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give)");
 	assert_string_equal(summary(4, 1, 6, VM_DIRECT_TIMER | VM_DIRECT_PMU, "1", buf, sizeof(buf)),
 			    "kernel component v4: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 1's own (direct pmu; 6 counters); IPIs and interrupts still exit to KVM; direct interrupts are available (the host's IPIs there sent as NMIs) but not asked for: give --direct irq for the guest's timer interrupts without exits");
 	/* no direct timer here: no interrupts either */
 	assert_string_equal(summary(4, 0, 0, 0, "1", buf, sizeof(buf)),
-			    "kernel component v4 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host) or direct interrupts (no direct timer): the guest's timer, IPIs and interrupts exit to KVM as usual");
+			    "kernel component v4 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give) or direct interrupts (no direct timer): the guest's timer, IPIs and interrupts exit to KVM as usual");
 }
 
 /* v5: IPIs with interrupts, on or available. */
@@ -150,9 +154,9 @@ static void test_summary_ipi(void **state)
 	char buf[768];
 
 	assert_string_equal(summary(5, 1, 0, VM_DIRECT_TIMER | VM_DIRECT_IRQ | VM_DIRECT_IPI, "1-2", buf, sizeof(buf)),
-			    "kernel component v5: each vCPU's LAPIC timer on its CPU's own timer (CPUs 1-2; direct timer; APIC timer period 1 ns) and its timer interrupts on its CPU's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on its CPU's own APIC (direct ipi; the sender's ICR write still exits); its devices' interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)");
+			    "kernel component v5: each vCPU's LAPIC timer on its CPU's own timer (CPUs 1-2; direct timer; APIC timer period 1 ns) and its timer interrupts on its CPU's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on its CPU's own APIC (direct ipi; the sender's ICR write still exits); its devices' interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give)");
 	assert_string_equal(summary(5, 1, 0, VM_DIRECT_TIMER | VM_DIRECT_IRQ, "1", buf, sizeof(buf)),
-			    "kernel component v5: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM; direct IPIs are available (the sender's ICR write still exits) but not asked for: give --direct ipi for the guest's IPIs from its other vCPUs without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)");
+			    "kernel component v5: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM; direct IPIs are available (the sender's ICR write still exits) but not asked for: give --direct ipi for the guest's IPIs from its other vCPUs without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give)");
 }
 
 /* v3: each feature on, available or not possible, in one line. */
@@ -174,15 +178,15 @@ static void test_summary_pmu(void **state)
 		{ 1, 6, VM_DIRECT_TIMER, "3",
 		  "kernel component v3: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM; the direct PMU is available (6 counters) but not asked for: give --direct pmu for the guest's performance counters without exits" },
 		{ 1, 0, VM_DIRECT_TIMER, "3",
-		  "kernel component v3: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host)" },
+		  "kernel component v3: the guest's LAPIC timer on CPU 3's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give)" },
 		{ 1, 6, 0, "3",
 		  "kernel component v3 loaded: the direct timer (APIC timer period 1 ns) and the direct PMU (6 counters) are available but not asked for: give --direct timer,pmu for the guest's LAPIC timer and performance counters without exits; its timer, IPIs and interrupts exit to KVM as usual" },
 		{ 1, 0, 0, "3",
-		  "kernel component v3 loaded: the direct timer is available (APIC timer period 1 ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host); its timer, IPIs and interrupts exit to KVM as usual" },
+		  "kernel component v3 loaded: the direct timer is available (APIC timer period 1 ns) but not asked for: give --direct timer for the guest's LAPIC timer without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give); its timer, IPIs and interrupts exit to KVM as usual" },
 		{ 0, 6, 0, "3",
 		  "kernel component v3 loaded: the direct PMU is available (6 counters) but not asked for: give --direct pmu for the guest's performance counters without exits; this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on); its timer, IPIs and interrupts exit to KVM as usual" },
 		{ 0, 0, 0, "3",
-		  "kernel component v3 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), or a VMX host): the guest's timer, IPIs and interrupts exit to KVM as usual" },
+		  "kernel component v3 loaded, but this host cannot give the direct timer (the host's APIC is not in x2APIC mode, or AVIC or APICv is on) or the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give): the guest's timer, IPIs and interrupts exit to KVM as usual" },
 	};
 	char buf[512];
 
