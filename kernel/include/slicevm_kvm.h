@@ -223,7 +223,8 @@
  *   EOPNOTSUPP  KVM's own PMU is still on for the VM;
  *   EPERM       the thread may run on more than one CPU, or its CPU is not
  *               nohz_full;
- *   EBUSY       another vCPU already has that CPU's counters.
+ *   EBUSY       another vCPU already has that CPU's counters, or this one
+ *               has another CPU's (its thread moved).
  * An entry on another CPU (the thread was moved) leaves the guest's
  * counters saved and its accesses to KVM, which answers as for a VM
  * without a PMU.
