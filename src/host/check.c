@@ -214,7 +214,7 @@ static int read_bool_param(const char *sys, const char *rel)
 	return buf[0] == 'Y' || buf[0] == 'y' || buf[0] == '1';
 }
 
-/* The slice CPUs of the plan. */
+/* @m as a CPU list, "none" when empty. */
 static const char *mask_str(const struct cpumask *m, char *buf, size_t len)
 {
 	cpumask_format_list(m, buf, len);
