@@ -387,19 +387,42 @@ hazard_line() {
 vmm_start_ready() {
 	_secs=$1
 	shift
-	vmm_start "$@"
+	start_ready "$_secs" vmm_start "$@"
+}
+
+# start_ready SECS STARTER ARGS...: vmm_start_ready with STARTER (a function
+# that starts the VMM and sets VMM_PID, VMM_CONSOLE, VMM_STDERR; ARGS after
+# SECS go to it) in vmm_start's place, for a case that starts it its own
+# way (host_systemd's unit). A guest silent at the deadline is, as in
+# vmm_run, killed and started once more with the evidence kept.
+start_ready() {
+	_secs=$1
+	_starter=$2
+	shift 2
+	"$_starter" "$@"
 	wait_console "$_secs" "^$MARKER " && return 0
-	# a VMM still running, or one that ended otherwise, is the case's to judge
-	_alive "$VMM_PID" && return 1
 	_tries=1
-	while [ $_tries -le "$LAB_HAZARD_RETRIES" ] && tcg_patch_hazard; do
-		wait "$VMM_PID"
-		diag "the guest kernel died ($(hazard_line)), a lab hazard (see tcg_patch_hazard); starting it again"
-		vmm_start "$@"
+	while [ $_tries -le "$LAB_HAZARD_RETRIES" ]; do
+		if _alive "$VMM_PID"; then
+			[ $_tries -eq 1 ] || return 1
+			vmm_threads >"$LAB_TMP/threads.silent" 2>&1
+			kill -KILL "$VMM_PID" 2>/dev/null
+			wait "$VMM_PID" 2>/dev/null
+			diag "the guest never reached its init in ${_secs} s; starting it once more"
+			diag_file "the VMM's threads when it was killed" "$LAB_TMP/threads.silent" 20
+			diag_file "console" "$VMM_CONSOLE" 5
+		elif tcg_patch_hazard; then
+			wait "$VMM_PID"
+			diag "the guest kernel died ($(hazard_line)), a lab hazard (see tcg_patch_hazard); starting it again"
+		else
+			break
+		fi
+		"$_starter" "$@"
 		wait_console "$_secs" "^$MARKER " && return 0
-		_alive "$VMM_PID" && return 1
 		_tries=$((_tries + 1))
 	done
+	# a VMM still running is the case's to judge
+	_alive "$VMM_PID" && return 1
 	# ended before its guest was ready: say how (vmm_wait then returns at once)
 	vmm_wait 1
 	diag "the VMM ended (status $VMM_RC) before its guest was ready"

@@ -9,7 +9,8 @@
 # the manager's child, so its exit status is still collected. ExecStop
 # ('slicevm stop db') shuts the guest down through its power button; a
 # second run shows SIGTERM to the main PID (systemctl kill) ends it with
-# 143, which the unit lists in SuccessExitStatus=.
+# 143, which the unit lists in SuccessExitStatus=. Starts go through
+# start_ready, which starts a guest the lab's hazard killed once more.
 . /lab/lib.sh
 
 export SLICEVM_LEDGER=/run/slicevm/ledger.db
@@ -37,8 +38,7 @@ unit_start() {
 	VMM_STDERR=$LAB_TMP/unit.err
 }
 
-unit_start
-if wait_console 240 "^$MARKER "; then
+if start_ready 240 unit_start; then
 	cg=$(sed -n 's/^0:://p' "/proc/$VMM_PID/cgroup")
 	ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$VMM_PID/status")
 	diag "VMM $VMM_PID: cgroup '$cg', parent $ppid (the manager is $$)"
@@ -56,17 +56,18 @@ if wait_console 240 "^$MARKER "; then
 	grep -q SLICEVM-GUEST-POWERBUTTON "$LAB_TMP/unit.console" || fail "the guest never saw its power button"
 else
 	fail "the unit's VM never printed $MARKER: $(cat "$LAB_TMP/unit.err")"
+	diag_file console "$VMM_CONSOLE" 10
 fi
 report "systemd stand-in: a slice VM leaves its unit's cgroup but stays the manager's child; ExecStop's power button ends it with 0"
 
-unit_start
-if wait_console 240 "^$MARKER "; then
+if start_ready 240 unit_start; then
 	kill -TERM "$VMM_PID"	# systemctl kill / the stop job's SIGTERM to the main PID
 	wait "$VMM_PID"
 	rc=$?
 	[ "$rc" = 143 ] || fail "SIGTERM to the main PID gave $rc, expected 143"
 else
 	fail "the unit's VM never printed $MARKER (second start): $(cat "$LAB_TMP/unit.err")"
+	diag_file console "$VMM_CONSOLE" 10
 fi
 report "systemd stand-in: SIGTERM to the main PID ends the VM with 143 (SuccessExitStatus=)"
 
