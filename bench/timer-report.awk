@@ -6,6 +6,8 @@
 #   # exits in the 1 kHz loop (RUN): N exits, S s, T ticks (R/s, X per tick): intr=A msr=C ...
 #     (a window in the middle of the guest's timer loop, T of its ticks)
 #   # vcpu0 slicevm_timer (RUN): enabled 1 cpu 1 direct D stock S ...
+# and for RUN fio-timer and fio-irq (a guest's fio on a virtio disk):
+#   # exits during fio (RUN): N exits, S s, 0 ticks (R/s, 0.000 per tick): npf=A ...
 # and direct_irq_smp's, for RUN component, timer, timer,irq and timer,irq,ipi:
 #   # exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A ...
 # and for RUN timer,irq, timer,irq,ipi and timer,irq,ipi,pv (3 vCPUs):
@@ -75,6 +77,22 @@ function ipi_row(title, v) {
 		v["timer,irq,ipi"], v["timer,irq"], v["timer"], v["component"],
 		ratio(v["timer,irq,ipi"], v["component"]), ratio(v["timer,irq"], v["component"])
 }
+# "# exits during fio (RUN): N exits, S s, 0 ticks (R/s, ...): npf=A ..." for
+# RUN fio-timer and fio-irq: the vCPU's exits while its guest's fio wrote
+# and verified 64M of a virtio disk (stage 3's device interrupts, ABI 7)
+/^# exits during fio \(/ {
+	k = run_of($0, "exits during fio")
+	n = split(body($0), f, " ")
+	fio_seen[k] = 1; fio_all[k] = f[1]; fio_secs[k] = f[3]
+	for (i = 11; i <= n; i++) {
+		split(f[i], kv, "=")
+		fio_reason[kv[1]] = 1; fio_count[k, kv[1]] = kv[2]
+	}
+}
+function fio_row(title, v, fmt) {
+	printf "| %s | " fmt " | " fmt " | %s | lower |\n", title, v["fio-irq"], v["fio-timer"],
+		ratio(v["fio-irq"], v["fio-timer"])
+}
 /vcpu0 slicevm_timer \(/ {
 	k = run_of($0, "vcpu0 slicevm_timer")
 	dbg[k] = body($0)
@@ -111,6 +129,23 @@ END {
 	printf "- direct timer, a host task sleeping 10 ms x 300 on CPU 1: %s\n", dbg["direct-load"]
 	printf "- direct timer + irq, alone: %s\n", dbg["irq"]
 	printf "- direct timer + irq, that host task and a storm of host IPIs to CPU 1: %s\n", dbg["irq-storm"]
+	if (length(fio_seen) == 2) {
+		print ""
+		print "The guest's device interrupts (stage 3, ABI 7): fio writes and verifies 64M of a virtio disk (run_fio's two jobs); the vCPU's exits from its start to its verdict:"
+		print ""
+		print "| metric | direct timer + irq | direct timer | irq / timer | better |"
+		print "|---|---|---|---|---|"
+		for (k in fio_seen) { a[k] = fio_all[k] }
+		fio_row("exits during fio", a, "%d")
+		for (r in fio_reason) {
+			for (k in fio_seen) { a[k] = fio_count[k, r] }
+			fio_row(r " exits", a, "%d")
+		}
+		for (k in fio_seen) { a[k] = fio_secs[k] }
+		fio_row("seconds (TCG: not a speed)", a, "%.1f")
+		print ""
+		printf "- direct timer + irq, fio: %s\n", dbg["fio-irq"]
+	}
 	if (length(ipi_seen) == 4) {
 		print ""
 		print "IPIs between two vCPUs (stage 4): 3000 round trips from vCPU 0 to vCPU 1, each waited for; both vCPUs' exits per IPI vCPU 1 took:"

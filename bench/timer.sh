@@ -15,7 +15,10 @@
 # the case logs them and this script tabulates them
 # (bench/timer-report.awk): exits per second idle, per second and per guest
 # timer tick in the loop, by reason, with the direct features against stock
-# KVM measured in the same run. Then tests/lab/cases/direct_irq_smp.sh
+# KVM measured in the same run; and two runs whose guest writes and
+# verifies 64M of a virtio disk with fio, with `--direct timer` and with
+# `--direct timer,irq` (the guest's device interrupts, ABI 7): the vCPU's
+# exits over each, by reason. Then tests/lab/cases/direct_irq_smp.sh
 # (its own L1: 4 CPUs, slice s on CPUs 1-2): a 2-vCPU guest sends 3000
 # IPIs from vCPU 0 to vCPU 1, each waited for (tests/lab/ipiping.c),
 # without --direct, with the timer, with timer,irq and with timer,irq,ipi;
@@ -40,6 +43,8 @@ log=${BENCH_LOG:-$(dirname "$bin")/bench-timer.log}
 	grep -E '^(ok|not ok|# )' >&2
 grep -q '^ok .*direct timer: on stock KVM' "$log" ||
 	die "the lab case direct_timer did not complete its six runs (log: $log)"
+[ "$(grep -c '^# exits during fio (' "$log")" = 2 ] ||
+	die "the lab case direct_timer did not count its two fio runs (log: $log)"
 [ "$(grep -c '^# exits per IPI (' "$log")" = 4 ] ||
 	die "the lab case direct_irq_smp did not count the IPIs of its four runs (log: $log)"
 [ "$(grep -c '^# exits per IPI to two vCPUs (' "$log")" = 3 ] ||

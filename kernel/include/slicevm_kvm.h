@@ -34,8 +34,10 @@
  *      by the receiving vCPU without an exit (see below).
  *   6  stage 5, VMX: KVM_CAP_SLICEVM_PMU on Intel's architectural PMU;
  *      its answer counts fixed counters in bits 15:8 (see below).
+ *   7  stage 3: KVM_CAP_SLICEVM_IRQ also takes the guest's device
+ *      interrupts (MSIs, edge IOAPIC pins) without exits (see below).
  */
-#define SLICEVM_KVM_ABI_VERSION		6
+#define SLICEVM_KVM_ABI_VERSION		7
 
 /*
  * Capability numbers: a block of 16 far above upstream's (which count up
@@ -118,7 +120,12 @@
  * an interrupt routed to its CPU by mistake), raised again for the host.
  * Then stage 4's (KVM_CAP_SLICEVM_IPI, below): P 0/1; Q IPIs of the VM's
  * other vCPUs sent to this one's CPU physically, A of those delivered by
- * KVM again at an exit (not seen taken).
+ * KVM again at an exit (not seen taken). From ABI 7, the device
+ * interrupts': " dev_vectors G devs T devs_back U dev_in_service W": G
+ * vectors of the CPU held for the guest (0: none, its device interrupts
+ * go through KVM); T device interrupts sent to the CPU physically, U of
+ * those taken by the host after an exit and delivered by KVM; W exits
+ * taken while the guest was in the handler of one.
  */
 #define SLICEVM_KVM_TIMER_DEBUGFS	"slicevm_timer"
 
@@ -149,9 +156,18 @@
  * LAPIC nor pending in the physical one, the guest ends interrupts only
  * with the EOI register (no KVM paravirtual EOI, which the VMM must hide
  * from it, nor Hyper-V's), and it has not enabled SVM or VMX for guests of
- * its own; otherwise the entry intercepts interrupts as before. Interrupts of KVM's emulated devices, and the guest's IPIs, stay
- * KVM's: they make the entries that follow intercept until the guest's
- * EOI of them.
+ * its own; otherwise the entry intercepts interrupts as before. The
+ * guest's IPIs stay KVM's (stage 4 below takes them): they make the entries
+ * that follow intercept until the guest's EOI of them. Up to ABI 6 so did
+ * its devices' interrupts. From ABI 7, while the vCPU has it, the host
+ * holds every device vector its CPU has free; an edge interrupt with fixed
+ * or lowest-priority delivery that KVM would deliver to the vCPU (an MSI
+ * through irqfd or KVM_SIGNAL_MSI, an edge IOAPIC pin) with one of those
+ * vectors goes to the CPU as a physical interrupt while an entry takes
+ * them: the guest takes it and ends it without an exit. One that reaches
+ * the CPU after the exit is taken by the host and delivered by KVM,
+ * exactly once. A vector the host keeps there (its own system vectors) and
+ * one KVM's IOAPIC must see ended go through KVM as before.
  */
 #define KVM_CAP_SLICEVM_IRQ		0x534f
 

@@ -273,7 +273,7 @@ static void check_kvm(struct ctx *c)
 }
 
 /* The stage each ABI version this slicevm knows completes (kernel/README.md). */
-static const int abi_stage[] = { 0, 1, 2, 5, 3, 4, 5 };
+static const int abi_stage[] = { 0, 1, 2, 5, 3, 4, 5, 3 };
 _Static_assert(sizeof(abi_stage) / sizeof(abi_stage[0]) == SLICEVM_KVM_ABI_VERSION + 1,
 	       "a stage for each version");
 
@@ -326,7 +326,10 @@ const char *check_direct_note(int version, int timer_ns, int pmu, int irq, const
 	if (version < 4 || m < 0 || (size_t)(n + m) >= len)	/* stage 3 (v4): interrupts */
 		return buf;
 	n += m;
-	if (irq > 0 && version >= 5)	/* stage 4 (v5): IPIs, with interrupts */
+	if (irq > 0 && version >= 7)	/* v7: the devices' interrupts too */
+		snprintf(buf + n, len - n,
+			 "; direct interrupts (timer and devices) and IPIs are available: slicevm run --direct timer,irq,ipi");
+	else if (irq > 0 && version >= 5)	/* stage 4 (v5): IPIs, with interrupts */
 		snprintf(buf + n, len - n,
 			 "; direct interrupts and IPIs are available: slicevm run --direct timer,irq,ipi");
 	else if (irq > 0)

@@ -39,6 +39,7 @@
 #define DIRECT_PMU_ABI		3
 #define DIRECT_IRQ_ABI		4
 #define DIRECT_IPI_ABI		5
+#define DIRECT_DEV_ABI		7	/* direct interrupts take the devices' too */
 
 /* What the VM's KVM answers for each direct feature (KVM_CHECK_EXTENSION). */
 struct direct_kvm {

@@ -208,6 +208,8 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 	if (use->version > SLICEVM_KVM_ABI_VERSION)
 		snprintf(newer, sizeof(newer), " (newer than this slicevm knows: used as v%d)",
 			 SLICEVM_KVM_ABI_VERSION);
+	if (use->version >= DIRECT_DEV_ABI)
+		f[2].hw = "timer and device interrupts";
 	snprintf(f[0].detail, sizeof(f[0].detail), "APIC timer period %d ns", use->kvm.timer_ns);
 	check_pmu_counters(use->kvm.pmu_counters, f[1].detail, sizeof(f[1].detail));
 	for (int i = 0; i < nf; i++) {
@@ -239,10 +241,12 @@ const char *kvm_component_summary(const struct kvm_component_use *use, char *buf
 			   !first ? " and its" : n == 1 ? ": the guest's" : ": each vCPU's",
 			   f[i].hw, where, f[i].own, note, config_direct_name(i), f[i].detail);
 	}
-	if (on & VM_DIRECT_IPI)
-		str_append(buf, len, &used, "; its devices' interrupts still exit to KVM");
-	else if (on & VM_DIRECT_IRQ)
-		str_append(buf, len, &used, "; its IPIs and its devices' interrupts still exit to KVM");
+	if (on & VM_DIRECT_IPI) {
+		if (use->version < DIRECT_DEV_ABI)
+			str_append(buf, len, &used, "; its devices' interrupts still exit to KVM");
+	} else if (on & VM_DIRECT_IRQ)
+		str_append(buf, len, &used, "; its IPIs%s still exit to KVM",
+			   use->version < DIRECT_DEV_ABI ? " and its devices' interrupts" : "");
 	else if (on)
 		str_append(buf, len, &used, "; %sIPIs and interrupts still exit to KVM",
 			   on & VM_DIRECT_TIMER ? "" : "its timer, ");

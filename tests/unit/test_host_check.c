@@ -334,10 +334,10 @@ static void test_kvm_component(void **state)
 	rm(t.root, "dev/kvm");
 
 	/* A newer component: used as far as this slicevm knows it. */
-	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "7\n");
+	mk(t.root, "sys/module/kvm/parameters/slicevm_abi", "8\n");
 	run(&t, NULL, &r);
 	expect(&r, "kvm-component", CHECK_PASS,
-	       "v7 is loaded (this slicevm knows up to v6 and uses that; whether this host can give the direct timer, PMU and interrupts is unknown");
+	       "v8 is loaded (this slicevm knows up to v7 and uses that; whether this host can give the direct timer, PMU and interrupts is unknown");
 	check_report_free(&r);
 
 	/* Not a version. */
@@ -411,6 +411,11 @@ static void test_direct_note(void **state)
 			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; the direct PMU is available, 8 general-purpose and 3 fixed counters: slicevm run --direct pmu; direct interrupts and IPIs are available: slicevm run --direct timer,irq,ipi");
 	assert_string_equal(check_direct_note(6, 40, 0, 1, "kvm_intel", buf, sizeof(buf)),
 			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; this host cannot give the direct PMU: kvm_intel was loaded with enable_pmu=0, or the CPU is hybrid, has no full-width counter writes or no VM-entry/exit control for IA32_PERF_GLOBAL_CTRL; direct interrupts and IPIs are available: slicevm run --direct timer,irq,ipi");
+	/* v7: direct interrupts take the devices' too */
+	assert_string_equal(check_direct_note(7, 40, 6, 1, "kvm_amd", buf, sizeof(buf)),
+			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; the direct PMU is available, 6 counters: slicevm run --direct pmu; direct interrupts (timer and devices) and IPIs are available: slicevm run --direct timer,irq,ipi");
+	assert_string_equal(check_direct_note(7, 0, 0, 0, "kvm_amd", buf, sizeof(buf)),
+			    "this host cannot give the direct timer: its APIC is not in x2APIC mode, or kvm_amd has AVIC or APICv on; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore (the perfctr_core flag); this host cannot give direct interrupts or IPIs: they need the direct timer");
 	assert_string_equal(check_direct_note(6, 40, 6, 1, "kvm_amd", buf, sizeof(buf)),
 			    "the direct timer is available, APIC timer period 40 ns: slicevm run --direct timer; the direct PMU is available, 6 counters: slicevm run --direct pmu; direct interrupts and IPIs are available: slicevm run --direct timer,irq,ipi");
 
@@ -418,8 +423,11 @@ static void test_direct_note(void **state)
 	assert_string_equal(check_direct_note(3, 40, 6, 0, "kvm_amd", small, sizeof(small)),
 			    "the direct time");
 	/* the longest note fits the item with the longest words around it */
-	check_direct_note(6, 0, 0, 0, "kvm_intel", buf, sizeof(buf));
-	assert_true(strlen("slicevm's kernel component v2147483647 is loaded (this slicevm knows up to v6 and uses that; )") +
+	check_direct_note(7, 0, 0, 0, "kvm_intel", buf, sizeof(buf));
+	assert_true(strlen("slicevm's kernel component v2147483647 is loaded (this slicevm knows up to v7 and uses that; )") +
+		    strlen(buf) < sizeof(((struct check_item *)0)->detail));
+	check_direct_note(7, 40, 0, 1, "kvm_intel", buf, sizeof(buf));
+	assert_true(strlen("slicevm's kernel component v2147483647 is loaded (this slicevm knows up to v7 and uses that; )") +
 		    strlen(buf) < sizeof(((struct check_item *)0)->detail));
 }
 

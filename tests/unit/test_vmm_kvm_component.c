@@ -104,11 +104,11 @@ static void test_summary(void **state)
 	assert_null(strstr(summary(2, 1, 0, 0, "3", buf, sizeof(buf)), "PMU"));
 
 	/* newer than known: used as this slicevm's version */
-	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 6);
-	assert_string_equal(summary(7, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
-			    "kernel component v7 (newer than this slicevm knows: used as v6): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters) and its timer interrupts on CPU 7's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on CPU 7's own APIC (direct ipi; the sender's ICR write still exits); its devices' interrupts still exit to KVM");
-	s = summary(7, 0, 0, 0, NULL, buf, sizeof(buf));
-	assert_non_null(strstr(s, "kernel component v7 (newer than this slicevm knows: used as v6) loaded, but this host cannot"));
+	assert_int_equal(SLICEVM_KVM_ABI_VERSION, 7);
+	assert_string_equal(summary(8, 1, 6, VM_DIRECT_ALL, "7", buf, sizeof(buf)),
+			    "kernel component v8 (newer than this slicevm knows: used as v7): the guest's LAPIC timer on CPU 7's own timer (direct timer; APIC timer period 1 ns) and its performance counters on CPU 7's own (direct pmu; 6 counters) and its timer and device interrupts on CPU 7's own APIC (direct irq; the host's IPIs there sent as NMIs) and its IPIs from its other vCPUs on CPU 7's own APIC (direct ipi; the sender's ICR write still exits)");
+	s = summary(8, 0, 0, 0, NULL, buf, sizeof(buf));
+	assert_non_null(strstr(s, "kernel component v8 (newer than this slicevm knows: used as v7) loaded, but this host cannot"));
 
 	/* v6: Intel's counters, general-purpose and fixed */
 	assert_non_null(strstr(summary(6, 1, 8 | 3 << 8, VM_DIRECT_PMU, "7", buf, sizeof(buf)),
@@ -159,6 +159,17 @@ static void test_summary_ipi(void **state)
 			    "kernel component v5: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs and its devices' interrupts still exit to KVM; direct IPIs are available (the sender's ICR write still exits) but not asked for: give --direct ipi for the guest's IPIs from its other vCPUs without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give)");
 }
 
+/* v7: direct interrupts take the devices' interrupts too. */
+static void test_summary_dev(void **state)
+{
+	char buf[768];
+
+	assert_string_equal(summary(7, 1, 0, VM_DIRECT_TIMER | VM_DIRECT_IRQ, "1", buf, sizeof(buf)),
+			    "kernel component v7: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns) and its timer and device interrupts on CPU 1's own APIC (direct irq; the host's IPIs there sent as NMIs); its IPIs still exit to KVM; direct IPIs are available (the sender's ICR write still exits) but not asked for: give --direct ipi for the guest's IPIs from its other vCPUs without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give)");
+	assert_string_equal(summary(7, 1, 0, VM_DIRECT_TIMER, "1", buf, sizeof(buf)),
+			    "kernel component v7: the guest's LAPIC timer on CPU 1's own timer (direct timer; APIC timer period 1 ns); IPIs and interrupts still exit to KVM; direct interrupts (the host's IPIs there sent as NMIs) and direct IPIs (the sender's ICR write still exits) are available but not asked for: give --direct irq,ipi for the guest's timer and device interrupts and IPIs from its other vCPUs without exits; this host cannot give the direct PMU (no AMD core performance counters (PerfCtrExtCore), nor an Intel PMU the component can give)");
+}
+
 /* v3: each feature on, available or not possible, in one line. */
 static void test_summary_pmu(void **state)
 {
@@ -204,6 +215,7 @@ int main(void)
 		cmocka_unit_test(test_summary_pmu),
 		cmocka_unit_test(test_summary_irq),
 		cmocka_unit_test(test_summary_ipi),
+		cmocka_unit_test(test_summary_dev),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

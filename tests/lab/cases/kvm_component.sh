@@ -61,17 +61,17 @@ report "stock KVM: no slicevm_abi parameter; host check WARNs kvm-component with
 if kvm_swap "$COMP"; then
 	diag "kernel said: $(echo "$LOAD_MSGS" | sed 's/^\[[^]]*\] //' | tr '\n' '|')"
 	diag "kvm taint flags: $(cat /sys/module/kvm/taint 2>/dev/null), kernel tainted: $(cat /proc/sys/kernel/tainted)"
-	[ "$(cat "$PARAM" 2>/dev/null)" = 6 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)', expected 6"
-	echo 7 >"$PARAM" 2>/dev/null && fail "$PARAM could be written"
-	[ "$(cat "$PARAM" 2>/dev/null)" = 6 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)' after a write, expected 6"
+	[ "$(cat "$PARAM" 2>/dev/null)" = 7 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)', expected 7"
+	echo 8 >"$PARAM" 2>/dev/null && fail "$PARAM could be written"
+	[ "$(cat "$PARAM" 2>/dev/null)" = 7 ] || fail "$PARAM reads '$(cat "$PARAM" 2>&1)' after a write, expected 7"
 	grep -q . /sys/module/kvm_amd/parameters/npt 2>/dev/null || fail "kvm_amd has no npt parameter"
 fi
-report "kernel component: Debian's kvm_amd and kvm swapped for ours; slicevm_abi reads 6 and cannot be written"
+report "kernel component: Debian's kvm_amd and kvm swapped for ours; slicevm_abi reads 7 and cannot be written"
 
 host check
-want_out '^PASS +kvm-component +slicevm.s kernel component v6 is loaded \(stage 5; this host cannot give the direct timer: its APIC is not in x2APIC mode.*; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore.*; this host cannot give direct interrupts or IPIs: they need the direct timer'
+want_out '^PASS +kvm-component +slicevm.s kernel component v7 is loaded \(stage 3; this host cannot give the direct timer: its APIC is not in x2APIC mode.*; this host cannot give the direct PMU: its CPU lacks PerfCtrExtCore.*; this host cannot give direct interrupts or IPIs: they need the direct timer'
 want_out '^PASS +kvm +/dev/kvm answers KVM API 12 \(kvm_amd\)'
-report "kernel component: host check PASSes kvm-component v6, saying this L1 (no x2APIC, no PMU) can give neither the direct timer, the direct PMU nor direct interrupts or IPIs (and kvm)"
+report "kernel component: host check PASSes kvm-component v7, saying this L1 (no x2APIC, no PMU) can give neither the direct timer, the direct PMU nor direct interrupts or IPIs (and kvm)"
 
 vmm_run 180 run --kernel "$GUEST_BZIMAGE" --initrd "$GUEST_INITRD" --cmdline "$CMDLINE_POWEROFF"
 want_rc 0
@@ -79,8 +79,8 @@ want_marker
 grep -q 'kernel component\|stock KVM' "$VMM_STDERR" && fail "a VM outside a slice spoke of the component: $(cat "$VMM_STDERR")"
 report "kernel component: the default guest boots and powers off as on stock KVM"
 
-slice_vm '^slicevm: slice s: kernel component v6 loaded, but this host cannot give the direct timer \(.*\) or the direct PMU \(.*\) or direct interrupts \(.*\) or direct IPIs \(' 6
-report "kernel component: a slice VM says it runs on component v6 without the direct timer, PMU, interrupts or IPIs (L1 has no x2APIC, no PMU), ls --json says 6; it boots and stops"
+slice_vm '^slicevm: slice s: kernel component v7 loaded, but this host cannot give the direct timer \(.*\) or the direct PMU \(.*\) or direct interrupts \(.*\) or direct IPIs \(' 7
+report "kernel component: a slice VM says it runs on component v7 without the direct timer, PMU, interrupts or IPIs (L1 has no x2APIC, no PMU), ls --json says 7; it boots and stops"
 
 # --- back to Debian's ---------------------------------------------------------------
 kvm_swap "$STOCK" && want "$PARAM is still there after Debian's kvm came back" [ ! -e "$PARAM" ]
