@@ -160,7 +160,7 @@
  * guest's IPIs stay KVM's (stage 4 below takes them): they make the entries
  * that follow intercept until the guest's EOI of them. Up to ABI 6 so did
  * its devices' interrupts. From ABI 7, while the vCPU has it, the host
- * holds every device vector its CPU has free; an edge interrupt with fixed
+ * holds the device vectors its CPU has free but 32; an edge interrupt with fixed
  * or lowest-priority delivery that KVM would deliver to the vCPU (an MSI
  * through irqfd or KVM_SIGNAL_MSI, an edge IOAPIC pin) with one of those
  * vectors goes to the CPU as a physical interrupt while an entry takes
