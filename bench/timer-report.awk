@@ -6,7 +6,8 @@
 #   # exits in the 1 kHz loop (RUN): N exits, S s, T ticks (R/s, X per tick): intr=A msr=C ...
 #     (a window in the middle of the guest's timer loop, T of its ticks)
 #   # vcpu0 slicevm_timer (RUN): enabled 1 cpu 1 direct D stock S ...
-# and for RUN fio-timer and fio-irq (a guest's fio on a virtio disk):
+# and for RUN fio-timer and fio-irq (a guest's fio on a virtio disk), and
+# direct_irq_vfio's nvme-timer and nvme-irq (on a passed-through NVMe):
 #   # exits during fio (RUN): N exits, S s, 0 ticks (R/s, 0.000 per tick): npf=A ...
 # and direct_irq_smp's, for RUN component, timer, timer,irq and timer,irq,ipi:
 #   # exits per IPI (RUN): N exits for M IPIs (X per IPI): vcpu0.msr=A ...
@@ -78,8 +79,9 @@ function ipi_row(title, v) {
 		ratio(v["timer,irq,ipi"], v["component"]), ratio(v["timer,irq"], v["component"])
 }
 # "# exits during fio (RUN): N exits, S s, 0 ticks (R/s, ...): npf=A ..." for
-# RUN fio-timer and fio-irq: the vCPU's exits while its guest's fio wrote
-# and verified 64M of a virtio disk (stage 3's device interrupts, ABI 7)
+# RUN fio-timer and fio-irq (nvme-timer, nvme-irq): the vCPU's exits while
+# its guest's fio wrote and verified 64M of a virtio disk (of the NVMe)
+# (stage 3's device interrupts, ABI 7)
 /^# exits during fio \(/ {
 	k = run_of($0, "exits during fio")
 	n = split(body($0), f, " ")
@@ -89,9 +91,30 @@ function ipi_row(title, v) {
 		fio_reason[kv[1]] = 1; fio_count[k, kv[1]] = kv[2]
 	}
 }
-function fio_row(title, v, fmt) {
-	printf "| %s | " fmt " | " fmt " | %s | lower |\n", title, v["fio-irq"], v["fio-timer"],
-		ratio(v["fio-irq"], v["fio-timer"])
+function fio_row(title, v, fmt, irq, timer) {
+	printf "| %s | " fmt " | " fmt " | %s | lower |\n", title, v[irq], v[timer],
+		ratio(v[irq], v[timer])
+}
+# fio_table WHAT PREFIX: the table of runs PREFIX-irq against PREFIX-timer
+function fio_table(what, pre,    irq, timer, a, k, r) {
+	irq = pre "-irq"; timer = pre "-timer"
+	if (!(irq in fio_seen) || !(timer in fio_seen))
+		return
+	print ""
+	print "The guest's device interrupts (stage 3, ABI 7): fio writes and verifies 64M of " what " with run_fio's two jobs; the vCPU's exits from its start to its verdict:"
+	print ""
+	print "| metric | direct timer + irq | direct timer | irq / timer | better |"
+	print "|---|---|---|---|---|"
+	for (k in fio_seen) { a[k] = fio_all[k] }
+	fio_row("exits during fio", a, "%d", irq, timer)
+	for (r in fio_reason) {
+		for (k in fio_seen) { a[k] = fio_count[k, r] + 0 }
+		fio_row(r " exits", a, "%d", irq, timer)
+	}
+	for (k in fio_seen) { a[k] = fio_secs[k] }
+	fio_row("seconds (TCG: not a speed)", a, "%.1f", irq, timer)
+	print ""
+	printf "- direct timer + irq, fio: %s\n", dbg[irq]
 }
 /vcpu0 slicevm_timer \(/ {
 	k = run_of($0, "vcpu0 slicevm_timer")
@@ -129,23 +152,8 @@ END {
 	printf "- direct timer, a host task sleeping 10 ms x 300 on CPU 1: %s\n", dbg["direct-load"]
 	printf "- direct timer + irq, alone: %s\n", dbg["irq"]
 	printf "- direct timer + irq, that host task and a storm of host IPIs to CPU 1: %s\n", dbg["irq-storm"]
-	if (length(fio_seen) == 2) {
-		print ""
-		print "The guest's device interrupts (stage 3, ABI 7): fio writes and verifies 64M of a virtio disk (run_fio's two jobs); the vCPU's exits from its start to its verdict:"
-		print ""
-		print "| metric | direct timer + irq | direct timer | irq / timer | better |"
-		print "|---|---|---|---|---|"
-		for (k in fio_seen) { a[k] = fio_all[k] }
-		fio_row("exits during fio", a, "%d")
-		for (r in fio_reason) {
-			for (k in fio_seen) { a[k] = fio_count[k, r] }
-			fio_row(r " exits", a, "%d")
-		}
-		for (k in fio_seen) { a[k] = fio_secs[k] }
-		fio_row("seconds (TCG: not a speed)", a, "%.1f")
-		print ""
-		printf "- direct timer + irq, fio: %s\n", dbg["fio-irq"]
-	}
+	fio_table("a virtio disk", "fio")
+	fio_table("a passed-through NVMe (its MSI-X through VFIO and KVM's irqfd)", "nvme")
 	if (length(ipi_seen) == 4) {
 		print ""
 		print "IPIs between two vCPUs (stage 4): 3000 round trips from vCPU 0 to vCPU 1, each waited for; both vCPUs' exits per IPI vCPU 1 took:"

@@ -24,7 +24,11 @@
 # without --direct, with the timer, with timer,irq and with timer,irq,ipi;
 # both vCPUs' exits over them per IPI, by reason. Then a 3-vCPU guest on
 # CPUs 1-3 sends each IPI to both others, with timer,irq and twice with
-# timer,irq,ipi (the all-but-self shorthand; the PV IPI hypercall).
+# timer,irq,ipi (the all-but-self shorthand; the PV IPI hypercall). Then
+# tests/lab/cases/direct_irq_vfio.sh (its own L1: x2APIC and the IOMMU
+# flavour's NVMe, passed through): the guest's fio on the NVMe with
+# `--direct timer` and with `--direct timer,irq`, the vCPU's exits over
+# each.
 #
 # Environment: BENCH_LOG (where to keep the lab's output; default beside the
 # binary). Exit status: 0 when the benchmark ran (whatever the numbers say),
@@ -39,12 +43,14 @@ die() { echo "bench-timer: $*" >&2; exit 1; }
 [ -x "$bin" ] || die "$bin is not an executable: run make first"
 log=${BENCH_LOG:-$(dirname "$bin")/bench-timer.log}
 
-"$top/tests/lab/run.sh" "$bin" direct_timer direct_irq_smp 2>&1 | tee "$log" |
+"$top/tests/lab/run.sh" "$bin" direct_timer direct_irq_smp direct_irq_vfio 2>&1 | tee "$log" |
 	grep -E '^(ok|not ok|# )' >&2
 grep -q '^ok .*direct timer: on stock KVM' "$log" ||
 	die "the lab case direct_timer did not complete its six runs (log: $log)"
-[ "$(grep -c '^# exits during fio (' "$log")" = 2 ] ||
+[ "$(grep -c '^# exits during fio (fio-' "$log")" = 2 ] ||
 	die "the lab case direct_timer did not count its two fio runs (log: $log)"
+[ "$(grep -c '^# exits during fio (nvme-' "$log")" = 2 ] ||
+	die "the lab case direct_irq_vfio did not count its two fio runs (log: $log)"
 [ "$(grep -c '^# exits per IPI (' "$log")" = 4 ] ||
 	die "the lab case direct_irq_smp did not count the IPIs of its four runs (log: $log)"
 [ "$(grep -c '^# exits per IPI to two vCPUs (' "$log")" = 3 ] ||

@@ -641,6 +641,77 @@ vcpus_snap() {
 	sed -n 's/^{ common_pid: *\([0-9]*\), exit_reason: *\([0-9]*\) *} hitcount: *\([0-9]*\).*/\1 \2 \3/p' "$KVM_EXIT_TRACE/hist"
 }
 
+# exits_snap: "reason count" lines, cumulative, of the one thread
+# vcpus_on counts.
+exits_snap() {
+	vcpus_snap | cut -d' ' -f2-
+}
+
+# exits_delta BEFORE AFTER CS TICKS: exits between two snapshots CS
+# centiseconds apart, by SVM exit reason, per second and per tick.
+exits_delta() {
+	awk -v secs="$3" -v ticks="$4" '
+		BEGIN { secs /= 100; '"$SVM_EXIT_NAMES"' }
+		FNR == NR { b[$1] = $2; next }
+		{ d = $2 - b[$1]; if (d <= 0) next; all += d
+		  out = out sprintf(" %s=%d", ($1 in svm) ? svm[$1] : "r" $1, d) }
+		END { printf "%d exits, %.2f s, %d ticks (%.1f/s, %.3f per tick):%s\n", all,
+			secs, ticks, secs ? all / secs : 0, ticks ? all / ticks : 0, out }' "$1" "$2"
+}
+
+# msr_hist OP TID: KVM's kvm_msr events of thread TID as a histogram by
+# MSR and direction; OP "" adds it, "!" removes it (read MSR_EV/hist).
+MSR_EV=${KVM_EXIT_TRACE%/kvm_exit}/kvm_msr
+msr_hist() {
+	echo "$1hist:keys=ecx.hex,write:size=256 if common_pid == $2" >"$MSR_EV/trigger" 2>/dev/null
+}
+
+# fio_vm RUN DIRECT TEST ARGS...: a VM (`run ARGS`, 256M, `--direct
+# DIRECT`) booting initrd-fio with slicevm.test=TEST (fio-verify or
+# fio-nvme, guest-init): fio writes and verifies a disk (many device
+# interrupts, each one needed: a lost one stalls the guest's I/O, and a
+# block handed twice would fail its checksum or the virtio ring's order).
+# Sets DBG (vCPU 0's slicevm_timer line) and EXITS_FIO (the vCPU's exits
+# from READY to fio's verdict), and logs them, the guest's verdict and the
+# vCPU's MSR exits as diag lines named RUN.
+INITRD_FIO=${GUEST_INITRD_FIO:-/guest/initrd-fio.cpio.gz}
+fio_vm() {
+	_run=$1 _direct=$2 _test=$3
+	shift 3
+	vmm_start_ready 240 run "$@" --kernel "$GUEST_BZIMAGE" --initrd "$INITRD_FIO" \
+		--memory 256M --direct "$_direct" --cmdline "$CMDLINE_BASE slicevm.test=$_test" || true
+	DBG="" EXITS_FIO=""
+	_tid=$(vcpu_tid)
+	_dir=$(vcpu_debugfs)
+	[ -n "$_tid" ] && vcpus_on "$_tid" && msr_hist "" "$_tid"
+	exits_snap >"$LAB_TMP/f0"
+	_t0=$(uptime_cs)
+	_end=$(($(uptime_s) + 400))
+	until tr -d '\r' <"$VMM_CONSOLE" | grep -q '^SLICEVM-FIO-'; do
+		[ -n "$_dir" ] || _dir=$(vcpu_debugfs)
+		_d=$(cat "$_dir/slicevm_timer" 2>/dev/null) && [ -n "$_d" ] && DBG=$_d
+		if [ "$(uptime_s)" -ge "$_end" ] || ! _alive "$VMM_PID"; then
+			fail "the guest's fio never ended ($_run)"
+			break
+		fi
+		sleep 0.5
+	done
+	exits_snap >"$LAB_TMP/f1"
+	_t1=$(uptime_cs)
+	_d=$(cat "$_dir/slicevm_timer" 2>/dev/null) && [ -n "$_d" ] && DBG=$_d
+	_msrs=$(cat "$MSR_EV/hist" 2>/dev/null | grep '^{' | tr -s ' \t' ' ' | tr '\n' ';')
+	[ -n "$_tid" ] && vcpus_off "$_tid" && msr_hist "!" "$_tid"
+	EXITS_FIO=$(exits_delta "$LAB_TMP/f0" "$LAB_TMP/f1" $((_t1 - _t0)) 0)
+	vmm_wait 120
+	want_rc 0
+	_ok=$(console_line SLICEVM-FIO-OK)
+	[ -n "$_ok" ] || fail "fio in the guest ($_run): $(console_line SLICEVM-FIO-BAD)"
+	diag "guest ($_run): ${_ok:-no SLICEVM-FIO-OK}"
+	diag "vcpu0 slicevm_timer ($_run): ${DBG:-(none)}"
+	diag "exits during fio ($_run): $EXITS_FIO"
+	diag "the vCPU's MSR exits during fio ($_run): ${_msrs:-none}"
+}
+
 # kernel_quiet: L1's kernel logged no unknown NMI, warning or BUG (the
 # kernel component's cases; dmesg -c before the part to judge).
 kernel_quiet() {

@@ -84,7 +84,6 @@ in_slice_cgroup() {
 # the guest's thread exits for, as histograms.
 IPI_EV=${KVM_EXIT_TRACE%/kvm/kvm_exit}/ipi
 TIMER_EV=${KVM_EXIT_TRACE%/kvm/kvm_exit}/timer
-MSR_EV=${KVM_EXIT_TRACE%/kvm_exit}/kvm_msr
 # quiet_hists OP TID: OP "" adds the five histograms, "!" removes them.
 quiet_hists() {
 	_by="hist:keys=common_pid.execname,callsite.sym,callback.sym:size=256"
@@ -92,7 +91,7 @@ quiet_hists() {
 	echo "$1$_by if cpumask & CPUS{1}" >"$IPI_EV/ipi_send_cpumask/trigger" 2>/dev/null
 	echo "$1hist:keys=function.sym:size=256 if common_cpu == 1" >"$TIMER_EV/hrtimer_expire_entry/trigger" 2>/dev/null
 	echo "$1hist:keys=function.sym:size=256 if common_cpu == 1" >"$TIMER_EV/timer_expire_entry/trigger" 2>/dev/null
-	echo "$1hist:keys=ecx.hex,write:size=256 if common_pid == $2" >"$MSR_EV/trigger" 2>/dev/null
+	msr_hist "$1" "$2"
 }
 
 # quiet_hist: the histograms' entries, one line each (before they are removed).
@@ -100,24 +99,6 @@ quiet_hist() {
 	cat "$IPI_EV/ipi_send_cpu/hist" "$IPI_EV/ipi_send_cpumask/hist" \
 		"$TIMER_EV/hrtimer_expire_entry/hist" "$TIMER_EV/timer_expire_entry/hist" \
 		"$MSR_EV/hist" 2>/dev/null | grep '^{' | tr -s ' \t' ' ' | tr '\n' ';'
-}
-
-# exits_snap: "reason count" lines, cumulative, of the one thread
-# vcpus_on counts (lib.sh).
-exits_snap() {
-	vcpus_snap | cut -d' ' -f2-
-}
-
-# exits_delta BEFORE AFTER CS TICKS: exits between two snapshots CS
-# centiseconds apart, by SVM exit reason, per second and per tick.
-exits_delta() {
-	awk -v secs="$3" -v ticks="$4" '
-		BEGIN { secs /= 100; '"$SVM_EXIT_NAMES"' }
-		FNR == NR { b[$1] = $2; next }
-		{ d = $2 - b[$1]; if (d <= 0) next; all += d
-		  out = out sprintf(" %s=%d", ($1 in svm) ? svm[$1] : "r" $1, d) }
-		END { printf "%d exits, %.2f s, %d ticks (%.1f/s, %.3f per tick):%s\n", all,
-			secs, ticks, secs ? all / secs : 0, ticks ? all / ticks : 0, out }' "$1" "$2"
 }
 
 # storm VMM_PID: host requests that each wait for CPU 1 to answer an IPI:
@@ -369,56 +350,18 @@ timer_vm irq-storm timer,irq 2
 kernel_quiet
 report "direct irq: under a storm of host IPIs to CPU 1 (TLB shootdowns of the VMM's memory, work on every CPU, a host task's wakeups) each went as an NMI and was handled: every host request completed, no NMI went unclaimed, the guest's sleeps all ended"
 
-# fio_vm RUN DIRECT: a slice VM with `--direct DIRECT` whose guest writes
-# and verifies a 64M virtio disk with fio (run_fio's jobs: many device
-# interrupts, each one needed: a lost one stalls the guest's I/O, and a
-# block handed twice would fail its checksum or the virtio ring's order).
-# Sets DBG and EXITS_FIO (the vCPU's exits from READY to fio's verdict).
-fio_vm() {
+# fio_disk RUN DIRECT: fio_vm's guest on a fresh 64M virtio disk.
+fio_disk() {
 	rm -f "$LAB_TMP/fio.img"
 	truncate -s 64M "$LAB_TMP/fio.img"
-	# shellcheck disable=SC2086 # word splitting wanted
-	vmm_start_ready 240 run --slice s --kernel "$GUEST_BZIMAGE" --initrd "$INITRD_FIO" \
-		--memory 256M --disk "$LAB_TMP/fio.img" --direct "$2" \
-		--cmdline "$CMDLINE_BASE slicevm.test=fio-verify" || true
-	DBG="" EXITS_FIO=""
-	_tid=$(vcpu_tid)
-	_dir=$(vcpu_debugfs)
-	[ -n "$_tid" ] && vcpus_on "$_tid" && quiet_hists "" "$_tid"
-	exits_snap >"$LAB_TMP/f0"
-	_t0=$(uptime_cs)
-	_end=$(($(uptime_s) + 400))
-	until tr -d '\r' <"$VMM_CONSOLE" | grep -q '^SLICEVM-FIO-'; do
-		[ -n "$_dir" ] || _dir=$(vcpu_debugfs)
-		_d=$(cat "$_dir/slicevm_timer" 2>/dev/null) && [ -n "$_d" ] && DBG=$_d
-		if [ "$(uptime_s)" -ge "$_end" ] || ! _alive "$VMM_PID"; then
-			fail "the guest's fio never ended ($1)"
-			break
-		fi
-		sleep 0.5
-	done
-	exits_snap >"$LAB_TMP/f1"
-	_t1=$(uptime_cs)
-	_d=$(cat "$_dir/slicevm_timer" 2>/dev/null) && [ -n "$_d" ] && DBG=$_d
-	_msrs=$(cat "$MSR_EV/hist" 2>/dev/null | grep '^{' | tr -s ' \t' ' ' | tr '\n' ';')
-	[ -n "$_tid" ] && vcpus_off "$_tid" && quiet_hists "!" "$_tid"
-	EXITS_FIO=$(exits_delta "$LAB_TMP/f0" "$LAB_TMP/f1" $((_t1 - _t0)) 0)
-	vmm_wait 120
-	want_rc 0
-	_ok=$(console_line SLICEVM-FIO-OK)
-	[ -n "$_ok" ] || fail "fio in the guest ($1): $(console_line SLICEVM-FIO-BAD)"
-	diag "guest ($1): ${_ok:-no SLICEVM-FIO-OK}"
-	diag "vcpu0 slicevm_timer ($1): ${DBG:-(none)}"
-	diag "exits during fio ($1): $EXITS_FIO"
-	diag "the vCPU's MSR exits during fio ($1): ${_msrs:-none}"
+	fio_vm "$1" "$2" fio-verify --slice s --disk "$LAB_TMP/fio.img"
 }
 
-INITRD_FIO=${GUEST_INITRD_FIO:-/guest/initrd-fio.cpio.gz}
-fio_vm fio-timer timer
+fio_disk fio-timer timer
 report "direct irq: fio on a virtio disk with --direct timer verifies every block (the devices' interrupts through KVM: the baseline)"
 
 dmesg -c >/dev/null
-fio_vm fio-irq timer,irq
+fio_disk fio-irq timer,irq
 [ "${DBG:+x}" ] && [ "$(field dev_vectors "$DBG")" -gt 0 ] && [ "$(field devs "$DBG")" -gt 0 ] ||
 	fail "no device interrupt reached the guest physically: '$DBG'"
 kernel_quiet
