@@ -53,6 +53,10 @@ per_ipi_of() {
 }
 
 component_ready "direct irq, two vCPUs: the guest's timer interrupts without exits on both CPUs" || exit 0
+# Why the sender's ICR write stays an exit (kernel/README.md, stage 4):
+# without IPI virtualization (AMD's AVIC and x2AVIC) no guest may have the
+# physical ICR. What L1's CPU offers:
+diag "L1's CPU: IPI virtualization flags: $(grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'avic|x2avic' | tr '\n' ' ' | grep . || echo none)"
 
 mkdir -p /run/slicevm
 host apply "$CONF"
