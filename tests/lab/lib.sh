@@ -673,13 +673,19 @@ msr_hist() {
 # block handed twice would fail its checksum or the virtio ring's order).
 # Sets DBG (vCPU 0's slicevm_timer line) and EXITS_FIO (the vCPU's exits
 # from READY to fio's verdict), and logs them, the guest's verdict and the
-# vCPU's MSR exits as diag lines named RUN.
+# vCPU's MSR exits as diag lines named RUN. FIO_HOOK: a command run in
+# the background once the guest is up (its output in $LAB_TMP/fio-hook.out),
+# waited for before the VM's end.
 INITRD_FIO=${GUEST_INITRD_FIO:-/guest/initrd-fio.cpio.gz}
 fio_vm() {
-	_run=$1 _direct=$2 _test=$3
+	_run=$1 _direct=$2 _test=$3 _hook=""
 	shift 3
 	vmm_start_ready 240 run "$@" --kernel "$GUEST_BZIMAGE" --initrd "$INITRD_FIO" \
 		--memory 256M --direct "$_direct" --cmdline "$CMDLINE_BASE slicevm.test=$_test" || true
+	if [ -n "${FIO_HOOK:-}" ]; then
+		$FIO_HOOK >"$LAB_TMP/fio-hook.out" 2>&1 &
+		_hook=$!
+	fi
 	DBG="" EXITS_FIO=""
 	_tid=$(vcpu_tid)
 	_dir=$(vcpu_debugfs)
@@ -702,6 +708,7 @@ fio_vm() {
 	_msrs=$(cat "$MSR_EV/hist" 2>/dev/null | grep '^{' | tr -s ' \t' ' ' | tr '\n' ';')
 	[ -n "$_tid" ] && vcpus_off "$_tid" && msr_hist "!" "$_tid"
 	EXITS_FIO=$(exits_delta "$LAB_TMP/f0" "$LAB_TMP/f1" $((_t1 - _t0)) 0)
+	[ -n "$_hook" ] && wait "$_hook"
 	vmm_wait 120
 	want_rc 0
 	_ok=$(console_line SLICEVM-FIO-OK)
