@@ -587,13 +587,17 @@ nvme_addr() {
 	done
 }
 
-# slice_conf NAME CPUS MEM: a host plan with CPU 0 for the host and one
-# slice, in $LAB_TMP/slices.json (its path in CONF); the ledger in /run.
+# slice_conf NAME CPUS MEM [DEVICE [HOUSEKEEPING]]: a host plan with CPU 0
+# (or the CPUs HOUSEKEEPING) for the host and one slice, holding the PCI
+# device DEVICE if given, in $LAB_TMP/slices.json (its path in CONF); the
+# ledger in /run.
 slice_conf() {
 	export SLICEVM_LEDGER=/run/slicevm/ledger.db
 	CONF=$LAB_TMP/slices.json
-	printf '{"housekeeping": {"cpus": "0"}, "host_reserve": "256M",\n "slices": [{"name": "%s", "cpus": "%s", "memory": "%s"}]}\n' \
-		"$1" "$2" "$3" >"$CONF"
+	_devs=""
+	[ -n "${4:-}" ] && _devs=", \"devices\": [\"$4\"]"
+	printf '{"housekeeping": {"cpus": "%s"}, "host_reserve": "256M",\n "slices": [{"name": "%s", "cpus": "%s", "memory": "%s"%s}]}\n' \
+		"${5:-0}" "$1" "$2" "$3" "$_devs" >"$CONF"
 }
 
 # vcpu_debugfs [N]: the VMM's vcpuN (default 0) directory in KVM's debugfs

@@ -21,7 +21,6 @@
 . /lab/lib.sh
 
 COMP=/lab/kvm-component
-export SLICEVM_LEDGER=/run/slicevm/ledger.db
 mkdir -p /run/slicevm
 
 component_ready "direct irq, passthrough: the NVMe's interrupts reach the guest without exits" || exit 0
@@ -32,11 +31,7 @@ if [ -z "$A" ]; then
 fi
 wait_drv "$A" nvme 10 || diag "the NVMe starts on driver $(drv "$A"), not nvme"
 
-CONF=$LAB_TMP/io.json
-cat >"$CONF" <<EOF
-{"housekeeping": {"cpus": "0,2"}, "host_reserve": "256M",
- "slices": [{"name": "io", "cpus": "1", "memory": "256M", "devices": ["$A"]}]}
-EOF
+slice_conf io 1 256M "$A" 0,2
 host apply "$CONF"
 want_host_rc 0
 wait_drv "$A" vfio-pci 10 || fail "after host apply the NVMe is on $(drv "$A"), not vfio-pci"
