@@ -22,15 +22,25 @@
  *   SLICEVM-IPIPING-ARMED count=N quiet_s=Q targets=T   then QUIET_S s
  *                                            asleep (the host starts
  *                                            counting)
- *   SLICEVM-IPIPING-DONE count=N ipis=I elapsed_us=E spinners_waited_ms=W,...
+ *   SLICEVM-IPIPING-DONE count=N ipis=I elapsed_us=E
  *                                            after the COUNT round trips and
  *                                            QUIET_S s asleep again; I is the
  *                                            fewest function-call IPIs a
- *                                            target CPU took meanwhile (a
- *                                            barrier sends none to a CPU
- *                                            while its spinner is off it; -1:
- *                                            unknown), W how long each
- *                                            spinner waited for its CPU
+ *                                            target CPU took meanwhile (-1:
+ *                                            unknown)
+ *   SLICEVM-IPIPING-BARRIERS median_us=B quick=Q quick_us=U
+ *                        spinners_waited_us=W,... spinners_slices=S,...
+ *                                            1 s later (out of the host's
+ *                                            count); B a barrier's median
+ *                                            time, Q how many took under a
+ *                                            sixteenth of it (U us in all),
+ *                                            W how long each spinner waited
+ *                                            for its CPU, S how many times it
+ *                                            got it back (-1: unknown)
+ *
+ * A barrier sends no IPI to a CPU while the spinner is off it, and then
+ * takes a few us instead of a round trip: one ms off the CPU makes
+ * hundreds of such quick barriers, so with one target COUNT - I = Q.
  *
  * Exits 0, or 1 with a line on stderr (a bad argument, too few CPUs, a
  * kernel without the expedited membarrier, no real-time priority).
@@ -126,24 +136,28 @@ static bool calls(long long *per_cpu, int targets)
 }
 
 /*
- * How long, in ms, thread TID has waited runnable but not running (the
- * second field of its schedstat): a spinner's wait is time its CPU ran
- * something else, when barriers sent it no IPI. -1 if unreadable.
+ * Thread TID's scheduler statistics: how long, in us, it has waited
+ * runnable but not running (the second field of its schedstat: a
+ * spinner's wait is time its CPU ran something else, when barriers sent
+ * it no IPI) and how many times it has been given a CPU (the third).
+ * False if unreadable.
  */
-static long long waited_ms(pid_t tid)
+static bool sched_stats(pid_t tid, long long *waited_us, long long *slices)
 {
 	char path[64];
-	unsigned long long run, wait;
+	unsigned long long run = 0, wait = 0, count = 0;
 	FILE *f;
 	int n;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%d/schedstat", (int)tid);
 	f = fopen(path, "re");
 	if (!f)
-		return -1;
-	n = fscanf(f, "%llu %llu", &run, &wait);
+		return false;
+	n = fscanf(f, "%llu %llu %llu", &run, &wait, &count);
 	fclose(f);
-	return n == 2 ? (long long)(wait / 1000000) : -1;
+	*waited_us = (long long)(wait / 1000);
+	*slices = (long long)count;
+	return n == 3;
 }
 
 static uint64_t now_us(void)
@@ -152,6 +166,33 @@ static uint64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The median of the N (at least 1) times in US, and in QUICK and QUICK_US
+ * how many took under a sixteenth of it and how long they took in all.
+ * Sorts US.
+ */
+static uint64_t median_us(uint64_t *us, long n, long *quick, uint64_t *quick_us)
+{
+	uint64_t m;
+
+	qsort(us, (size_t)n, sizeof(*us), cmp_u64);
+	m = us[n / 2];
+	*quick = 0;
+	*quick_us = 0;
+	for (long i = 0; i < n && us[i] * 16 < m; i++) {
+		(*quick)++;
+		*quick_us += us[i];
+	}
+	return m;
 }
 
 /* A non-negative number from ARG, or -1. */
@@ -169,9 +210,11 @@ int main(int argc, char **argv)
 	pthread_t spinner[MAX_TARGETS];
 	long long calls0[MAX_TARGETS], calls1[MAX_TARGETS], took = -1;
 	long long wait0[MAX_TARGETS], wait1[MAX_TARGETS];
-	char waited[MAX_TARGETS * 24] = "";
-	bool counted;
-	uint64_t t0, t1;
+	long long slices0[MAX_TARGETS], slices1[MAX_TARGETS];
+	char waited[MAX_TARGETS * 24] = "", slices[MAX_TARGETS * 24] = "";
+	bool counted, stats = true;
+	uint64_t t0, t1, median, quick_us, *took_us;
+	long quick;
 
 	if (argc < 2 || argc > 4) {
 		fprintf(stderr, "usage: ipiping COUNT [QUIET_S [TARGETS]]\n");
@@ -196,6 +239,12 @@ int main(int argc, char **argv)
 			sysconf(_SC_NPROCESSORS_ONLN));
 		return 1;
 	}
+	took_us = malloc((size_t)count * sizeof(*took_us));
+	if (!took_us) {
+		fprintf(stderr, "ipiping: no memory for %ld barriers' times\n", count);
+		return 1;
+	}
+	memset(took_us, 0xff, (size_t)count * sizeof(*took_us));	/* its pages in now */
 	if (pin(0) || membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)) {
 		perror("ipiping: cannot run on CPU 0 with an expedited membarrier");
 		return 1;
@@ -212,16 +261,20 @@ int main(int argc, char **argv)
 	sleep((unsigned int)quiet);
 	counted = calls(calls0, (int)targets);
 	for (long i = 0; i < targets; i++)
-		wait0[i] = waited_ms(spinner_tid[i]);
+		stats = sched_stats(spinner_tid[i], &wait0[i], &slices0[i]) && stats;
 	t0 = now_us();
-	for (long i = 0; i < count; i++)
+	for (long i = 0; i < count; i++) {
+		uint64_t b0 = now_us();
+
 		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
 			perror("ipiping: membarrier");
 			return 1;
 		}
+		took_us[i] = now_us() - b0;
+	}
 	t1 = now_us();
 	for (long i = 0; i < targets; i++)
-		wait1[i] = waited_ms(spinner_tid[i]);
+		stats = sched_stats(spinner_tid[i], &wait1[i], &slices1[i]) && stats;
 	counted = calls(calls1, (int)targets) && counted;
 	atomic_store(&stop, true);
 	for (long i = 0; i < targets; i++)
@@ -230,10 +283,20 @@ int main(int argc, char **argv)
 	for (long i = 0; counted && i < targets; i++)
 		if (took < 0 || calls1[i] - calls0[i] < took)
 			took = calls1[i] - calls0[i];
-	for (long i = 0; i < targets; i++)
+	for (long i = 0; i < targets; i++) {
 		snprintf(waited + strlen(waited), sizeof(waited) - strlen(waited), "%s%lld",
-			 i ? "," : "", wait0[i] < 0 || wait1[i] < 0 ? -1 : wait1[i] - wait0[i]);
-	printf("SLICEVM-IPIPING-DONE count=%ld ipis=%lld elapsed_us=%llu spinners_waited_ms=%s\n",
-	       count, took, (unsigned long long)(t1 - t0), waited);
+			 i ? "," : "", stats ? wait1[i] - wait0[i] : -1);
+		snprintf(slices + strlen(slices), sizeof(slices) - strlen(slices), "%s%lld",
+			 i ? "," : "", stats ? slices1[i] - slices0[i] : -1);
+	}
+	/* What the host counts ends with this line, kept short: each byte exits. */
+	printf("SLICEVM-IPIPING-DONE count=%ld ipis=%lld elapsed_us=%llu\n",
+	       count, took, (unsigned long long)(t1 - t0));
+	fflush(stdout);
+	sleep(1);
+	median = median_us(took_us, count, &quick, &quick_us);
+	printf("SLICEVM-IPIPING-BARRIERS median_us=%llu quick=%ld quick_us=%llu spinners_waited_us=%s spinners_slices=%s\n",
+	       (unsigned long long)median, quick, (unsigned long long)quick_us, waited, slices);
+	free(took_us);
 	return 0;
 }

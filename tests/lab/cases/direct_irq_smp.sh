@@ -112,11 +112,11 @@ ipi_vm() {
 		vcpus_snap >"$LAB_TMP/p1"
 		# shellcheck disable=SC2086 # one word per thread
 		vcpus_off $_tids
-		# Per IPI the fewest a target took. A target takes fewer IPIs
-		# than there were barriers, its spinner on its CPU all along
-		# (spinners_waited_ms about 0): 1417 to 2783 of 3000 in runs
-		# with the direct timer and KVM's delivery, 2850-3000 otherwise;
-		# the sender wrote fewer ICRs too. Enough to count per IPI.
+		# Per IPI the fewest a target took. A barrier sends none
+		# while the spinner is off its CPU, and is then quick: one
+		# time off it for 1 ms made 385 quick barriers and as many
+		# IPIs fewer (quick= of SLICEVM-IPIPING-BARRIERS; 1129 to
+		# 3000 IPIs of 3000 seen). Enough to count per IPI.
 		_ipis=$(console_line SLICEVM-IPIPING-DONE | sed -n 's/.* ipis=\([0-9]*\) .*/\1/p')
 		if [ -n "$_ipis" ] && [ "$_ipis" -ge $((PINGS / 3)) ]; then
 			# shellcheck disable=SC2086 # one word per thread
@@ -138,6 +138,7 @@ ipi_vm() {
 	[ -n "$_ping" ] && [ -n "$PER_IPI" ] ||
 		fail "--direct $1: no IPIs counted from vCPU 0 to the others: $(console_line SLICEVM-IPIPING-BAD)"
 	diag "--direct $1: guest: $_ping"
+	diag "--direct $1: guest: $(console_line SLICEVM-IPIPING-BARRIERS)"
 	_run=${3:-$1}
 	[ "$_run" = - ] && _run=component
 	if [ "$NV" = 2 ]; then
