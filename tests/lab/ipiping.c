@@ -176,11 +176,11 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 /*
- * The median of the N (at least 1) times in US, and in QUICK and QUICK_US
- * how many took under a sixteenth of it and how long they took in all.
- * Sorts US.
+ * The barriers' times: returns the median of the N (at least 1) times in
+ * US, and sets QUICK and QUICK_US to how many took under a sixteenth of
+ * it and how long they took in all. Sorts US.
  */
-static uint64_t median_us(uint64_t *us, long n, long *quick, uint64_t *quick_us)
+static uint64_t barrier_stats(uint64_t *us, long n, long *quick, uint64_t *quick_us)
 {
 	uint64_t m;
 
@@ -262,17 +262,17 @@ int main(int argc, char **argv)
 	counted = calls(calls0, (int)targets);
 	for (long i = 0; i < targets; i++)
 		stats = sched_stats(spinner_tid[i], &wait0[i], &slices0[i]) && stats;
-	t0 = now_us();
-	for (long i = 0; i < count; i++) {
-		uint64_t b0 = now_us();
+	t0 = t1 = now_us();
+	for (long i = 0; i < count; i++) {	/* one clock read a barrier: t1 its end */
+		uint64_t begun = t1;
 
 		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
 			perror("ipiping: membarrier");
 			return 1;
 		}
-		took_us[i] = now_us() - b0;
+		t1 = now_us();
+		took_us[i] = t1 - begun;
 	}
-	t1 = now_us();
 	for (long i = 0; i < targets; i++)
 		stats = sched_stats(spinner_tid[i], &wait1[i], &slices1[i]) && stats;
 	counted = calls(calls1, (int)targets) && counted;
@@ -294,7 +294,7 @@ int main(int argc, char **argv)
 	       count, took, (unsigned long long)(t1 - t0));
 	fflush(stdout);
 	sleep(1);
-	median = median_us(took_us, count, &quick, &quick_us);
+	median = barrier_stats(took_us, count, &quick, &quick_us);
 	printf("SLICEVM-IPIPING-BARRIERS median_us=%llu quick=%ld quick_us=%llu spinners_waited_us=%s spinners_slices=%s\n",
 	       (unsigned long long)median, quick, (unsigned long long)quick_us, waited, slices);
 	free(took_us);
